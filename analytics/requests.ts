@@ -1,0 +1,105 @@
+/**
+ * The request log as the admin API and the dashboard read it: newest first, filtered, and
+ * paginated by a keyset cursor so no query ever reads more than one page of rows.
+ */
+export interface RequestLogFilter {
+  from: number;
+  to: number;
+  tenant?: string;
+  model?: string;
+  /** An HTTP status, or `error` (>= 400) / `ok` (< 400). */
+  status?: string;
+  tier?: string;
+  cache?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface RequestLogRow {
+  id: string;
+  ts: string;
+  tenant_id: string;
+  key_id: string;
+  endpoint: string;
+  model_requested: string | null;
+  model: string | null;
+  provider: string | null;
+  tier: string | null;
+  route_reason: string | null;
+  status: number;
+  error_type: string | null;
+  error_message: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cache_write_tokens: number;
+  usage_estimated: boolean;
+  cost_nano: number;
+  cost_usd: number;
+  saved_usd: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  stream: boolean;
+  cache: string;
+}
+
+interface Cursor {
+  ts: number;
+  id: string;
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return btoa(`${cursor.ts}:${cursor.id}`).replace(/=+$/, '');
+}
+
+export function decodeCursor(text: string): Cursor | null {
+  try {
+    const decoded = atob(text);
+    const colon = decoded.indexOf(':');
+    const ts = Number(decoded.slice(0, colon));
+    const id = decoded.slice(colon + 1);
+    return colon > 0 && Number.isSafeInteger(ts) && id ? { ts, id } : null;
+  } catch {
+    return null;
+  }
+}
+
+type Row = Omit<RequestLogRow, 'ts' | 'cost_usd' | 'saved_usd' | 'usage_estimated' | 'stream'> & {
+  ts: number;
+  saved_nano: number;
+  usage_estimated: number;
+  stream: number;
+};
+
+export async function queryRequestLog(db: D1Database, filter: RequestLogFilter): Promise<{ data: RequestLogRow[]; next_cursor: string | null }> {
+  const where = ['ts >= ?', 'ts < ?'];
+  const params: unknown[] = [filter.from, filter.to];
+  if (filter.tenant) where.push('tenant_id = ?'), params.push(filter.tenant);
+  if (filter.model) where.push('(model = ? OR model_requested = ?)'), params.push(filter.model, filter.model);
+  if (filter.tier) where.push('tier = ?'), params.push(filter.tier);
+  if (filter.cache) where.push('cache = ?'), params.push(filter.cache.toUpperCase());
+  if (filter.status === 'error') where.push('status >= 400');
+  else if (filter.status === 'ok') where.push('status < 400');
+  else if (filter.status) where.push('status = ?'), params.push(Number(filter.status));
+  const cursor = filter.cursor ? decodeCursor(filter.cursor) : null;
+  if (cursor) where.push('(ts < ? OR (ts = ? AND id < ?))'), params.push(cursor.ts, cursor.ts, cursor.id);
+
+  // One extra row tells whether another page exists.
+  const { results } = await db
+    .prepare(`SELECT * FROM requests WHERE ${where.join(' AND ')} ORDER BY ts DESC, id DESC LIMIT ?`)
+    .bind(...params, filter.limit + 1)
+    .all<Row>();
+  const page = results.slice(0, filter.limit);
+  const last = page.at(-1);
+  return {
+    data: page.map((row) => ({
+      ...row,
+      ts: new Date(row.ts).toISOString(),
+      cost_usd: row.cost_nano / 1e9,
+      saved_usd: row.saved_nano / 1e9,
+      usage_estimated: row.usage_estimated === 1,
+      stream: row.stream === 1,
+    })),
+    next_cursor: results.length > filter.limit && last ? encodeCursor({ ts: last.ts, id: last.id }) : null,
+  };
+}

@@ -1,0 +1,87 @@
+/** Admin API schemas: they validate requests and generate the OpenAPI document. */
+import { z } from '@hono/zod-openapi';
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }),
+  })
+  .openapi('Error');
+
+export const TenantSettingsSchema = z.object({
+  name: z.string().trim().min(1).max(200).openapi({ example: 'acme-support' }),
+  rpm: z.number().int().positive().nullable().optional().openapi({ description: 'Requests per minute; null for unlimited.' }),
+  tpm: z.number().int().positive().nullable().optional().openapi({ description: 'Tokens per minute; null for unlimited.' }),
+  monthly_budget_usd: z.number().nonnegative().max(1e9).nullable().optional().openapi({ description: 'Monthly spend cap in USD; null for none.' }),
+  routing: z.enum(['auto', 'passthrough']).optional().openapi({ description: 'auto: concrete models are re-routed by task, the asked model is the ceiling.' }),
+  cache_ttl_s: z.number().int().min(0).max(31_536_000).optional().openapi({ description: 'Response cache lifetime bound; 0 turns caching off.' }),
+});
+
+export const TenantSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    rpm: z.number().nullable(),
+    tpm: z.number().nullable(),
+    monthly_budget_usd: z.number().nullable(),
+    routing: z.enum(['auto', 'passthrough']),
+    cache_ttl_s: z.number(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Tenant');
+
+export const IssuedKeySchema = z
+  .object({
+    key_id: z.string(),
+    api_key: z.string().openapi({ description: 'Shown once; only its SHA-256 hash is stored.' }),
+    key_prefix: z.string(),
+    created_at: z.string(),
+  })
+  .openapi('IssuedKey');
+
+export const CreatedTenantSchema = TenantSchema.extend(IssuedKeySchema.omit({ created_at: true }).shape).openapi('CreatedTenant');
+
+export const TimeWindowQuery = z.object({
+  from: z.iso.datetime({ offset: true }).optional().openapi({ description: 'ISO 8601; default 24 hours before `to`.' }),
+  to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'ISO 8601; default now.' }),
+});
+
+export const RequestLogQuery = TimeWindowQuery.extend({
+  tenant: z.string().optional(),
+  model: z.string().optional(),
+  status: z.string().regex(/^(\d{3}|error|ok)$/).optional().openapi({ description: 'An HTTP status, `error` or `ok`.' }),
+  tier: z.enum(['cheap', 'expensive']).optional(),
+  cache: z.enum(['HIT', 'MISS', 'BYPASS', 'hit', 'miss', 'bypass']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const RequestLogRowSchema = z
+  .object({
+    id: z.string(),
+    ts: z.string(),
+    tenant_id: z.string(),
+    key_id: z.string(),
+    endpoint: z.string(),
+    model_requested: z.string().nullable(),
+    model: z.string().nullable(),
+    provider: z.string().nullable(),
+    tier: z.string().nullable(),
+    route_reason: z.string().nullable(),
+    status: z.number(),
+    error_type: z.string().nullable(),
+    error_message: z.string().nullable(),
+    prompt_tokens: z.number(),
+    completion_tokens: z.number(),
+    cached_tokens: z.number(),
+    cache_write_tokens: z.number(),
+    usage_estimated: z.boolean(),
+    cost_nano: z.number().openapi({ description: 'Exact cost in nano-USD (1e-9 USD).' }),
+    cost_usd: z.number(),
+    saved_usd: z.number(),
+    latency_ms: z.number(),
+    ttft_ms: z.number().nullable(),
+    stream: z.boolean(),
+    cache: z.string(),
+  })
+  .openapi('RequestLogRow');

@@ -1,0 +1,39 @@
+/** The Hono app: the OpenAI-compatible proxy under /v1, the admin API under /admin, /health. */
+import { Hono } from 'hono';
+import { admin } from './admin/app';
+import { tenantAuth } from './auth/tenant-auth';
+import { logCall, type AppEnv } from './context';
+import { errorResponse, ProxyError, toProxyError } from './errors';
+import { newRequestId } from './ids';
+import { chatCompletions } from './routes/chat';
+import { embeddings } from './routes/embeddings';
+import { health } from './routes/health';
+import { listModels } from './routes/models';
+
+export const app = new Hono<AppEnv>();
+
+app.use('*', async (c, next) => {
+  c.set('requestId', newRequestId());
+  c.set('startedAt', Date.now());
+  await next();
+  c.res.headers.set('x-request-id', c.get('requestId'));
+});
+
+app.get('/health', (c) => health(c.env));
+
+app.use('/v1/*', tenantAuth);
+app.post('/v1/chat/completions', chatCompletions);
+app.post('/v1/embeddings', embeddings);
+app.get('/v1/models', listModels);
+
+app.route('/admin', admin);
+
+app.notFound(() => errorResponse(new ProxyError(404, 'Unknown endpoint.', 'invalid_request_error', 'unknown_url')));
+
+app.onError((thrown, c) => {
+  const error = toProxyError(thrown);
+  if (!(thrown instanceof ProxyError)) console.error('unhandled error', c.get('requestId'), thrown);
+  // Every call that got past authentication is logged, failures included.
+  if (c.get('call')) logCall(c, { status: error.status, error });
+  return errorResponse(error, { 'x-request-id': c.get('requestId') });
+});

@@ -1,0 +1,28 @@
+/** Tenant API keys: generated from the CSPRNG, stored and looked up only as SHA-256 hashes. */
+import { randomToken } from '../ids';
+
+export const KEY_PREFIX = 'sk-proxy-';
+
+export const generateApiKey = () => `${KEY_PREFIX}${randomToken(40)}`;
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Compares two secrets in constant time: hashing first makes the lengths equal too. */
+export async function secretsEqual(given: string, expected: string): Promise<boolean> {
+  const encoder = new TextEncoder();
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest('SHA-256', encoder.encode(given)),
+    crypto.subtle.digest('SHA-256', encoder.encode(expected)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(request: Request): string | null {
+  const header = request.headers.get('authorization');
+  const match = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
+  return match ? match[1].trim() : null;
+}

@@ -1,0 +1,16 @@
+/** Authenticates the tenant API key on /v1/* (OpenAI's `Authorization: Bearer` convention). */
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../context';
+import { invalidApiKey } from '../errors';
+import { authenticateKey } from '../tenants';
+import { bearerToken } from './keys';
+
+export const tenantAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const token = bearerToken(c.req.raw);
+  if (!token) throw invalidApiKey("You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.");
+  const tenant = await authenticateKey(c.env, token);
+  if (!tenant) throw invalidApiKey('Incorrect API key provided. Ask your administrator for a valid key.');
+  c.set('tenant', tenant);
+  c.set('call', { endpoint: 'chat', modelRequested: null, resolved: null, stream: false });
+  await next();
+};

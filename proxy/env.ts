@@ -1,0 +1,36 @@
+/**
+ * The Worker's bindings and configuration. Written by hand rather than generated because
+ * secrets and the optional AI binding are not in wrangler.jsonc; `npm run types` regenerates
+ * the runtime types in worker-configuration.d.ts.
+ */
+export interface Env {
+  DB: D1Database;
+  KV: KVNamespace;
+  /** Analytics Engine dataset; optional so a misconfigured deploy still serves traffic. */
+  AE?: AnalyticsEngineDataset;
+  /** Workers AI; has no local emulation. */
+  AI?: Ai;
+
+  ADMIN_TOKEN?: string;
+  OPENAI_API_KEY?: string;
+  OPENAI_BASE_URL?: string;
+  ANTHROPIC_API_KEY?: string;
+  ANTHROPIC_BASE_URL?: string;
+  CHEAP_MODEL?: string;
+  EXPENSIVE_MODEL?: string;
+  MAX_BODY_BYTES?: string;
+  /** Mock provider: milliseconds before the first token, and between streamed chunks. */
+  MOCK_LATENCY_MS?: string;
+  MOCK_CHUNK_DELAY_MS?: string;
+  /** Mock provider: fraction (0..1) of calls that fail with a 503, chosen by prompt hash. */
+  MOCK_FAILURE_RATE?: string;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** Reads a numeric var, falling back when it is unset or not a finite number. */
+export function numberVar(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) ? parsed : fallback;
+}

@@ -1,0 +1,57 @@
+/**
+ * OpenAI-shaped errors. Everything a client can cause ends up as one of these, so the
+ * official SDKs raise their usual exception classes (BadRequestError, AuthenticationError...).
+ */
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'insufficient_quota'
+  | 'upstream_error'
+  | 'server_error';
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export class ProxyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: ErrorType | string,
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+    /** Extra response headers, e.g. retry-after on a 429 passed through from upstream. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ProxyError';
+  }
+
+  toBody(): OpenAIErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export const invalidRequest = (message: string, param: string | null = null, code: string | null = null) =>
+  new ProxyError(400, message, 'invalid_request_error', code, param);
+
+export const invalidApiKey = (message = 'Incorrect API key provided.') =>
+  new ProxyError(401, message, 'invalid_request_error', 'invalid_api_key');
+
+export const modelNotFound = (model: string, why = 'does not exist or you do not have access to it') =>
+  new ProxyError(404, `The model \`${model}\` ${why}.`, 'invalid_request_error', 'model_not_found', 'model');
+
+export function errorResponse(error: ProxyError, headers?: HeadersInit): Response {
+  const response = Response.json(error.toBody(), { status: error.status, headers });
+  for (const [name, value] of Object.entries(error.headers)) response.headers.set(name, value);
+  return response;
+}
+
+/** Any thrown value as a ProxyError; unknown failures become a 500 that names no internals. */
+export function toProxyError(error: unknown): ProxyError {
+  if (error instanceof ProxyError) return error;
+  return new ProxyError(500, 'The proxy failed to handle the request.', 'server_error', 'internal_error');
+}

@@ -1,0 +1,18 @@
+/** Random identifiers from the platform CSPRNG, base62 so they are URL- and header-safe. */
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+export function randomToken(length: number): string {
+  // 248 is the largest multiple of 62 below 256: rejecting bytes above it keeps every
+  // character equally likely.
+  let out = '';
+  while (out.length < length) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(length * 2))) {
+      if (byte < 248 && out.length < length) out += ALPHABET[byte % 62];
+    }
+  }
+  return out;
+}
+
+export const newRequestId = () => `req_${randomToken(20)}`;
+export const newTenantId = () => `ten_${randomToken(16)}`;
+export const newKeyId = () => `key_${randomToken(16)}`;

@@ -1,0 +1,86 @@
+/**
+ * Turns a provider's stream of parts into the SSE bytes the client receives, without
+ * buffering: one upstream part is read per client pull. Along the way it notes the time to
+ * the first chunk and the latest usage, drops the usage-only chunk when the client did not
+ * ask for it (as OpenAI does), turns an upstream failure into an error event the SDKs raise,
+ * and reports exactly once how the stream ended: completed, failed or abandoned.
+ */
+import { toProxyError, type ProxyError } from './errors';
+import type { StreamPart } from './providers/types';
+import { encodeSse } from './sse';
+import type { Usage } from './usage';
+
+export interface StreamOutcome {
+  /** 200 completed, 499 the client went away, otherwise the upstream failure's status. */
+  status: number;
+  error: ProxyError | null;
+  /** The last usage the provider reported, or null when it reported none. */
+  usage: Usage | null;
+  /** True only when the provider's final usage chunk arrived. */
+  usageFinal: boolean;
+  /** Chunks with content delivered to the client: the fallback measure of output. */
+  chunksSent: number;
+  ttftMs: number | null;
+}
+
+export interface MeterOptions {
+  includeUsage: boolean;
+  startedAt: number;
+  /** Called once when the stream ends, however it ends. */
+  onEnd: (outcome: StreamOutcome) => Promise<void>;
+}
+
+const DONE = encodeSse('[DONE]');
+
+export function meterStream(parts: ReadableStream<StreamPart>, options: MeterOptions): { body: ReadableStream<Uint8Array>; ended: Promise<void> } {
+  const reader = parts.getReader();
+  let usage: Usage | null = null;
+  let usageFinal = false;
+  let chunksSent = 0;
+  let ttftMs: number | null = null;
+  let resolveEnded!: (value: Promise<void>) => void;
+  const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
+  let finished = false;
+
+  const finish = (status: number, error: ProxyError | null) => {
+    if (finished) return;
+    finished = true;
+    resolveEnded(options.onEnd({ status, error, usage, usageFinal, chunksSent, ttftMs }));
+  };
+
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        let result: ReadableStreamReadResult<StreamPart>;
+        try {
+          result = await reader.read();
+        } catch (thrown) {
+          const error = toProxyError(thrown);
+          controller.enqueue(encodeSse(JSON.stringify(error.toBody())));
+          controller.close();
+          finish(error.status, error);
+          return;
+        }
+        if (result.done) {
+          controller.enqueue(DONE);
+          controller.close();
+          finish(200, null);
+          return;
+        }
+        const part = result.value;
+        if (part.usage) usage = part.usage;
+        if (part.usageOnly) usageFinal = true;
+        if (!part.data || (part.usageOnly && !options.includeUsage)) continue;
+        if (ttftMs === null) ttftMs = Date.now() - options.startedAt;
+        if (!part.usageOnly) chunksSent++;
+        controller.enqueue(encodeSse(part.data));
+        return;
+      }
+    },
+    cancel(reason) {
+      finish(499, null);
+      return reader.cancel(reason).catch(() => {});
+    },
+  });
+  return { body, ended };
+}

@@ -1,0 +1,100 @@
+/**
+ * OpenAI and every OpenAI-compatible upstream (vLLM, Ollama, Groq, ...). The body is forwarded
+ * as the client sent it, unknown fields included; only `model` is replaced and, for streams,
+ * `stream_options.include_usage` is forced on so the proxy always learns the real usage.
+ */
+import { ProxyError } from '../errors';
+import { parseSse } from '../sse';
+import { fromOpenAIUsage } from '../usage';
+import { fetchUpstream, upstreamErrorMessage, upstreamFailure } from './upstream';
+import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
+import type { Env } from '../env';
+
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+const baseUrl = (env: Env) => (env.OPENAI_BASE_URL?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, '');
+
+function headers(env: Env): HeadersInit {
+  return {
+    'content-type': 'application/json',
+    ...(env.OPENAI_API_KEY ? { authorization: `Bearer ${env.OPENAI_API_KEY}` } : {}),
+  };
+}
+
+async function post(env: Env, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+  const response = await fetchUpstream('openai', `${baseUrl(env)}${path}`, {
+    method: 'POST',
+    headers: headers(env),
+    body: JSON.stringify(body),
+    signal,
+  });
+  if (!response.ok) throw upstreamFailure('openai', response.status, await upstreamErrorMessage(response), response.headers);
+  return response;
+}
+
+function usageOf(json: string) {
+  try {
+    return fromOpenAIUsage((JSON.parse(json) as { usage?: unknown }).usage);
+  } catch {
+    throw new ProxyError(502, 'The openai upstream sent a response that is not JSON.', 'upstream_error', 'upstream_bad_response');
+  }
+}
+
+/** Reads OpenAI chunks, noting usage. Only chunks that mention usage are parsed. */
+export function openAIStreamParts(body: ReadableStream<Uint8Array>): ReadableStream<StreamPart> {
+  const events = parseSse(body).getReader();
+  return new ReadableStream<StreamPart>({
+    async pull(controller) {
+      for (;;) {
+        const { done, value } = await events.read();
+        if (done) return controller.close();
+        const data = value.data;
+        if (data === '[DONE]') continue;
+        if (data.includes('"error"')) {
+          const parsed = JSON.parse(data) as { error?: { message?: string } };
+          if (parsed.error) {
+            controller.error(new ProxyError(502, `openai upstream failed mid-stream: ${parsed.error.message ?? 'unknown error'}`, 'upstream_error', 'upstream_stream_error'));
+            await events.cancel().catch(() => {});
+            return;
+          }
+        }
+        if (data.includes('"usage":{')) {
+          const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+          return controller.enqueue({ data, usage: fromOpenAIUsage(parsed.usage), usageOnly: (parsed.choices?.length ?? 0) === 0 });
+        }
+        return controller.enqueue({ data });
+      }
+    },
+    cancel(reason) {
+      return events.cancel(reason);
+    },
+  });
+}
+
+export const openai: Provider = {
+  name: 'openai',
+
+  unavailableReason(env) {
+    const custom = baseUrl(env) !== DEFAULT_BASE_URL;
+    return env.OPENAI_API_KEY || custom ? null : 'set OPENAI_API_KEY (or OPENAI_BASE_URL for an OpenAI-compatible server) to use openai/ models';
+  },
+
+  async chat(call: ChatCall): Promise<ChatResult> {
+    const { env, body, model, signal } = call;
+    if (body.stream) {
+      const streamOptions = { ...(body.stream_options ?? {}), include_usage: true };
+      const response = await post(env, '/chat/completions', { ...body, model, stream_options: streamOptions }, signal);
+      if (!response.body) throw new ProxyError(502, 'The openai upstream sent an empty stream.', 'upstream_error', 'upstream_error');
+      return { kind: 'stream', parts: openAIStreamParts(response.body) };
+    }
+    const response = await post(env, '/chat/completions', { ...body, model }, signal);
+    const json = await response.text();
+    return { kind: 'completion', json, usage: usageOf(json) };
+  },
+
+  async embeddings(call: EmbeddingsCall): Promise<EmbeddingsResult> {
+    const response = await post(call.env, '/embeddings', { ...call.body, model: call.model }, call.signal);
+    const json = await response.text();
+    return { json, usage: usageOf(json) };
+  },
+};

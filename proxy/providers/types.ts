@@ -1,0 +1,95 @@
+/**
+ * The one internal interface every provider module implements. The common shape is OpenAI's:
+ * requests arrive as Chat Completions bodies and providers answer with OpenAI JSON or OpenAI
+ * stream chunks, translating their own wire format at the edge (as Portkey's gateway does).
+ */
+import type { Env } from '../env';
+import type { Usage } from '../usage';
+
+import type { ProviderName } from './names';
+
+export type { ProviderName };
+
+export interface ChatMessage {
+  role: string;
+  content?: unknown;
+  name?: string;
+  tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+  tool_call_id?: string;
+  [field: string]: unknown;
+}
+
+/** A validated Chat Completions body. Fields the proxy does not know are kept as sent. */
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean; [field: string]: unknown } | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  n?: number | null;
+  stop?: string | string[] | null;
+  tools?: Array<{ type: string; function: { name: string; description?: string; parameters?: unknown } }>;
+  tool_choice?: unknown;
+  parallel_tool_calls?: boolean;
+  user?: string;
+  [field: string]: unknown;
+}
+
+export interface EmbeddingsRequest {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+  [field: string]: unknown;
+}
+
+export interface ChatCall {
+  /** The model as the provider names it (no `provider/` prefix). */
+  model: string;
+  body: ChatRequest;
+  env: Env;
+  /** Aborted when the client goes away: providers pass it to their upstream fetch. */
+  signal: AbortSignal;
+}
+
+export interface EmbeddingsCall {
+  model: string;
+  body: EmbeddingsRequest;
+  env: Env;
+  signal: AbortSignal;
+}
+
+/** One item of a streamed answer. */
+export interface StreamPart {
+  /** An OpenAI `chat.completion.chunk` as JSON text, sent to the client as one SSE event. */
+  data?: string;
+  /** Usage known so far (cumulative). The last one seen is what gets billed. */
+  usage?: Usage;
+  /** The chunk only carries usage (`choices: []`): sent only if the client asked for it. */
+  usageOnly?: boolean;
+}
+
+export type ChatResult =
+  | { kind: 'completion'; /** OpenAI `chat.completion` JSON text */ json: string; usage: Usage }
+  | { kind: 'stream'; parts: ReadableStream<StreamPart> };
+
+export interface EmbeddingsResult {
+  /** OpenAI `list` of embeddings, JSON text. */
+  json: string;
+  usage: Usage;
+}
+
+export interface Provider {
+  readonly name: ProviderName;
+  /** Why this provider cannot serve calls under this configuration, or null when it can. */
+  unavailableReason(env: Env): string | null;
+  /**
+   * Failures are thrown as ProxyError (see upstream.ts for the status mapping). A failure
+   * after a stream has started errors the `parts` stream with a ProxyError instead.
+   */
+  chat(call: ChatCall): Promise<ChatResult>;
+  embeddings(call: EmbeddingsCall): Promise<EmbeddingsResult>;
+}

@@ -1,0 +1,47 @@
+/**
+ * What every HTTP provider shares: the fetch with the client's abort signal, and the mapping
+ * of upstream failures to the status the client should see. A failure of the proxy's own
+ * credentials is not the client's fault, so it is a 502, and its text is not passed on.
+ */
+import { ProxyError } from '../errors';
+import type { ProviderName } from './types';
+
+export async function fetchUpstream(provider: ProviderName, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if (init.signal?.aborted) throw new ProxyError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
+    throw new ProxyError(502, `Could not reach the ${provider} upstream.`, 'upstream_error', 'upstream_unreachable');
+  }
+}
+
+/** Maps an upstream HTTP failure to the error the client gets. */
+export function upstreamFailure(provider: ProviderName, status: number, message: string, headers?: Headers): ProxyError {
+  if (status === 401 || status === 403) {
+    return new ProxyError(502, `The ${provider} upstream rejected the proxy's credentials.`, 'upstream_error', 'upstream_auth_failed');
+  }
+  if (status === 429) {
+    const retryAfter = headers?.get('retry-after');
+    return new ProxyError(429, `The ${provider} upstream is rate limiting: ${message}`, 'rate_limit_error', 'rate_limit_exceeded', null,
+      retryAfter ? { 'retry-after': retryAfter } : {});
+  }
+  if (status === 404) return new ProxyError(404, `${provider} upstream: ${message}`, 'invalid_request_error', 'model_not_found', 'model');
+  if (status >= 400 && status < 500) return new ProxyError(status === 413 ? 413 : 400, `${provider} upstream: ${message}`, 'invalid_request_error', 'upstream_rejected');
+  if (status === 503 || status === 529) return new ProxyError(503, `The ${provider} upstream is overloaded: ${message}`, 'upstream_error', 'upstream_overloaded');
+  if (status === 504) return new ProxyError(504, `The ${provider} upstream timed out.`, 'upstream_error', 'upstream_timeout');
+  return new ProxyError(502, `The ${provider} upstream failed (${status}): ${message}`, 'upstream_error', 'upstream_error');
+}
+
+/** Reads the error message out of an OpenAI- or Anthropic-shaped error body, or its text. */
+export async function upstreamErrorMessage(response: Response): Promise<string> {
+  const text = await response.text().catch(() => '');
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
+    if (typeof parsed.error === 'object' && parsed.error?.message) return parsed.error.message;
+    if (typeof parsed.error === 'string') return parsed.error;
+    if (parsed.message) return parsed.message;
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return text.slice(0, 500) || response.statusText || 'no details';
+}

@@ -1,0 +1,135 @@
+/**
+ * Workers AI through the `AI` binding. It has no local emulation, so without the binding
+ * every call fails with a message that says how to add it.
+ */
+import { ProxyError } from '../errors';
+import { parseSse } from '../sse';
+import { estimateTokens, fromOpenAIUsage, toOpenAIUsage, type Usage } from '../usage';
+import { estimatePromptTokens, messageText } from './content';
+import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
+import type { Env } from '../env';
+
+const MISSING_BINDING = 'the Workers AI binding `AI` is not configured: add "ai": { "binding": "AI" } to wrangler.jsonc and deploy (it has no local emulation)';
+
+interface AiTextOutput {
+  response?: string | null;
+  tool_calls?: Array<{ name: string; arguments: unknown }>;
+  usage?: { prompt_tokens?: number; completion_tokens?: number };
+}
+
+function binding(env: Env): Ai {
+  if (!env.AI) throw new ProxyError(503, `Workers AI is unavailable: ${MISSING_BINDING}.`, 'upstream_error', 'provider_not_configured');
+  return env.AI;
+}
+
+async function run(env: Env, model: string, inputs: Record<string, unknown>): Promise<unknown> {
+  try {
+    return await (binding(env).run as (m: string, i: unknown) => Promise<unknown>)(model, inputs);
+  } catch (error) {
+    if (error instanceof ProxyError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ProxyError(502, `The workers-ai upstream failed: ${message}`, 'upstream_error', 'upstream_error');
+  }
+}
+
+function chatInputs(call: ChatCall): Record<string, unknown> {
+  const { body } = call;
+  return {
+    messages: body.messages.map((m) => ({ role: m.role, content: messageText(m.content), ...(m.tool_call_id ? { tool_call_id: m.tool_call_id } : {}) })),
+    ...(body.tools ? { tools: body.tools } : {}),
+    ...(body.max_completion_tokens ?? body.max_tokens ? { max_tokens: body.max_completion_tokens ?? body.max_tokens } : {}),
+    ...(body.temperature != null ? { temperature: body.temperature } : {}),
+    ...(body.top_p != null ? { top_p: body.top_p } : {}),
+    stream: !!body.stream,
+  };
+}
+
+/** Workers AI may omit usage; then it is estimated from the text so the call is still priced. */
+function usageOf(output: AiTextOutput | undefined, call: ChatCall, completionText: string): Usage {
+  if (output?.usage) return fromOpenAIUsage(output.usage);
+  return { promptTokens: estimatePromptTokens(call.body.messages), completionTokens: estimateTokens(completionText), cachedTokens: 0, cacheWriteTokens: 0 };
+}
+
+function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): ReadableStream<StreamPart> {
+  const events = parseSse(body).getReader();
+  const id = `chatcmpl-${crypto.randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = call.model;
+  const chunk = (choices: unknown[], extra: object = {}) => JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra });
+  let text = '';
+  let usage: Usage | undefined;
+  let started = false;
+  return new ReadableStream<StreamPart>({
+    async pull(controller) {
+      const { done, value } = await events.read();
+      if (done || value.data === '[DONE]') {
+        const final = usage ?? usageOf(undefined, call, text);
+        controller.enqueue({ data: chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) });
+        controller.enqueue({ data: chunk([], { usage: toOpenAIUsage(final) }), usage: final, usageOnly: true });
+        controller.close();
+        return;
+      }
+      const output = JSON.parse(value.data) as AiTextOutput;
+      if (output.usage) usage = fromOpenAIUsage(output.usage);
+      const piece = output.response ?? '';
+      text += piece;
+      const delta = started ? { content: piece } : { role: 'assistant', content: piece };
+      started = true;
+      controller.enqueue({ data: chunk([{ index: 0, delta, finish_reason: null }]), ...(usage ? { usage } : {}) });
+    },
+    cancel(reason) {
+      return events.cancel(reason);
+    },
+  });
+}
+
+export const workersAi: Provider = {
+  name: 'workers-ai',
+
+  unavailableReason: (env) => (env.AI ? null : MISSING_BINDING),
+
+  async chat(call: ChatCall): Promise<ChatResult> {
+    const output = await run(call.env, call.model, chatInputs(call));
+    if (call.body.stream) {
+      if (!(output instanceof ReadableStream)) throw new ProxyError(502, 'The workers-ai upstream did not stream.', 'upstream_error', 'upstream_bad_response');
+      return { kind: 'stream', parts: streamParts(call, output) };
+    }
+    const result = output as AiTextOutput;
+    const content = result.response ?? '';
+    const toolCalls = result.tool_calls?.map((tc, i) => ({
+      id: `call_${i}_${crypto.randomUUID().slice(0, 8)}`,
+      type: 'function',
+      function: { name: tc.name, arguments: typeof tc.arguments === 'string' ? tc.arguments : JSON.stringify(tc.arguments ?? {}) },
+    }));
+    const usage = usageOf(result, call, content);
+    const json = JSON.stringify({
+      id: `chatcmpl-${crypto.randomUUID()}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: call.model,
+      choices: [{
+        index: 0,
+        message: { role: 'assistant', content: toolCalls?.length ? null : content, ...(toolCalls?.length ? { tool_calls: toolCalls } : {}) },
+        finish_reason: toolCalls?.length ? 'tool_calls' : 'stop',
+      }],
+      usage: toOpenAIUsage(usage),
+    });
+    return { kind: 'completion', json, usage };
+  },
+
+  async embeddings(call: EmbeddingsCall): Promise<EmbeddingsResult> {
+    const input = call.body.input;
+    const texts = (Array.isArray(input) ? input : [input]).map((t) => (typeof t === 'string' ? t : JSON.stringify(t)));
+    const output = (await run(call.env, call.model, { text: texts })) as { data?: number[][]; usage?: { prompt_tokens?: number } };
+    const promptTokens = output.usage?.prompt_tokens ?? texts.reduce((sum, t) => sum + estimateTokens(t), 0);
+    return {
+      json: JSON.stringify({
+        object: 'list',
+        data: (output.data ?? []).map((embedding, index) => ({ object: 'embedding', index, embedding })),
+        model: call.model,
+        usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+      }),
+      usage: { promptTokens, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0 },
+    };
+  },
+};

@@ -1,0 +1,83 @@
+/**
+ * The record of one proxied call, written to D1 (exact, queryable) and Analytics Engine
+ * (cheap at volume). Callers hand the write to ctx.waitUntil so the response never waits.
+ */
+import type { Env } from './env';
+import type { Usage } from './usage';
+
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
+
+export interface RequestRecord {
+  id: string;
+  ts: number;
+  tenantId: string;
+  keyId: string;
+  endpoint: 'chat' | 'embeddings';
+  modelRequested: string | null;
+  model: string | null;
+  provider: string | null;
+  tier: string | null;
+  routeReason: string | null;
+  status: number;
+  errorType: string | null;
+  errorMessage: string | null;
+  usage: Usage;
+  usageEstimated: boolean;
+  costNano: number;
+  savedNano: number;
+  latencyMs: number;
+  ttftMs: number | null;
+  stream: boolean;
+  cache: CacheStatus;
+}
+
+// OR IGNORE: a retried write whose first attempt did land must not fail or duplicate.
+const INSERT = `INSERT OR IGNORE INTO requests (
+  id, ts, tenant_id, key_id, endpoint, model_requested, model, provider, tier, route_reason,
+  status, error_type, error_message, prompt_tokens, completion_tokens, cached_tokens,
+  cache_write_tokens, usage_estimated, cost_nano, saved_nano, latency_ms, ttft_ms, stream, cache
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const D1_ATTEMPTS = 3;
+
+/**
+ * Analytics Engine layout (documented in docs/ANALYTICS_ENGINE.md): the tenant is the index
+ * (the sampling key); strings are blobs; numbers are doubles.
+ */
+export function toDataPoint(r: RequestRecord): AnalyticsEngineDataPoint {
+  return {
+    indexes: [r.tenantId],
+    blobs: [r.tenantId, r.model ?? '', r.provider ?? '', r.tier ?? '', String(r.status), r.cache, r.endpoint, r.errorType ?? '', r.routeReason ?? '', r.keyId, r.id],
+    doubles: [
+      r.usage.promptTokens, r.usage.completionTokens, r.usage.cachedTokens, r.usage.cacheWriteTokens,
+      r.costNano, r.savedNano, r.latencyMs, r.ttftMs ?? -1, r.stream ? 1 : 0, r.status,
+    ],
+  };
+}
+
+export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void> {
+  try {
+    env.AE?.writeDataPoint(toDataPoint(r));
+  } catch (error) {
+    // Analytics Engine is the secondary copy: its failure must not cost us the D1 row.
+    console.error('analytics engine write failed', r.id, error);
+  }
+  const statement = env.DB.prepare(INSERT).bind(
+    r.id, r.ts, r.tenantId, r.keyId, r.endpoint, r.modelRequested, r.model, r.provider, r.tier, r.routeReason,
+    r.status, r.errorType, r.errorMessage?.slice(0, 1000) ?? null, r.usage.promptTokens, r.usage.completionTokens,
+    r.usage.cachedTokens, r.usage.cacheWriteTokens, r.usageEstimated ? 1 : 0, r.costNano, r.savedNano,
+    r.latencyMs, r.ttftMs, r.stream ? 1 : 0, r.cache,
+  );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await statement.run();
+      return;
+    } catch (error) {
+      if (attempt >= D1_ATTEMPTS) {
+        console.error('request log write failed', r.id, error);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+}

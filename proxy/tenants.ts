@@ -1,0 +1,148 @@
+/**
+ * Tenants and their API keys. D1 is the source of truth; KV holds, per key hash, everything the
+ * request path needs about the tenant, so authenticating a call is one KV read. A KV miss
+ * (a new location, an evicted entry) falls back to D1 and refills KV.
+ */
+import type { Env } from './env';
+import { generateApiKey, sha256Hex } from './auth/keys';
+import { newKeyId, newTenantId } from './ids';
+
+export type Routing = 'auto' | 'passthrough';
+
+export interface TenantSettings {
+  name: string;
+  rpm: number | null;
+  tpm: number | null;
+  monthly_budget_usd: number | null;
+  routing: Routing;
+  cache_ttl_s: number;
+}
+
+export interface Tenant extends TenantSettings {
+  id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What an authenticated call knows about its caller. */
+export interface TenantContext {
+  tenantId: string;
+  keyId: string;
+  tenant: TenantSettings;
+}
+
+export interface IssuedKey {
+  key_id: string;
+  api_key: string;
+  key_prefix: string;
+  created_at: string;
+}
+
+interface TenantRow {
+  id: string;
+  name: string;
+  rpm: number | null;
+  tpm: number | null;
+  monthly_budget_nano: number | null;
+  routing: Routing;
+  cache_ttl_s: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const kvKey = (keyHash: string) => `apikey:${keyHash}`;
+const iso = (ms: number) => new Date(ms).toISOString();
+const usdToNano = (usd: number | null) => (usd === null ? null : Math.round(usd * 1e9));
+
+function toTenant(row: TenantRow): Tenant {
+  return {
+    id: row.id,
+    name: row.name,
+    rpm: row.rpm,
+    tpm: row.tpm,
+    monthly_budget_usd: row.monthly_budget_nano === null ? null : row.monthly_budget_nano / 1e9,
+    routing: row.routing,
+    cache_ttl_s: row.cache_ttl_s,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+function settingsOf(tenant: Tenant): TenantSettings {
+  const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s } = tenant;
+  return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s };
+}
+
+export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
+  rpm: null,
+  tpm: null,
+  monthly_budget_usd: null,
+  routing: 'passthrough',
+  cache_ttl_s: 3600,
+};
+
+export async function createTenant(env: Env, input: Partial<TenantSettings> & { name: string }): Promise<{ tenant: Tenant; key: IssuedKey }> {
+  const now = Date.now();
+  const settings: TenantSettings = { ...DEFAULT_SETTINGS, ...input };
+  const id = newTenantId();
+  await env.DB.prepare(
+    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(id, settings.name, settings.rpm, settings.tpm, usdToNano(settings.monthly_budget_usd), settings.routing, settings.cache_ttl_s, now, now)
+    .run();
+  const tenant: Tenant = { id, ...settings, created_at: iso(now), updated_at: iso(now) };
+  const key = await issueKey(env, tenant);
+  return { tenant, key };
+}
+
+export async function getTenant(env: Env, id: string): Promise<Tenant | null> {
+  const row = await env.DB.prepare('SELECT * FROM tenants WHERE id = ?').bind(id).first<TenantRow>();
+  return row ? toTenant(row) : null;
+}
+
+export async function listTenants(env: Env): Promise<Tenant[]> {
+  const { results } = await env.DB.prepare('SELECT * FROM tenants ORDER BY created_at, id').all<TenantRow>();
+  return results.map(toTenant);
+}
+
+export async function issueKey(env: Env, tenant: Tenant): Promise<IssuedKey> {
+  const apiKey = generateApiKey();
+  const keyHash = await sha256Hex(apiKey);
+  const keyId = newKeyId();
+  const now = Date.now();
+  const keyPrefix = apiKey.slice(0, 13);
+  await env.DB.prepare('INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?, ?)')
+    .bind(keyId, tenant.id, keyHash, keyPrefix, now)
+    .run();
+  const context: TenantContext = { tenantId: tenant.id, keyId, tenant: settingsOf(tenant) };
+  await env.KV.put(kvKey(keyHash), JSON.stringify(context));
+  return { key_id: keyId, api_key: apiKey, key_prefix: keyPrefix, created_at: iso(now) };
+}
+
+/** Revokes a key in D1 and drops it from KV. False when there is no such live key. */
+export async function revokeKey(env: Env, keyId: string): Promise<boolean> {
+  const row = await env.DB.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING key_hash')
+    .bind(Date.now(), keyId)
+    .first<{ key_hash: string }>();
+  if (!row) return false;
+  await env.KV.delete(kvKey(row.key_hash));
+  return true;
+}
+
+/** The tenant behind an API key, or null for an unknown or revoked key. */
+export async function authenticateKey(env: Env, apiKey: string): Promise<TenantContext | null> {
+  const keyHash = await sha256Hex(apiKey);
+  const cached = await env.KV.get<TenantContext>(kvKey(keyHash), 'json');
+  if (cached) return cached;
+  const row = await env.DB.prepare(
+    `SELECT k.id AS key_id, t.* FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+     WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
+  )
+    .bind(keyHash)
+    .first<TenantRow & { key_id: string }>();
+  if (!row) return null;
+  const context: TenantContext = { tenantId: row.id, keyId: row.key_id, tenant: settingsOf(toTenant(row)) };
+  await env.KV.put(kvKey(keyHash), JSON.stringify(context));
+  return context;
+}

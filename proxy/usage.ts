@@ -1,0 +1,48 @@
+/**
+ * Token usage in one normalized shape. Providers count differently: OpenAI's prompt_tokens
+ * already include cached tokens, Anthropic's input_tokens exclude both cache reads and cache
+ * writes. Here `promptTokens` is always the whole prompt, and the cache buckets are subsets of it.
+ */
+export interface Usage {
+  /** Every input token, cached or not. */
+  promptTokens: number;
+  completionTokens: number;
+  /** Input tokens read from the provider's prompt cache (a subset of promptTokens). */
+  cachedTokens: number;
+  /** Input tokens written to the provider's prompt cache (a subset of promptTokens). */
+  cacheWriteTokens: number;
+}
+
+export const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0 };
+
+const count = (value: unknown): number =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+
+/** OpenAI `usage` (chat or embeddings) to Usage. */
+export function fromOpenAIUsage(usage: unknown): Usage {
+  const u = (usage ?? {}) as Record<string, any>;
+  return {
+    promptTokens: count(u.prompt_tokens),
+    completionTokens: count(u.completion_tokens),
+    cachedTokens: count(u.prompt_tokens_details?.cached_tokens),
+    cacheWriteTokens: 0,
+  };
+}
+
+/** Usage back to OpenAI's wire shape, as the proxy reports it to clients. */
+export function toOpenAIUsage(usage: Usage) {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
+    prompt_tokens_details: { cached_tokens: usage.cachedTokens },
+  };
+}
+
+/**
+ * Rough token count of a request for when no usage came back (a stream the client abandoned
+ * before the usage chunk). Four characters a token is OpenAI's own rule of thumb for English.
+ */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
