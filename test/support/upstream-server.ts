@@ -1,0 +1,778 @@
+/**
+ * A fake OpenAI + Anthropic upstream for tests: a plain Node `http` server.
+ *
+ * Used by the worker project (started once by test/worker/global-setup.ts, its URL is the
+ * `TEST_UPSTREAM_URL` binding) and by e2e tests (each starts its own on port 0).
+ * Point the proxy at it with `OPENAI_BASE_URL=<url>/v1` and `ANTHROPIC_BASE_URL=<url>`.
+ *
+ * Endpoints
+ *   POST /v1/chat/completions   OpenAI Chat Completions, plain JSON or SSE (`stream: true`)
+ *   POST /v1/embeddings         OpenAI embeddings (float or base64 `encoding_format`)
+ *   GET  /v1/models             OpenAI model list
+ *   POST /v1/messages           Anthropic Messages, plain JSON or SSE
+ *   (the OpenAI routes also answer without the /v1 prefix)
+ *   GET  /__requests?contains=<text>[&path=<path>]   recorded requests (JSON array, oldest first)
+ *   DELETE /__requests          forget all recorded requests
+ *
+ * Every request except /__* ones is recorded as a `RecordedRequest` (method, path, query,
+ * lower-cased headers, parsed JSON body, raw body, and whether the client went away before
+ * the response ended). `contains` matches the raw body text, so put a unique nonce in the
+ * prompt and look up exactly what the proxy sent upstream.
+ *
+ * Replies (deterministic, derived from the request)
+ *   - text: `Echo: <first 40 characters of the last user message>`, whitespace collapsed, so
+ *     the plain and the streamed text are identical. Streams send one word per chunk.
+ *   - `model` echoes the requested model unchanged.
+ *   - tool calls: when the request has tools, tool choice is not "none", and the LAST message
+ *     is a user message whose text contains "weather" (case-insensitive), the reply calls the
+ *     first tool (or the one tool_choice names) with arguments built from its JSON schema:
+ *     string properties named like location/city get "Paris", other strings "test",
+ *     numbers 1, booleans true. Anthropic: a short text block then a tool_use block
+ *     (streamed with input_json_delta), stop_reason "tool_use". OpenAI: `tool_calls`,
+ *     finish_reason "tool_calls".
+ *   - `max_tokens` (or `max_completion_tokens`) smaller than the reply's word count
+ *     truncates it: finish_reason "length" / stop_reason "max_tokens".
+ *
+ * Token accounting (a "token" here is 4 characters)
+ *   - input/prompt tokens = ceil(total characters of message text / 4) + 3 per message,
+ *     where message text is string content or text blocks (plus tool call/tool result
+ *     JSON/text), the system prompt (Anthropic `system`) counts as text, and tools add
+ *     ceil(JSON.stringify(tools).length / 4).
+ *   - output/completion tokens = words in the reply text + ceil(tool-call arguments JSON / 4).
+ *   - embeddings: ceil(characters / 4) per string input (at least 1), or the array length
+ *     for token-array inputs.
+ *   - OpenAI automatic prompt caching (stateless): when the FIRST message is a system or
+ *     developer message longer than 4096 characters, `prompt_tokens_details.cached_tokens` =
+ *     floor(systemTokens / 128) * 128 where systemTokens = ceil(len / 4) + 3 (so >= 1024,
+ *     always < prompt_tokens). Otherwise cached_tokens is 0 (`prompt_tokens_details` is
+ *     always present).
+ *   - Anthropic prompt caching (stateful, like the real thing): the cacheable prefix runs
+ *     over tools, then system blocks, then message blocks, up to and including the last
+ *     block/tool carrying `cache_control`. prefixTokens = ceil(prefix characters / 4); below
+ *     1024 nothing is cached. The first request with a given (model, prefix) reports
+ *     `cache_creation_input_tokens = prefixTokens`, later ones `cache_read_input_tokens =
+ *     prefixTokens`; `input_tokens` is the rest (total - read - creation), as Anthropic
+ *     reports it. Both cache fields appear in usage only when the request has some
+ *     `cache_control` (then the one not used is 0). Put your nonce inside the cached prefix
+ *     (e.g. the system prompt) if a test asserts write-then-read, so parallel files don't
+ *     share a cache entry.
+ *   - `upstream:cache=read|write|none` anywhere in the body forces the outcome for both
+ *     providers (OpenAI: read = the cached count above or, without a long system prompt,
+ *     floor(prompt_tokens/128)*128; write/none = 0 cached).
+ *
+ * Behaviours triggered by request content (anywhere in the raw body, so race-free)
+ *   - `upstream:status=NNN`       answer HTTP NNN with the provider's error shape (429 adds
+ *                                  `retry-after: 1`).
+ *   - `upstream:midstream-error`  streams: start normally, then an error event (OpenAI
+ *                                  `data: {"error":{...}}`, Anthropic `event: error`) and end
+ *                                  without [DONE]/message_stop. Plain requests: 200 headers,
+ *                                  half a JSON body, then the connection is destroyed.
+ *   - `upstream:slow=MS`          wait MS milliseconds before the first byte (any response).
+ *   - `upstream:chunk-delay=MS`   wait MS milliseconds between streamed events.
+ *   - `upstream:hang`             send headers (and, for streams, the first few events), then
+ *                                  stall until the client disconnects (`aborted` is then true
+ *                                  in the recording).
+ *
+ * Auth: requests without a key are accepted (like a local OpenAI-compatible server); a key
+ * starting with `sk-invalid` (OpenAI `Authorization: Bearer`, Anthropic `x-api-key`) gets a
+ * 401. Anthropic requests must carry `anthropic-version` (400 otherwise), have `model`,
+ * `max_tokens` and `messages`, only user/assistant roles, and no unknown top-level fields
+ * (400 "Extra inputs are not permitted"), as the real API does. OpenAI rejects
+ * `stream_options` without `stream: true`, as the real API does.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import type { RecordedRequest } from './recorded-request';
+
+export type { RecordedRequest };
+
+export interface UpstreamServer {
+  url: string;
+  port: number;
+  /** Live view of the recording (same objects /__requests serves). */
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+const MAX_RECORDED = 5000;
+const ANTHROPIC_MIN_CACHEABLE_TOKENS = 1024;
+const OPENAI_CACHE_SYSTEM_CHARS = 4096;
+
+const ANTHROPIC_FIELDS = new Set([
+  'model', 'messages', 'system', 'max_tokens', 'metadata', 'stop_sequences', 'stream', 'temperature',
+  'top_p', 'top_k', 'tools', 'tool_choice', 'thinking', 'service_tier', 'container', 'mcp_servers',
+  'context_management',
+]);
+
+const MODELS = [
+  'gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'o3-mini', 'o4-mini',
+  'text-embedding-3-small', 'text-embedding-3-large',
+];
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+const hash = (s: string) => createHash('sha256').update(s).digest('hex');
+const tokensOf = (chars: number) => Math.ceil(chars / 4);
+const words = (s: string) => s.split(/\s+/).filter(Boolean);
+
+interface Markers {
+  status?: number;
+  midstreamError: boolean;
+  slowMs: number;
+  chunkDelayMs: number;
+  hang: boolean;
+  cache?: 'read' | 'write' | 'none';
+}
+
+function markers(raw: string): Markers {
+  const status = /upstream:status=(\d{3})/.exec(raw);
+  const slow = /upstream:slow=(\d+)/.exec(raw);
+  const chunkDelay = /upstream:chunk-delay=(\d+)/.exec(raw);
+  const cache = /upstream:cache=(read|write|none)/.exec(raw);
+  return {
+    status: status ? Number(status[1]) : undefined,
+    midstreamError: raw.includes('upstream:midstream-error'),
+    slowMs: slow ? Number(slow[1]) : 0,
+    chunkDelayMs: chunkDelay ? Number(chunkDelay[1]) : 0,
+    hang: raw.includes('upstream:hang'),
+    cache: cache ? (cache[1] as Markers['cache']) : undefined,
+  };
+}
+
+/** Text of OpenAI or Anthropic message content (string or blocks). */
+function contentText(content: unknown, opts: { textOnly?: boolean } = {}): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  const parts: string[] = [];
+  for (const block of content) {
+    if (typeof block === 'string') parts.push(block);
+    else if (block && typeof block === 'object') {
+      const b = block as Record<string, unknown>;
+      if ((b.type === 'text' || b.type === 'input_text') && typeof b.text === 'string') parts.push(b.text);
+      else if (opts.textOnly) continue;
+      else if (b.type === 'tool_result') parts.push(contentText(b.content));
+      else if (b.type === 'tool_use') parts.push(JSON.stringify(b.input ?? {}));
+    }
+  }
+  return parts.join('\n');
+}
+
+function replyFor(lastUserText: string): string {
+  return words(`Echo: ${lastUserText.slice(0, 40)}`).join(' ');
+}
+
+function toolArguments(tool: any, schemaKey: 'parameters' | 'input_schema'): Record<string, unknown> {
+  const schema = (schemaKey === 'parameters' ? tool?.function?.parameters : tool?.input_schema) ?? {};
+  const props: Record<string, any> = schema.properties ?? {};
+  const args: Record<string, unknown> = {};
+  for (const [name, prop] of Object.entries(props)) {
+    const type = Array.isArray(prop?.type) ? prop.type[0] : prop?.type;
+    if (type === 'number' || type === 'integer') args[name] = 1;
+    else if (type === 'boolean') args[name] = true;
+    else if (Array.isArray(prop?.enum) && prop.enum.length) args[name] = prop.enum[0];
+    else if (type === 'string' || type === undefined) args[name] = /location|city|place/i.test(name) ? 'Paris' : 'test';
+  }
+  if (Object.keys(props).length === 0) args.location = 'Paris';
+  return args;
+}
+
+/** Splits a string into up to n roughly equal pieces (for streaming JSON arguments). */
+function pieces(s: string, n: number): string[] {
+  if (s.length === 0) return [];
+  const size = Math.ceil(s.length / n);
+  const out: string[] = [];
+  for (let i = 0; i < s.length; i += size) out.push(s.slice(i, i + size));
+  return out;
+}
+
+function truncate(reply: string, maxTokens: unknown): { text: string; truncated: boolean } {
+  const w = words(reply);
+  if (typeof maxTokens === 'number' && maxTokens >= 0 && w.length > maxTokens) {
+    return { text: w.slice(0, Math.max(1, maxTokens)).join(' '), truncated: true };
+  }
+  return { text: reply, truncated: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// response writers
+// ---------------------------------------------------------------------------------------------
+
+class Responder {
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  readonly m: Markers;
+
+  constructor(req: http.IncomingMessage, res: http.ServerResponse, m: Markers) {
+    this.req = req;
+    this.res = res;
+    this.m = m;
+  }
+
+  get gone() {
+    return this.res.destroyed || this.res.writableEnded;
+  }
+
+  json(status: number, body: unknown, headers: Record<string, string> = {}) {
+    if (this.gone) return;
+    const text = JSON.stringify(body);
+    this.res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    this.res.end(text);
+  }
+
+  /** A JSON success, honouring hang and midstream-error. */
+  async jsonOk(body: unknown, headers: Record<string, string>) {
+    if (this.gone) return;
+    const text = JSON.stringify(body);
+    if (this.m.hang) {
+      this.res.writeHead(200, { 'content-type': 'application/json', ...headers });
+      this.res.flushHeaders();
+      return this.stall();
+    }
+    if (this.m.midstreamError) {
+      this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+      this.res.write(text.slice(0, Math.floor(text.length / 2)));
+      await sleep(20);
+      this.res.destroy();
+      return;
+    }
+    this.json(200, body, headers);
+  }
+
+  startStream(headers: Record<string, string>) {
+    this.res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      ...headers,
+    });
+    this.res.flushHeaders();
+  }
+
+  async send(chunk: string) {
+    if (this.gone) return;
+    this.res.write(chunk);
+    if (this.m.chunkDelayMs > 0) await sleep(this.m.chunkDelayMs);
+    else await tick();
+  }
+
+  /** Never answers further; resolves when the client goes away. */
+  stall(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.res.destroyed) return resolve();
+      this.res.once('close', () => resolve());
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenAI
+// ---------------------------------------------------------------------------------------------
+
+function openaiHeaders(): Record<string, string> {
+  return {
+    'x-request-id': `req_${hash(String(Math.random())).slice(0, 24)}`,
+    'openai-processing-ms': '12',
+    'openai-version': '2020-10-01',
+    'x-ratelimit-limit-requests': '10000',
+    'x-ratelimit-remaining-requests': '9999',
+    'x-ratelimit-limit-tokens': '10000000',
+    'x-ratelimit-remaining-tokens': '9999000',
+    'x-ratelimit-reset-requests': '6ms',
+    'x-ratelimit-reset-tokens': '0s',
+  };
+}
+
+function openaiError(r: Responder, status: number, message?: string, param: string | null = null, codeOverride?: string | null) {
+  const table: Record<number, [string, string | null, string]> = {
+    400: ['invalid_request_error', null, 'Invalid request.'],
+    401: ['invalid_request_error', 'invalid_api_key', 'Incorrect API key provided.'],
+    403: ['invalid_request_error', 'unsupported_country_region_territory', 'Country, region, or territory not supported.'],
+    404: ['invalid_request_error', 'model_not_found', 'The model does not exist or you do not have access to it.'],
+    429: ['requests', 'rate_limit_exceeded', 'Rate limit reached for requests. Please try again in 1s.'],
+    500: ['server_error', null, 'The server had an error while processing your request. Sorry about that!'],
+    503: ['server_error', null, 'The engine is currently overloaded, please try again later.'],
+  };
+  const [type, code, defaultMessage] = table[status] ?? [status >= 500 ? 'server_error' : 'invalid_request_error', null, `Upstream error ${status}.`];
+  const headers: Record<string, string> = openaiHeaders();
+  if (status === 429) headers['retry-after'] = '1';
+  r.json(status, { error: { message: message ?? defaultMessage, type, param, code: codeOverride === undefined ? code : codeOverride } }, headers);
+}
+
+function openaiAuthFailed(req: http.IncomingMessage): boolean {
+  const auth = req.headers.authorization;
+  return typeof auth === 'string' && /^Bearer\s+sk-invalid/i.test(auth);
+}
+
+async function openaiChat(r: Responder, body: any) {
+  if (typeof body.model !== 'string' || !body.model) return openaiError(r, 400, "you must provide a model parameter", 'model', null);
+  if (!Array.isArray(body.messages) || body.messages.length === 0) {
+    return openaiError(r, 400, "Invalid 'messages': empty array. Expected an array with minimum length 1.", 'messages', 'empty_array');
+  }
+  if (body.stream_options != null && body.stream !== true) {
+    return openaiError(r, 400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', null);
+  }
+  const messages: any[] = body.messages;
+  let chars = 0;
+  for (const msg of messages) {
+    chars += contentText(msg?.content).length;
+    if (msg?.tool_calls) chars += JSON.stringify(msg.tool_calls).length;
+  }
+  const tools: any[] = Array.isArray(body.tools) ? body.tools : [];
+  const promptTokens = tokensOf(chars) + 3 * messages.length + (tools.length ? tokensOf(JSON.stringify(tools).length) : 0);
+
+  const first = messages[0];
+  const firstSystem = first && (first.role === 'system' || first.role === 'developer') ? contentText(first.content) : '';
+  let cached = 0;
+  if (firstSystem.length > OPENAI_CACHE_SYSTEM_CHARS) cached = Math.floor((tokensOf(firstSystem.length) + 3) / 128) * 128;
+  if (r.m.cache === 'read' && cached === 0) cached = Math.max(0, Math.floor(promptTokens / 128) * 128);
+  if (r.m.cache === 'write' || r.m.cache === 'none') cached = 0;
+  cached = Math.min(cached, promptTokens);
+
+  const last = messages[messages.length - 1];
+  const lastUser = [...messages].reverse().find((msg) => msg?.role === 'user');
+  const lastUserText = contentText(lastUser?.content);
+  const toolChoice = body.tool_choice;
+  const wantsTool =
+    tools.length > 0 && toolChoice !== 'none' && last?.role === 'user' && /weather/i.test(contentText(last.content, { textOnly: true }));
+  const chosenTool = wantsTool
+    ? (typeof toolChoice === 'object' && toolChoice?.function?.name
+        ? tools.find((t) => t?.function?.name === toolChoice.function.name)
+        : undefined) ?? tools[0]
+    : undefined;
+
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  let text: string | null;
+  let finish: string;
+  let toolCall: { id: string; type: 'function'; function: { name: string; arguments: string } } | undefined;
+  let completionTokens: number;
+  if (chosenTool) {
+    const args = JSON.stringify(toolArguments(chosenTool, 'parameters'));
+    toolCall = { id: `call_${hash(args + lastUserText).slice(0, 24)}`, type: 'function', function: { name: chosenTool.function?.name ?? 'tool', arguments: args } };
+    text = null;
+    finish = 'tool_calls';
+    completionTokens = tokensOf(args.length) + 5;
+  } else {
+    const t = truncate(replyFor(lastUserText), maxTokens);
+    text = t.text;
+    finish = t.truncated ? 'length' : 'stop';
+    completionTokens = words(text).length;
+  }
+
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: cached, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+  const id = `chatcmpl-${hash(JSON.stringify(body)).slice(0, 29)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = body.model;
+
+  if (body.stream !== true) {
+    return r.jsonOk(
+      {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: text, refusal: null, annotations: [], ...(toolCall ? { tool_calls: [toolCall] } : {}) },
+            logprobs: null,
+            finish_reason: finish,
+          },
+        ],
+        usage,
+        service_tier: 'default',
+        system_fingerprint: 'fp_fakeupstream',
+      },
+      openaiHeaders(),
+    );
+  }
+
+  const includeUsage = body.stream_options?.include_usage === true;
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      service_tier: 'default',
+      system_fingerprint: 'fp_fakeupstream',
+      choices,
+      ...(includeUsage ? { usage: null } : {}),
+      ...extra,
+    })}\n\n`;
+  const delta = (d: Record<string, unknown>, finishReason: string | null = null) => chunk([{ index: 0, delta: d, logprobs: null, finish_reason: finishReason }]);
+
+  r.startStream(openaiHeaders());
+  const events: string[] = [];
+  if (toolCall) {
+    events.push(delta({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.function.name, arguments: '' } }], refusal: null }));
+    for (const piece of pieces(toolCall.function.arguments, 3)) events.push(delta({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
+  } else {
+    events.push(delta({ role: 'assistant', content: '', refusal: null }));
+    words(text ?? '').forEach((w, i) => events.push(delta({ content: i === 0 ? w : ` ${w}` })));
+  }
+  events.push(delta({}, finish));
+  if (includeUsage) events.push(chunk([], { usage }));
+  events.push('data: [DONE]\n\n');
+
+  if (r.m.hang) {
+    for (const e of events.slice(0, 3)) await r.send(e);
+    return r.stall();
+  }
+  if (r.m.midstreamError) {
+    for (const e of events.slice(0, 3)) await r.send(e);
+    await r.send(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } })}\n\n`);
+    r.res.end();
+    return;
+  }
+  for (const e of events) await r.send(e);
+  r.res.end();
+}
+
+async function openaiEmbeddings(r: Responder, body: any) {
+  if (typeof body.model !== 'string' || !body.model) return openaiError(r, 400, 'you must provide a model parameter', 'model', null);
+  const input = body.input;
+  let inputs: (string | number[])[];
+  if (typeof input === 'string') inputs = [input];
+  else if (Array.isArray(input) && input.length > 0 && input.every((x: unknown) => typeof x === 'number')) inputs = [input as number[]];
+  else if (Array.isArray(input) && input.length > 0) inputs = input;
+  else return openaiError(r, 400, "'input' is a required property", 'input', null);
+
+  const dims = typeof body.dimensions === 'number' && body.dimensions > 0 ? Math.min(body.dimensions, 3072) : 8;
+  let promptTokens = 0;
+  const data = inputs.map((item, index) => {
+    const key = typeof item === 'string' ? item : JSON.stringify(item);
+    promptTokens += typeof item === 'string' ? Math.max(1, tokensOf(item.length)) : item.length;
+    const vec: number[] = [];
+    for (let i = 0; i < dims; i++) vec.push(parseInt(hash(`${key}#${i}`).slice(0, 8), 16) / 0xffffffff - 0.5);
+    const norm = Math.sqrt(vec.reduce((s, v) => s + v * v, 0)) || 1;
+    const unit = vec.map((v) => v / norm);
+    const embedding = body.encoding_format === 'base64' ? Buffer.from(new Float32Array(unit).buffer).toString('base64') : unit;
+    return { object: 'embedding', index, embedding };
+  });
+  return r.jsonOk({ object: 'list', data, model: body.model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }, openaiHeaders());
+}
+
+function openaiModels(r: Responder) {
+  r.json(200, { object: 'list', data: MODELS.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'system' })) }, openaiHeaders());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Anthropic
+// ---------------------------------------------------------------------------------------------
+
+function anthropicHeaders(): Record<string, string> {
+  return {
+    'request-id': `req_${hash(String(Math.random())).slice(0, 24)}`,
+    'anthropic-ratelimit-requests-limit': '4000',
+    'anthropic-ratelimit-requests-remaining': '3999',
+    'anthropic-ratelimit-tokens-limit': '400000',
+    'anthropic-ratelimit-tokens-remaining': '399000',
+  };
+}
+
+function anthropicErrorType(status: number): string {
+  const table: Record<number, string> = {
+    400: 'invalid_request_error',
+    401: 'authentication_error',
+    402: 'billing_error',
+    403: 'permission_error',
+    404: 'not_found_error',
+    413: 'request_too_large',
+    429: 'rate_limit_error',
+    500: 'api_error',
+    504: 'timeout_error',
+    529: 'overloaded_error',
+  };
+  return table[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+}
+
+function anthropicError(r: Responder, status: number, message?: string) {
+  const headers = anthropicHeaders();
+  if (status === 429) headers['retry-after'] = '1';
+  const type = anthropicErrorType(status);
+  r.json(status, { type: 'error', error: { type, message: message ?? `Upstream ${type} (${status}).` }, request_id: headers['request-id'] }, headers);
+}
+
+/** Anthropic prompt-cache state: (model, prefix) hashes seen so far. */
+type CacheState = Set<string>;
+
+async function anthropicMessages(r: Responder, body: any, cacheState: CacheState) {
+  for (const key of Object.keys(body)) {
+    if (!ANTHROPIC_FIELDS.has(key)) return anthropicError(r, 400, `${key}: Extra inputs are not permitted`);
+  }
+  if (typeof body.model !== 'string' || !body.model) return anthropicError(r, 400, 'model: Field required');
+  if (!Number.isInteger(body.max_tokens) || body.max_tokens < 1) return anthropicError(r, 400, 'max_tokens: Field required (an integer >= 1)');
+  if (!Array.isArray(body.messages) || body.messages.length === 0) return anthropicError(r, 400, 'messages: Field required (at least one message)');
+  for (const [i, msg] of (body.messages as any[]).entries()) {
+    if (msg?.role !== 'user' && msg?.role !== 'assistant') {
+      return anthropicError(r, 400, `messages.${i}.role: Input should be 'user' or 'assistant'`);
+    }
+  }
+  if (body.system !== undefined && typeof body.system !== 'string' && !Array.isArray(body.system)) {
+    return anthropicError(r, 400, 'system: Input should be a valid string or list of text blocks');
+  }
+
+  // Walk tools, system, messages in cache-prefix order, measuring characters.
+  const tools: any[] = Array.isArray(body.tools) ? body.tools : [];
+  const segments: { chars: number; text: string; cached: boolean }[] = [];
+  for (const tool of tools) {
+    const json = JSON.stringify(tool);
+    segments.push({ chars: 0, text: json, cached: !!tool?.cache_control });
+  }
+  const toolChars = tools.length ? JSON.stringify(tools).length : 0;
+  const systemBlocks: any[] = typeof body.system === 'string' ? [{ type: 'text', text: body.system }] : (body.system ?? []);
+  for (const block of systemBlocks) segments.push({ chars: (block?.text ?? '').length, text: block?.text ?? '', cached: !!block?.cache_control });
+  for (const msg of body.messages as any[]) {
+    const blocks: any[] = typeof msg.content === 'string' ? [{ type: 'text', text: msg.content }] : Array.isArray(msg.content) ? msg.content : [];
+    for (const block of blocks) {
+      const text = contentText([block]);
+      segments.push({ chars: text.length, text: `${msg.role}:${text}`, cached: !!block?.cache_control });
+    }
+  }
+  const textChars = segments.reduce((s, x) => s + x.chars, 0);
+  const totalInput = tokensOf(textChars) + 3 * body.messages.length + tokensOf(toolChars);
+
+  const hasCacheControl = segments.some((s) => s.cached);
+  let cacheRead = 0;
+  let cacheWrite = 0;
+  if (hasCacheControl && r.m.cache !== 'none') {
+    let lastIdx = -1;
+    segments.forEach((s, i) => { if (s.cached) lastIdx = i; });
+    const prefix = segments.slice(0, lastIdx + 1);
+    const prefixTools = prefix.filter((_, i) => i < tools.length);
+    const prefixChars = prefix.reduce((s, x) => s + x.chars, 0) + (prefixTools.length ? JSON.stringify(tools.slice(0, prefixTools.length)).length : 0);
+    const prefixTokens = Math.min(totalInput, tokensOf(prefixChars));
+    if (prefixTokens >= ANTHROPIC_MIN_CACHEABLE_TOKENS || r.m.cache) {
+      const key = hash(`${body.model}\n${prefix.map((s) => s.text).join('\n')}`);
+      const seen = cacheState.has(key);
+      cacheState.add(key);
+      if (r.m.cache === 'read' || (r.m.cache !== 'write' && seen)) cacheRead = prefixTokens;
+      else cacheWrite = prefixTokens;
+    }
+  }
+  const inputTokens = totalInput - cacheRead - cacheWrite;
+
+  const messages: any[] = body.messages;
+  const last = messages[messages.length - 1];
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const lastUserText = contentText(lastUser?.content, { textOnly: true }) || contentText(lastUser?.content);
+  const toolChoice = body.tool_choice;
+  const wantsTool =
+    tools.length > 0 && toolChoice?.type !== 'none' && last?.role === 'user' && /weather/i.test(contentText(last.content, { textOnly: true }));
+  const chosenTool = wantsTool ? (toolChoice?.type === 'tool' ? tools.find((t) => t?.name === toolChoice.name) : undefined) ?? tools[0] : undefined;
+
+  const content: any[] = [];
+  let stopReason: string;
+  let outputTokens: number;
+  if (chosenTool) {
+    const input = toolArguments(chosenTool, 'input_schema');
+    const lead = "I'll check the weather for you.";
+    content.push({ type: 'text', text: lead });
+    content.push({ type: 'tool_use', id: `toolu_${hash(JSON.stringify(input) + lastUserText).slice(0, 24)}`, name: chosenTool.name ?? 'tool', input });
+    stopReason = 'tool_use';
+    outputTokens = words(lead).length + tokensOf(JSON.stringify(input).length) + 5;
+  } else {
+    const t = truncate(replyFor(lastUserText), body.max_tokens);
+    content.push({ type: 'text', text: t.text });
+    stopReason = t.truncated ? 'max_tokens' : 'end_turn';
+    outputTokens = words(t.text).length;
+  }
+
+  const usageStart: Record<string, unknown> = { input_tokens: inputTokens };
+  if (hasCacheControl) {
+    usageStart.cache_creation_input_tokens = cacheWrite;
+    usageStart.cache_read_input_tokens = cacheRead;
+  }
+  const id = `msg_${hash(JSON.stringify(body)).slice(0, 24)}`;
+  const model = body.model;
+
+  if (body.stream !== true) {
+    return r.jsonOk(
+      {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content,
+        stop_reason: stopReason,
+        stop_sequence: null,
+        usage: { ...usageStart, output_tokens: outputTokens, service_tier: 'standard' },
+      },
+      anthropicHeaders(),
+    );
+  }
+
+  const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const events: string[] = [];
+  events.push(ev('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usageStart, output_tokens: 1, service_tier: 'standard' } } }));
+  content.forEach((block, index) => {
+    if (block.type === 'text') {
+      events.push(ev('content_block_start', { index, content_block: { type: 'text', text: '' } }));
+      if (index === 0) events.push(ev('ping', {}));
+      words(block.text).forEach((w, i) => events.push(ev('content_block_delta', { index, delta: { type: 'text_delta', text: i === 0 ? w : ` ${w}` } })));
+    } else {
+      events.push(ev('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } }));
+      events.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } }));
+      for (const piece of pieces(JSON.stringify(block.input), 3)) events.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } }));
+    }
+    events.push(ev('content_block_stop', { index }));
+  });
+  events.push(ev('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } }));
+  events.push(ev('message_stop', {}));
+
+  r.startStream(anthropicHeaders());
+  if (r.m.hang) {
+    for (const e of events.slice(0, 3)) await r.send(e);
+    return r.stall();
+  }
+  if (r.m.midstreamError) {
+    for (const e of events.slice(0, 4)) await r.send(e);
+    await r.send(ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }));
+    r.res.end();
+    return;
+  }
+  for (const e of events) await r.send(e);
+  r.res.end();
+}
+
+// ---------------------------------------------------------------------------------------------
+// the server
+// ---------------------------------------------------------------------------------------------
+
+export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
+  const requests: RecordedRequest[] = [];
+  const cacheState: CacheState = new Set();
+  let seq = 0;
+
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://upstream.local');
+    const path = url.pathname;
+
+    if (path === '/__requests') {
+      if (req.method === 'DELETE') {
+        requests.length = 0;
+        res.writeHead(204).end();
+        return;
+      }
+      const contains = url.searchParams.get('contains');
+      const onlyPath = url.searchParams.get('path');
+      const found = requests.filter((r) => (contains === null || r.rawBody.includes(contains)) && (onlyPath === null || r.path === onlyPath));
+      const text = JSON.stringify(found);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    if (path === '/__health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      return;
+    }
+
+    let body: any = null;
+    let badJson = false;
+    if (rawBody.length > 0) {
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        badJson = true;
+      }
+    }
+    const record: RecordedRequest = {
+      seq: ++seq,
+      ts: Date.now(),
+      method: req.method ?? 'GET',
+      path,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...req.headers },
+      body,
+      rawBody,
+      completed: false,
+      aborted: false,
+    };
+    requests.push(record);
+    if (requests.length > MAX_RECORDED) requests.splice(0, requests.length - MAX_RECORDED);
+    res.on('finish', () => (record.completed = true));
+    res.on('close', () => {
+      if (!record.completed) record.aborted = true;
+    });
+
+    const m = markers(rawBody);
+    const r = new Responder(req, res, m);
+    try {
+      if (m.slowMs > 0) await sleep(m.slowMs);
+      if (res.destroyed) return;
+
+      const isAnthropic = path === '/v1/messages';
+      const openaiPath = path.replace(/^\/v1(?=\/)/, '');
+      const isOpenAI = ['/chat/completions', '/embeddings', '/models'].includes(openaiPath);
+
+      if (isAnthropic) {
+        if (req.method !== 'POST') return anthropicError(r, 405, `Method ${req.method} not allowed`);
+        const key = req.headers['x-api-key'];
+        if (typeof key === 'string' && key.startsWith('sk-invalid')) return anthropicError(r, 401, 'invalid x-api-key');
+        if (!req.headers['anthropic-version']) return anthropicError(r, 400, 'anthropic-version: header is required');
+        if (badJson || !body || typeof body !== 'object') return anthropicError(r, 400, 'There was an issue with the request body: invalid JSON');
+        if (m.status) return anthropicError(r, m.status);
+        return await anthropicMessages(r, body, cacheState);
+      }
+      if (isOpenAI) {
+        if (openaiAuthFailed(req)) return openaiError(r, 401);
+        if (openaiPath === '/models') {
+          if (req.method !== 'GET') return openaiError(r, 405, `Method ${req.method} not allowed`);
+          if (m.status) return openaiError(r, m.status);
+          return openaiModels(r);
+        }
+        if (req.method !== 'POST') return openaiError(r, 405, `Method ${req.method} not allowed`);
+        if (badJson || !body || typeof body !== 'object') {
+          return openaiError(r, 400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly.)');
+        }
+        if (m.status) return openaiError(r, m.status);
+        if (openaiPath === '/chat/completions') return await openaiChat(r, body);
+        return await openaiEmbeddings(r, body);
+      }
+      return openaiError(r, 404, `Unknown request URL: ${req.method} ${path}.`, null, 'unknown_url');
+    } catch (err) {
+      if (!res.headersSent) openaiError(r, 500, `fake upstream crashed: ${(err as Error).stack ?? err}`);
+      else res.destroy();
+    }
+  });
+
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    port: actual,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// `node --experimental-strip-types test/support/upstream-server.ts [port]` runs it standalone.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const server = await startUpstreamServer(Number(process.argv[2] ?? 0));
+  console.log(`fake upstream listening on ${server.url}`);
+}
