@@ -15,9 +15,10 @@ export interface RequestLogFilter {
   cursor?: string;
 }
 
-export interface RequestLogRow {
+/** A row of the D1 `requests` table, as stored. */
+export interface StoredRequestRow {
   id: string;
-  ts: string;
+  ts: number;
   tenant_id: string;
   key_id: string;
   endpoint: string;
@@ -33,15 +34,23 @@ export interface RequestLogRow {
   completion_tokens: number;
   cached_tokens: number;
   cache_write_tokens: number;
-  usage_estimated: boolean;
+  usage_estimated: number;
   cost_nano: number;
-  cost_usd: number;
-  saved_usd: number;
+  saved_nano: number;
   latency_ms: number;
   ttft_ms: number | null;
-  stream: boolean;
+  stream: number;
   cache: string;
 }
+
+/** A row as the API serves it: ISO time, booleans, and USD beside the exact nano-USD. */
+export type RequestLogRow = Omit<StoredRequestRow, 'ts' | 'usage_estimated' | 'stream'> & {
+  ts: string;
+  usage_estimated: boolean;
+  stream: boolean;
+  cost_usd: number;
+  saved_usd: number;
+};
 
 interface Cursor {
   ts: number;
@@ -64,13 +73,6 @@ export function decodeCursor(text: string): Cursor | null {
   }
 }
 
-type Row = Omit<RequestLogRow, 'ts' | 'cost_usd' | 'saved_usd' | 'usage_estimated' | 'stream'> & {
-  ts: number;
-  saved_nano: number;
-  usage_estimated: number;
-  stream: number;
-};
-
 export async function queryRequestLog(db: D1Database, filter: RequestLogFilter): Promise<{ data: RequestLogRow[]; next_cursor: string | null }> {
   const where = ['ts >= ?', 'ts < ?'];
   const params: unknown[] = [filter.from, filter.to];
@@ -88,7 +90,7 @@ export async function queryRequestLog(db: D1Database, filter: RequestLogFilter):
   const { results } = await db
     .prepare(`SELECT * FROM requests WHERE ${where.join(' AND ')} ORDER BY ts DESC, id DESC LIMIT ?`)
     .bind(...params, filter.limit + 1)
-    .all<Row>();
+    .all<StoredRequestRow>();
   const page = results.slice(0, filter.limit);
   const last = page.at(-1);
   return {

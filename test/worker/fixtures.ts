@@ -1,4 +1,5 @@
 /** Test fixtures built on the real admin API and the real D1 request log. */
+import type { StoredRequestRow } from '../../analytics/requests';
 import { callAdmin, env } from './harness';
 
 export interface TestTenant {
@@ -14,37 +15,12 @@ export async function createTestTenant(settings: Record<string, unknown> = {}): 
   return { id: body.id, apiKey: body.api_key, keyId: body.key_id };
 }
 
-export interface LoggedRow {
-  id: string;
-  tenant_id: string;
-  key_id: string;
-  endpoint: string;
-  model_requested: string | null;
-  model: string | null;
-  provider: string | null;
-  tier: string | null;
-  route_reason: string | null;
-  status: number;
-  error_type: string | null;
-  error_message: string | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  usage_estimated: number;
-  cost_nano: number;
-  latency_ms: number;
-  ttft_ms: number | null;
-  stream: number;
-  cache: string;
-}
-
 /** The D1 row of one call, by the x-request-id the client saw. */
-export function loggedRow(requestId: string | null): Promise<LoggedRow | null> {
-  return env.DB.prepare('SELECT * FROM requests WHERE id = ?').bind(requestId).first<LoggedRow>();
+export function loggedRow(requestId: string | null): Promise<StoredRequestRow | null> {
+  return env.DB.prepare('SELECT * FROM requests WHERE id = ?').bind(requestId).first<StoredRequestRow>();
 }
 
-export async function rowsForTenant(tenantId: string): Promise<LoggedRow[]> {
-  const { results } = await env.DB.prepare('SELECT * FROM requests WHERE tenant_id = ? ORDER BY ts, id').bind(tenantId).all<LoggedRow>();
+export async function rowsForTenant(tenantId: string): Promise<StoredRequestRow[]> {
+  const { results } = await env.DB.prepare('SELECT * FROM requests WHERE tenant_id = ? ORDER BY ts, id').bind(tenantId).all<StoredRequestRow>();
   return results;
 }
