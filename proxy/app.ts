@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { admin } from './admin/app';
 import { tenantAuth } from './auth/tenant-auth';
-import { logCall, type AppEnv } from './context';
+import { logCall, routingHeaders, type AppEnv } from './context';
 import { errorResponse, ProxyError, toProxyError } from './errors';
 import { newRequestId } from './ids';
 import { chatCompletions } from './routes/chat';
@@ -33,7 +33,8 @@ app.notFound(() => errorResponse(new ProxyError(404, 'Unknown endpoint.', 'inval
 app.onError((thrown, c) => {
   const error = toProxyError(thrown);
   if (!(thrown instanceof ProxyError)) console.error('unhandled error', c.get('requestId'), thrown);
+  const call = c.get('call');
   // Every call that got past authentication is logged, failures included.
-  if (c.get('call')) logCall(c, { status: error.status, error });
-  return errorResponse(error, { 'x-request-id': c.get('requestId') });
+  if (call) logCall(c, { status: error.status, error });
+  return errorResponse(error, { 'x-request-id': c.get('requestId'), ...(call?.resolved ? routingHeaders(call.resolved) : {}) });
 });

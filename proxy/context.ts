@@ -44,6 +44,9 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
   const tenant = c.get('tenant');
   const resolved = call.resolved;
   const usage = result.usage ?? ZERO_USAGE;
+  const cost = costOfCall(usage, resolved);
+  // A response-cache hit costs nothing; what it would have cost is what it saved.
+  const hit = result.cache === 'HIT';
   return {
     id: c.get('requestId'),
     ts: c.get('startedAt'),
@@ -60,8 +63,8 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
     errorMessage: result.error?.message ?? null,
     usage,
     usageEstimated: result.usageEstimated ?? false,
-    costNano: costOfCall(usage, resolved),
-    savedNano: 0,
+    costNano: hit ? 0 : cost,
+    savedNano: hit ? cost : 0,
     latencyMs: Date.now() - c.get('startedAt'),
     ttftMs: result.ttftMs ?? null,
     stream: call.stream,
@@ -77,12 +80,12 @@ export function logCall(c: AppContext, result: CallResult): RequestRecord {
 }
 
 /** The x-proxy-* headers that tell the client what the proxy did. */
-export function routingHeaders(resolved: ResolvedModel, cache: CacheStatus): Record<string, string> {
+export function routingHeaders(resolved: ResolvedModel, cache?: CacheStatus): Record<string, string> {
   return {
     'x-proxy-model': resolved.id,
     'x-proxy-tier': resolved.tier,
     'x-proxy-route-reason': resolved.reason,
-    'x-proxy-cache': cache,
+    ...(cache ? { 'x-proxy-cache': cache } : {}),
   };
 }
 

@@ -26,6 +26,8 @@ export interface StreamOutcome {
 export interface MeterOptions {
   includeUsage: boolean;
   startedAt: number;
+  /** Sees every chunk the provider sent (e.g. to assemble the answer for the response cache). */
+  onChunk?: (data: string) => void;
   /** Called once when the stream ends, however it ends. */
   onEnd: (outcome: StreamOutcome) => Promise<void>;
 }
@@ -70,6 +72,7 @@ export function meterStream(parts: ReadableStream<StreamPart>, options: MeterOpt
         const part = result.value;
         if (part.usage) usage = part.usage;
         if (part.usageOnly) usageFinal = true;
+        if (part.data && !part.usageOnly) options.onChunk?.(part.data);
         if (!part.data || (part.usageOnly && !options.includeUsage)) continue;
         if (ttftMs === null) ttftMs = Date.now() - options.startedAt;
         if (!part.usageOnly) chunksSent++;

@@ -35,16 +35,24 @@ const TIER_DEFAULTS: Array<{ when: (env: Env) => boolean; cheap: string; expensi
   { when: () => true, cheap: 'mock/mock-mini', expensive: 'mock/mock-large' },
 ];
 
-/** The `provider/model` behind a tier: CHEAP_MODEL / EXPENSIVE_MODEL, else the first configured provider's pair. */
-export function tierModel(env: Env, tier: Tier): string {
-  const configured = (tier === 'cheap' ? env.CHEAP_MODEL : env.EXPENSIVE_MODEL)?.trim();
-  if (configured) return configured;
-  return TIER_DEFAULTS.find((d) => d.when(env))![tier];
+/** The `provider/model` behind each tier. */
+export type Tiers = Record<Tier, string>;
+
+/**
+ * A tenant's tiers: its own overrides, else CHEAP_MODEL / EXPENSIVE_MODEL, else the first
+ * configured provider's pair.
+ */
+export function tiersFor(env: Env, overrides?: { cheap_model?: string | null; expensive_model?: string | null }): Tiers {
+  const fallback = TIER_DEFAULTS.find((d) => d.when(env))!;
+  return {
+    cheap: overrides?.cheap_model || env.CHEAP_MODEL?.trim() || fallback.cheap,
+    expensive: overrides?.expensive_model || env.EXPENSIVE_MODEL?.trim() || fallback.expensive,
+  };
 }
 
-function tierOf(env: Env, id: string, catalog: CatalogModel | undefined): Tier {
-  if (id === tierModel(env, 'cheap')) return 'cheap';
-  if (id === tierModel(env, 'expensive')) return 'expensive';
+function tierOf(tiers: Tiers, id: string, catalog: CatalogModel | undefined): Tier {
+  if (id === tiers.cheap) return 'cheap';
+  if (id === tiers.expensive) return 'expensive';
   return catalog?.tier ?? 'expensive';
 }
 
@@ -60,9 +68,11 @@ function split(name: string): { provider: ProviderName; model: string } | null {
   return null;
 }
 
-export function resolveModel(env: Env, requested: string, kind: CatalogModel['kind']): ResolvedModel {
-  const alias = requested === 'cheap' || requested === 'expensive' ? requested : null;
-  const name = alias ? tierModel(env, alias) : requested;
+export const isTierAlias = (name: string): name is Tier => name === 'cheap' || name === 'expensive';
+
+export function resolveModel(env: Env, tiers: Tiers, requested: string, kind: CatalogModel['kind']): ResolvedModel {
+  const alias = isTierAlias(requested) ? requested : null;
+  const name = alias ? tiers[alias] : requested;
   const parts = split(name);
   if (!parts || !parts.model) throw modelNotFound(requested);
   const id = `${parts.provider}/${parts.model}`;
@@ -80,15 +90,18 @@ export function resolveModel(env: Env, requested: string, kind: CatalogModel['ki
     id,
     provider: parts.provider,
     model: parts.model,
-    tier: alias ?? tierOf(env, id, catalog),
+    tier: alias ?? tierOf(tiers, id, catalog),
     reason: alias ? `alias:${alias}` : 'model',
     price: catalog ?? null,
   };
 }
 
 /** The models a client may call here: catalog models of configured providers, plus the aliases. */
-export function availableModels(env: Env): Array<{ id: string; owned_by: string }> {
-  const aliases = (['cheap', 'expensive'] as const).map((tier) => ({ id: tier, owned_by: `alias:${tierModel(env, tier)}` }));
+export function availableModels(env: Env, tiers: Tiers): Array<{ id: string; owned_by: string }> {
+  const aliases = [
+    ...(['cheap', 'expensive'] as const).map((tier) => ({ id: tier, owned_by: `alias:${tiers[tier]}` })),
+    { id: 'auto', owned_by: 'router' },
+  ];
   const models = BUILT_IN_MODELS.filter((m) => PROVIDERS[m.provider].unavailableReason(env) === null).map((m) => ({ id: m.id, owned_by: m.provider }));
   return [...aliases, ...models];
 }

@@ -16,6 +16,9 @@ export interface TenantSettings {
   monthly_budget_usd: number | null;
   routing: Routing;
   cache_ttl_s: number;
+  /** Tier overrides (`provider/model`); null = the deployment's CHEAP_MODEL / EXPENSIVE_MODEL. */
+  cheap_model: string | null;
+  expensive_model: string | null;
 }
 
 export interface Tenant extends TenantSettings {
@@ -46,6 +49,8 @@ interface TenantRow {
   monthly_budget_nano: number | null;
   routing: Routing;
   cache_ttl_s: number;
+  cheap_model: string | null;
+  expensive_model: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -63,14 +68,16 @@ function toTenant(row: TenantRow): Tenant {
     monthly_budget_usd: row.monthly_budget_nano === null ? null : row.monthly_budget_nano / 1e9,
     routing: row.routing,
     cache_ttl_s: row.cache_ttl_s,
+    cheap_model: row.cheap_model,
+    expensive_model: row.expensive_model,
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
 }
 
 function settingsOf(tenant: Tenant): TenantSettings {
-  const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s } = tenant;
-  return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s };
+  const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model } = tenant;
+  return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model };
 }
 
 export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
@@ -79,6 +86,8 @@ export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
   monthly_budget_usd: null,
   routing: 'passthrough',
   cache_ttl_s: 3600,
+  cheap_model: null,
+  expensive_model: null,
 };
 
 export async function createTenant(env: Env, input: Partial<TenantSettings> & { name: string }): Promise<{ tenant: Tenant; key: IssuedKey }> {
@@ -86,10 +95,11 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
   const settings: TenantSettings = { ...DEFAULT_SETTINGS, ...input };
   const id = newTenantId();
   await env.DB.prepare(
-    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-    .bind(id, settings.name, settings.rpm, settings.tpm, usdToNano(settings.monthly_budget_usd), settings.routing, settings.cache_ttl_s, now, now)
+    .bind(id, settings.name, settings.rpm, settings.tpm, usdToNano(settings.monthly_budget_usd), settings.routing, settings.cache_ttl_s,
+      settings.cheap_model, settings.expensive_model, now, now)
     .run();
   const tenant: Tenant = { id, ...settings, created_at: iso(now), updated_at: iso(now) };
   const key = await issueKey(env, tenant);

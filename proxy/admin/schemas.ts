@@ -7,6 +7,8 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
+const ModelId = z.string().regex(/^(openai|anthropic|workers-ai|mock)\/.+$/, 'expected provider/model, e.g. openai/gpt-4o-mini').max(256);
+
 export const TenantSettingsSchema = z.object({
   name: z.string().trim().min(1).max(200).openapi({ example: 'acme-support' }),
   rpm: z.number().int().positive().nullable().optional().openapi({ description: 'Requests per minute; null for unlimited.' }),
@@ -14,6 +16,8 @@ export const TenantSettingsSchema = z.object({
   monthly_budget_usd: z.number().nonnegative().max(1e9).nullable().optional().openapi({ description: 'Monthly spend cap in USD; null for none.' }),
   routing: z.enum(['auto', 'passthrough']).optional().openapi({ description: 'auto: concrete models are re-routed by task, the asked model is the ceiling.' }),
   cache_ttl_s: z.number().int().min(0).max(31_536_000).optional().openapi({ description: 'Response cache lifetime bound; 0 turns caching off.' }),
+  cheap_model: ModelId.nullable().optional().openapi({ description: "This tenant's cheap tier; null = CHEAP_MODEL." }),
+  expensive_model: ModelId.nullable().optional().openapi({ description: "This tenant's expensive tier; null = EXPENSIVE_MODEL." }),
 });
 
 export const TenantSchema = z
@@ -25,6 +29,8 @@ export const TenantSchema = z
     monthly_budget_usd: z.number().nullable(),
     routing: z.enum(['auto', 'passthrough']),
     cache_ttl_s: z.number(),
+    cheap_model: z.string().nullable(),
+    expensive_model: z.string().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
   })

@@ -10,6 +10,7 @@ import { invalidRequest, ProxyError } from '../errors';
 import { parseSse, type SseEvent } from '../sse';
 import { toOpenAIUsage, type Usage } from '../usage';
 import { fetchUpstream, upstreamErrorMessage, upstreamFailure } from './upstream';
+import { markPromptCache } from './anthropic-prompt-cache';
 import type { ChatCall, ChatMessage, ChatRequest, ChatResult, Provider, StreamPart } from './types';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
@@ -452,8 +453,7 @@ export const anthropic: Provider = {
   },
 
   async chat(call: ChatCall): Promise<ChatResult> {
-    // Translation is a separate step so the request can be post-processed before it is sent.
-    const request = toAnthropicRequest(call.body, call.model);
+    const request = markPromptCache(toAnthropicRequest(call.body, call.model));
     const response = await postMessages(call.env, request, call.signal);
     if (request.stream) {
       if (!response.body) throw upstreamError('The anthropic upstream sent an empty stream.', 'upstream_error');

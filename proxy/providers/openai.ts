@@ -7,7 +7,7 @@ import { ProxyError } from '../errors';
 import { parseSse } from '../sse';
 import { fromOpenAIUsage } from '../usage';
 import { fetchUpstream, upstreamErrorMessage, upstreamFailure } from './upstream';
-import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
+import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
 import type { Env } from '../env';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -30,6 +30,16 @@ async function post(env: Env, path: string, body: unknown, signal: AbortSignal):
   });
   if (!response.ok) throw upstreamFailure('openai', response.status, await upstreamErrorMessage(response), response.headers);
   return response;
+}
+
+/**
+ * OpenAI caches long prompt prefixes by itself; a stable per-tenant `prompt_cache_key` keeps
+ * one tenant's calls on the same cache. Only api.openai.com is known to accept the field
+ * (strict OpenAI-compatible servers reject unknown ones), and a key the client set wins.
+ */
+export function withPromptCacheKey(body: ChatRequest, key: string | undefined, base: string): ChatRequest {
+  if (!key || base !== DEFAULT_BASE_URL || body.prompt_cache_key !== undefined) return body;
+  return { ...body, prompt_cache_key: key };
 }
 
 function usageOf(json: string) {
@@ -80,7 +90,8 @@ export const openai: Provider = {
   },
 
   async chat(call: ChatCall): Promise<ChatResult> {
-    const { env, body, model, signal } = call;
+    const { env, signal, model } = call;
+    const body = withPromptCacheKey(call.body, call.promptCacheKey, baseUrl(env));
     if (body.stream) {
       const streamOptions = { ...(body.stream_options ?? {}), include_usage: true };
       const response = await post(env, '/chat/completions', { ...body, model, stream_options: streamOptions }, signal);

@@ -53,6 +53,8 @@ export interface ChatCall {
   env: Env;
   /** Aborted when the client goes away: providers pass it to their upstream fetch. */
   signal: AbortSignal;
+  /** Stable per tenant, for providers whose prompt cache routing takes a key (OpenAI). */
+  promptCacheKey?: string;
 }
 
 export interface EmbeddingsCall {

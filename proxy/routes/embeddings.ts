@@ -2,7 +2,7 @@
 import { formatUsd, logCall, routingHeaders, type AppContext } from '../context';
 import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../env';
 import { readJsonBody } from '../body';
-import { resolveModel } from '../models';
+import { resolveModel, tiersFor } from '../models';
 import { PROVIDERS } from '../providers';
 import { parseEmbeddingsRequest } from '../validation';
 
@@ -11,7 +11,7 @@ export async function embeddings(c: AppContext): Promise<Response> {
   call.endpoint = 'embeddings';
   const body = parseEmbeddingsRequest(await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)));
   call.modelRequested = body.model;
-  const resolved = resolveModel(c.env, body.model, 'embeddings');
+  const resolved = resolveModel(c.env, tiersFor(c.env, c.get('tenant').tenant), body.model, 'embeddings');
   call.resolved = resolved;
   const result = await PROVIDERS[resolved.provider].embeddings({ model: resolved.model, body, env: c.env, signal: c.req.raw.signal });
   const record = logCall(c, { status: 200, usage: result.usage });

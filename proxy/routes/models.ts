@@ -1,6 +1,6 @@
 /** GET /v1/models: what this deployment can serve, tier aliases first. */
 import type { AppContext } from '../context';
-import { availableModels } from '../models';
+import { availableModels, tiersFor } from '../models';
 
 // OpenAI reports a creation time per model; the proxy's catalog has none, so all share one.
 const CATALOG_CREATED = 1_735_689_600;
@@ -8,6 +8,6 @@ const CATALOG_CREATED = 1_735_689_600;
 export function listModels(c: AppContext): Response {
   return c.json({
     object: 'list',
-    data: availableModels(c.env).map((m) => ({ id: m.id, object: 'model', created: CATALOG_CREATED, owned_by: m.owned_by })),
+    data: availableModels(c.env, tiersFor(c.env, c.get('tenant').tenant)).map((m) => ({ id: m.id, object: 'model', created: CATALOG_CREATED, owned_by: m.owned_by })),
   });
 }

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { createTestTenant } from './fixtures';
+import { callAdmin, nonce, postJson, upstreamEnv, upstreamRequests } from './harness';
+
+const tiersEnv = { ...upstreamEnv(), CHEAP_MODEL: 'openai/gpt-4o-mini', EXPENSIVE_MODEL: 'anthropic/claude-sonnet-4-5' };
+
+describe('model: auto', () => {
+  it('sends x-task: classify to the cheap model and x-task: reason to the expensive one', async () => {
+    const tenant = await createTestTenant();
+    const cheapTag = nonce();
+    const cheap = await postJson('/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: `Is this spam? ${cheapTag}` }] }, { apiKey: tenant.apiKey, headers: { 'x-task': 'classify' }, env: tiersEnv });
+    expect(cheap.response.status).toBe(200);
+    expect(cheap.response.headers.get('x-proxy-tier')).toBe('cheap');
+    expect(cheap.response.headers.get('x-proxy-model')).toBe('openai/gpt-4o-mini');
+    expect(cheap.response.headers.get('x-proxy-route-reason')).toBe('task:classify');
+    const [cheapSent] = await upstreamRequests(cheapTag);
+    expect(cheapSent).toMatchObject({ path: '/v1/chat/completions', body: { model: 'gpt-4o-mini' } });
+
+    const expensiveTag = nonce();
+    const expensive = await postJson('/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: `Why? ${expensiveTag}` }] }, { apiKey: tenant.apiKey, headers: { 'x-task': 'reason' }, env: tiersEnv });
+    expect(expensive.response.headers.get('x-proxy-model')).toBe('anthropic/claude-sonnet-4-5');
+    const [expensiveSent] = await upstreamRequests(expensiveTag);
+    expect(expensiveSent).toMatchObject({ path: '/v1/messages', body: { model: 'claude-sonnet-4-5' } });
+
+    await expensive.settled();
+    const log = (await (await callAdmin(`/admin/requests?tenant=${tenant.id}`)).response.json()) as { data: { tier: string; route_reason: string; model_requested: string }[] };
+    expect(log.data.map((r) => [r.model_requested, r.tier, r.route_reason])).toEqual([['auto', 'expensive', 'task:reason'], ['auto', 'cheap', 'task:classify']]);
+  });
+
+  it('reads the request when there is no hint', async () => {
+    const tenant = await createTestTenant();
+    const call = await postJson('/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: 'Write a function that merges two sorted arrays.' }] }, { apiKey: tenant.apiKey });
+    expect(call.response.headers.get('x-proxy-tier')).toBe('expensive');
+    expect(call.response.headers.get('x-proxy-route-reason')).toBe('rule:code');
+  });
+
+  it('answers 400 for an unknown x-task', async () => {
+    const tenant = await createTestTenant();
+    const call = await postJson('/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: 'x' }] }, { apiKey: tenant.apiKey, headers: { 'x-task': 'dance' } });
+    expect(call.response.status).toBe(400);
+    expect(((await call.response.json()) as { error: { param: string } }).error.param).toBe('x-task');
+  });
+});
+
+describe('tenant routing', () => {
+  it('passthrough keeps a concrete model as asked', async () => {
+    const tenant = await createTestTenant();
+    const call = await postJson('/v1/chat/completions', { model: 'mock/mock-large', messages: [{ role: 'user', content: 'x' }] }, { apiKey: tenant.apiKey, headers: { 'x-task': 'classify' } });
+    expect(call.response.headers.get('x-proxy-model')).toBe('mock/mock-large');
+    expect(call.response.headers.get('x-proxy-route-reason')).toBe('model');
+  });
+
+  it('auto routes a concrete model by task, with the asked model as the ceiling', async () => {
+    const tenant = await createTestTenant({ routing: 'auto' });
+    const send = (model: string, task: string) => postJson('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'x' }] }, { apiKey: tenant.apiKey, headers: { 'x-task': task } });
+
+    const downgraded = await send('mock/mock-large', 'classify');
+    expect(downgraded.response.headers.get('x-proxy-model')).toBe('mock/mock-mini');
+    expect(downgraded.response.headers.get('x-proxy-tier')).toBe('cheap');
+    expect(downgraded.response.headers.get('x-proxy-route-reason')).toBe('task:classify');
+
+    const kept = await send('mock/mock-large', 'reason');
+    expect(kept.response.headers.get('x-proxy-model')).toBe('mock/mock-large');
+    expect(kept.response.headers.get('x-proxy-route-reason')).toBe('task:reason');
+
+    const ceiling = await send('mock/mock-mini', 'reason');
+    expect(ceiling.response.headers.get('x-proxy-model')).toBe('mock/mock-mini');
+    expect(ceiling.response.headers.get('x-proxy-route-reason')).toBe('task:reason+ceiling');
+  });
+
+  it('uses the tenant’s own tier models when it has them', async () => {
+    const tenant = await createTestTenant({ cheap_model: 'openai/gpt-4.1-nano', expensive_model: 'mock/mock-large' });
+    const tag = nonce();
+    const call = await postJson('/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content: tag }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    expect(call.response.headers.get('x-proxy-model')).toBe('openai/gpt-4.1-nano');
+    expect((await upstreamRequests(tag))[0].body.model).toBe('gpt-4.1-nano');
+  });
+
+  it('rejects a tier override that is not provider/model', async () => {
+    const call = await callAdmin('/admin/tenants', { method: 'POST', json: { name: 'x', cheap_model: 'gpt-4o-mini' } });
+    expect(call.response.status).toBe(400);
+  });
+});
