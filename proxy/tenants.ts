@@ -8,6 +8,7 @@ import { generateApiKey, sha256Hex } from './auth/keys';
 import { newKeyId, newTenantId } from './ids';
 
 export type Routing = 'auto' | 'passthrough';
+export type RateLimitStoreKind = 'kv' | 'durable-object';
 
 export interface TenantSettings {
   name: string;
@@ -19,6 +20,8 @@ export interface TenantSettings {
   /** Tier overrides (`provider/model`); null = the deployment's CHEAP_MODEL / EXPENSIVE_MODEL. */
   cheap_model: string | null;
   expensive_model: string | null;
+  /** Where the rpm/tpm buckets live: KV (approximate across locations) or a Durable Object (exact). */
+  rate_limit_store: RateLimitStoreKind;
 }
 
 export interface Tenant extends TenantSettings {
@@ -51,6 +54,7 @@ interface TenantRow {
   cache_ttl_s: number;
   cheap_model: string | null;
   expensive_model: string | null;
+  rate_limit_store: RateLimitStoreKind;
   created_at: number;
   updated_at: number;
 }
@@ -70,14 +74,15 @@ function toTenant(row: TenantRow): Tenant {
     cache_ttl_s: row.cache_ttl_s,
     cheap_model: row.cheap_model,
     expensive_model: row.expensive_model,
+    rate_limit_store: row.rate_limit_store,
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
 }
 
 function settingsOf(tenant: Tenant): TenantSettings {
-  const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model } = tenant;
-  return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model };
+  const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store } = tenant;
+  return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store };
 }
 
 export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
@@ -88,6 +93,7 @@ export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
   cache_ttl_s: 3600,
   cheap_model: null,
   expensive_model: null,
+  rate_limit_store: 'kv',
 };
 
 export async function createTenant(env: Env, input: Partial<TenantSettings> & { name: string }): Promise<{ tenant: Tenant; key: IssuedKey }> {
@@ -95,11 +101,11 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
   const settings: TenantSettings = { ...DEFAULT_SETTINGS, ...input };
   const id = newTenantId();
   await env.DB.prepare(
-    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(id, settings.name, settings.rpm, settings.tpm, usdToNano(settings.monthly_budget_usd), settings.routing, settings.cache_ttl_s,
-      settings.cheap_model, settings.expensive_model, now, now)
+      settings.cheap_model, settings.expensive_model, settings.rate_limit_store, now, now)
     .run();
   const tenant: Tenant = { id, ...settings, created_at: iso(now), updated_at: iso(now) };
   const key = await issueKey(env, tenant);

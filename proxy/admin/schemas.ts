@@ -18,6 +18,7 @@ export const TenantSettingsSchema = z.object({
   cache_ttl_s: z.number().int().min(0).max(31_536_000).optional().openapi({ description: 'Response cache lifetime bound; 0 turns caching off.' }),
   cheap_model: ModelId.nullable().optional().openapi({ description: "This tenant's cheap tier; null = CHEAP_MODEL." }),
   expensive_model: ModelId.nullable().optional().openapi({ description: "This tenant's expensive tier; null = EXPENSIVE_MODEL." }),
+  rate_limit_store: z.enum(['kv', 'durable-object']).optional().openapi({ description: 'kv: approximate across locations; durable-object: exact.' }),
 });
 
 export const TenantSchema = z
@@ -31,6 +32,7 @@ export const TenantSchema = z
     cache_ttl_s: z.number(),
     cheap_model: z.string().nullable(),
     expensive_model: z.string().nullable(),
+    rate_limit_store: z.enum(['kv', 'durable-object']),
     created_at: z.string(),
     updated_at: z.string(),
   })
