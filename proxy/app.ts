@@ -17,6 +17,7 @@ app.use('*', async (c, next) => {
   c.set('startedAt', Date.now());
   await next();
   c.res.headers.set('x-request-id', c.get('requestId'));
+  for (const [name, value] of Object.entries(c.get('rateLimitHeaders') ?? {})) c.res.headers.set(name, value);
 });
 
 app.get('/health', (c) => health(c.env));

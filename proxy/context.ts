@@ -23,6 +23,8 @@ export interface AppEnv {
     startedAt: number;
     tenant: TenantContext;
     call: CallInfo;
+    /** OpenAI's x-ratelimit-* headers, added to whatever response the call gets. */
+    rateLimitHeaders: Record<string, string>;
   };
 }
 

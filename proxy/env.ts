@@ -10,6 +10,8 @@ export interface Env {
   AE?: AnalyticsEngineDataset;
   /** Workers AI; has no local emulation. */
   AI?: Ai;
+  /** Exact per-tenant rate limits, for tenants with rate_limit_store = durable-object. */
+  RATE_LIMITER: DurableObjectNamespace<import('./rate-limit-store').TenantRateLimiter>;
 
   ADMIN_TOKEN?: string;
   OPENAI_API_KEY?: string;

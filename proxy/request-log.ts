@@ -2,6 +2,7 @@
  * The record of one proxied call, written to D1 (exact, queryable) and Analytics Engine
  * (cheap at volume). Callers hand the write to ctx.waitUntil so the response never waits.
  */
+import { noteSpend, spendStatement } from './budget';
 import type { Env } from './env';
 import type { Usage } from './usage';
 
@@ -68,9 +69,12 @@ export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void>
     r.usage.cachedTokens, r.usage.cacheWriteTokens, r.usageEstimated ? 1 : 0, r.costNano, r.savedNano,
     r.latencyMs, r.ttftMs, r.stream ? 1 : 0, r.cache,
   );
+  // The month-to-date spend moves in the same batch (one transaction) as the row it counts.
+  const statements = r.costNano > 0 ? [statement, spendStatement(env.DB, r.tenantId, r.ts, r.costNano)] : [statement];
   for (let attempt = 1; ; attempt++) {
     try {
-      await statement.run();
+      const [inserted] = await env.DB.batch(statements);
+      if (inserted.meta.changes > 0) noteSpend(r.tenantId, r.ts, r.costNano);
       return;
     } catch (error) {
       if (attempt >= D1_ATTEMPTS) {

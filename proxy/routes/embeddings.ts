@@ -5,6 +5,16 @@ import { readJsonBody } from '../body';
 import { resolveModel, tiersFor } from '../models';
 import { PROVIDERS } from '../providers';
 import { parseEmbeddingsRequest } from '../validation';
+import { admitCall } from '../limits';
+import { effectivePrice } from '../prices';
+import type { EmbeddingsRequest, EmbeddingsResult } from '../providers/types';
+import { estimateTokens } from '../usage';
+
+/** Input size for the tpm reservation: text is estimated, token arrays are counted. */
+function inputTokens(input: EmbeddingsRequest['input']): number {
+  const items: Array<string | number | number[]> = Array.isArray(input) ? input : [input];
+  return items.reduce<number>((sum, item) => sum + (typeof item === 'string' ? estimateTokens(item) : Array.isArray(item) ? item.length : 1), 0);
+}
 
 export async function embeddings(c: AppContext): Promise<Response> {
   const call = c.get('call');
@@ -13,7 +23,16 @@ export async function embeddings(c: AppContext): Promise<Response> {
   call.modelRequested = body.model;
   const resolved = resolveModel(c.env, tiersFor(c.env, c.get('tenant').tenant), body.model, 'embeddings');
   call.resolved = resolved;
-  const result = await PROVIDERS[resolved.provider].embeddings({ model: resolved.model, body, env: c.env, signal: c.req.raw.signal });
+  resolved.price = await effectivePrice(c.env, resolved.id, resolved.price);
+  const admission = await admitCall(c, inputTokens(body.input));
+  let result: EmbeddingsResult;
+  try {
+    result = await PROVIDERS[resolved.provider].embeddings({ model: resolved.model, body, env: c.env, signal: c.req.raw.signal });
+  } catch (error) {
+    admission.settle(0);
+    throw error;
+  }
+  admission.settle(result.usage.promptTokens);
   const record = logCall(c, { status: 200, usage: result.usage });
   return new Response(result.json, {
     headers: { 'content-type': 'application/json', ...routingHeaders(resolved, 'BYPASS'), 'x-proxy-cost-usd': formatUsd(record.costNano) },

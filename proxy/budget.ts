@@ -1,0 +1,68 @@
+/**
+ * Monthly budgets. Month-to-date spend per tenant is kept exact in D1 (`tenant_spend`, updated
+ * in the same batch as each request-log row) and read at most every few seconds per isolate.
+ * Once spend reaches the budget, calls answer 429 `insufficient_quota`.
+ *
+ * How far a burst can overshoot: the check runs before a call, and its cost is known only when
+ * it ends, so every call already in flight when the budget is reached still completes; on top
+ * of that, other isolates may see the new total up to SPEND_CACHE_MS late. Streams are checked
+ * like any call and always billed when they end, even when abandoned.
+ */
+import type { Env } from './env';
+import { ProxyError } from './errors';
+
+export const SPEND_CACHE_MS = 5000;
+
+interface CachedSpend {
+  month: string;
+  spentNano: number;
+  readAt: number;
+}
+
+const isolateSpend = new Map<string, CachedSpend>();
+
+/** 'YYYY-MM' in UTC. */
+export const monthOf = (ts: number) => new Date(ts).toISOString().slice(0, 7);
+
+/**
+ * Adds a call's cost to its tenant's month. Meant to run in a batch right after the
+ * request-log INSERT OR IGNORE: `changes() > 0` makes it count only a row that was really
+ * inserted, so a retried batch never counts a call twice.
+ */
+export function spendStatement(db: D1Database, tenantId: string, ts: number, costNano: number): D1PreparedStatement {
+  return db
+    .prepare(`INSERT INTO tenant_spend (tenant_id, month, spent_nano) SELECT ?, ?, ? WHERE changes() > 0
+              ON CONFLICT (tenant_id, month) DO UPDATE SET spent_nano = spent_nano + excluded.spent_nano`)
+    .bind(tenantId, monthOf(ts), costNano);
+}
+
+/** Keeps this isolate's cached total current with the calls it logs itself. */
+export function noteSpend(tenantId: string, ts: number, costNano: number): void {
+  const cached = isolateSpend.get(tenantId);
+  if (cached && cached.month === monthOf(ts)) cached.spentNano += costNano;
+}
+
+export async function monthToDateSpend(env: Env, tenantId: string, now = Date.now()): Promise<number> {
+  const month = monthOf(now);
+  const cached = isolateSpend.get(tenantId);
+  if (cached && cached.month === month && now - cached.readAt < SPEND_CACHE_MS) return cached.spentNano;
+  const row = await env.DB.prepare('SELECT spent_nano FROM tenant_spend WHERE tenant_id = ? AND month = ?').bind(tenantId, month).first<{ spent_nano: number }>();
+  const spentNano = row?.spent_nano ?? 0;
+  isolateSpend.set(tenantId, { month, spentNano, readAt: now });
+  return spentNano;
+}
+
+export async function enforceBudget(env: Env, tenantId: string, budgetUsd: number | null): Promise<void> {
+  if (budgetUsd === null) return;
+  const spentNano = await monthToDateSpend(env, tenantId);
+  if (spentNano < Math.round(budgetUsd * 1e9)) return;
+  throw new ProxyError(
+    429,
+    `This tenant has spent its monthly budget of $${budgetUsd} ($${(spentNano / 1e9).toFixed(6)} so far this month). Ask your administrator to raise it.`,
+    'insufficient_quota',
+    'insufficient_quota',
+    null,
+    // Retrying cannot help until the budget changes; the openai SDKs honour this header.
+    { 'x-should-retry': 'false' },
+  );
+}
