@@ -162,3 +162,68 @@ export async function authenticateKey(env: Env, apiKey: string): Promise<TenantC
   await env.KV.put(kvKey(keyHash), JSON.stringify(context));
   return context;
 }
+
+const COLUMNS: Record<keyof TenantSettings, string> = {
+  name: 'name',
+  rpm: 'rpm',
+  tpm: 'tpm',
+  monthly_budget_usd: 'monthly_budget_nano',
+  routing: 'routing',
+  cache_ttl_s: 'cache_ttl_s',
+  cheap_model: 'cheap_model',
+  expensive_model: 'expensive_model',
+  rate_limit_store: 'rate_limit_store',
+};
+
+async function liveKeys(env: Env, tenantId: string): Promise<Array<{ id: string; key_hash: string }>> {
+  const { results } = await env.DB.prepare('SELECT id, key_hash FROM api_keys WHERE tenant_id = ? AND revoked_at IS NULL')
+    .bind(tenantId)
+    .all<{ id: string; key_hash: string }>();
+  return results;
+}
+
+/**
+ * Changes a tenant's settings in D1, then in the KV entry of each of its live keys, which is
+ * where the request path reads them. Null when there is no such tenant.
+ */
+export async function updateTenant(env: Env, id: string, patch: Partial<TenantSettings>): Promise<Tenant | null> {
+  const fields = (Object.keys(patch) as Array<keyof TenantSettings>).filter((field) => patch[field] !== undefined);
+  const values = fields.map((field) => (field === 'monthly_budget_usd' ? usdToNano(patch.monthly_budget_usd ?? null) : patch[field]));
+  const row = await env.DB.prepare(
+    `UPDATE tenants SET ${[...fields.map((f) => `${COLUMNS[f]} = ?`), 'updated_at = ?'].join(', ')} WHERE id = ? RETURNING *`,
+  )
+    .bind(...values, Date.now(), id)
+    .first<TenantRow>();
+  if (!row) return null;
+  const tenant = toTenant(row);
+  const keys = await liveKeys(env, id);
+  await Promise.all(
+    keys.map((k) => env.KV.put(kvKey(k.key_hash), JSON.stringify({ tenantId: id, keyId: k.id, tenant: settingsOf(tenant) } satisfies TenantContext))),
+  );
+  return tenant;
+}
+
+/** Deletes a tenant and its keys (its request log stays). False when there is no such tenant. */
+export async function deleteTenant(env: Env, id: string): Promise<boolean> {
+  const keys = await liveKeys(env, id);
+  await Promise.all(keys.map((k) => env.KV.delete(kvKey(k.key_hash))));
+  const [, deleted] = await env.DB.batch([
+    env.DB.prepare('DELETE FROM api_keys WHERE tenant_id = ?').bind(id),
+    env.DB.prepare('DELETE FROM tenants WHERE id = ?').bind(id),
+  ]);
+  return deleted.meta.changes > 0;
+}
+
+export interface KeySummary {
+  key_id: string;
+  key_prefix: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export async function listKeys(env: Env, tenantId: string): Promise<KeySummary[]> {
+  const { results } = await env.DB.prepare('SELECT id, key_prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id')
+    .bind(tenantId)
+    .all<{ id: string; key_prefix: string; created_at: number; revoked_at: number | null }>();
+  return results.map((k) => ({ key_id: k.id, key_prefix: k.key_prefix, created_at: iso(k.created_at), revoked_at: k.revoked_at === null ? null : iso(k.revoked_at) }));
+}

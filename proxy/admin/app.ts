@@ -7,10 +7,15 @@ import { queryRequestLog } from '../../analytics/requests';
 import { adminAuth } from '../auth/admin-auth';
 import type { AppEnv } from '../context';
 import { invalidRequest, ProxyError } from '../errors';
-import { createTenant, getTenant, issueKey, listTenants, revokeKey } from '../tenants';
+import { listPrices, setPriceOverride } from '../prices';
+import { createTenant, deleteTenant, getTenant, issueKey, listKeys, listTenants, revokeKey, updateTenant } from '../tenants';
+import { REFERENCE_PAGE } from './reference-page';
 import {
-  CreatedTenantSchema, ErrorSchema, IssuedKeySchema, RequestLogQuery, RequestLogRowSchema, TenantSchema, TenantSettingsSchema,
+  CreatedTenantSchema, ErrorSchema, IssuedKeySchema, KeySummarySchema, ModelIdSchema, PriceEntrySchema, PriceSchema, RequestLogQuery,
+  RequestLogRowSchema, TenantPatchSchema, TenantSchema, TenantSettingsSchema,
 } from './schemas';
+import { PRICES_AS_OF } from '../pricing';
+
 
 const DAY_MS = 86_400_000;
 
@@ -21,6 +26,7 @@ const errors = {
   503: json(ErrorSchema, 'ADMIN_TOKEN is not configured'),
 };
 const security = [{ AdminToken: [] }];
+const ModelIdParam = ModelIdSchema.openapi({ param: { name: 'model', in: 'path' }, example: 'openai/gpt-4o-mini' });
 const notFound = (what: string) => new ProxyError(404, `No ${what} with that id.`, 'invalid_request_error', 'not_found');
 
 export const admin = new OpenAPIHono<AppEnv>({
@@ -33,13 +39,26 @@ export const admin = new OpenAPIHono<AppEnv>({
   },
 });
 
-// The OpenAPI document is public: it describes the API and holds no data.
-admin.use('*', async (c, next) => (c.req.path.endsWith('/openapi.json') ? next() : adminAuth(c, next)));
+// The OpenAPI document and its reference page are public: they describe the API and hold no data.
+const PUBLIC_PATHS = new Set(['/admin/openapi.json', '/admin/docs']);
+admin.use('*', async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : adminAuth(c, next)));
 admin.openAPIRegistry.registerComponent('securitySchemes', 'AdminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
-admin.doc31('/openapi.json', {
+
+const OPENAPI_INFO = {
   openapi: '3.1.0',
-  info: { title: 'AI cost proxy admin API', version: '0.1.0', description: 'Tenants, keys and the request log. Bearer ADMIN_TOKEN.' },
+  info: {
+    title: 'AI cost proxy admin API',
+    version: '0.1.0',
+    description: 'Tenants, keys, prices and the request log. Send `Authorization: Bearer <ADMIN_TOKEN>`. A readable reference is at /admin/docs.',
+  },
+};
+admin.get('/openapi.json', (c) => {
+  const doc = admin.getOpenAPI31Document(OPENAPI_INFO);
+  // Hono's `{model{.+}}` (a parameter that may contain slashes) is plain `{model}` in OpenAPI.
+  doc.paths = Object.fromEntries(Object.entries(doc.paths ?? {}).map(([path, item]) => [path.replace(/\{(\w+)\{[^}]*\}\}/g, '{$1}'), item]));
+  return c.json(doc);
 });
+admin.get('/docs', (c) => c.html(REFERENCE_PAGE));
 
 admin.openapi(
   createRoute({
@@ -73,6 +92,45 @@ admin.openapi(
     const tenant = await getTenant(c.env, c.req.valid('param').id);
     if (!tenant) throw notFound('tenant');
     return c.json(tenant, 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'patch', path: '/tenants/{id}', security, summary: 'Change a tenant’s settings (takes effect on its next call)',
+    request: { params: TenantParams, body: { content: { 'application/json': { schema: TenantPatchSchema } }, required: true } },
+    responses: { 200: json(TenantSchema, 'The updated tenant'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
+  }),
+  async (c) => {
+    const tenant = await updateTenant(c.env, c.req.valid('param').id, c.req.valid('json'));
+    if (!tenant) throw notFound('tenant');
+    return c.json(tenant, 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'delete', path: '/tenants/{id}', security, summary: 'Delete a tenant and its keys (its request log stays)',
+    request: { params: TenantParams },
+    responses: { 200: json(z.object({ id: z.string(), deleted: z.literal(true) }), 'Deleted'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param');
+    if (!(await deleteTenant(c.env, id))) throw notFound('tenant');
+    return c.json({ id, deleted: true as const }, 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/tenants/{id}/keys', security, summary: 'List a tenant’s keys (prefixes only)',
+    request: { params: TenantParams },
+    responses: { 200: json(z.object({ data: z.array(KeySummarySchema) }), 'The keys'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param');
+    if (!(await getTenant(c.env, id))) throw notFound('tenant');
+    return c.json({ data: await listKeys(c.env, id) }, 200);
   },
 );
 
@@ -113,5 +171,30 @@ admin.openapi(
     const to = q.to ? Date.parse(q.to) : Date.now();
     const from = q.from ? Date.parse(q.from) : to - DAY_MS;
     return c.json(await queryRequestLog(c.env.DB, { ...q, from, to }), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/prices', security, summary: 'Prices in force: the built-in table with overrides applied',
+    responses: { 200: json(z.object({ data: z.array(PriceEntrySchema), as_of: z.string() }), 'USD per million tokens'), ...errors },
+  }),
+  async (c) => c.json({ data: await listPrices(c.env), as_of: PRICES_AS_OF }, 200),
+);
+
+admin.openapi(
+  createRoute({
+    method: 'put', path: '/prices/{model{.+}}', security, summary: 'Override (or add) the price of a model',
+    request: {
+      params: z.object({ model: ModelIdParam }),
+      body: { content: { 'application/json': { schema: PriceSchema } }, required: true },
+    },
+    responses: { 200: json(PriceEntrySchema, 'The price now in force'), ...errors },
+  }),
+  async (c) => {
+    const { model } = c.req.valid('param');
+    await setPriceOverride(c.env, model, c.req.valid('json'));
+    const entry = (await listPrices(c.env)).find((p) => p.model === model)!;
+    return c.json(entry, 200);
   },
 );

@@ -7,7 +7,8 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
-const ModelId = z.string().regex(/^(openai|anthropic|workers-ai|mock)\/.+$/, 'expected provider/model, e.g. openai/gpt-4o-mini').max(256);
+export const ModelIdSchema = z.string().regex(/^(openai|anthropic|workers-ai|mock)\/.+$/, 'expected provider/model, e.g. openai/gpt-4o-mini').max(256);
+const ModelId = ModelIdSchema;
 
 export const TenantSettingsSchema = z.object({
   name: z.string().trim().min(1).max(200).openapi({ example: 'acme-support' }),
@@ -94,3 +95,42 @@ export const RequestLogRowSchema = z
     cache: z.string(),
   })
   .openapi('RequestLogRow');
+
+export const TenantPatchSchema = TenantSettingsSchema.partial()
+  .refine((patch) => Object.values(patch).some((value) => value !== undefined), { message: 'give at least one setting to change' })
+  .openapi('TenantPatch');
+
+export const KeySummarySchema = z
+  .object({ key_id: z.string(), key_prefix: z.string(), created_at: z.string(), revoked_at: z.string().nullable() })
+  .openapi('KeySummary');
+
+/** USD per million tokens; six decimals at most, so each converts exactly to integer pico-USD per token. */
+const usdPerMtok = z
+  .number()
+  .nonnegative()
+  .max(100_000)
+  .refine((v) => Math.abs(Math.round(v * 1e6) - v * 1e6) < 1e-6, { message: 'use at most 6 decimal places' });
+
+export const PriceSchema = z
+  .object({
+    input_per_mtok: usdPerMtok,
+    output_per_mtok: usdPerMtok,
+    cached_input_per_mtok: usdPerMtok.optional(),
+    cache_write_per_mtok: usdPerMtok.optional(),
+  })
+  .openapi('Price');
+
+export const PriceEntrySchema = z
+  .object({
+    model: z.string(),
+    provider: z.string(),
+    kind: z.enum(['chat', 'embeddings']).nullable(),
+    tier: z.enum(['cheap', 'expensive']).nullable(),
+    input_per_mtok: z.number(),
+    output_per_mtok: z.number(),
+    cached_input_per_mtok: z.number(),
+    cache_write_per_mtok: z.number(),
+    source: z.enum(['built-in', 'override']),
+    as_of: z.string(),
+  })
+  .openapi('PriceEntry');
