@@ -21,6 +21,8 @@ export interface Env {
   CHEAP_MODEL?: string;
   EXPENSIVE_MODEL?: string;
   MAX_BODY_BYTES?: string;
+  /** Days of raw request-log rows to keep; older ones live on in the hourly and daily rollups. */
+  RETENTION_DAYS?: string;
   /** Mock provider: milliseconds before the first token, and between streamed chunks. */
   MOCK_LATENCY_MS?: string;
   MOCK_CHUNK_DELAY_MS?: string;

@@ -1,4 +1,5 @@
 /** Worker entry point. */
+import { runRollup } from '../analytics/rollup';
 import { app } from './app';
 import type { Env } from './env';
 
@@ -6,4 +7,8 @@ export { TenantRateLimiter } from './rate-limit-store';
 
 export default {
   fetch: app.fetch,
+  /** The cron trigger: roll the request log up into hourly and daily aggregates, purge old rows. */
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(runRollup(env).then((report) => console.log('rollup', JSON.stringify(report))));
+  },
 } satisfies ExportedHandler<Env>;

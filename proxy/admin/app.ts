@@ -3,7 +3,10 @@
  * documented in /admin/openapi.json from the same definition.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { spendCsv, tenantSpend } from '../../analytics/finance';
 import { queryRequestLog } from '../../analytics/requests';
+import { summary } from '../../analytics/summary';
+import { timeseries } from '../../analytics/timeseries';
 import { adminAuth } from '../auth/admin-auth';
 import type { AppEnv } from '../context';
 import { invalidRequest, ProxyError } from '../errors';
@@ -11,13 +14,21 @@ import { listPrices, setPriceOverride } from '../prices';
 import { createTenant, deleteTenant, getTenant, issueKey, listKeys, listTenants, revokeKey, updateTenant } from '../tenants';
 import { REFERENCE_PAGE } from './reference-page';
 import {
-  CreatedTenantSchema, ErrorSchema, IssuedKeySchema, KeySummarySchema, ModelIdSchema, PriceEntrySchema, PriceSchema, RequestLogQuery,
+  AnalyticsQuery, CreatedTenantSchema, ErrorSchema, SpendSchema, SummarySchema, TimeseriesQuery, TimeseriesSchema, TimeWindowQuery, IssuedKeySchema, KeySummarySchema, ModelIdSchema, PriceEntrySchema, PriceSchema, RequestLogQuery,
   RequestLogRowSchema, TenantPatchSchema, TenantSchema, TenantSettingsSchema,
 } from './schemas';
 import { PRICES_AS_OF } from '../pricing';
 
 
 const DAY_MS = 86_400_000;
+
+/** `from`/`to` as epoch ms; the default window is the 24 hours before `to` (default now). */
+function windowOf(q: { from?: string; to?: string }): { from: number; to: number } {
+  const to = q.to ? Date.parse(q.to) : Date.now();
+  const from = q.from ? Date.parse(q.from) : to - DAY_MS;
+  if (from >= to) throw invalidRequest('`from` must be before `to`.', 'from', 'invalid_value');
+  return { from, to };
+}
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -168,9 +179,56 @@ admin.openapi(
   }),
   async (c) => {
     const q = c.req.valid('query');
-    const to = q.to ? Date.parse(q.to) : Date.now();
-    const from = q.from ? Date.parse(q.from) : to - DAY_MS;
-    return c.json(await queryRequestLog(c.env.DB, { ...q, from, to }), 200);
+    return c.json(await queryRequestLog(c.env.DB, { ...q, ...windowOf(q) }), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/analytics/summary', security, summary: 'Headline numbers of a window: requests, errors, tokens, cost, savings, cheap-tier share, cache hit rate, latency percentiles',
+    request: { query: AnalyticsQuery },
+    responses: { 200: json(SummarySchema, 'The summary'), ...errors },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    return c.json(await summary(c.env.DB, { ...windowOf(q), tenant: q.tenant }), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/analytics/timeseries', security, summary: 'The same numbers per minute, hour or day, optionally per tenant, model, tier or provider',
+    request: { query: TimeseriesQuery },
+    responses: { 200: json(TimeseriesSchema, 'One series per group, every bucket present'), ...errors },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    try {
+      return c.json(await timeseries(c.env.DB, { ...windowOf(q), tenant: q.tenant }, q.interval, q.group_by), 200);
+    } catch (error) {
+      if (error instanceof RangeError) throw invalidRequest(error.message, 'interval', 'too_many_points');
+      throw error;
+    }
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/analytics/spend', security, summary: 'Month-to-date spend per tenant, budget use, and a month-end forecast from the last 7 days',
+    responses: { 200: json(SpendSchema, 'Per tenant'), ...errors },
+  }),
+  async (c) => c.json(await tenantSpend(c.env.DB), 200),
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/export.csv', security, summary: 'Spend per day, tenant and model, as CSV (exact USD, 9 decimals)',
+    request: { query: TimeWindowQuery },
+    responses: { 200: { content: { 'text/csv': { schema: z.string() } }, description: 'CSV with a header row' }, ...errors },
+  }),
+  async (c) => {
+    const csv = await spendCsv(c.env.DB, windowOf(c.req.valid('query')));
+    return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="ai-proxy-spend.csv"' });
   },
 );
 

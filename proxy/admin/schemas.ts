@@ -134,3 +134,77 @@ export const PriceEntrySchema = z
     as_of: z.string(),
   })
   .openapi('PriceEntry');
+
+export const AnalyticsQuery = TimeWindowQuery.extend({ tenant: z.string().optional() });
+
+export const TimeseriesQuery = AnalyticsQuery.extend({
+  interval: z.enum(['minute', 'hour', 'day']).default('hour'),
+  group_by: z.enum(['tenant', 'model', 'tier', 'provider']).optional(),
+});
+
+const nullableMs = z.number().nullable();
+
+export const SummarySchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    requests: z.number(),
+    errors: z.number(),
+    error_rate: z.number(),
+    prompt_tokens: z.number(),
+    completion_tokens: z.number(),
+    cached_tokens: z.number(),
+    cost_usd: z.number(),
+    cost_nano: z.number().openapi({ description: 'Exact cost in nano-USD' }),
+    saved_usd: z.number(),
+    saved_nano: z.number(),
+    cheap_token_share: z.number().nullable().openapi({ description: 'Upstream tokens on the cheap tier over all upstream tokens' }),
+    cache_hit_rate: z.number().nullable(),
+    latency_ms: z.object({ p50: nullableMs, p95: nullableMs, p99: nullableMs }),
+    ttft_ms: z.object({ p50: nullableMs, p95: nullableMs }),
+  })
+  .openapi('Summary');
+
+const PointSchema = z.object({
+  ts: z.string(),
+  requests: z.number(),
+  errors: z.number(),
+  error_rate: z.number(),
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  cached_tokens: z.number(),
+  cost_usd: z.number(),
+  saved_usd: z.number(),
+  cache_hits: z.number(),
+  latency_p50: nullableMs,
+  latency_p95: nullableMs,
+  latency_p99: nullableMs,
+  ttft_p50: nullableMs,
+  ttft_p95: nullableMs,
+});
+
+export const TimeseriesSchema = z
+  .object({
+    interval: z.enum(['minute', 'hour', 'day']),
+    group_by: z.enum(['tenant', 'model', 'tier', 'provider']).nullable(),
+    series: z.array(z.object({ key: z.string(), points: z.array(PointSchema) })),
+  })
+  .openapi('Timeseries');
+
+export const SpendSchema = z
+  .object({
+    month: z.string(),
+    data: z.array(
+      z.object({
+        tenant_id: z.string(),
+        name: z.string(),
+        month: z.string(),
+        month_to_date_usd: z.number(),
+        monthly_budget_usd: z.number().nullable(),
+        budget_used: z.number().nullable(),
+        daily_run_rate_usd: z.number(),
+        forecast_usd: z.number(),
+      }),
+    ),
+  })
+  .openapi('TenantSpend');

@@ -1,0 +1,84 @@
+/** GET /admin/analytics/timeseries: the numbers per minute, hour or day, optionally per group. */
+import { addInto, collectAggregates, emptyTotals, type AggregateRow, type Scope, type Totals } from './aggregate';
+import { percentile } from './histogram';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from './segments';
+
+export type Interval = 'minute' | 'hour' | 'day';
+export type GroupBy = 'tenant' | 'model' | 'tier' | 'provider';
+
+export const INTERVAL_MS: Record<Interval, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
+/** More points than a chart can show: ask for a coarser interval. */
+export const MAX_POINTS = 2000;
+
+export interface Point {
+  ts: string;
+  requests: number;
+  errors: number;
+  error_rate: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cost_usd: number;
+  saved_usd: number;
+  cache_hits: number;
+  latency_p50: number | null;
+  latency_p95: number | null;
+  latency_p99: number | null;
+  ttft_p50: number | null;
+  ttft_p95: number | null;
+}
+
+export interface Series {
+  key: string;
+  points: Point[];
+}
+
+const keyOf = (row: AggregateRow, groupBy: GroupBy | undefined): string => {
+  if (groupBy === 'tenant') return row.tenant_id;
+  if (groupBy === 'model') return row.model || '(none)';
+  if (groupBy === 'tier') return row.tier || '(none)';
+  if (groupBy === 'provider') return row.model ? row.model.slice(0, row.model.indexOf('/')) : '(none)';
+  return 'all';
+};
+
+function point(ts: number, t: Totals): Point {
+  return {
+    ts: new Date(ts).toISOString(),
+    requests: t.requests,
+    errors: t.errors,
+    error_rate: t.requests ? t.errors / t.requests : 0,
+    prompt_tokens: t.prompt_tokens,
+    completion_tokens: t.completion_tokens,
+    cached_tokens: t.cached_tokens,
+    cost_usd: t.cost_nano / 1e9,
+    saved_usd: t.saved_nano / 1e9,
+    cache_hits: t.cache_hits,
+    latency_p50: percentile(t.latency, 50),
+    latency_p95: percentile(t.latency, 95),
+    latency_p99: percentile(t.latency, 99),
+    ttft_p50: percentile(t.ttft, 50),
+    ttft_p95: percentile(t.ttft, 95),
+  };
+}
+
+/** Every bucket of the window appears in every series (zeros where nothing happened), so charts line up. */
+export async function timeseries(db: D1Database, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<{ interval: Interval; group_by: GroupBy | null; series: Series[] }> {
+  const step = INTERVAL_MS[interval];
+  const first = Math.floor(scope.from / step) * step;
+  const count = Math.ceil((scope.to - first) / step);
+  if (count > MAX_POINTS) throw new RangeError(`${count} ${interval} buckets is more than ${MAX_POINTS}: choose a coarser interval or a shorter window.`);
+
+  const rows = await collectAggregates(db, scope, interval);
+  const groups = new Map<string, Totals[]>();
+  for (const row of rows) {
+    const key = keyOf(row, groupBy);
+    let buckets = groups.get(key);
+    if (!buckets) groups.set(key, (buckets = Array.from({ length: count }, emptyTotals)));
+    const index = Math.floor((row.bucket_start - first) / step);
+    if (index >= 0 && index < count) addInto(buckets[index], row);
+  }
+  const series = [...groups.entries()]
+    .map(([key, buckets]) => ({ key, points: buckets.map((t, i) => point(first + i * step, t)) }))
+    .sort((a, b) => a.key.localeCompare(b.key));
+  return { interval, group_by: groupBy ?? null, series };
+}

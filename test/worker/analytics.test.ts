@@ -1,0 +1,174 @@
+import { createScheduledController } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spendCsv, usdString } from '../../analytics/finance';
+import { bucketOf, bucketUpperBound } from '../../analytics/histogram';
+import { runRollup } from '../../analytics/rollup';
+import { DAY_MS, HOUR_MS } from '../../analytics/segments';
+import { summary } from '../../analytics/summary';
+import { timeseries } from '../../analytics/timeseries';
+import { writeRequestLog, type RequestRecord } from '../../proxy/request-log';
+import { callAdmin, env } from './harness';
+
+// A fixed, hour-aligned window in the past: three days of known calls.
+const NOW = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+const FROM = NOW - 3 * DAY_MS;
+const scope = { from: FROM, to: NOW };
+
+let seed = 42;
+const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+const pick = <T,>(items: T[]) => items[Math.floor(random() * items.length)];
+
+const records: RequestRecord[] = Array.from({ length: 400 }, (_, i) => {
+  const tier = random() < 0.7 ? 'cheap' : 'expensive';
+  const cache = pick(['HIT', 'MISS', 'BYPASS', 'BYPASS'] as const);
+  const status = random() < 0.1 ? pick([429, 502, 503]) : 200;
+  const stream = random() < 0.4;
+  const promptTokens = 50 + Math.floor(random() * 2000);
+  const completionTokens = status === 200 ? Math.floor(random() * 500) : 0;
+  const cost = status === 200 && cache !== 'HIT' ? 1000 + Math.floor(random() * 5_000_000) : 0;
+  return {
+    id: `req_analytics_${String(i).padStart(4, '0')}`,
+    ts: FROM + Math.floor(random() * 3 * DAY_MS),
+    tenantId: pick(['ten_a', 'ten_b', 'ten_c']),
+    keyId: 'key_x',
+    endpoint: 'chat',
+    modelRequested: 'auto',
+    model: tier === 'cheap' ? 'mock/mock-mini' : 'mock/mock-large',
+    provider: 'mock',
+    tier,
+    routeReason: 'rule:default',
+    status,
+    errorType: status === 200 ? null : 'upstream_error',
+    errorMessage: null,
+    usage: { promptTokens, completionTokens, cachedTokens: Math.floor(promptTokens / 3), cacheWriteTokens: 0 },
+    usageEstimated: false,
+    costNano: cost,
+    savedNano: cache === 'HIT' ? 2_000_000 : 0,
+    latencyMs: 20 + Math.floor(random() ** 2 * 6000),
+    ttftMs: stream ? 5 + Math.floor(random() * 900) : null,
+    stream,
+    cache,
+  };
+});
+
+function nearestRank(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return bucketUpperBound(bucketOf(sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1]));
+}
+
+beforeAll(async () => {
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO tenants (id, name, routing, cache_ttl_s, created_at, updated_at) VALUES ('ten_a', 'Acme, Inc.', 'passthrough', 3600, 0, 0)"),
+    env.DB.prepare("INSERT INTO tenants (id, name, routing, cache_ttl_s, created_at, updated_at) VALUES ('ten_b', 'Beta', 'passthrough', 3600, 0, 0)"),
+  ]);
+  for (const record of records) await writeRequestLog(env, record);
+});
+
+describe('analytics from raw rows, rollups and both', () => {
+  let raw: Awaited<ReturnType<typeof summary>>;
+
+  it('sums the rows exactly, to the nano-dollar', async () => {
+    raw = await summary(env.DB, scope);
+    const sum = (f: (r: RequestRecord) => number) => records.reduce((total, r) => total + f(r), 0);
+    expect(raw.requests).toBe(records.length);
+    expect(raw.errors).toBe(records.filter((r) => r.status >= 400).length);
+    expect(raw.prompt_tokens).toBe(sum((r) => r.usage.promptTokens));
+    expect(raw.completion_tokens).toBe(sum((r) => r.usage.completionTokens));
+    expect(raw.cached_tokens).toBe(sum((r) => r.usage.cachedTokens));
+    expect(raw.cost_nano).toBe(sum((r) => r.costNano));
+    expect(raw.saved_nano).toBe(sum((r) => r.savedNano));
+    const upstream = records.filter((r) => r.cache !== 'HIT');
+    const tokens = (r: RequestRecord) => r.usage.promptTokens + r.usage.completionTokens;
+    expect(raw.cheap_token_share).toBeCloseTo(upstream.filter((r) => r.tier === 'cheap').reduce((t, r) => t + tokens(r), 0) / upstream.reduce((t, r) => t + tokens(r), 0), 12);
+    const hits = records.filter((r) => r.cache === 'HIT').length;
+    expect(raw.cache_hit_rate).toBeCloseTo(hits / (hits + records.filter((r) => r.cache === 'MISS').length), 12);
+  });
+
+  it('computes percentiles as a direct computation does, on the histogram grid', () => {
+    const latencies = records.filter((r) => r.status === 200).map((r) => r.latencyMs);
+    const ttfts = records.filter((r) => r.ttftMs !== null).map((r) => r.ttftMs!);
+    expect(raw.latency_ms).toEqual({ p50: nearestRank(latencies, 50), p95: nearestRank(latencies, 95), p99: nearestRank(latencies, 99) });
+    expect(raw.ttft_ms).toEqual({ p50: nearestRank(ttfts, 50), p95: nearestRank(ttfts, 95) });
+  });
+
+  it('answers exactly the same from rollups, for the summary, hourly and daily series, and the CSV', async () => {
+    const rawHourly = await timeseries(env.DB, scope, 'hour', 'tenant');
+    const rawDaily = await timeseries(env.DB, scope, 'day', 'tier');
+    const rawCsv = await spendCsv(env.DB, scope);
+
+    let report;
+    do report = await runRollup(env, NOW + 5 * 60_000);
+    while (report.hours > 0 && report.rolledUntil < NOW);
+    expect(report.rolledUntil).toBe(NOW);
+    const rolledHours = await env.DB.prepare('SELECT COUNT(DISTINCT bucket_start) AS n FROM rollup_hourly').first<{ n: number }>();
+    expect(rolledHours!.n).toBeGreaterThan(24);
+
+    expect(await summary(env.DB, scope)).toEqual(raw);
+    expect(await timeseries(env.DB, scope, 'hour', 'tenant')).toEqual(rawHourly);
+    expect(await timeseries(env.DB, scope, 'day', 'tier')).toEqual(rawDaily);
+    expect(await spendCsv(env.DB, scope)).toBe(rawCsv);
+    // A window that cuts hours and days in odd places mixes all three sources.
+    const odd = { from: FROM + 90 * 60_000 + 7, to: NOW - 7 * 60_000 };
+    const mixed = await summary(env.DB, odd);
+    const expected = records.filter((r) => r.ts >= odd.from && r.ts < odd.to);
+    expect(mixed.requests).toBe(expected.length);
+    expect(mixed.cost_nano).toBe(expected.reduce((t, r) => t + r.costNano, 0));
+  });
+
+  it('keeps answering from rollups after raw rows are purged', async () => {
+    const purged = await runRollup({ ...env, RETENTION_DAYS: '1' }, NOW + 5 * 60_000);
+    expect(purged.purged).toBeGreaterThan(0);
+    const left = await env.DB.prepare('SELECT COUNT(*) AS n FROM requests').first<{ n: number }>();
+    expect(left!.n).toBeLessThan(records.length);
+    expect(await summary(env.DB, scope)).toEqual(raw);
+  });
+
+  it('produces a finance CSV that adds up to the summary', async () => {
+    const csv = await spendCsv(env.DB, scope);
+    const [header, ...lines] = csv.trim().split('\n');
+    expect(header).toBe('day,tenant_id,tenant_name,model,requests,prompt_tokens,completion_tokens,cached_tokens,cost_usd,saved_usd');
+    expect(csv).toContain('"Acme, Inc."');
+    // Amounts are exact decimals: read them back as integer nano-USD. Columns are counted from
+    // the end because a quoted tenant name may contain commas.
+    const nano = (usd: string) => Number(usd.replace('.', ''));
+    const costColumn = lines.map((line) => line.split(',').at(-2)!);
+    expect(costColumn.reduce((t, usd) => t + nano(usd), 0)).toBe(raw.cost_nano);
+    expect(lines.reduce((t, line) => t + Number(line.split(',').at(-6)), 0)).toBe(raw.requests);
+    expect(usdString(1_234_567_890)).toBe('1.234567890');
+    expect(usdString(5)).toBe('0.000000005');
+  });
+});
+
+describe('the analytics API', () => {
+  it('serves the summary, series, spend and CSV to the admin, with the default window', async () => {
+    const q = `from=${new Date(FROM).toISOString()}&to=${new Date(NOW).toISOString()}`;
+    const body = (await (await callAdmin(`/admin/analytics/summary?${q}`)).response.json()) as { requests: number; latency_ms: object };
+    expect(body.requests).toBe(records.length);
+    const series = (await (await callAdmin(`/admin/analytics/timeseries?${q}&interval=day&group_by=model`)).response.json()) as { series: { key: string; points: unknown[] }[] };
+    expect(series.series.map((s) => s.key)).toEqual(['mock/mock-large', 'mock/mock-mini']);
+    // Every UTC day the window touches is a point: a window of three days not starting at midnight touches four.
+    expect(series.series[0].points).toHaveLength(Math.ceil((NOW - Math.floor(FROM / DAY_MS) * DAY_MS) / DAY_MS));
+    const csv = await callAdmin(`/admin/export.csv?${q}`);
+    expect(csv.response.headers.get('content-type')).toContain('text/csv');
+    const spend = (await (await callAdmin('/admin/analytics/spend')).response.json()) as { month: string; data: { tenant_id: string }[] };
+    expect(spend.data.map((t) => t.tenant_id)).toEqual(['ten_a', 'ten_b']);
+    // The default window is the last 24 hours.
+    expect(((await (await callAdmin('/admin/analytics/summary')).response.json()) as { requests: number }).requests).toBeLessThan(records.length);
+  });
+
+  it('rejects bad windows and too many points', async () => {
+    expect((await callAdmin('/admin/analytics/summary?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).response.status).toBe(400);
+    expect((await callAdmin('/admin/analytics/timeseries?interval=minute&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z')).response.status).toBe(400);
+    expect((await callAdmin('/admin/analytics/timeseries?interval=week')).response.status).toBe(400);
+  });
+
+  it('runs the rollup from the cron trigger', async () => {
+    const worker = (await import('../../proxy/index')).default;
+    const { createExecutionContext, waitOnExecutionContext } = await import('cloudflare:test');
+    const ctx = createExecutionContext();
+    await worker.scheduled!(createScheduledController({ scheduledTime: Date.now(), cron: '*/10 * * * *' }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const state = await env.DB.prepare("SELECT value FROM analytics_state WHERE key = 'rolled_until'").first<{ value: number }>();
+    expect(state!.value).toBeGreaterThanOrEqual(NOW);
+  });
+});

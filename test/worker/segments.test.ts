@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { DAY_MS, HOUR_MS, planSegments } from '../../analytics/segments';
+
+const D = Date.UTC(2026, 10, 1); // a UTC midnight
+
+describe('planSegments', () => {
+  it('uses whole days, then whole hours, then raw rows for the edges and the unrolled tail', () => {
+    const from = D + 30 * 60_000; // 00:30 on day 1
+    const to = D + 3 * DAY_MS + 5 * HOUR_MS + 10 * 60_000; // 05:10 on day 4
+    const rolledUntil = D + 3 * DAY_MS + 3 * HOUR_MS; // rolled up to 03:00 on day 4
+    expect(planSegments(from, to, rolledUntil, 'day')).toEqual([
+      { source: 'raw', start: from, end: D + HOUR_MS },
+      { source: 'hour', start: D + HOUR_MS, end: D + DAY_MS },
+      { source: 'day', start: D + DAY_MS, end: D + 3 * DAY_MS },
+      { source: 'hour', start: D + 3 * DAY_MS, end: rolledUntil },
+      { source: 'raw', start: rolledUntil, end: to },
+    ]);
+  });
+
+  it('never uses daily rollups for hourly series', () => {
+    const segments = planSegments(D, D + 2 * DAY_MS, D + 2 * DAY_MS, 'hour');
+    expect(segments).toEqual([{ source: 'hour', start: D, end: D + 2 * DAY_MS }]);
+  });
+
+  it('reads raw rows only when nothing in the window is rolled up', () => {
+    expect(planSegments(D + 10, D + HOUR_MS * 2, D, 'day')).toEqual([{ source: 'raw', start: D + 10, end: D + 2 * HOUR_MS }]);
+    expect(planSegments(D + 10, D + 20, D + DAY_MS, 'day')).toEqual([{ source: 'raw', start: D + 10, end: D + 20 }]);
+  });
+
+  it('covers the window exactly, without gaps or overlaps', () => {
+    for (const [from, to, rolled] of [[D + 123, D + 40 * DAY_MS + 77, D + 39 * DAY_MS], [D, D + 5 * HOUR_MS, D + 2 * HOUR_MS + 5]]) {
+      const segments = planSegments(from, to, rolled, 'day');
+      expect(segments[0].start).toBe(from);
+      expect(segments.at(-1)!.end).toBe(to);
+      for (let i = 1; i < segments.length; i++) expect(segments[i].start).toBe(segments[i - 1].end);
+    }
+  });
+});
