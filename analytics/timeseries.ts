@@ -61,12 +61,18 @@ function point(ts: number, t: Totals): Point {
   };
 }
 
-/** Every bucket of the window appears in every series (zeros where nothing happened), so charts line up. */
-export async function timeseries(db: D1Database, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<{ interval: Interval; group_by: GroupBy | null; series: Series[] }> {
+/** The buckets of a window: the first bucket's start, the step and how many. */
+export function bucketGrid(scope: Scope, interval: Interval): { first: number; step: number; count: number } {
   const step = INTERVAL_MS[interval];
   const first = Math.floor(scope.from / step) * step;
   const count = Math.ceil((scope.to - first) / step);
   if (count > MAX_POINTS) throw new RangeError(`${count} ${interval} buckets is more than ${MAX_POINTS}: choose a coarser interval or a shorter window.`);
+  return { first, step, count };
+}
+
+/** Every bucket of the window appears in every series (zeros where nothing happened), so charts line up. */
+export async function timeseries(db: D1Database, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<{ interval: Interval; group_by: GroupBy | null; series: Series[] }> {
+  const { first, step, count } = bucketGrid(scope, interval);
 
   const rows = await collectAggregates(db, scope, interval);
   const groups = new Map<string, Totals[]>();

@@ -21,6 +21,12 @@ export interface Env {
   CHEAP_MODEL?: string;
   EXPENSIVE_MODEL?: string;
   MAX_BODY_BYTES?: string;
+  /** With both set, analytics summaries and series come from the Analytics Engine SQL API. */
+  CF_ACCOUNT_ID?: string;
+  CF_API_TOKEN?: string;
+  /** The Analytics Engine dataset (wrangler.jsonc) and, for tests or proxies, the SQL API's URL. */
+  AE_DATASET?: string;
+  AE_SQL_URL?: string;
   /** Days of raw request-log rows to keep; older ones live on in the hourly and daily rollups. */
   RETENTION_DAYS?: string;
   /** Mock provider: milliseconds before the first token, and between streamed chunks. */

@@ -3,6 +3,7 @@
  * documented in /admin/openapi.json from the same definition.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { analyticsEngineConfig, summaryFromAnalyticsEngine, timeseriesFromAnalyticsEngine } from '../../analytics/analytics-engine';
 import { spendCsv, tenantSpend } from '../../analytics/finance';
 import { queryRequestLog } from '../../analytics/requests';
 import { summary } from '../../analytics/summary';
@@ -191,7 +192,10 @@ admin.openapi(
   }),
   async (c) => {
     const q = c.req.valid('query');
-    return c.json(await summary(c.env.DB, { ...windowOf(q), tenant: q.tenant }), 200);
+    const scope = { ...windowOf(q), tenant: q.tenant };
+    const ae = analyticsEngineConfig(c.env);
+    c.header('x-analytics-source', ae ? 'analytics-engine' : 'd1');
+    return c.json(ae ? await summaryFromAnalyticsEngine(ae, scope) : await summary(c.env.DB, scope), 200);
   },
 );
 
@@ -203,8 +207,11 @@ admin.openapi(
   }),
   async (c) => {
     const q = c.req.valid('query');
+    const scope = { ...windowOf(q), tenant: q.tenant };
+    const ae = analyticsEngineConfig(c.env);
+    c.header('x-analytics-source', ae ? 'analytics-engine' : 'd1');
     try {
-      return c.json(await timeseries(c.env.DB, { ...windowOf(q), tenant: q.tenant }, q.interval, q.group_by), 200);
+      return c.json(ae ? await timeseriesFromAnalyticsEngine(ae, scope, q.interval, q.group_by) : await timeseries(c.env.DB, scope, q.interval, q.group_by), 200);
     } catch (error) {
       if (error instanceof RangeError) throw invalidRequest(error.message, 'interval', 'too_many_points');
       throw error;

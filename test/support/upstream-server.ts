@@ -84,6 +84,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import type { RecordedRequest } from './recorded-request';
+import { AE_FIXTURE } from './analytics-engine-fixture';
 
 export type { RecordedRequest };
 
@@ -676,6 +677,10 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
       res.end(text);
       return;
     }
+    if (/^\/client\/v4\/accounts\/[^/]+\/analytics_engine\/sql$/.test(path)) {
+      requests.push({ seq: ++seq, ts: Date.now(), method: req.method ?? 'POST', path, query: {}, headers: { ...req.headers }, body: null, rawBody, completed: true, aborted: false });
+      return analyticsEngineSql(res, rawBody, req.headers.authorization);
+    }
     if (path === '/__health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       return;
@@ -775,4 +780,24 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const server = await startUpstreamServer(Number(process.argv[2] ?? 0));
   console.log(`fake upstream listening on ${server.url}`);
+}
+
+/**
+ * A stand-in for the Analytics Engine SQL API: it checks the token and answers fixed numbers in
+ * the API's JSON shape (`{"data": [...]}`), one row per query, in the first bucket of the window
+ * for grouped queries. It does not evaluate SQL: tests check the SQL the proxy sent and how the
+ * proxy maps the answer.
+ */
+
+function analyticsEngineSql(res: http.ServerResponse, sql: string, authorization: string | undefined): void {
+  if (authorization !== 'Bearer ae-test-token') {
+    res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"message":"Authentication error"}]}');
+    return;
+  }
+  const from = Number(/timestamp >= toDateTime\((\d+)\)/.exec(sql)?.[1] ?? 0);
+  const step = Number(/intDiv\(toUInt32\(timestamp\), (\d+)\)/.exec(sql)?.[1] ?? 0);
+  const grouped = step ? { bucket: Math.floor(from / step) * step, key: 'all' } : {};
+  const row = sql.includes('double8') && sql.includes('quantile') ? AE_FIXTURE.ttft : sql.includes('quantile') ? AE_FIXTURE.latency : AE_FIXTURE.sums;
+  const text = JSON.stringify({ meta: [], data: [{ ...row, ...grouped }], rows: 1 });
+  res.writeHead(200, { 'content-type': 'application/json' }).end(text);
 }
