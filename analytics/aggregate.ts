@@ -1,10 +1,10 @@
 /**
- * Aggregates of the request log per time bucket, tenant, model and tier, read from whichever
- * source answers each part of a window exactly (see segments.ts): raw rows, hourly or daily
- * rollups. Every number adds up across sources; latencies travel as histograms.
+ * Aggregates of the request log per time bucket, tenant, model and tier, with latencies as
+ * histograms: what the rollup job computes from raw rows and stores, and reads back to build
+ * daily rows. The reports query through aggregate-query.ts instead, which does the same sums
+ * inside D1.
  */
 import { addValue, mergeInto, type Histogram } from './histogram';
-import { DAY_MS, HOUR_MS, planSegments, type Segment } from './segments';
 
 export const COUNTERS = [
   'requests', 'errors', 'cache_hits', 'cache_misses', 'prompt_tokens', 'completion_tokens', 'cached_tokens',
@@ -31,7 +31,8 @@ export interface Scope {
   tenant?: string;
 }
 
-export const emptyTotals = (): Totals => ({ ...(Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters), latency: {}, ttft: {} });
+export const emptyCounters = (): Counters => Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters;
+export const emptyTotals = (): Totals => ({ ...emptyCounters(), latency: {}, ttft: {} });
 
 export function addInto<T extends Totals>(target: T, row: Totals): T {
   for (const c of COUNTERS) target[c] += row[c];
@@ -89,24 +90,4 @@ export async function rollupAggregates(db: D1Database, table: RollupTable, scope
 export async function rolledUntil(db: D1Database): Promise<number> {
   const row = await db.prepare("SELECT value FROM analytics_state WHERE key = 'rolled_until'").first<{ value: number }>();
   return row?.value ?? 0;
-}
-
-function fetchSegment(db: D1Database, segment: Segment, scope: Scope, rawBucketMs: number): Promise<AggregateRow[]> {
-  const part = { ...scope, from: segment.start, to: segment.end };
-  if (segment.source === 'day') return rollupAggregates(db, 'rollup_daily', part);
-  if (segment.source === 'hour') return rollupAggregates(db, 'rollup_hourly', part);
-  return rawAggregates(db, part, rawBucketMs);
-}
-
-/**
- * Every aggregate row of a window, each exact, from the cheapest sources that can answer it.
- * `resolution` is the finest bucket the caller needs: minute-level answers come from raw rows only.
- */
-export async function collectAggregates(db: D1Database, scope: Scope, resolution: 'minute' | 'hour' | 'day'): Promise<AggregateRow[]> {
-  if (resolution === 'minute') return rawAggregates(db, scope, 60_000);
-  const watermark = await rolledUntil(db);
-  const segments = planSegments(scope.from, scope.to, watermark, resolution);
-  const rawBucketMs = resolution === 'day' ? DAY_MS : HOUR_MS;
-  const parts = await Promise.all(segments.map((segment) => fetchSegment(db, segment, scope, rawBucketMs)));
-  return parts.flat();
 }

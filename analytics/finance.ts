@@ -2,7 +2,8 @@
  * What finance reads: spend per day, tenant and model as CSV, and each tenant's month to date
  * with a month-end forecast from its recent run rate.
  */
-import { collectAggregates, type Scope } from './aggregate';
+import type { Scope } from './aggregate';
+import { queryPoints } from './aggregate-query';
 import { DAY_MS } from './segments';
 
 const CSV_HEADER = 'day,tenant_id,tenant_name,model,requests,prompt_tokens,completion_tokens,cached_tokens,cost_usd,saved_usd';
@@ -18,27 +19,18 @@ const csvField = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replaceA
 
 export async function spendCsv(db: D1Database, scope: Scope): Promise<string> {
   const [rows, tenants] = await Promise.all([
-    collectAggregates(db, scope, 'day'),
+    queryPoints(db, scope, 'day', ['tenant_id', 'model'], { percentiles: false }),
     db.prepare('SELECT id, name FROM tenants').all<{ id: string; name: string }>(),
   ]);
   const names = new Map(tenants.results.map((t) => [t.id, t.name]));
-  const lines = new Map<string, { day: number; tenant: string; model: string; requests: number; prompt: number; completion: number; cached: number; cost: number; saved: number }>();
-  for (const r of rows) {
-    const day = Math.floor(r.bucket_start / DAY_MS) * DAY_MS;
-    const key = `${day}\u0000${r.tenant_id}\u0000${r.model}`;
-    const line = lines.get(key) ?? { day, tenant: r.tenant_id, model: r.model, requests: 0, prompt: 0, completion: 0, cached: 0, cost: 0, saved: 0 };
-    line.requests += r.requests;
-    line.prompt += r.prompt_tokens;
-    line.completion += r.completion_tokens;
-    line.cached += r.cached_tokens;
-    line.cost += r.cost_nano;
-    line.saved += r.saved_nano;
-    lines.set(key, line);
-  }
-  const body = [...lines.values()]
-    .sort((a, b) => a.day - b.day || a.tenant.localeCompare(b.tenant) || a.model.localeCompare(b.model))
-    .map((l) =>
-      [new Date(l.day).toISOString().slice(0, 10), l.tenant, csvField(names.get(l.tenant) ?? ''), csvField(l.model), l.requests, l.prompt, l.completion, l.cached, usdString(l.cost), usdString(l.saved)].join(','),
+  // One row per day, tenant and model already: summed inside D1.
+  const body = rows
+    .sort((a, b) => a.bucket_start - b.bucket_start || a.tenant_id.localeCompare(b.tenant_id) || a.model.localeCompare(b.model))
+    .map((r) =>
+      [
+        new Date(r.bucket_start).toISOString().slice(0, 10), r.tenant_id, csvField(names.get(r.tenant_id) ?? ''), csvField(r.model),
+        r.requests, r.prompt_tokens, r.completion_tokens, r.cached_tokens, usdString(r.cost_nano), usdString(r.saved_nano),
+      ].join(','),
     );
   return [CSV_HEADER, ...body].join('\n') + '\n';
 }
@@ -67,11 +59,10 @@ export async function tenantSpend(db: D1Database, now = Date.now()): Promise<{ m
   const [tenants, spend, recent] = await Promise.all([
     db.prepare('SELECT id, name, monthly_budget_nano FROM tenants ORDER BY name, id').all<{ id: string; name: string; monthly_budget_nano: number | null }>(),
     db.prepare('SELECT tenant_id, spent_nano FROM tenant_spend WHERE month = ?').bind(month).all<{ tenant_id: string; spent_nano: number }>(),
-    collectAggregates(db, { from: windowStart, to: now }, 'day'),
+    queryPoints(db, { from: windowStart, to: now }, 'window', ['tenant_id'], { percentiles: false }),
   ]);
   const mtd = new Map(spend.results.map((s) => [s.tenant_id, s.spent_nano]));
-  const recentCost = new Map<string, number>();
-  for (const r of recent) recentCost.set(r.tenant_id, (recentCost.get(r.tenant_id) ?? 0) + r.cost_nano);
+  const recentCost = new Map(recent.map((r) => [r.tenant_id, r.cost_nano]));
   const windowDays = Math.max((now - windowStart) / DAY_MS, 1 / 24);
   const remainingDays = (monthEnd - now) / DAY_MS;
   return {

@@ -1,6 +1,6 @@
 /** GET /admin/analytics/summary: the headline numbers of a window. */
-import { addInto, collectAggregates, emptyTotals, type Scope, type Totals } from './aggregate';
-import { percentile } from './histogram';
+import { emptyCounters, type Counters, type Scope } from './aggregate';
+import { NO_PERCENTILES, queryPoints, type Percentiles } from './aggregate-query';
 
 export interface Summary {
   from: string;
@@ -28,7 +28,7 @@ export interface Summary {
 
 const ratio = (part: number, whole: number) => (whole > 0 ? part / whole : null);
 
-export function summarize(scope: Scope, totals: Totals, cheapTokens: number, tieredTokens: number): Summary {
+export function summarize(scope: Scope, totals: Counters & { latency: Percentiles; ttft: Percentiles }, cheapTokens: number, tieredTokens: number): Summary {
   return {
     from: new Date(scope.from).toISOString(),
     to: new Date(scope.to).toISOString(),
@@ -44,22 +44,23 @@ export function summarize(scope: Scope, totals: Totals, cheapTokens: number, tie
     saved_nano: totals.saved_nano,
     cheap_token_share: ratio(cheapTokens, tieredTokens),
     cache_hit_rate: ratio(totals.cache_hits, totals.cache_hits + totals.cache_misses),
-    latency_ms: { p50: percentile(totals.latency, 50), p95: percentile(totals.latency, 95), p99: percentile(totals.latency, 99) },
-    ttft_ms: { p50: percentile(totals.ttft, 50), p95: percentile(totals.ttft, 95) },
+    latency_ms: totals.latency,
+    ttft_ms: { p50: totals.ttft.p50, p95: totals.ttft.p95 },
   };
 }
 
 export async function summary(db: D1Database, scope: Scope): Promise<Summary> {
-  const rows = await collectAggregates(db, scope, 'day');
-  const totals = emptyTotals();
+  const [[whole], byTier] = await Promise.all([
+    queryPoints(db, scope, 'window', [], { percentiles: true }),
+    queryPoints(db, scope, 'window', ['tier'], { percentiles: false }),
+  ]);
   let cheapTokens = 0;
   let tieredTokens = 0;
-  for (const row of rows) {
-    addInto(totals, row);
+  for (const row of byTier) {
     if (!row.tier) continue;
     const upstreamTokens = row.prompt_tokens + row.completion_tokens - row.hit_tokens;
     tieredTokens += upstreamTokens;
     if (row.tier === 'cheap') cheapTokens += upstreamTokens;
   }
-  return summarize(scope, totals, cheapTokens, tieredTokens);
+  return summarize(scope, whole ?? { ...emptyCounters(), latency: NO_PERCENTILES, ttft: NO_PERCENTILES }, cheapTokens, tieredTokens);
 }

@@ -1,6 +1,6 @@
 /** GET /admin/analytics/timeseries: the numbers per minute, hour or day, optionally per group. */
-import { addInto, collectAggregates, emptyTotals, type AggregateRow, type Scope, type Totals } from './aggregate';
-import { percentile } from './histogram';
+import { emptyCounters, type Scope } from './aggregate';
+import { NO_PERCENTILES, queryPoints, type Dimension, type PointRow } from './aggregate-query';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './segments';
 
 export type Interval = 'minute' | 'hour' | 'day';
@@ -33,15 +33,19 @@ export interface Series {
   points: Point[];
 }
 
-const keyOf = (row: AggregateRow, groupBy: GroupBy | undefined): string => {
+const DIMENSION: Record<GroupBy, Dimension> = { tenant: 'tenant_id', model: 'model', tier: 'tier', provider: 'provider' };
+
+const keyOf = (row: PointRow, groupBy: GroupBy | undefined): string => {
   if (groupBy === 'tenant') return row.tenant_id;
-  if (groupBy === 'model') return row.model || '(none)';
   if (groupBy === 'tier') return row.tier || '(none)';
-  if (groupBy === 'provider') return row.model ? row.model.slice(0, row.model.indexOf('/')) : '(none)';
+  // The provider dimension is reported in the model column.
+  if (groupBy === 'model' || groupBy === 'provider') return row.model || '(none)';
   return 'all';
 };
 
-function point(ts: number, t: Totals): Point {
+const emptyPoint = (): PointRow => ({ ...emptyCounters(), bucket_start: 0, tenant_id: '', model: '', tier: '', latency: NO_PERCENTILES, ttft: NO_PERCENTILES });
+
+function point(ts: number, t: PointRow): Point {
   return {
     ts: new Date(ts).toISOString(),
     requests: t.requests,
@@ -53,11 +57,11 @@ function point(ts: number, t: Totals): Point {
     cost_usd: t.cost_nano / 1e9,
     saved_usd: t.saved_nano / 1e9,
     cache_hits: t.cache_hits,
-    latency_p50: percentile(t.latency, 50),
-    latency_p95: percentile(t.latency, 95),
-    latency_p99: percentile(t.latency, 99),
-    ttft_p50: percentile(t.ttft, 50),
-    ttft_p95: percentile(t.ttft, 95),
+    latency_p50: t.latency.p50,
+    latency_p95: t.latency.p95,
+    latency_p99: t.latency.p99,
+    ttft_p50: t.ttft.p50,
+    ttft_p95: t.ttft.p95,
   };
 }
 
@@ -74,14 +78,14 @@ export function bucketGrid(scope: Scope, interval: Interval): { first: number; s
 export async function timeseries(db: D1Database, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<{ interval: Interval; group_by: GroupBy | null; series: Series[] }> {
   const { first, step, count } = bucketGrid(scope, interval);
 
-  const rows = await collectAggregates(db, scope, interval);
-  const groups = new Map<string, Totals[]>();
+  const rows = await queryPoints(db, scope, interval, groupBy ? [DIMENSION[groupBy]] : [], { percentiles: true });
+  const groups = new Map<string, PointRow[]>();
   for (const row of rows) {
     const key = keyOf(row, groupBy);
     let buckets = groups.get(key);
-    if (!buckets) groups.set(key, (buckets = Array.from({ length: count }, emptyTotals)));
+    if (!buckets) groups.set(key, (buckets = Array.from({ length: count }, emptyPoint)));
     const index = Math.floor((row.bucket_start - first) / step);
-    if (index >= 0 && index < count) addInto(buckets[index], row);
+    if (index >= 0 && index < count) buckets[index] = row;
   }
   const series = [...groups.entries()]
     .map(([key, buckets]) => ({ key, points: buckets.map((t, i) => point(first + i * step, t)) }))

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { bucketSql } from '../../analytics/aggregate-query';
 import { addValue, bucketOf, bucketUpperBound, mergeInto, percentile, type Histogram } from '../../analytics/histogram';
+import { env } from './harness';
 
 /** Nearest-rank percentile of raw values: the direct computation the histogram must match. */
 function directPercentile(values: number[], p: number): number {
@@ -22,6 +24,16 @@ describe('latency buckets', () => {
       expect(bucketOf(bucketUpperBound(b))).toBe(b);
       expect(bucketOf(bucketUpperBound(b) + 1)).toBe(b + 1);
     }
+  });
+
+  it('are the same when D1 computes them (the reports bucket raw rows in SQL)', async () => {
+    const values = [0, 1, 127, 128, 129, 255, 256, 257, 1000, 4095, 4096, 65_535, 65_536, 1_234_567, 2 ** 31 - 1];
+    for (let b = 0; b < 700; b += 7) values.push(bucketUpperBound(b), bucketUpperBound(b) + 1);
+    const { results } = await env.DB.prepare(`SELECT value AS v, ${bucketSql('value')} AS b FROM json_each(?)`)
+      .bind(JSON.stringify(values))
+      .all<{ v: number; b: number }>();
+    expect(results).toHaveLength(values.length);
+    for (const { v, b } of results) expect([v, b]).toEqual([v, bucketOf(v)]);
   });
 });
 
