@@ -12,6 +12,18 @@ import { DAY_MS, HOUR_MS, MINUTE_MS, planSegments } from './segments';
 
 /** What points are split by; `provider` is read from the model's `provider/` prefix (reported in `model`). */
 export type Dimension = 'tenant_id' | 'model' | 'tier' | 'provider';
+/** How the API names the dimensions a report may be grouped by. */
+export type GroupBy = 'tenant' | 'model' | 'tier' | 'provider';
+export const GROUP_DIMENSION: Record<GroupBy, Dimension> = { tenant: 'tenant_id', model: 'model', tier: 'tier', provider: 'provider' };
+
+/** A point's value of the grouped dimension (the provider dimension is reported in the model column). */
+export function groupKeyOf(row: PointRow, groupBy: GroupBy | undefined): string {
+  if (groupBy === 'tenant') return row.tenant_id;
+  if (groupBy === 'tier') return row.tier || '(none)';
+  if (groupBy === 'model' || groupBy === 'provider') return row.model || '(none)';
+  return 'all';
+}
+
 /** The size of a point: a minute, hour or day, or the whole window as one point. */
 export type Resolution = 'minute' | 'hour' | 'day' | 'window';
 

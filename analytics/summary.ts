@@ -1,6 +1,6 @@
-/** GET /admin/analytics/summary: the headline numbers of a window. */
+/** GET /admin/analytics/summary and /breakdown: the headline numbers of a window, whole or per group. */
 import { emptyCounters, type Counters, type Scope } from './aggregate';
-import { NO_PERCENTILES, queryPoints, type Percentiles } from './aggregate-query';
+import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type GroupBy, type Percentiles } from './aggregate-query';
 
 export interface Summary {
   from: string;
@@ -49,18 +49,46 @@ export function summarize(scope: Scope, totals: Counters & { latency: Percentile
   };
 }
 
-export async function summary(db: D1Database, scope: Scope): Promise<Summary> {
-  const [[whole], byTier] = await Promise.all([
-    queryPoints(db, scope, 'window', [], { percentiles: true }),
-    queryPoints(db, scope, 'window', ['tier'], { percentiles: false }),
+/** The summary of each group of a window (one group, 'all', without `groupBy`), largest spend first. */
+async function summariesBy(db: D1Database, scope: Scope, groupBy: GroupBy | undefined): Promise<{ key: string; summary: Summary }[]> {
+  const dimensions = groupBy ? [GROUP_DIMENSION[groupBy]] : [];
+  const [groups, byTier] = await Promise.all([
+    queryPoints(db, scope, 'window', dimensions, { percentiles: true }),
+    queryPoints(db, scope, 'window', [...dimensions, 'tier'], { percentiles: false }),
   ]);
-  let cheapTokens = 0;
-  let tieredTokens = 0;
+  const tokens = new Map<string, { cheap: number; tiered: number }>();
   for (const row of byTier) {
     if (!row.tier) continue;
+    const key = groupKeyOf(row, groupBy);
+    const t = tokens.get(key) ?? { cheap: 0, tiered: 0 };
     const upstreamTokens = row.prompt_tokens + row.completion_tokens - row.hit_tokens;
-    tieredTokens += upstreamTokens;
-    if (row.tier === 'cheap') cheapTokens += upstreamTokens;
+    t.tiered += upstreamTokens;
+    if (row.tier === 'cheap') t.cheap += upstreamTokens;
+    tokens.set(key, t);
   }
-  return summarize(scope, whole ?? { ...emptyCounters(), latency: NO_PERCENTILES, ttft: NO_PERCENTILES }, cheapTokens, tieredTokens);
+  return groups
+    .map((row) => {
+      const key = groupKeyOf(row, groupBy);
+      const t = tokens.get(key) ?? { cheap: 0, tiered: 0 };
+      return { key, summary: summarize(scope, row, t.cheap, t.tiered) };
+    })
+    .sort((a, b) => b.summary.cost_nano - a.summary.cost_nano || b.summary.requests - a.summary.requests || a.key.localeCompare(b.key));
+}
+
+export async function summary(db: D1Database, scope: Scope): Promise<Summary> {
+  const [whole] = await summariesBy(db, scope, undefined);
+  return whole?.summary ?? summarize(scope, { ...emptyCounters(), latency: NO_PERCENTILES, ttft: NO_PERCENTILES }, 0, 0);
+}
+
+export type GroupSummary = Omit<Summary, 'from' | 'to'> & { key: string };
+
+/** GET /admin/analytics/breakdown: the summary per tenant, model, tier or provider, side by side. */
+export async function breakdown(db: D1Database, scope: Scope, groupBy: GroupBy): Promise<{ from: string; to: string; group_by: GroupBy; data: GroupSummary[] }> {
+  const groups = await summariesBy(db, scope, groupBy);
+  return {
+    from: new Date(scope.from).toISOString(),
+    to: new Date(scope.to).toISOString(),
+    group_by: groupBy,
+    data: groups.map(({ key, summary: { from: _from, to: _to, ...numbers } }) => ({ key, ...numbers })),
+  };
 }

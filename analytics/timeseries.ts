@@ -1,10 +1,10 @@
 /** GET /admin/analytics/timeseries: the numbers per minute, hour or day, optionally per group. */
 import { emptyCounters, type Scope } from './aggregate';
-import { NO_PERCENTILES, queryPoints, type Dimension, type PointRow } from './aggregate-query';
+import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type GroupBy, type PointRow } from './aggregate-query';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './segments';
 
 export type Interval = 'minute' | 'hour' | 'day';
-export type GroupBy = 'tenant' | 'model' | 'tier' | 'provider';
+export type { GroupBy };
 
 export const INTERVAL_MS: Record<Interval, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
 /** More points than a chart can show: ask for a coarser interval. */
@@ -32,16 +32,6 @@ export interface Series {
   key: string;
   points: Point[];
 }
-
-const DIMENSION: Record<GroupBy, Dimension> = { tenant: 'tenant_id', model: 'model', tier: 'tier', provider: 'provider' };
-
-const keyOf = (row: PointRow, groupBy: GroupBy | undefined): string => {
-  if (groupBy === 'tenant') return row.tenant_id;
-  if (groupBy === 'tier') return row.tier || '(none)';
-  // The provider dimension is reported in the model column.
-  if (groupBy === 'model' || groupBy === 'provider') return row.model || '(none)';
-  return 'all';
-};
 
 const emptyPoint = (): PointRow => ({ ...emptyCounters(), bucket_start: 0, tenant_id: '', model: '', tier: '', latency: NO_PERCENTILES, ttft: NO_PERCENTILES });
 
@@ -78,10 +68,10 @@ export function bucketGrid(scope: Scope, interval: Interval): { first: number; s
 export async function timeseries(db: D1Database, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<{ interval: Interval; group_by: GroupBy | null; series: Series[] }> {
   const { first, step, count } = bucketGrid(scope, interval);
 
-  const rows = await queryPoints(db, scope, interval, groupBy ? [DIMENSION[groupBy]] : [], { percentiles: true });
+  const rows = await queryPoints(db, scope, interval, groupBy ? [GROUP_DIMENSION[groupBy]] : [], { percentiles: true });
   const groups = new Map<string, PointRow[]>();
   for (const row of rows) {
-    const key = keyOf(row, groupBy);
+    const key = groupKeyOf(row, groupBy);
     let buckets = groups.get(key);
     if (!buckets) groups.set(key, (buckets = Array.from({ length: count }, emptyPoint)));
     const index = Math.floor((row.bucket_start - first) / step);

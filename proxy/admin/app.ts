@@ -6,7 +6,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { analyticsEngineConfig, summaryFromAnalyticsEngine, timeseriesFromAnalyticsEngine } from '../../analytics/analytics-engine';
 import { spendCsv, tenantSpend } from '../../analytics/finance';
 import { queryRequestLog } from '../../analytics/requests';
-import { summary } from '../../analytics/summary';
+import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
 import { adminAuth } from '../auth/admin-auth';
 import type { AppEnv } from '../context';
@@ -15,7 +15,7 @@ import { listPrices, setPriceOverride } from '../prices';
 import { createTenant, deleteTenant, getTenant, issueKey, listKeys, listTenants, revokeKey, updateTenant } from '../tenants';
 import { REFERENCE_PAGE } from './reference-page';
 import {
-  AnalyticsQuery, CreatedTenantSchema, ErrorSchema, SpendSchema, SummarySchema, TimeseriesQuery, TimeseriesSchema, TimeWindowQuery, IssuedKeySchema, KeySummarySchema, ModelIdSchema, PriceEntrySchema, PriceSchema, RequestLogQuery,
+  AnalyticsQuery, BreakdownQuery, BreakdownSchema, CreatedTenantSchema, ErrorSchema, SpendSchema, SummarySchema, TimeseriesQuery, TimeseriesSchema, TimeWindowQuery, IssuedKeySchema, KeySummarySchema, ModelIdSchema, PriceEntrySchema, PriceSchema, RequestLogQuery,
   RequestLogRowSchema, TenantPatchSchema, TenantSchema, TenantSettingsSchema,
 } from './schemas';
 import { PRICES_AS_OF } from '../pricing';
@@ -196,6 +196,19 @@ admin.openapi(
     const ae = analyticsEngineConfig(c.env);
     c.header('x-analytics-source', ae ? 'analytics-engine' : 'd1');
     return c.json(ae ? await summaryFromAnalyticsEngine(ae, scope) : await summary(c.env.DB, scope), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/analytics/breakdown', security, summary: 'The summary per tenant, model, tier or provider (largest spend first); always from D1',
+    request: { query: BreakdownQuery },
+    responses: { 200: json(BreakdownSchema, 'One summary per group'), ...errors },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    c.header('x-analytics-source', 'd1');
+    return c.json(await breakdown(c.env.DB, { ...windowOf(q), tenant: q.tenant }, q.group_by), 200);
   },
 );
 

@@ -165,6 +165,19 @@ export const SummarySchema = z
   })
   .openapi('Summary');
 
+export const BreakdownQuery = AnalyticsQuery.extend({
+  group_by: z.enum(['tenant', 'model', 'tier', 'provider']),
+});
+
+export const BreakdownSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    group_by: z.enum(['tenant', 'model', 'tier', 'provider']),
+    data: z.array(SummarySchema.omit({ from: true, to: true }).extend({ key: z.string() })),
+  })
+  .openapi('Breakdown');
+
 const PointSchema = z.object({
   ts: z.string(),
   requests: z.number(),

@@ -4,7 +4,7 @@ import { spendCsv, usdString } from '../../analytics/finance';
 import { bucketOf, bucketUpperBound } from '../../analytics/histogram';
 import { runRollup } from '../../analytics/rollup';
 import { DAY_MS, HOUR_MS } from '../../analytics/segments';
-import { summary } from '../../analytics/summary';
+import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
 import { writeRequestLog, type RequestRecord } from '../../proxy/request-log';
 import { callAdmin, env } from './harness';
@@ -91,10 +91,27 @@ describe('analytics from raw rows, rollups and both', () => {
     expect(raw.ttft_ms).toEqual({ p50: nearestRank(ttfts, 50), p95: nearestRank(ttfts, 95) });
   });
 
+  it('breaks the summary down per group, each group equal to its own summary', async () => {
+    const byTenant = await breakdown(env.DB, scope, 'tenant');
+    expect(byTenant.data.map((g) => g.key).sort()).toEqual(['ten_a', 'ten_b', 'ten_c']);
+    for (const group of byTenant.data) {
+      const { from: _from, to: _to, ...own } = await summary(env.DB, { ...scope, tenant: group.key });
+      expect(group).toEqual({ key: group.key, ...own });
+    }
+    const byModel = await breakdown(env.DB, scope, 'model');
+    expect(byModel.data.map((g) => g.key).sort()).toEqual(['mock/mock-large', 'mock/mock-mini']);
+    expect(byModel.data.reduce((t, g) => t + g.cost_nano, 0)).toBe(raw.cost_nano);
+    expect(byModel.data.find((g) => g.key === 'mock/mock-mini')!.cheap_token_share).toBe(1);
+    const byProvider = await breakdown(env.DB, scope, 'provider');
+    expect(byProvider.data).toHaveLength(1);
+    expect(byProvider.data[0]).toEqual({ key: 'mock', ...(({ from: _f, to: _t, ...n }) => n)(raw) });
+  });
+
   it('answers exactly the same from rollups, for the summary, hourly and daily series, and the CSV', async () => {
     const rawHourly = await timeseries(env.DB, scope, 'hour', 'tenant');
     const rawDaily = await timeseries(env.DB, scope, 'day', 'tier');
     const rawCsv = await spendCsv(env.DB, scope);
+    const rawByModel = await breakdown(env.DB, scope, 'model');
 
     let report;
     do report = await runRollup(env, NOW + 5 * 60_000);
@@ -107,6 +124,7 @@ describe('analytics from raw rows, rollups and both', () => {
     expect(await timeseries(env.DB, scope, 'hour', 'tenant')).toEqual(rawHourly);
     expect(await timeseries(env.DB, scope, 'day', 'tier')).toEqual(rawDaily);
     expect(await spendCsv(env.DB, scope)).toBe(rawCsv);
+    expect(await breakdown(env.DB, scope, 'model')).toEqual(rawByModel);
     // A window that cuts hours and days in odd places mixes all three sources.
     const odd = { from: FROM + 90 * 60_000 + 7, to: NOW - 7 * 60_000 };
     const mixed = await summary(env.DB, odd);
@@ -148,6 +166,9 @@ describe('the analytics API', () => {
     expect(series.series.map((s) => s.key)).toEqual(['mock/mock-large', 'mock/mock-mini']);
     // Every UTC day the window touches is a point: a window of three days not starting at midnight touches four.
     expect(series.series[0].points).toHaveLength(Math.ceil((NOW - Math.floor(FROM / DAY_MS) * DAY_MS) / DAY_MS));
+    const byTier = (await (await callAdmin(`/admin/analytics/breakdown?${q}&group_by=tier`)).response.json()) as { group_by: string; data: { key: string; requests: number }[] };
+    expect(byTier.group_by).toBe('tier');
+    expect(byTier.data.reduce((t, g) => t + g.requests, 0)).toBe(records.length);
     const csv = await callAdmin(`/admin/export.csv?${q}`);
     expect(csv.response.headers.get('content-type')).toContain('text/csv');
     const spend = (await (await callAdmin('/admin/analytics/spend')).response.json()) as { month: string; data: { tenant_id: string }[] };
@@ -160,6 +181,8 @@ describe('the analytics API', () => {
     expect((await callAdmin('/admin/analytics/summary?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).response.status).toBe(400);
     expect((await callAdmin('/admin/analytics/timeseries?interval=minute&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z')).response.status).toBe(400);
     expect((await callAdmin('/admin/analytics/timeseries?interval=week')).response.status).toBe(400);
+    expect((await callAdmin('/admin/analytics/breakdown')).response.status).toBe(400);
+    expect((await callAdmin('/admin/analytics/breakdown?group_by=colour')).response.status).toBe(400);
   });
 
   it('runs the rollup from the cron trigger', async () => {
