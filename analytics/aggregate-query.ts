@@ -9,11 +9,11 @@
 import { COUNTERS, rolledUntil, type Counters, type Scope } from './aggregate';
 import { bucketUpperBound } from './histogram';
 import { DAY_MS, HOUR_MS, MINUTE_MS, planSegments } from './segments';
+import type { GroupBy } from './types';
 
 /** What points are split by; `provider` is read from the model's `provider/` prefix (reported in `model`). */
 export type Dimension = 'tenant_id' | 'model' | 'tier' | 'provider';
-/** How the API names the dimensions a report may be grouped by. */
-export type GroupBy = 'tenant' | 'model' | 'tier' | 'provider';
+/** The dimension behind each of the API's group_by values. */
 export const GROUP_DIMENSION: Record<GroupBy, Dimension> = { tenant: 'tenant_id', model: 'model', tier: 'tier', provider: 'provider' };
 
 /** A point's value of the grouped dimension (the provider dimension is reported in the model column). */

@@ -12,8 +12,8 @@
 import type { Env } from '../proxy/env';
 import { invalidRequest, ProxyError } from '../proxy/errors';
 import type { Scope } from './aggregate';
-import type { Summary } from './summary';
-import { bucketGrid, type GroupBy, type Interval, type Point, type Series } from './timeseries';
+import { bucketGrid } from './timeseries';
+import type { GroupBy, Interval, Point, Series, Summary, Timeseries } from './types';
 
 export const DEFAULT_AE_DATASET = 'ai_proxy_requests';
 
@@ -127,7 +127,7 @@ export async function timeseriesFromAnalyticsEngine(
   scope: Scope,
   interval: Interval,
   groupBy?: GroupBy,
-): Promise<{ interval: Interval; group_by: GroupBy | null; series: Series[] }> {
+): Promise<Timeseries> {
   const { first, step, count } = bucketGrid(scope, interval);
   const seconds = step / 1000;
   const key = groupBy ? GROUP_COLUMN[groupBy] : "'all'";

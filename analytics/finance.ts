@@ -5,6 +5,7 @@
 import type { Scope } from './aggregate';
 import { queryPoints } from './aggregate-query';
 import { DAY_MS } from './segments';
+import type { Spend } from './types';
 
 const CSV_HEADER = 'day,tenant_id,tenant_name,model,requests,prompt_tokens,completion_tokens,cached_tokens,cost_usd,saved_usd';
 
@@ -35,23 +36,11 @@ export async function spendCsv(db: D1Database, scope: Scope): Promise<string> {
   return [CSV_HEADER, ...body].join('\n') + '\n';
 }
 
-export interface TenantSpend {
-  tenant_id: string;
-  name: string;
-  month: string;
-  month_to_date_usd: number;
-  monthly_budget_usd: number | null;
-  /** Month to date over budget; null without a budget. */
-  budget_used: number | null;
-  /** Average spend per day over the last RUN_RATE_DAYS (or the month so far, if shorter). */
-  daily_run_rate_usd: number;
-  forecast_usd: number;
-}
 
 export const RUN_RATE_DAYS = 7;
 
 /** Month to date (exact, from tenant_spend) and a month-end forecast per tenant. */
-export async function tenantSpend(db: D1Database, now = Date.now()): Promise<{ month: string; data: TenantSpend[] }> {
+export async function tenantSpend(db: D1Database, now = Date.now()): Promise<Spend> {
   const month = new Date(now).toISOString().slice(0, 7);
   const monthStart = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1);
   const monthEnd = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() + 1, 1);

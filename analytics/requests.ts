@@ -2,6 +2,8 @@
  * The request log as the admin API and the dashboard read it: newest first, filtered, and
  * paginated by a keyset cursor so no query ever reads more than one page of rows.
  */
+import type { RequestLogPage, RequestLogRow, StoredRequestRow } from './types';
+
 export interface RequestLogFilter {
   from: number;
   to: number;
@@ -15,42 +17,7 @@ export interface RequestLogFilter {
   cursor?: string;
 }
 
-/** A row of the D1 `requests` table, as stored. */
-export interface StoredRequestRow {
-  id: string;
-  ts: number;
-  tenant_id: string;
-  key_id: string;
-  endpoint: string;
-  model_requested: string | null;
-  model: string | null;
-  provider: string | null;
-  tier: string | null;
-  route_reason: string | null;
-  status: number;
-  error_type: string | null;
-  error_message: string | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  usage_estimated: number;
-  cost_nano: number;
-  saved_nano: number;
-  latency_ms: number;
-  ttft_ms: number | null;
-  stream: number;
-  cache: string;
-}
 
-/** A row as the API serves it: ISO time, booleans, and USD beside the exact nano-USD. */
-export type RequestLogRow = Omit<StoredRequestRow, 'ts' | 'usage_estimated' | 'stream'> & {
-  ts: string;
-  usage_estimated: boolean;
-  stream: boolean;
-  cost_usd: number;
-  saved_usd: number;
-};
 
 interface Cursor {
   ts: number;
@@ -73,7 +40,7 @@ export function decodeCursor(text: string): Cursor | null {
   }
 }
 
-export async function queryRequestLog(db: D1Database, filter: RequestLogFilter): Promise<{ data: RequestLogRow[]; next_cursor: string | null }> {
+export async function queryRequestLog(db: D1Database, filter: RequestLogFilter): Promise<RequestLogPage> {
   const where = ['ts >= ?', 'ts < ?'];
   const params: unknown[] = [filter.from, filter.to];
   if (filter.tenant) where.push('tenant_id = ?'), params.push(filter.tenant);

@@ -1,30 +1,8 @@
 /** GET /admin/analytics/summary and /breakdown: the headline numbers of a window, whole or per group. */
 import { emptyCounters, type Counters, type Scope } from './aggregate';
-import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type GroupBy, type Percentiles } from './aggregate-query';
+import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type Percentiles } from './aggregate-query';
+import type { Breakdown, GroupBy, Summary } from './types';
 
-export interface Summary {
-  from: string;
-  to: string;
-  requests: number;
-  errors: number;
-  error_rate: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cost_usd: number;
-  /** Exact cost, integer nano-USD: cost_usd is this / 1e9. */
-  cost_nano: number;
-  saved_usd: number;
-  saved_nano: number;
-  /** Share of upstream tokens (response-cache hits excluded) served by the cheap tier. */
-  cheap_token_share: number | null;
-  /** Hits over cacheable calls (hits + misses). */
-  cache_hit_rate: number | null;
-  /** Successful calls (status 200). */
-  latency_ms: { p50: number | null; p95: number | null; p99: number | null };
-  /** Streamed calls, to the first chunk. */
-  ttft_ms: { p50: number | null; p95: number | null };
-}
 
 const ratio = (part: number, whole: number) => (whole > 0 ? part / whole : null);
 
@@ -80,10 +58,9 @@ export async function summary(db: D1Database, scope: Scope): Promise<Summary> {
   return whole?.summary ?? summarize(scope, { ...emptyCounters(), latency: NO_PERCENTILES, ttft: NO_PERCENTILES }, 0, 0);
 }
 
-export type GroupSummary = Omit<Summary, 'from' | 'to'> & { key: string };
 
 /** GET /admin/analytics/breakdown: the summary per tenant, model, tier or provider, side by side. */
-export async function breakdown(db: D1Database, scope: Scope, groupBy: GroupBy): Promise<{ from: string; to: string; group_by: GroupBy; data: GroupSummary[] }> {
+export async function breakdown(db: D1Database, scope: Scope, groupBy: GroupBy): Promise<Breakdown> {
   const groups = await summariesBy(db, scope, groupBy);
   return {
     from: new Date(scope.from).toISOString(),

@@ -1,37 +1,15 @@
 /** GET /admin/analytics/timeseries: the numbers per minute, hour or day, optionally per group. */
 import { emptyCounters, type Scope } from './aggregate';
-import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type GroupBy, type PointRow } from './aggregate-query';
+import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type PointRow } from './aggregate-query';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './segments';
 
-export type Interval = 'minute' | 'hour' | 'day';
-export type { GroupBy };
+import type { GroupBy, Interval, Point, Series, Timeseries } from './types';
 
 export const INTERVAL_MS: Record<Interval, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
 /** More points than a chart can show: ask for a coarser interval. */
 export const MAX_POINTS = 2000;
 
-export interface Point {
-  ts: string;
-  requests: number;
-  errors: number;
-  error_rate: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cost_usd: number;
-  saved_usd: number;
-  cache_hits: number;
-  latency_p50: number | null;
-  latency_p95: number | null;
-  latency_p99: number | null;
-  ttft_p50: number | null;
-  ttft_p95: number | null;
-}
 
-export interface Series {
-  key: string;
-  points: Point[];
-}
 
 const emptyPoint = (): PointRow => ({ ...emptyCounters(), bucket_start: 0, tenant_id: '', model: '', tier: '', latency: NO_PERCENTILES, ttft: NO_PERCENTILES });
 
@@ -65,7 +43,7 @@ export function bucketGrid(scope: Scope, interval: Interval): { first: number; s
 }
 
 /** Every bucket of the window appears in every series (zeros where nothing happened), so charts line up. */
-export async function timeseries(db: D1Database, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<{ interval: Interval; group_by: GroupBy | null; series: Series[] }> {
+export async function timeseries(db: D1Database, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<Timeseries> {
   const { first, step, count } = bucketGrid(scope, interval);
 
   const rows = await queryPoints(db, scope, interval, groupBy ? [GROUP_DIMENSION[groupBy]] : [], { percentiles: true });

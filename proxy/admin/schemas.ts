@@ -221,3 +221,10 @@ export const SpendSchema = z
     ),
   })
   .openapi('TenantSpend');
+
+// The shapes clients (the dashboard) import as types.
+export type Tenant = z.infer<typeof TenantSchema>;
+export type TenantSettings = z.input<typeof TenantSettingsSchema>;
+export type CreatedTenant = z.infer<typeof CreatedTenantSchema>;
+export type IssuedKey = z.infer<typeof IssuedKeySchema>;
+export type KeySummary = z.infer<typeof KeySummarySchema>;

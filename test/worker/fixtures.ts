@@ -1,5 +1,5 @@
 /** Test fixtures built on the real admin API and the real D1 request log. */
-import type { StoredRequestRow } from '../../analytics/requests';
+import type { StoredRequestRow } from '../../analytics/types';
 import { callAdmin, env } from './harness';
 
 export interface TestTenant {
