@@ -1,18 +1,20 @@
 /**
  * The analytics reports' one query path: counters and latency percentiles per point, computed
  * inside D1 over whichever sources answer each part of the window (raw rows, hourly and daily
- * rollups; see segments.ts). Histograms from the sources are merged in SQL (json_each for the
- * rollups, the same bucket arithmetic as histogram.ts for raw rows), and percentiles are taken
- * with window functions, so the Worker receives one small row per point however many rows and
- * buckets lie behind it.
+ * rollups; see segments.ts), so the Worker receives one small row per point.
+ *
+ * Rollup rows are read from the projection that keeps exactly the dimensions asked for, so a
+ * point is usually one rollup row, whose stored percentiles are the answer. Only points that
+ * span several rows (a window, a day made of hours, raw rows at the edges) merge histograms,
+ * with json_each and window functions in SQLite's C code.
  */
-import { COUNTERS, rolledUntil, type Counters, type Scope } from './aggregate';
-import { bucketUpperBound } from './histogram';
+import { COUNTERS, projectionFor, RAW_COUNTER_SQL, rolledUntil, type Counters, type Dimension, type Scope } from './aggregate';
+import { bucketUpperBound, mergeInto, percentileBucket, type Histogram } from './histogram';
+import { bucketSql, histogramJsonSql } from './histogram-sql';
 import { DAY_MS, HOUR_MS, MINUTE_MS, planSegments } from './segments';
 import type { GroupBy } from './types';
 
-/** What points are split by; `provider` is read from the model's `provider/` prefix (reported in `model`). */
-export type Dimension = 'tenant_id' | 'model' | 'tier' | 'provider';
+export type { Dimension };
 /** The dimension behind each of the API's group_by values. */
 export const GROUP_DIMENSION: Record<GroupBy, Dimension> = { tenant: 'tenant_id', model: 'model', tier: 'tier', provider: 'provider' };
 
@@ -48,46 +50,17 @@ const RESOLUTION_MS: Record<Exclude<Resolution, 'window'>, number> = { minute: M
 const bucketStart = (resolution: Resolution, column: string) =>
   resolution === 'window' ? '0' : `(${column} / ${RESOLUTION_MS[resolution]}) * ${RESOLUTION_MS[resolution]}`;
 
-/** histogram.ts's bucketOf, in SQL: exact below 128, then 32 buckets per power of two. */
-export function bucketSql(column: string): string {
-  const exponent = `CASE ${Array.from({ length: 24 }, (_, i) => `WHEN ${column} < ${2 ** (i + 8)} THEN ${i + 7}`).join(' ')} ELSE 31 END`;
-  return `CASE WHEN ${column} < 128 THEN MAX(${column}, 0) ELSE 128 + ((${exponent}) - 7) * 32 + (((${column} - (1 << (${exponent}))) * 32) >> (${exponent})) END`;
-}
-
 interface Fragment {
   sql: string;
   params: unknown[];
 }
 
-const RAW_COUNTER_COLUMNS = `1 AS requests, (status >= 400) AS errors, (cache = 'HIT') AS cache_hits, (cache = 'MISS') AS cache_misses,
-  prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens,
-  CASE WHEN cache = 'HIT' THEN prompt_tokens + completion_tokens ELSE 0 END AS hit_tokens, cost_nano, saved_nano`;
-
-/** The fragments (one per segment of the window) that yield counters, or histogram entries, per row. */
-function fragments(scope: Scope, resolution: Resolution, watermark: number, kind: 'counters' | 'latency' | 'ttft'): Fragment[] {
-  const segments = resolution === 'minute'
-    ? [{ source: 'raw' as const, start: scope.from, end: scope.to }]
-    : planSegments(scope.from, scope.to, watermark, resolution === 'hour' ? 'hour' : 'day');
-  return segments.map((segment) => {
-    const tenant = scope.tenant === undefined ? '' : ' AND tenant_id = ?';
-    const params = [segment.start, segment.end, ...(scope.tenant === undefined ? [] : [scope.tenant])];
-    if (segment.source === 'raw') {
-      const head = `SELECT ${bucketStart(resolution, 'ts')} AS bucket_start, tenant_id, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier`;
-      const where = `FROM requests WHERE ts >= ? AND ts < ?${tenant}`;
-      if (kind === 'counters') return { sql: `${head}, ${RAW_COUNTER_COLUMNS} ${where}`, params };
-      if (kind === 'latency') return { sql: `${head}, ${bucketSql('latency_ms')} AS b, 1 AS n ${where} AND status = 200`, params };
-      return { sql: `${head}, ${bucketSql('ttft_ms')} AS b, 1 AS n ${where} AND ttft_ms IS NOT NULL`, params };
-    }
-    const table = segment.source === 'day' ? 'rollup_daily' : 'rollup_hourly';
-    const head = `SELECT ${bucketStart(resolution, 'r.bucket_start')} AS bucket_start, r.tenant_id, r.model, r.tier`;
-    const where = `WHERE r.bucket_start >= ? AND r.bucket_start < ?${tenant.replace('tenant_id', 'r.tenant_id')}`;
-    if (kind === 'counters') return { sql: `${head}, ${COUNTERS.map((c) => `r.${c}`).join(', ')} FROM ${table} r ${where}`, params };
-    const column = kind === 'latency' ? 'latency_hist' : 'ttft_hist';
-    return { sql: `${head}, CAST(j.key AS INTEGER) AS b, j.value AS n FROM ${table} r, json_each(r.${column}) j ${where}`, params };
-  });
-}
-
-const union = (parts: Fragment[]) => ({ sql: parts.map((p) => p.sql).join(' UNION ALL '), params: parts.flatMap((p) => p.params) });
+/** Which histogram a percentile query reads, and which raw rows have a value for it. */
+const HISTOGRAM_OF = {
+  latency: { column: 'latency_ms', rawFilter: 'status = 200' },
+  ttft: { column: 'ttft_ms', rawFilter: 'ttft_ms IS NOT NULL' },
+} as const;
+type HistogramName = keyof typeof HISTOGRAM_OF;
 
 const PROVIDER_OF_MODEL = "CASE WHEN instr(model, '/') > 0 THEN substr(model, 1, instr(model, '/') - 1) ELSE '' END";
 
@@ -100,17 +73,101 @@ function keyProjection(dimensions: Dimension[]): string {
 
 const KEY = 'bucket_start, tenant_id, model, tier';
 
-function percentileQuery(source: Fragment, dimensions: Dimension[]): Fragment {
-  // Nearest rank: the first bucket whose running count reaches ceil(p% of the total).
-  const pick = (p: number) => `MIN(CASE WHEN cum * 100 >= total * ${p} THEN b END) AS p${p}`;
-  return {
-    sql: `WITH keyed AS (SELECT bucket_start, ${keyProjection(dimensions)}, b, n FROM (${source.sql})),
-      h AS (SELECT ${KEY}, b, SUM(n) AS n FROM keyed GROUP BY ${KEY}, b),
-      c AS (SELECT *, SUM(n) OVER (PARTITION BY ${KEY} ORDER BY b ROWS UNBOUNDED PRECEDING) AS cum,
-                      SUM(n) OVER (PARTITION BY ${KEY}) AS total FROM h)
-      SELECT ${KEY}, ${pick(50)}, ${pick(95)}, ${pick(99)} FROM c GROUP BY ${KEY}`,
-    params: source.params,
-  };
+/** The request-log columns the reports read, model and tier never NULL (as in the rollups). */
+const RAW_COLUMNS = `ts, tenant_id, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier, status, cache, prompt_tokens, completion_tokens,
+  cached_tokens, cache_write_tokens, cost_nano, saved_nano, latency_ms, ttft_ms`;
+
+interface Source {
+  /** A table expression with the columns the fragment reads (raw rows with model and tier never NULL). */
+  from: string;
+  /** For rollups: the same rows of the histograms table. */
+  histograms?: string;
+  /** Its time column. */
+  time: string;
+  params: unknown[];
+  kind: 'raw' | 'day' | 'hour';
+}
+
+/**
+ * The sources of a window: one per segment (see segments.ts; at most five, the most terms D1
+ * allows in a UNION), restricted to the scope's tenant and, for rollups, to the right projection.
+ */
+async function sourcesOf(db: D1Database, scope: Scope, resolution: Resolution, dimensions: Dimension[]): Promise<Source[]> {
+  const segments =
+    resolution === 'minute'
+      ? [{ source: 'raw' as const, start: scope.from, end: scope.to }]
+      : planSegments(scope.from, scope.to, await rolledUntil(db), resolution === 'hour' ? 'hour' : 'day');
+  const projection = projectionFor(dimensions, scope.tenant !== undefined);
+  const tenant = scope.tenant === undefined ? '' : ' AND tenant_id = ?';
+  return segments.map(({ source, start, end }) => {
+    const params = [start, end, ...(scope.tenant === undefined ? [] : [scope.tenant])];
+    if (source === 'raw') {
+      return {
+        from: `(SELECT ${RAW_COLUMNS} FROM requests WHERE ts >= ? AND ts < ?${tenant})`,
+        time: 'ts',
+        params,
+        kind: 'raw',
+      };
+    }
+    const table = source === 'day' ? 'rollup_daily' : 'rollup_hourly';
+    const rows = (name: string) => `(SELECT * FROM ${name} WHERE dims = '${projection}' AND bucket_start >= ? AND bucket_start < ?${tenant})`;
+    return { from: rows(table), histograms: rows(`${table}_histograms`), time: 'bucket_start', params, kind: source };
+  });
+}
+
+const union = (parts: Fragment[]) => ({ sql: parts.map((p) => p.sql).join(' UNION ALL '), params: parts.flatMap((p) => p.params) });
+
+/** Per point and group, the counters summed over every source. */
+function countersQuery(sources: Source[], resolution: Resolution, dimensions: Dimension[]): Fragment {
+  const parts = union(
+    sources.map((s) => ({
+      sql: `SELECT ${bucketStart(resolution, s.time)} AS bucket_start, ${keyProjection(dimensions)}, ${COUNTERS.map((c) => (s.kind === 'raw' ? `${RAW_COUNTER_SQL[c]} AS ${c}` : c)).join(', ')} FROM ${s.from}`,
+      params: s.params,
+    })),
+  );
+  return { sql: `SELECT ${KEY}, ${COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM (${parts.sql}) GROUP BY ${KEY}`, params: parts.params };
+}
+
+/**
+ * Per point and group, one histogram's percentiles, as two queries. Where a rollup's rows are
+ * the points themselves (hourly rows for an hourly series, daily rows for a daily one, and no
+ * two rows folded into one group, as models are into a provider), `direct` reads their stored
+ * percentile buckets. Every other source yields `parts`: histograms (JSON), merged per point in
+ * the Worker. No point gets rows from both.
+ */
+function percentileQueries(sources: Source[], resolution: Resolution, dimensions: Dimension[], histogram: HistogramName): { direct: Fragment | null; parts: Fragment | null } {
+  const { column, rawFilter } = HISTOGRAM_OF[histogram];
+  const direct: Fragment[] = [];
+  const parts: Fragment[] = [];
+  for (const s of sources) {
+    const head = `SELECT ${bucketStart(resolution, s.time)} AS bucket_start, ${keyProjection(dimensions)}`;
+    if (s.kind === 'raw') {
+      const entries = `${head}, ${bucketSql(column)} AS b, 1 AS n FROM ${s.from} WHERE ${rawFilter}`;
+      parts.push({ sql: histogramJsonSql(entries, KEY), params: s.params });
+    } else if (s.kind === resolution && !dimensions.includes('provider')) {
+      direct.push({ sql: `${head}, ${histogram}_p50 AS p50, ${histogram}_p95 AS p95, ${histogram}_p99 AS p99 FROM ${s.from}`, params: s.params });
+    } else {
+      parts.push({ sql: `${head}, ${histogram}_hist AS hist FROM ${s.histograms}`, params: s.params });
+    }
+  }
+  return { direct: direct.length ? union(direct) : null, parts: parts.length ? union(parts) : null };
+}
+
+type ResultRow = Record<string, number | string | null>;
+
+/** Percentiles per point key: stored ones as they are, parts merged. */
+function percentilesByKey(direct: ResultRow[], parts: ResultRow[]): Map<string, Percentiles> {
+  const byKey = new Map<string, Percentiles>();
+  for (const r of direct) byKey.set(keyOf(r as never), { p50: upper(r.p50 as number | null), p95: upper(r.p95 as number | null), p99: upper(r.p99 as number | null) });
+  const merged = new Map<string, Histogram>();
+  for (const r of parts) {
+    const key = keyOf(r as never);
+    merged.set(key, mergeInto(merged.get(key) ?? {}, JSON.parse(r.hist as string) as Histogram));
+  }
+  for (const [key, histogram] of merged) {
+    byKey.set(key, { p50: upper(percentileBucket(histogram, 50)), p95: upper(percentileBucket(histogram, 95)), p99: upper(percentileBucket(histogram, 99)) });
+  }
+  return byKey;
 }
 
 const keyOf = (r: { bucket_start: number; tenant_id: string; model: string; tier: string }) => `${r.bucket_start}\u0000${r.tenant_id}\u0000${r.model}\u0000${r.tier}`;
@@ -128,26 +185,21 @@ export async function queryPoints(
   dimensions: Dimension[],
   options: { percentiles: boolean },
 ): Promise<PointRow[]> {
-  const watermark = resolution === 'minute' ? 0 : await rolledUntil(db);
-  const counters = union(fragments(scope, resolution, watermark, 'counters'));
-  const statements = [
-    db.prepare(
-      `SELECT ${KEY}, ${COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ')}
-       FROM (SELECT bucket_start, ${keyProjection(dimensions)}, ${COUNTERS.join(', ')} FROM (${counters.sql})) GROUP BY ${KEY}`,
-    ).bind(...counters.params),
-  ];
+  const sources = await sourcesOf(db, scope, resolution, dimensions);
+  const named: [string, Fragment][] = [['counters', countersQuery(sources, resolution, dimensions)]];
   if (options.percentiles) {
-    for (const kind of ['latency', 'ttft'] as const) {
-      const q = percentileQuery(union(fragments(scope, resolution, watermark, kind)), dimensions);
-      statements.push(db.prepare(q.sql).bind(...q.params));
+    for (const histogram of ['latency', 'ttft'] as const) {
+      const { direct, parts } = percentileQueries(sources, resolution, dimensions, histogram);
+      if (direct) named.push([`${histogram} direct`, direct]);
+      if (parts) named.push([`${histogram} parts`, parts]);
     }
   }
-  const [sums, latency, ttft] = await db.batch<Record<string, number | string | null>>(statements);
-  const percentilesOf = (result: D1Result<Record<string, number | string | null>> | undefined) =>
-    new Map((result?.results ?? []).map((r) => [keyOf(r as never), { p50: upper(r.p50 as number), p95: upper(r.p95 as number), p99: upper(r.p99 as number) }]));
-  const latencies = percentilesOf(latency);
-  const ttfts = percentilesOf(ttft);
-  return sums.results.map((r) => {
+  const answers = await db.batch<ResultRow>(named.map(([, q]) => db.prepare(q.sql).bind(...q.params)));
+  const results = new Map(named.map(([name], i) => [name, answers[i].results]));
+  const resultOf = (name: string) => results.get(name) ?? [];
+  const latencies = percentilesByKey(resultOf('latency direct'), resultOf('latency parts'));
+  const ttfts = percentilesByKey(resultOf('ttft direct'), resultOf('ttft parts'));
+  return resultOf('counters').map((r) => {
     const row = { bucket_start: Number(r.bucket_start), tenant_id: String(r.tenant_id), model: String(r.model), tier: String(r.tier) } as PointRow;
     for (const c of COUNTERS) row[c] = Number(r[c] ?? 0);
     row.latency = latencies.get(keyOf(row)) ?? NO_PERCENTILES;

@@ -1,29 +1,34 @@
 /**
- * Aggregates of the request log per time bucket, tenant, model and tier, with latencies as
- * histograms: what the rollup job computes from raw rows and stores, and reads back to build
- * daily rows. The reports query through aggregate-query.ts instead, which does the same sums
- * inside D1.
+ * What every report and rollup adds up: the counters of a set of calls, per row of the request
+ * log in SQL, and the projections the rollups keep (see migrations/0006_rollup_projections.sql).
  */
-import { addValue, mergeInto, type Histogram } from './histogram';
 
 export const COUNTERS = [
   'requests', 'errors', 'cache_hits', 'cache_misses', 'prompt_tokens', 'completion_tokens', 'cached_tokens',
-  'cache_write_tokens', 'hit_tokens', 'cost_nano', 'saved_nano',
+  'cache_write_tokens', 'cheap_tokens', 'tiered_tokens', 'cost_nano', 'saved_nano',
 ] as const;
 
-export type Counters = Record<(typeof COUNTERS)[number], number>;
+export type Counter = (typeof COUNTERS)[number];
+export type Counters = Record<Counter, number>;
 
-export interface Totals extends Counters {
-  latency: Histogram;
-  ttft: Histogram;
-}
+/** Tokens that went to an upstream: response-cache hits are answered without one. */
+const UPSTREAM_TOKENS = "CASE WHEN cache <> 'HIT' THEN prompt_tokens + completion_tokens ELSE 0 END";
 
-export interface AggregateRow extends Totals {
-  bucket_start: number;
-  tenant_id: string;
-  model: string;
-  tier: string;
-}
+/** Each counter's value for one raw request-log row, in SQL. */
+export const RAW_COUNTER_SQL: Record<Counter, string> = {
+  requests: '1',
+  errors: '(status >= 400)',
+  cache_hits: "(cache = 'HIT')",
+  cache_misses: "(cache = 'MISS')",
+  prompt_tokens: 'prompt_tokens',
+  completion_tokens: 'completion_tokens',
+  cached_tokens: 'cached_tokens',
+  cache_write_tokens: 'cache_write_tokens',
+  cheap_tokens: `CASE WHEN tier = 'cheap' THEN ${UPSTREAM_TOKENS} ELSE 0 END`,
+  tiered_tokens: `CASE WHEN tier IN ('cheap', 'expensive') THEN ${UPSTREAM_TOKENS} ELSE 0 END`,
+  cost_nano: 'cost_nano',
+  saved_nano: 'saved_nano',
+};
 
 export interface Scope {
   from: number;
@@ -32,59 +37,37 @@ export interface Scope {
 }
 
 export const emptyCounters = (): Counters => Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters;
-export const emptyTotals = (): Totals => ({ ...emptyCounters(), latency: {}, ttft: {} });
 
-export function addInto<T extends Totals>(target: T, row: Totals): T {
-  for (const c of COUNTERS) target[c] += row[c];
-  mergeInto(target.latency, row.latency);
-  mergeInto(target.ttft, row.ttft);
-  return target;
+/** What points are split by; `provider` is read from the model's `provider/` prefix. */
+export type Dimension = 'tenant_id' | 'model' | 'tier' | 'provider';
+
+/** The dimensions a rollup row keeps; the others hold SUMMED. */
+export const PROJECTIONS = ['all', 'tenant', 'model', 'tier', 'tenant+model', 'tenant+tier'] as const;
+export type Projection = (typeof PROJECTIONS)[number];
+export const SUMMED = '*';
+
+export interface ProjectionColumns {
+  tenant: boolean;
+  model: boolean;
+  tier: boolean;
 }
 
-const RAW_COUNTERS = `COUNT(*) AS requests, SUM(status >= 400) AS errors, SUM(cache = 'HIT') AS cache_hits,
-  SUM(cache = 'MISS') AS cache_misses, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,
-  SUM(cached_tokens) AS cached_tokens, SUM(cache_write_tokens) AS cache_write_tokens,
-  SUM(CASE WHEN cache = 'HIT' THEN prompt_tokens + completion_tokens ELSE 0 END) AS hit_tokens,
-  SUM(cost_nano) AS cost_nano, SUM(saved_nano) AS saved_nano`;
-const RAW_GROUP = `(ts / ?1) * ?1 AS bucket_start, tenant_id, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier`;
+export const columnsOf = (projection: Projection): ProjectionColumns => ({
+  tenant: projection.startsWith('tenant'),
+  model: projection.endsWith('model'),
+  tier: projection.endsWith('tier'),
+});
 
-const groupKey = (r: { bucket_start: number; tenant_id: string; model: string; tier: string }) => `${r.bucket_start}\u0000${r.tenant_id}\u0000${r.model}\u0000${r.tier}`;
-
-/** Aggregates straight from the request log, in buckets of `bucketMs`. Three queries, one round trip. */
-export async function rawAggregates(db: D1Database, scope: Scope, bucketMs: number): Promise<AggregateRow[]> {
-  const tenantFilter = scope.tenant ? ' AND tenant_id = ?4' : '';
-  const params = [bucketMs, scope.from, scope.to, ...(scope.tenant ? [scope.tenant] : [])];
-  const where = `ts >= ?2 AND ts < ?3${tenantFilter}`;
-  const [sums, latencies, ttfts] = await db.batch<Record<string, number | string>>([
-    db.prepare(`SELECT ${RAW_GROUP}, ${RAW_COUNTERS} FROM requests WHERE ${where} GROUP BY 1, 2, 3, 4`).bind(...params),
-    db.prepare(`SELECT ${RAW_GROUP}, latency_ms AS value, COUNT(*) AS n FROM requests WHERE ${where} AND status = 200 GROUP BY 1, 2, 3, 4, 5`).bind(...params),
-    db.prepare(`SELECT ${RAW_GROUP}, ttft_ms AS value, COUNT(*) AS n FROM requests WHERE ${where} AND ttft_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5`).bind(...params),
-  ]);
-  const rows = new Map<string, AggregateRow>();
-  for (const r of sums.results) {
-    const row = { ...emptyTotals(), bucket_start: Number(r.bucket_start), tenant_id: String(r.tenant_id), model: String(r.model), tier: String(r.tier) };
-    for (const c of COUNTERS) row[c] = Number(r[c] ?? 0);
-    rows.set(groupKey(row), row);
-  }
-  const addHistogram = (results: Array<Record<string, number | string>>, field: 'latency' | 'ttft') => {
-    for (const r of results) {
-      const row = rows.get(groupKey({ bucket_start: Number(r.bucket_start), tenant_id: String(r.tenant_id), model: String(r.model), tier: String(r.tier) }));
-      if (row) addValue(row[field], Number(r.value), Number(r.n));
-    }
-  };
-  addHistogram(latencies.results, 'latency');
-  addHistogram(ttfts.results, 'ttft');
-  return [...rows.values()];
-}
-
-type RollupTable = 'rollup_hourly' | 'rollup_daily';
-
-export async function rollupAggregates(db: D1Database, table: RollupTable, scope: Scope): Promise<AggregateRow[]> {
-  const { results } = await db
-    .prepare(`SELECT * FROM ${table} WHERE bucket_start >= ? AND bucket_start < ?${scope.tenant ? ' AND tenant_id = ?' : ''}`)
-    .bind(scope.from, scope.to, ...(scope.tenant ? [scope.tenant] : []))
-    .all<AggregateRow & { latency_hist: string; ttft_hist: string }>();
-  return results.map(({ latency_hist, ttft_hist, ...row }) => ({ ...row, latency: JSON.parse(latency_hist), ttft: JSON.parse(ttft_hist) }));
+/** The projection whose rows answer a query split by `dimensions`, for all tenants or one. */
+export function projectionFor(dimensions: Dimension[], oneTenant: boolean): Projection {
+  const keep = [
+    (oneTenant || dimensions.includes('tenant_id')) && 'tenant',
+    (dimensions.includes('model') || dimensions.includes('provider')) && 'model',
+    dimensions.includes('tier') && 'tier',
+  ].filter(Boolean);
+  const name = keep.join('+') || 'all';
+  if (!(PROJECTIONS as readonly string[]).includes(name)) throw new Error(`no rollup keeps ${name}`);
+  return name as Projection;
 }
 
 export async function rolledUntil(db: D1Database): Promise<number> {

@@ -9,9 +9,6 @@ const EXACT_BELOW = 128;
 const SUB_BUCKETS = 32;
 const EXACT_BITS = Math.log2(EXACT_BELOW);
 
-/** Counts per bucket index; sparse. */
-export type Histogram = Record<number, number>;
-
 export function bucketOf(ms: number): number {
   const v = Math.max(0, Math.floor(ms));
   if (v < EXACT_BELOW) return v;
@@ -29,27 +26,27 @@ export function bucketUpperBound(bucket: number): number {
   return 2 ** exponent + (sub + 1) * width - 1;
 }
 
-export function addValue(histogram: Histogram, ms: number, count = 1): Histogram {
-  const bucket = bucketOf(ms);
-  histogram[bucket] = (histogram[bucket] ?? 0) + count;
-  return histogram;
-}
+/** Counts per bucket index, sparse: JSON {bucket: count} as the rollups store it. */
+export type Histogram = Record<number, number>;
 
 export function mergeInto(target: Histogram, source: Histogram): Histogram {
-  for (const [bucket, count] of Object.entries(source)) target[Number(bucket)] = (target[Number(bucket)] ?? 0) + count;
+  for (const bucket in source) target[bucket] = (target[bucket] ?? 0) + source[bucket];
   return target;
 }
 
-/** Nearest-rank percentile (0 < p <= 100) of the histogram's values, or null when it is empty. */
-export function percentile(histogram: Histogram, p: number): number | null {
+/**
+ * The bucket holding the nearest-rank percentile p (0 < p <= 100): the first bucket whose
+ * running count reaches ceil(p% of the total); null when the histogram is empty. The same rule
+ * as histogram-sql.ts's percentileBucketsSql.
+ */
+export function percentileBucket(histogram: Histogram, p: number): number | null {
   const buckets = Object.keys(histogram).map(Number).sort((a, b) => a - b);
   const total = buckets.reduce((sum, b) => sum + histogram[b], 0);
   if (total === 0) return null;
-  const rank = Math.max(1, Math.ceil((p / 100) * total));
   let seen = 0;
   for (const bucket of buckets) {
     seen += histogram[bucket];
-    if (seen >= rank) return bucketUpperBound(bucket);
+    if (seen * 100 >= total * p) return bucket;
   }
-  return bucketUpperBound(buckets.at(-1)!);
+  return buckets.at(-1)!;
 }

@@ -3,10 +3,9 @@ import { emptyCounters, type Counters, type Scope } from './aggregate';
 import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type Percentiles } from './aggregate-query';
 import type { Breakdown, GroupBy, Summary } from './types';
 
-
 const ratio = (part: number, whole: number) => (whole > 0 ? part / whole : null);
 
-export function summarize(scope: Scope, totals: Counters & { latency: Percentiles; ttft: Percentiles }, cheapTokens: number, tieredTokens: number): Summary {
+function summarize(scope: Scope, totals: Counters & { latency: Percentiles; ttft: Percentiles }): Summary {
   return {
     from: new Date(scope.from).toISOString(),
     to: new Date(scope.to).toISOString(),
@@ -20,7 +19,7 @@ export function summarize(scope: Scope, totals: Counters & { latency: Percentile
     cost_nano: totals.cost_nano,
     saved_usd: totals.saved_nano / 1e9,
     saved_nano: totals.saved_nano,
-    cheap_token_share: ratio(cheapTokens, tieredTokens),
+    cheap_token_share: ratio(totals.cheap_tokens, totals.tiered_tokens),
     cache_hit_rate: ratio(totals.cache_hits, totals.cache_hits + totals.cache_misses),
     latency_ms: totals.latency,
     ttft_ms: { p50: totals.ttft.p50, p95: totals.ttft.p95 },
@@ -29,35 +28,16 @@ export function summarize(scope: Scope, totals: Counters & { latency: Percentile
 
 /** The summary of each group of a window (one group, 'all', without `groupBy`), largest spend first. */
 async function summariesBy(db: D1Database, scope: Scope, groupBy: GroupBy | undefined): Promise<{ key: string; summary: Summary }[]> {
-  const dimensions = groupBy ? [GROUP_DIMENSION[groupBy]] : [];
-  const [groups, byTier] = await Promise.all([
-    queryPoints(db, scope, 'window', dimensions, { percentiles: true }),
-    queryPoints(db, scope, 'window', [...dimensions, 'tier'], { percentiles: false }),
-  ]);
-  const tokens = new Map<string, { cheap: number; tiered: number }>();
-  for (const row of byTier) {
-    if (!row.tier) continue;
-    const key = groupKeyOf(row, groupBy);
-    const t = tokens.get(key) ?? { cheap: 0, tiered: 0 };
-    const upstreamTokens = row.prompt_tokens + row.completion_tokens - row.hit_tokens;
-    t.tiered += upstreamTokens;
-    if (row.tier === 'cheap') t.cheap += upstreamTokens;
-    tokens.set(key, t);
-  }
+  const groups = await queryPoints(db, scope, 'window', groupBy ? [GROUP_DIMENSION[groupBy]] : [], { percentiles: true });
   return groups
-    .map((row) => {
-      const key = groupKeyOf(row, groupBy);
-      const t = tokens.get(key) ?? { cheap: 0, tiered: 0 };
-      return { key, summary: summarize(scope, row, t.cheap, t.tiered) };
-    })
+    .map((row) => ({ key: groupKeyOf(row, groupBy), summary: summarize(scope, row) }))
     .sort((a, b) => b.summary.cost_nano - a.summary.cost_nano || b.summary.requests - a.summary.requests || a.key.localeCompare(b.key));
 }
 
 export async function summary(db: D1Database, scope: Scope): Promise<Summary> {
   const [whole] = await summariesBy(db, scope, undefined);
-  return whole?.summary ?? summarize(scope, { ...emptyCounters(), latency: NO_PERCENTILES, ttft: NO_PERCENTILES }, 0, 0);
+  return whole?.summary ?? summarize(scope, { ...emptyCounters(), latency: NO_PERCENTILES, ttft: NO_PERCENTILES });
 }
-
 
 /** GET /admin/analytics/breakdown: the summary per tenant, model, tier or provider, side by side. */
 export async function breakdown(db: D1Database, scope: Scope, groupBy: GroupBy): Promise<Breakdown> {

@@ -2,16 +2,14 @@
 import { emptyCounters, type Scope } from './aggregate';
 import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type PointRow } from './aggregate-query';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './segments';
-
 import type { GroupBy, Interval, Point, Series, Timeseries } from './types';
 
 export const INTERVAL_MS: Record<Interval, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
 /** More points than a chart can show: ask for a coarser interval. */
 export const MAX_POINTS = 2000;
 
-
-
-const emptyPoint = (): PointRow => ({ ...emptyCounters(), bucket_start: 0, tenant_id: '', model: '', tier: '', latency: NO_PERCENTILES, ttft: NO_PERCENTILES });
+/** A bucket where nothing happened (only ever read). */
+const EMPTY_POINT: PointRow = { ...emptyCounters(), bucket_start: 0, tenant_id: '', model: '', tier: '', latency: NO_PERCENTILES, ttft: NO_PERCENTILES };
 
 function point(ts: number, t: PointRow): Point {
   return {
@@ -51,7 +49,7 @@ export async function timeseries(db: D1Database, scope: Scope, interval: Interva
   for (const row of rows) {
     const key = groupKeyOf(row, groupBy);
     let buckets = groups.get(key);
-    if (!buckets) groups.set(key, (buckets = Array.from({ length: count }, emptyPoint)));
+    if (!buckets) groups.set(key, (buckets = new Array<PointRow>(count).fill(EMPTY_POINT)));
     const index = Math.floor((row.bucket_start - first) / step);
     if (index >= 0 && index < count) buckets[index] = row;
   }

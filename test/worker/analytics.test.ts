@@ -112,6 +112,9 @@ describe('analytics from raw rows, rollups and both', () => {
     const rawDaily = await timeseries(env.DB, scope, 'day', 'tier');
     const rawCsv = await spendCsv(env.DB, scope);
     const rawByModel = await breakdown(env.DB, scope, 'model');
+    // One tenant's views read the tenant+… projections.
+    const oneTenant = { ...scope, tenant: 'ten_a' };
+    const rawTenantViews = await Promise.all([summary(env.DB, oneTenant), timeseries(env.DB, oneTenant, 'day', 'provider'), breakdown(env.DB, oneTenant, 'tier'), timeseries(env.DB, oneTenant, 'hour')]);
 
     let report;
     do report = await runRollup(env, NOW + 5 * 60_000);
@@ -125,6 +128,7 @@ describe('analytics from raw rows, rollups and both', () => {
     expect(await timeseries(env.DB, scope, 'day', 'tier')).toEqual(rawDaily);
     expect(await spendCsv(env.DB, scope)).toBe(rawCsv);
     expect(await breakdown(env.DB, scope, 'model')).toEqual(rawByModel);
+    expect(await Promise.all([summary(env.DB, oneTenant), timeseries(env.DB, oneTenant, 'day', 'provider'), breakdown(env.DB, oneTenant, 'tier'), timeseries(env.DB, oneTenant, 'hour')])).toEqual(rawTenantViews);
     // A window that cuts hours and days in odd places mixes all three sources.
     const odd = { from: FROM + 90 * 60_000 + 7, to: NOW - 7 * 60_000 };
     const mixed = await summary(env.DB, odd);

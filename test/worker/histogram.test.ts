@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bucketSql } from '../../analytics/aggregate-query';
-import { addValue, bucketOf, bucketUpperBound, mergeInto, percentile, type Histogram } from '../../analytics/histogram';
+import { bucketOf, bucketUpperBound, mergeInto, percentileBucket, type Histogram } from '../../analytics/histogram';
+import { bucketSql, histogramEntriesSql, histogramJsonSql, percentileBucketsSql } from '../../analytics/histogram-sql';
 import { env } from './harness';
 
 /** Nearest-rank percentile of raw values: the direct computation the histogram must match. */
@@ -37,29 +37,47 @@ describe('latency buckets', () => {
   });
 });
 
+/** D1's histogram (JSON) and percentile buckets of each group of values, via the SQL the rollups use. */
+async function statsInD1(groups: number[][]): Promise<{ hist: Histogram; p: (number | null)[] }[]> {
+  const entries = `SELECT CAST(g.key AS INTEGER) AS grp, ${bucketSql('v.value')} AS b, 1 AS n FROM json_each(?1) g, json_each(g.value) v`;
+  const [hists, percentiles] = await env.DB.batch<{ grp: number; hist: string; p50: number | null; p95: number | null; p99: number | null }>([
+    env.DB.prepare(`${histogramJsonSql(entries, 'grp')} ORDER BY grp`).bind(JSON.stringify(groups)),
+    env.DB.prepare(`${percentileBucketsSql(entries, 'grp')} ORDER BY grp`).bind(JSON.stringify(groups)),
+  ]);
+  return hists.results.map((h, i) => ({ hist: JSON.parse(h.hist), p: [percentiles.results[i].p50, percentiles.results[i].p95, percentiles.results[i].p99] }));
+}
+
 describe('percentiles', () => {
-  it('match the direct computation on the bucket grid, for any set of values', () => {
-    let seed = 7;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-    const values = Array.from({ length: 5000 }, () => Math.floor(20 + random() ** 3 * 8000));
-    const histogram: Histogram = {};
-    for (const v of values) addValue(histogram, v);
-    for (const p of [50, 90, 95, 99, 100]) {
-      expect(percentile(histogram, p)).toBe(bucketUpperBound(bucketOf(directPercentile(values, p))));
-    }
+  let seed = 7;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const values = Array.from({ length: 5000 }, () => Math.floor(20 + random() ** 3 * 8000));
+
+  it('match the direct computation on the bucket grid, in D1 and in the Worker alike', async () => {
+    const [stats] = await statsInD1([values]);
+    const expected = [50, 95, 99].map((p) => bucketOf(directPercentile(values, p)));
+    expect(stats.p).toEqual(expected);
+    expect([50, 95, 99].map((p) => percentileBucket(stats.hist, p))).toEqual(expected);
+    expect(Object.values(stats.hist).reduce((a, b) => a + b, 0)).toBe(values.length);
   });
 
-  it('are the same whether the counts were merged from parts or counted whole', () => {
-    const values = Array.from({ length: 300 }, (_, i) => (i * 37) % 1500);
-    const whole: Histogram = {};
-    values.forEach((v) => addValue(whole, v));
-    const parts = [values.slice(0, 100), values.slice(100, 250), values.slice(250)].map((chunk) => chunk.reduce<Histogram>((h, v) => addValue(h, v), {}));
-    const merged = parts.reduce((acc, h) => mergeInto(acc, h), {} as Histogram);
-    expect(merged).toEqual(whole);
-    expect(percentile(merged, 95)).toBe(percentile(whole, 95));
+  it('are the same whether the counts were merged from parts or counted whole', async () => {
+    const [whole, ...parts] = await statsInD1([values, values.slice(0, 1000), values.slice(1000, 4200), values.slice(4200)]);
+    const merged = parts.reduce<Histogram>((acc, part) => mergeInto(acc, part.hist), {});
+    expect(merged).toEqual(whole.hist);
+    expect([50, 95, 99].map((p) => percentileBucket(merged, p))).toEqual(whole.p);
+    // And merged inside D1, as the daily rollup merges hourly rows.
+    const entries = histogramEntriesSql('parts', 'hist', 'one');
+    const { results } = await env.DB.prepare(`WITH parts AS (SELECT 1 AS one, value AS hist FROM json_each(?1)) ${percentileBucketsSql(entries, 'one')}`)
+      .bind(JSON.stringify(parts.map((part) => JSON.stringify(part.hist))))
+      .all<{ p50: number; p95: number; p99: number }>();
+    expect([results[0].p50, results[0].p95, results[0].p99]).toEqual(whole.p);
   });
 
-  it('is null for no values', () => {
-    expect(percentile({}, 50)).toBeNull();
+  it('are the value itself for one value, and absent (reported as null) for none', async () => {
+    const [one] = await statsInD1([[42]]);
+    expect(one.p).toEqual([42, 42, 42]);
+    expect(percentileBucket({}, 50)).toBeNull();
+    const { results } = await env.DB.prepare(percentileBucketsSql('SELECT 1 AS k, 0 AS b, 0 AS n WHERE 0', 'k')).all();
+    expect(results).toEqual([]);
   });
 });

@@ -35,4 +35,15 @@ describe('planSegments', () => {
       for (let i = 1; i < segments.length; i++) expect(segments[i].start).toBe(segments[i - 1].end);
     }
   });
+
+  it('has at most five segments, the most terms D1 allows in one UNION', () => {
+    let seed = 3;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let i = 0; i < 500; i++) {
+      const from = D + Math.floor(random() * 40 * DAY_MS);
+      const to = from + Math.floor(random() * 40 * DAY_MS) + 1;
+      const rolled = D + Math.floor(random() * 90 * DAY_MS);
+      for (const coarsest of ['hour', 'day'] as const) expect(planSegments(from, to, rolled, coarsest).length).toBeLessThanOrEqual(5);
+    }
+  });
 });
