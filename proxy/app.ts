@@ -1,4 +1,4 @@
-/** The Hono app: the OpenAI-compatible proxy under /v1, the admin API under /admin, /health. */
+/** The Hono app: the OpenAI-compatible proxy under /v1, the admin API under /admin, /health (the dashboard is static assets). */
 import { Hono } from 'hono';
 import { admin } from './admin/app';
 import { tenantAuth } from './auth/tenant-auth';
@@ -21,6 +21,8 @@ app.use('*', async (c, next) => {
 });
 
 app.get('/health', (c) => health(c.env));
+// The dashboard is static assets under /dashboard/; the bare origin leads there.
+app.get('/', (c) => c.redirect('/dashboard/', 302));
 
 app.use('/v1/*', tenantAuth);
 app.post('/v1/chat/completions', chatCompletions);

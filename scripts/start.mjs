@@ -9,7 +9,7 @@
  *    .dev.vars) nor on the command line, it adds `--var ADMIN_TOKEN:dev-admin-token`; an
  *    ADMIN_TOKEN from the shell environment is passed on with `--var` (wrangler does not read
  *    the process environment by itself).
- * 3. Prints where the proxy, the admin API and the admin token are once the server answers,
+ * 3. Prints where the proxy, the dashboard, the admin API and the admin token are once the server answers,
  *    forwards SIGINT/SIGTERM/SIGHUP to wrangler and exits with its exit code.
  */
 import { spawn } from 'node:child_process';
@@ -143,6 +143,7 @@ while (!exiting && child.exitCode === null && Date.now() < deadline) {
         '',
         line,
         `  AI cost proxy    ${url}/v1   (OpenAI-compatible base URL)`,
+        `  Dashboard        ${url}/dashboard/   (npm run demo fills it with traffic)`,
         `  Admin API        ${url}/admin/openapi.json`,
         `  ${tokenNote}`,
         line,

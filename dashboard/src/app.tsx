@@ -1,0 +1,89 @@
+/** The shell: sign-in gate, navigation, the time range, and the page for the current route. */
+import { useEffect, useState } from 'preact/hooks';
+import { onUnauthorized, session } from './api';
+import { RangePicker } from './components/range-picker';
+import { LatencyPage } from './pages/latency';
+import { OverviewPage } from './pages/overview';
+import { RequestsPage } from './pages/requests';
+import { SignInPage } from './pages/sign-in';
+import { SpendPage } from './pages/spend';
+import { TenantPage } from './pages/tenant';
+import { TenantsPage } from './pages/tenants';
+import { href, useRoute, type Route } from './router';
+import { DEFAULT_RANGE, isRangeId, type RangeId } from './time-range';
+
+const PAGES = [
+  { path: 'overview', title: 'Overview' },
+  { path: 'spend', title: 'Spend' },
+  { path: 'tenants', title: 'Tenants' },
+  { path: 'latency', title: 'Latency & errors' },
+  { path: 'requests', title: 'Request log' },
+] as const;
+
+export interface PageProps {
+  route: Route;
+  range: RangeId;
+}
+
+function Page(props: PageProps) {
+  const [page, id] = props.route.segments;
+  if (page === 'spend') return <SpendPage {...props} />;
+  if (page === 'tenants' && id) return <TenantPage {...props} tenantId={id} />;
+  if (page === 'tenants') return <TenantsPage {...props} />;
+  if (page === 'latency') return <LatencyPage {...props} />;
+  if (page === 'requests') return <RequestsPage {...props} />;
+  return <OverviewPage {...props} />;
+}
+
+export function App() {
+  const [signedIn, setSignedIn] = useState(() => session.token() !== null);
+  const route = useRoute();
+  useEffect(
+    () =>
+      onUnauthorized(() => {
+        session.signOut();
+        setSignedIn(false);
+      }),
+    [],
+  );
+
+  const range = isRangeId(route.params.get('range') ?? undefined) ? (route.params.get('range') as RangeId) : DEFAULT_RANGE;
+  const current = route.segments[0] ?? 'overview';
+  const title = signedIn ? (PAGES.find((p) => p.path === current)?.title ?? 'Overview') : 'Sign in';
+  useEffect(() => void (document.title = `${title} · AI cost proxy`), [title]);
+
+  if (!signedIn) return <SignInPage onSignedIn={() => setSignedIn(true)} />;
+
+  return (
+    <div class="shell">
+      <header class="top">
+        <a class="brand" href={href('overview', { range })}>
+          AI cost proxy
+        </a>
+        <nav aria-label="Pages">
+          {PAGES.map((p) => (
+            <a href={href(p.path, { range })} aria-current={p.path === current ? 'page' : undefined}>
+              {p.title}
+            </a>
+          ))}
+        </nav>
+        <div class="top-actions">
+          <RangePicker route={route} range={range} />
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              session.signOut();
+              setSignedIn(false);
+            }}
+          >
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main>
+        <Page route={route} range={range} />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,181 @@
+/** Latency and errors, for on-call: percentiles over time, error rates by provider and model, the latest failures. */
+import { useState } from 'preact/hooks';
+import type { GroupBy } from '../../../analytics/types';
+import { api } from '../api';
+import type { PageProps } from '../app';
+import { ChartView, colourOf } from '../components/chart';
+import { Async, Empty } from '../components/states';
+import { count, dateTime, ms, percent } from '../format';
+import { href } from '../router';
+import { hasCalls, labelsOf, lineDatasets } from '../series';
+import { useTenantNames } from '../tenant-names';
+import { RANGES, windowOf } from '../time-range';
+import { useApi } from '../use-api';
+
+const REFRESH_MS = 30_000;
+
+export function LatencyPage({ range }: PageProps) {
+  const { interval } = RANGES[range];
+  const [errorsBy, setErrorsBy] = useState<Extract<GroupBy, 'provider' | 'model'>>('provider');
+  const name = useTenantNames();
+  const series = useApi(() => api.timeseries(windowOf(range), interval), [range], REFRESH_MS);
+  const groups = useApi(() => api.breakdown(windowOf(range), errorsBy), [range, errorsBy], REFRESH_MS);
+  const failures = useApi(() => api.requests(windowOf(range), { status: 'error' }, undefined, 15), [range], REFRESH_MS);
+  const ms0 = (v: number) => ms(Math.round(v));
+
+  return (
+    <>
+      <div class="page-head">
+        <h1>Latency &amp; errors</h1>
+      </div>
+      <div class="grid-2">
+        <section class="card" aria-labelledby="latency-percentiles">
+          <h2 id="latency-percentiles">Latency of successful calls</h2>
+          <Async state={series} empty={(s) => !hasCalls(s)}>
+            {(s) => (
+              <ChartView
+                type="line"
+                labels={labelsOf(s, interval)}
+                datasets={lineDatasets(s, [
+                  { label: 'p50', value: (p) => p.latency_p50 },
+                  { label: 'p95', value: (p) => p.latency_p95 },
+                  { label: 'p99', value: (p) => p.latency_p99 },
+                ])}
+                yTitle="Milliseconds"
+                format={ms0}
+                label={`Latency p50, p95 and p99 per ${interval}`}
+              />
+            )}
+          </Async>
+        </section>
+        <section class="card" aria-labelledby="ttft">
+          <h2 id="ttft">Time to first token (streams)</h2>
+          <Async state={series} empty={(s) => !hasCalls(s)}>
+            {(s) => (
+              <ChartView
+                type="line"
+                labels={labelsOf(s, interval)}
+                datasets={lineDatasets(s, [
+                  { label: 'p50', value: (p) => p.ttft_p50 },
+                  { label: 'p95', value: (p) => p.ttft_p95 },
+                ])}
+                yTitle="Milliseconds"
+                format={ms0}
+                label={`Time to first token p50 and p95 per ${interval}`}
+              />
+            )}
+          </Async>
+        </section>
+        <section class="card" aria-labelledby="error-rate">
+          <h2 id="error-rate">Error rate</h2>
+          <Async state={series} empty={(s) => !hasCalls(s)}>
+            {(s) => (
+              <ChartView
+                type="line"
+                labels={labelsOf(s, interval)}
+                datasets={lineDatasets(s, [{ label: 'Error rate', value: (p) => (p.requests ? p.error_rate * 100 : null) }])}
+                yTitle="% of calls"
+                format={(v) => `${v.toFixed(1)}%`}
+                label={`Share of calls that failed, per ${interval}`}
+              />
+            )}
+          </Async>
+        </section>
+        <section class="card" aria-labelledby="errors-by">
+          <div class="card-head">
+            <h2 id="errors-by">Errors by {errorsBy}</h2>
+            <fieldset class="segmented">
+              <legend class="visually-hidden">Group errors by</legend>
+              {(['provider', 'model'] as const).map((g) => (
+                <label>
+                  <input type="radio" name="errors-by" value={g} checked={errorsBy === g} onChange={() => setErrorsBy(g)} /> By {g}
+                </label>
+              ))}
+            </fieldset>
+          </div>
+          <Async state={groups} empty={(b) => b.data.length === 0}>
+            {(b) => (
+              <>
+                <ChartView
+                  type="bar"
+                  labels={b.data.map((g) => g.key)}
+                  datasets={[{ label: 'Error rate', data: b.data.map((g) => g.error_rate * 100), colour: b.data.map((_, i) => colourOf(i)) }]}
+                  yTitle="% of calls"
+                  format={(v) => `${v.toFixed(1)}%`}
+                  label={`Error rate by ${errorsBy}`}
+                />
+                <div class="table-wrap">
+                  <table>
+                    <thead>
+                      <tr>
+                        <th scope="col">{errorsBy === 'provider' ? 'Provider' : 'Model'}</th>
+                        <th scope="col" class="num">Requests</th>
+                        <th scope="col" class="num">Errors</th>
+                        <th scope="col" class="num">Error rate</th>
+                        <th scope="col" class="num">p95</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {b.data.map((g) => (
+                        <tr>
+                          <th scope="row">{g.key}</th>
+                          <td class="num">{count(g.requests)}</td>
+                          <td class="num">{count(g.errors)}</td>
+                          <td class="num">{percent(g.error_rate, 2)}</td>
+                          <td class="num">{ms(g.latency_ms.p95)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              </>
+            )}
+          </Async>
+        </section>
+      </div>
+
+      <section class="card" aria-labelledby="failures">
+        <div class="card-head">
+          <h2 id="failures">Most recent failures</h2>
+          <a href={href('requests', { range, status: 'error' })}>All failures in the request log →</a>
+        </div>
+        <Async state={failures}>
+          {(page) =>
+            page.data.length === 0 ? (
+              <Empty>No failures in this window.</Empty>
+            ) : (
+              <div class="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Time</th>
+                      <th scope="col">Tenant</th>
+                      <th scope="col">Model</th>
+                      <th scope="col" class="num">Status</th>
+                      <th scope="col">Error</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {page.data.map((r) => (
+                      <tr>
+                        <td>{dateTime(r.ts)}</td>
+                        <td>{name(r.tenant_id)}</td>
+                        <td>{r.model ?? r.model_requested ?? '–'}</td>
+                        <td class="num">
+                          <span class="status bad">{r.status}</span>
+                        </td>
+                        <td class="error-text">
+                          {r.error_type && <span class="mono">{r.error_type}</span>} {r.error_message}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )
+          }
+        </Async>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,122 @@
+/** Overview: today's and this month's spend, and the health of the chosen window at a glance. */
+import { useState } from 'preact/hooks';
+import { api } from '../api';
+import type { PageProps } from '../app';
+import { ChartView } from '../components/chart';
+import { Async } from '../components/states';
+import { Stat, TargetBar } from '../components/stat';
+import { count, ms, percent, usd } from '../format';
+import { hasCalls, labelsOf, lineDatasets, stackedDatasets } from '../series';
+import { RANGES, todayWindow, windowOf } from '../time-range';
+import { useApi } from '../use-api';
+
+/** The share of upstream tokens the cheap tier should carry. */
+export const CHEAP_SHARE_TARGET = 0.7;
+const REFRESH_MS = 30_000;
+
+export function OverviewPage({ range }: PageProps) {
+  const [autoRefresh, setAutoRefresh] = useState(true);
+  const refresh = autoRefresh ? REFRESH_MS : undefined;
+  const { interval } = RANGES[range];
+  // A fresh window on every load, so auto-refresh moves it forward.
+  const summary = useApi(() => api.summary(windowOf(range)), [range], refresh);
+  const today = useApi(() => api.summary(todayWindow()), [], refresh);
+  const spend = useApi(() => api.spend(), [], refresh);
+  const byModel = useApi(() => api.timeseries(windowOf(range), interval, 'model'), [range], refresh);
+  const overall = useApi(() => api.timeseries(windowOf(range), interval), [range], refresh);
+  const byTier = useApi(() => api.timeseries(windowOf(range), interval, 'tier'), [range], refresh);
+
+  const monthToDate = spend.data?.data.reduce((sum, t) => sum + t.month_to_date_usd, 0);
+  const forecast = spend.data?.data.reduce((sum, t) => sum + t.forecast_usd, 0);
+
+  return (
+    <>
+      <div class="page-head">
+        <h1>Overview</h1>
+        <label class="inline">
+          <input type="checkbox" checked={autoRefresh} onChange={(e) => setAutoRefresh((e.target as HTMLInputElement).checked)} /> Auto-refresh every 30 s
+        </label>
+      </div>
+
+      <section class="stats" aria-label="Spend">
+        <Stat label="Spend today (UTC)" value={today.data ? usd(today.data.cost_usd) : '…'} note={today.data && `${count(today.data.requests)} calls`} />
+        <Stat label="Month to date" value={monthToDate === undefined ? '…' : usd(monthToDate)} note={forecast === undefined ? undefined : `Forecast ${usd(forecast)} by month end`} />
+        <Stat label="Cache savings" value={summary.data ? usd(summary.data.saved_usd) : '…'} note={summary.data && `Hit rate ${percent(summary.data.cache_hit_rate)}`} />
+      </section>
+
+      <Async state={summary}>
+        {(s) => (
+          <section class="stats" aria-label={`${RANGES[range].label}`}>
+            <Stat label="Requests" value={count(s.requests)} note={`${count(s.errors)} errors`} />
+            <Stat label="Tokens" value={count(s.prompt_tokens + s.completion_tokens)} note={`${count(s.cached_tokens)} cached input`} />
+            <Stat
+              label="Cheap-tier share"
+              value={percent(s.cheap_token_share)}
+              tone={s.cheap_token_share === null ? undefined : s.cheap_token_share >= CHEAP_SHARE_TARGET ? 'good' : 'bad'}
+              note={<TargetBar value={s.cheap_token_share} target={CHEAP_SHARE_TARGET} label={`Cheap-tier share against the ${CHEAP_SHARE_TARGET * 100}% target`} />}
+            />
+            <Stat label="Error rate" value={percent(s.error_rate, 2)} tone={s.error_rate > 0.05 ? 'bad' : undefined} note={`of ${count(s.requests)} calls`} />
+            <Stat label="Latency p95" value={ms(s.latency_ms.p95)} note={`p50 ${ms(s.latency_ms.p50)} · p99 ${ms(s.latency_ms.p99)}`} />
+            <Stat label="Time to first token p95" value={ms(s.ttft_ms.p95)} note={`p50 ${ms(s.ttft_ms.p50)}`} />
+          </section>
+        )}
+      </Async>
+
+      <div class="grid-2">
+        <section class="card" aria-labelledby="spend-by-model">
+          <h2 id="spend-by-model">Spend by model</h2>
+          <Async state={byModel} empty={(t) => !hasCalls(t)}>
+            {(t) => (
+              <ChartView type="bar" stacked labels={labelsOf(t, interval)} datasets={stackedDatasets(t, (p) => p.cost_usd)} yTitle="USD" format={usd} label={`Spend in USD per ${interval}, stacked by model`} />
+            )}
+          </Async>
+        </section>
+        <section class="card" aria-labelledby="requests-errors">
+          <h2 id="requests-errors">Requests and errors</h2>
+          <Async state={overall} empty={(t) => !hasCalls(t)}>
+            {(t) => (
+              <ChartView
+                type="line"
+                labels={labelsOf(t, interval)}
+                datasets={lineDatasets(t, [
+                  { label: 'Requests', value: (p) => p.requests },
+                  { label: 'Errors', value: (p) => p.errors },
+                ])}
+                yTitle={`Calls per ${interval}`}
+                format={count}
+                label={`Requests and errors per ${interval}`}
+              />
+            )}
+          </Async>
+        </section>
+        <section class="card" aria-labelledby="latency-overview">
+          <h2 id="latency-overview">Latency p95</h2>
+          <Async state={overall} empty={(t) => !hasCalls(t)}>
+            {(t) => (
+              <ChartView
+                type="line"
+                labels={labelsOf(t, interval)}
+                datasets={lineDatasets(t, [
+                  { label: 'Latency p95', value: (p) => p.latency_p95 },
+                  { label: 'TTFT p95', value: (p) => p.ttft_p95 },
+                ])}
+                yTitle="Milliseconds"
+                format={(v) => ms(Math.round(v))}
+                label={`Latency and time to first token, 95th percentile, per ${interval}`}
+              />
+            )}
+          </Async>
+        </section>
+        <section class="card" aria-labelledby="cheap-share">
+          <h2 id="cheap-share">Tokens by tier</h2>
+          <Async state={byTier} empty={(t) => !hasCalls(t)}>
+            {(t) => (
+              <ChartView type="bar" stacked labels={labelsOf(t, interval)} datasets={stackedDatasets(t, (p) => p.prompt_tokens + p.completion_tokens)} yTitle="Tokens" format={count} label={`Tokens per ${interval}, stacked by tier`} />
+            )}
+          </Async>
+        </section>
+      </div>
+    </>
+  );
+}
+

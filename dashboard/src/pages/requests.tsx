@@ -1,0 +1,164 @@
+/** The request log: filtered by tenant, model, status, tier and cache, newest first, a page at a time. */
+import { useState } from 'preact/hooks';
+import { api, type RequestFilters } from '../api';
+import type { PageProps } from '../app';
+import { Async, Empty } from '../components/states';
+import { count, dateTime, ms, usd } from '../format';
+import { navigate } from '../router';
+import { useTenantNames } from '../tenant-names';
+import { windowOf } from '../time-range';
+import { useApi } from '../use-api';
+
+const FILTERS = ['tenant', 'model', 'status', 'tier', 'cache'] as const;
+const PAGE_SIZE = 50;
+
+export function RequestsPage({ route, range }: PageProps) {
+  const filters: RequestFilters = Object.fromEntries(FILTERS.map((f) => [f, route.params.get(f) ?? undefined]));
+  const filterKey = JSON.stringify(filters);
+  // The cursors of the pages before this one, so "Newer" can go back.
+  const [cursors, setCursors] = useState<{ key: string; stack: (string | undefined)[] }>({ key: '', stack: [undefined] });
+  const stack = cursors.key === `${range}|${filterKey}` ? cursors.stack : [undefined];
+  const cursor = stack.at(-1);
+  const page = useApi(() => api.requests(windowOf(range), filters, cursor, PAGE_SIZE), [range, filterKey, cursor]);
+  const tenants = useApi(() => api.tenants(), []);
+  const name = useTenantNames();
+
+  const setFilter = (key: (typeof FILTERS)[number], value: string) => navigate('requests', { ...filters, range, [key]: value || undefined });
+
+  return (
+    <>
+      <div class="page-head">
+        <h1>Request log</h1>
+      </div>
+      <form class="filters card" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+        <div class="field">
+          <label for="filter-tenant">Tenant</label>
+          <select id="filter-tenant" value={filters.tenant ?? ''} onChange={(e) => setFilter('tenant', (e.target as HTMLSelectElement).value)}>
+            <option value="">All tenants</option>
+            {(tenants.data?.data ?? []).map((t) => (
+              <option value={t.id}>{t.name}</option>
+            ))}
+            {filters.tenant && !tenants.data?.data.some((t) => t.id === filters.tenant) && <option value={filters.tenant}>{filters.tenant}</option>}
+          </select>
+        </div>
+        <div class="field">
+          <label for="filter-model">Model</label>
+          <input
+            id="filter-model"
+            placeholder="e.g. mock/mock-mini"
+            value={filters.model ?? ''}
+            onChange={(e) => setFilter('model', (e.target as HTMLInputElement).value.trim())}
+          />
+        </div>
+        <div class="field">
+          <label for="filter-status">Status</label>
+          <select id="filter-status" value={filters.status ?? ''} onChange={(e) => setFilter('status', (e.target as HTMLSelectElement).value)}>
+            <option value="">Any</option>
+            <option value="ok">Succeeded</option>
+            <option value="error">Failed (any error)</option>
+            <option value="429">429 rate limited / over budget</option>
+            <option value="499">499 client went away</option>
+            <option value="502">502 upstream error</option>
+            <option value="503">503 upstream unavailable</option>
+            <option value="504">504 upstream timeout</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="filter-tier">Tier</label>
+          <select id="filter-tier" value={filters.tier ?? ''} onChange={(e) => setFilter('tier', (e.target as HTMLSelectElement).value)}>
+            <option value="">Any</option>
+            <option value="cheap">cheap</option>
+            <option value="expensive">expensive</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="filter-cache">Cache</label>
+          <select id="filter-cache" value={filters.cache ?? ''} onChange={(e) => setFilter('cache', (e.target as HTMLSelectElement).value)}>
+            <option value="">Any</option>
+            <option value="HIT">HIT</option>
+            <option value="MISS">MISS</option>
+            <option value="BYPASS">BYPASS</option>
+          </select>
+        </div>
+        {FILTERS.some((f) => filters[f]) && (
+          <button type="button" class="secondary" onClick={() => navigate('requests', { range })}>
+            Clear filters
+          </button>
+        )}
+      </form>
+
+      <section class="card" aria-label="Calls">
+        <Async state={page}>
+          {(p) =>
+            p.data.length === 0 ? (
+              <Empty>No calls match these filters in this window.</Empty>
+            ) : (
+              <>
+                <div class="table-wrap">
+                  <table class="log">
+                    <thead>
+                      <tr>
+                        <th scope="col">Time</th>
+                        <th scope="col">Tenant</th>
+                        <th scope="col">Model</th>
+                        <th scope="col">Tier</th>
+                        <th scope="col" class="num">Status</th>
+                        <th scope="col" class="num">Tokens in / out</th>
+                        <th scope="col" class="num">Cost</th>
+                        <th scope="col" class="num">Latency</th>
+                        <th scope="col" class="num">TTFT</th>
+                        <th scope="col">Cache</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {p.data.map((r) => (
+                        <>
+                          <tr data-request-id={r.id} class={r.error_message ? 'has-error' : undefined}>
+                            <td>{dateTime(r.ts)}</td>
+                            <td>{name(r.tenant_id)}</td>
+                            <td class="wrap">
+                              {r.model ?? '–'}
+                              {r.model_requested && r.model_requested !== r.model && <div class="muted small">asked {r.model_requested}</div>}
+                            </td>
+                            <td>{r.tier ?? '–'}</td>
+                            <td class="num">
+                              <span class={`status${r.status >= 400 ? ' bad' : ''}`}>{r.status}</span>
+                            </td>
+                            <td class="num">
+                              {count(r.prompt_tokens)} / {count(r.completion_tokens)}
+                              {r.usage_estimated && <span class="muted" title="Estimated: the upstream reported no usage"> ~</span>}
+                            </td>
+                            <td class="num">{usd(r.cost_usd)}</td>
+                            <td class="num">{ms(r.latency_ms)}</td>
+                            <td class="num">{ms(r.ttft_ms)}</td>
+                            <td>{r.cache}</td>
+                          </tr>
+                          {r.error_message && (
+                            <tr class="error-row">
+                              <td colSpan={10} class="error-text">
+                                {r.error_type && <span class="mono">{r.error_type}</span>} {r.error_message}
+                              </td>
+                            </tr>
+                          )}
+                        </>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+                <nav class="pager" aria-label="Pages of the request log">
+                  <button type="button" class="secondary" disabled={stack.length <= 1} onClick={() => setCursors({ key: `${range}|${filterKey}`, stack: stack.slice(0, -1) })}>
+                    ← Newer
+                  </button>
+                  <span class="muted">Page {stack.length}</span>
+                  <button type="button" class="secondary" disabled={!p.next_cursor} onClick={() => setCursors({ key: `${range}|${filterKey}`, stack: [...stack, p.next_cursor!] })}>
+                    Older →
+                  </button>
+                </nav>
+              </>
+            )
+          }
+        </Async>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,184 @@
+/** One tenant: its numbers and charts, its settings, and its API keys. */
+import { useState } from 'preact/hooks';
+import { api } from '../api';
+import type { PageProps } from '../app';
+import { ChartView } from '../components/chart';
+import { SecretOnce } from '../components/secret-once';
+import { Async, Empty, ErrorNote, Loading } from '../components/states';
+import { Stat } from '../components/stat';
+import { TenantSettingsForm } from '../components/tenant-settings-form';
+import { count, dateTime, ms, percent, usd } from '../format';
+import { href } from '../router';
+import { hasCalls, labelsOf, lineDatasets, stackedDatasets } from '../series';
+import { RANGES, windowOf } from '../time-range';
+import { useApi } from '../use-api';
+
+export function TenantPage({ range, tenantId }: PageProps & { tenantId: string }) {
+  const { interval } = RANGES[range];
+  const window = () => ({ ...windowOf(range), tenant: tenantId });
+  const tenant = useApi(() => api.tenant(tenantId), [tenantId]);
+  const summary = useApi(() => api.summary(window()), [tenantId, range]);
+  const byModel = useApi(() => api.timeseries(window(), interval, 'model'), [tenantId, range]);
+  const overall = useApi(() => api.timeseries(window(), interval), [tenantId, range]);
+  const [editing, setEditing] = useState(false);
+
+  if (!tenant.data) return tenant.error ? <ErrorNote error={tenant.error} retry={tenant.reload} /> : <Loading />;
+  const t = tenant.data;
+
+  return (
+    <>
+      <div class="page-head">
+        <div>
+          <p class="crumbs">
+            <a href={href('tenants', { range })}>Tenants</a> /
+          </p>
+          <h1>{t.name}</h1>
+          <p class="muted mono">{t.id}</p>
+        </div>
+        <div class="inline">
+          <a class="button secondary" href={href('requests', { range, tenant: t.id })}>
+            Request log
+          </a>
+          {!editing && (
+            <button type="button" onClick={() => setEditing(true)}>
+              Edit settings
+            </button>
+          )}
+        </div>
+      </div>
+
+      {editing ? (
+        <section class="card" aria-labelledby="settings">
+          <h2 id="settings">Settings</h2>
+          <TenantSettingsForm
+            tenant={t}
+            submitLabel="Save"
+            onCancel={() => setEditing(false)}
+            onSubmit={async (settings) => {
+              await api.updateTenant(t.id, settings);
+              setEditing(false);
+              tenant.reload();
+            }}
+          />
+        </section>
+      ) : (
+        <p class="settings-line">
+          {t.rpm === null ? 'No request limit' : `${count(t.rpm)} requests/min`} · {t.tpm === null ? 'no token limit' : `${count(t.tpm)} tokens/min`} ·{' '}
+          {t.monthly_budget_usd === null ? 'no monthly budget' : `budget ${usd(t.monthly_budget_usd)}/month`} · routing {t.routing} · cache up to {t.cache_ttl_s} s
+        </p>
+      )}
+
+      <Async state={summary}>
+        {(s) => (
+          <section class="stats" aria-label={`${t.name}, ${RANGES[range].label.toLowerCase()}`}>
+            <Stat label="Spend" value={usd(s.cost_usd)} note={`${usd(s.saved_usd)} saved by cache`} />
+            <Stat label="Requests" value={count(s.requests)} note={`${count(s.errors)} errors (${percent(s.error_rate, 2)})`} />
+            <Stat label="Tokens" value={count(s.prompt_tokens + s.completion_tokens)} note={`cheap tier ${percent(s.cheap_token_share)}`} />
+            <Stat label="Latency p95" value={ms(s.latency_ms.p95)} note={`p50 ${ms(s.latency_ms.p50)}`} />
+          </section>
+        )}
+      </Async>
+
+      <div class="grid-2">
+        <section class="card" aria-labelledby="tenant-spend">
+          <h2 id="tenant-spend">Spend by model</h2>
+          <Async state={byModel} empty={(s) => !hasCalls(s)}>
+            {(s) => <ChartView type="bar" stacked labels={labelsOf(s, interval)} datasets={stackedDatasets(s, (p) => p.cost_usd)} yTitle="USD" format={usd} label={`${t.name}: spend in USD per ${interval}, by model`} />}
+          </Async>
+        </section>
+        <section class="card" aria-labelledby="tenant-latency">
+          <h2 id="tenant-latency">Latency</h2>
+          <Async state={overall} empty={(s) => !hasCalls(s)}>
+            {(s) => (
+              <ChartView
+                type="line"
+                labels={labelsOf(s, interval)}
+                datasets={lineDatasets(s, [
+                  { label: 'p50', value: (p) => p.latency_p50 },
+                  { label: 'p95', value: (p) => p.latency_p95 },
+                ])}
+                yTitle="Milliseconds"
+                format={(v) => ms(Math.round(v))}
+                label={`${t.name}: latency percentiles per ${interval}`}
+              />
+            )}
+          </Async>
+        </section>
+      </div>
+
+      <Keys tenantId={t.id} />
+    </>
+  );
+}
+
+function Keys({ tenantId }: { tenantId: string }) {
+  const keys = useApi(() => api.keys(tenantId), [tenantId]);
+  const [issued, setIssued] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+
+  async function act(action: () => Promise<unknown>) {
+    setError(null);
+    try {
+      await action();
+      keys.reload();
+    } catch (e) {
+      setError(e as Error);
+    }
+  }
+
+  return (
+    <section class="card" aria-labelledby="keys">
+      <div class="card-head">
+        <h2 id="keys">API keys</h2>
+        <button type="button" onClick={() => act(async () => setIssued((await api.issueKey(tenantId)).api_key))}>
+          Issue new key
+        </button>
+      </div>
+      {issued && <SecretOnce secret={issued} onDone={() => setIssued(null)} />}
+      {error && <ErrorNote error={error} />}
+      <Async state={keys}>
+        {(k) =>
+          k.data.length === 0 ? (
+            <Empty>No keys.</Empty>
+          ) : (
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Key</th>
+                    <th scope="col">Created</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">
+                      <span class="visually-hidden">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {k.data.map((key) => (
+                    <tr>
+                      <td class="mono">{key.key_prefix}…</td>
+                      <td>{dateTime(key.created_at)}</td>
+                      <td>{key.revoked_at ? `revoked ${dateTime(key.revoked_at)}` : 'active'}</td>
+                      <td>
+                        {!key.revoked_at && (
+                          <button
+                            type="button"
+                            class="danger"
+                            aria-label={`Revoke key ${key.key_prefix}`}
+                            onClick={() => confirm(`Revoke key ${key.key_prefix}…? Calls using it will be refused.`) && act(() => api.revokeKey(key.key_id))}
+                          >
+                            Revoke
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Async>
+    </section>
+  );
+}

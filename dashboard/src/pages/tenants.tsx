@@ -1,0 +1,102 @@
+/** Tenants: each with its limits and this month's spend; create one and get its first key. */
+import { useState } from 'preact/hooks';
+import { api } from '../api';
+import type { PageProps } from '../app';
+import { SecretOnce } from '../components/secret-once';
+import { Async, Empty } from '../components/states';
+import { TenantSettingsForm } from '../components/tenant-settings-form';
+import { count, percent, usd } from '../format';
+import { href } from '../router';
+import { useApi } from '../use-api';
+
+export function TenantsPage({ range }: PageProps) {
+  const tenants = useApi(() => Promise.all([api.tenants(), api.spend()]), []);
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<{ id: string; name: string; key: string } | null>(null);
+
+  return (
+    <>
+      <div class="page-head">
+        <h1>Tenants</h1>
+        {!creating && (
+          <button type="button" onClick={() => (setCreating(true), setCreated(null))}>
+            New tenant
+          </button>
+        )}
+      </div>
+
+      {creating && (
+        <section class="card" aria-labelledby="new-tenant">
+          <h2 id="new-tenant">New tenant</h2>
+          <TenantSettingsForm
+            submitLabel="Create tenant"
+            onCancel={() => setCreating(false)}
+            onSubmit={async (settings) => {
+              const tenant = await api.createTenant({ ...settings, name: settings.name ?? '' });
+              setCreating(false);
+              setCreated({ id: tenant.id, name: tenant.name, key: tenant.api_key });
+              tenants.reload();
+            }}
+          />
+        </section>
+      )}
+
+      {created && (
+        <section class="card" aria-label={`API key for ${created.name}`}>
+          <h2>
+            Created <a href={href(`tenants/${encodeURIComponent(created.id)}`, { range })}>{created.name}</a>
+          </h2>
+          <SecretOnce secret={created.key} onDone={() => setCreated(null)} />
+        </section>
+      )}
+
+      <section class="card">
+        <Async state={tenants}>
+          {([list, spend]) => {
+            if (list.data.length === 0) return <Empty>No tenants yet. Create one to issue its API key.</Empty>;
+            const spent = new Map(spend.data.map((s) => [s.tenant_id, s]));
+            return (
+              <div class="table-wrap">
+                <table>
+                  <caption class="visually-hidden">Tenants, their limits and month-to-date spend</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Id</th>
+                      <th scope="col" class="num">Requests / min</th>
+                      <th scope="col" class="num">Tokens / min</th>
+                      <th scope="col" class="num">Monthly budget</th>
+                      <th scope="col" class="num">Month to date</th>
+                      <th scope="col">Routing</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {list.data.map((t) => {
+                      const s = spent.get(t.id);
+                      return (
+                        <tr>
+                          <th scope="row">
+                            <a href={href(`tenants/${encodeURIComponent(t.id)}`, { range })}>{t.name}</a>
+                          </th>
+                          <td class="mono">{t.id}</td>
+                          <td class="num">{t.rpm === null ? 'unlimited' : count(t.rpm)}</td>
+                          <td class="num">{t.tpm === null ? 'unlimited' : count(t.tpm)}</td>
+                          <td class="num">{t.monthly_budget_usd === null ? 'none' : usd(t.monthly_budget_usd)}</td>
+                          <td class="num">
+                            {s ? usd(s.month_to_date_usd) : '–'}
+                            {s?.budget_used != null && <span class="muted"> ({percent(s.budget_used, 0)})</span>}
+                          </td>
+                          <td>{t.routing}</td>
+                        </tr>
+                      );
+                    })}
+                  </tbody>
+                </table>
+              </div>
+            );
+          }}
+        </Async>
+      </section>
+    </>
+  );
+}
