@@ -49,6 +49,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The dashboard in real headless Chromium against the real server.
+        test: {
+          name: 'browser',
+          environment: 'node',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -1,0 +1,209 @@
+/**
+ * The dashboard in real headless Chromium (Debian's package, driven by playwright-core) against
+ * the real server (`npm start`): sign in, create a tenant and use its key with the openai SDK,
+ * then check every page draws what that traffic logged.
+ */
+import OpenAI from 'openai';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../e2e/server';
+import { launchOptions } from './chromium';
+
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+let tenantId: string;
+let apiKey: string;
+
+/** What the test sends through the new tenant's key. */
+const PLAIN_CALLS = 4;
+const STREAMED_CALLS = 2;
+const FAILED_CALLS = 1;
+const ALL_CALLS = PLAIN_CALLS + STREAMED_CALLS + FAILED_CALLS;
+
+async function adminGet<T>(path: string): Promise<T> {
+  const response = await fetch(`${server.url}/admin${path}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+  expect(response.status).toBe(200);
+  return (await response.json()) as T;
+}
+
+/** Waits until a page's logging (ctx.waitUntil) has landed in D1. */
+async function waitForLoggedCalls(tenant: string, count: number) {
+  for (let i = 0; i < 100; i++) {
+    const { requests } = await adminGet<{ requests: number }>(`/analytics/summary?tenant=${tenant}`);
+    if (requests >= count) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the ${count} calls were not logged`);
+}
+
+/** The charts of the current page, once drawn: how many series each has and the sum of their values. */
+async function charts() {
+  await page.waitForSelector('.chart canvas');
+  return page.$$eval('.chart', (nodes) =>
+    nodes.map((node) => {
+      const canvas = node.querySelector('canvas')!;
+      // Something was painted: some pixel is not transparent.
+      const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let painted = false;
+      for (let i = 3; i < pixels.length && !painted; i += 4) painted = pixels[i] > 0;
+      return { label: canvas.getAttribute('aria-label')!, series: Number(node.getAttribute('data-series')), total: Number(node.getAttribute('data-total')), painted };
+    }),
+  );
+}
+
+const open = async (hash: string) => {
+  await page.goto(`${server.url}/dashboard/#/${hash}`);
+  await page.waitForSelector('main h1');
+};
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await chromium.launch(launchOptions());
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (error) => {
+    throw error;
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('the dashboard', () => {
+  it('is served as static assets at /dashboard/ and asks for the admin token', async () => {
+    const html = await fetch(`${server.url}/dashboard/`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toContain('text/html');
+    const root = await fetch(`${server.url}/`, { redirect: 'manual' });
+    expect([root.status, root.headers.get('location')]).toEqual([302, '/dashboard/']);
+    await page.goto(`${server.url}/dashboard/`);
+    await page.getByLabel('Admin token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not the admin token');
+    await page.getByLabel('Admin token').fill(server.adminToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    // Kept for this tab's session only.
+    expect(await page.evaluate(() => [sessionStorage.length, localStorage.length, document.cookie])).toEqual([1, 0, '']);
+  });
+
+  it('creates a tenant and shows its key once, with a copy button', async () => {
+    await open('tenants');
+    await page.getByRole('button', { name: 'New tenant' }).click();
+    await page.getByLabel('Name').fill('Browser Test Co');
+    await page.getByLabel('Requests per minute').fill('500');
+    await page.getByLabel('Monthly budget (USD)').fill('12.5');
+    await page.getByRole('button', { name: 'Create tenant' }).click();
+    const key = page.getByLabel('New API key');
+    await key.waitFor();
+    apiKey = await key.inputValue();
+    expect(apiKey).toMatch(/^sk-/);
+    await expect.poll(() => page.getByRole('button', { name: 'Copy' }).isVisible()).toBe(true);
+    const row = page.getByRole('row').filter({ hasText: 'Browser Test Co' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('$12.50');
+    const { data } = await adminGet<{ data: { id: string; name: string; rpm: number }[] }>('/tenants');
+    const created = data.find((t) => t.name === 'Browser Test Co')!;
+    expect(created.rpm).toBe(500);
+    tenantId = created.id;
+  });
+
+  it('shows the traffic sent with that key on the overview', async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
+    for (let i = 0; i < PLAIN_CALLS; i++) await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: `Classify ticket ${i} mock:latency=${40 + i * 30}` }] }, { headers: { 'x-task': 'classify' } });
+    for (let i = 0; i < STREAMED_CALLS; i++) {
+      const stream = await client.chat.completions.create({ model: 'expensive', stream: true, messages: [{ role: 'user', content: `Write a reply ${i}` }] });
+      for await (const _ of stream);
+    }
+    await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'mock:fail=502' }] })).rejects.toThrow();
+    await waitForLoggedCalls(tenantId, ALL_CALLS);
+
+    await open('overview');
+    const requests = page.getByRole('group', { name: 'Requests', exact: true });
+    await expect.poll(() => requests.textContent()).toContain(String(ALL_CALLS));
+    expect(await page.getByRole('group', { name: 'Cheap-tier share' }).getByRole('meter').count()).toBe(1);
+    const drawn = await charts();
+    expect(drawn.map((c) => c.label)).toEqual(expect.arrayContaining([expect.stringContaining('Spend in USD'), expect.stringContaining('Requests and errors')]));
+    for (const chart of drawn) expect(chart.painted).toBe(true);
+    // Requests plus errors, summed over the buckets: the chart plots what was logged.
+    expect(drawn.find((c) => c.label.startsWith('Requests and errors'))!.total).toBe(ALL_CALLS + FAILED_CALLS);
+  });
+
+  it("draws the tenant's own page from its calls", async () => {
+    const summary = await adminGet<{ cost_usd: number; requests: number }>(`/analytics/summary?tenant=${tenantId}`);
+    expect(summary.requests).toBe(ALL_CALLS);
+    await open(`tenants/${tenantId}`);
+    await page.getByRole('heading', { name: 'Browser Test Co' }).waitFor();
+    await expect.poll(() => page.getByRole('group', { name: 'Requests', exact: true }).textContent()).toContain(String(ALL_CALLS));
+    const drawn = await charts();
+    const spend = drawn.find((c) => c.label.includes('spend in USD'))!;
+    expect(spend.total).toBeCloseTo(summary.cost_usd, 9);
+    expect(spend.series).toBe(2); // the cheap and the expensive mock model
+  });
+
+  it('issues and revokes keys from the tenant page', async () => {
+    await page.getByRole('button', { name: 'Issue new key' }).click();
+    const second = await page.getByLabel('New API key').inputValue();
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: second, maxRetries: 0 });
+    await client.models.list();
+    await page.getByRole('button', { name: 'Done' }).click();
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: `Revoke key ${second.slice(0, 13)}` }).click();
+    await expect.poll(() => page.getByRole('cell', { name: /^revoked/ }).count()).toBe(1);
+    await expect(client.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it('shows latency percentiles, error rates and the latest failure with its message', async () => {
+    await open('latency');
+    const failures = page.getByRole('region', { name: 'Most recent failures' });
+    await expect.poll(() => failures.textContent()).toContain('502');
+    const drawn = await charts();
+    expect(drawn.find((c) => c.label.startsWith('Latency p50, p95 and p99'))!.series).toBe(3);
+    expect(drawn.find((c) => c.label.startsWith('Error rate by provider'))!.total).toBeCloseTo((FAILED_CALLS / ALL_CALLS) * 100, 6);
+    await page.getByRole('link', { name: /All failures in the request log/ }).click();
+    await page.getByRole('heading', { name: 'Request log' }).waitFor();
+    await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(FAILED_CALLS);
+  });
+
+  it('filters the request log', async () => {
+    await open('requests');
+    await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(ALL_CALLS);
+    await page.getByLabel('Tier').selectOption('expensive');
+    await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(STREAMED_CALLS);
+    expect(page.url()).toContain('tier=expensive');
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('Tenant').selectOption({ label: 'Browser Test Co' });
+    await page.getByLabel('Status').selectOption('ok');
+    await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(ALL_CALLS - FAILED_CALLS);
+  });
+
+  it('shows spend per tenant and downloads the finance CSV', async () => {
+    await open('spend');
+    const row = page.getByRole('row').filter({ hasText: 'Browser Test Co' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('$12.50');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    const csv = await (await download.createReadStream()).toArray();
+    const text = Buffer.concat(csv).toString('utf8');
+    expect(text.split('\n')[0]).toContain('day,tenant_id,tenant_name,model');
+    expect(text).toContain(`${tenantId},Browser Test Co,`);
+  });
+
+  it('fits a phone screen without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const hash of ['overview', 'spend', 'tenants', 'latency', 'requests']) {
+      await open(hash);
+      await page.waitForFunction(() => !document.querySelector('.spinner'));
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow, hash).toBeLessThanOrEqual(0);
+    }
+  });
+
+  it('returns to sign-in when the token stops working', async () => {
+    await page.evaluate(() => sessionStorage.setItem('ai-proxy-admin-token', 'revoked-token'));
+    await open('overview');
+    await page.getByLabel('Admin token').waitFor();
+  });
+});
