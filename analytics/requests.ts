@@ -2,7 +2,7 @@
  * The request log as the admin API and the dashboard read it: newest first, filtered, and
  * paginated by a keyset cursor so no query ever reads more than one page of rows.
  */
-import type { RequestLogPage, RequestLogRow, StoredRequestRow } from './types';
+import type { RequestAttempt, RequestDetail, RequestLogPage, RequestLogRow, StoredRequestRow } from './types';
 
 export interface RequestLogFilter {
   from: number;
@@ -61,14 +61,30 @@ export async function queryRequestLog(db: D1Database, filter: RequestLogFilter):
   const page = results.slice(0, filter.limit);
   const last = page.at(-1);
   return {
-    data: page.map((row) => ({
-      ...row,
-      ts: new Date(row.ts).toISOString(),
-      cost_usd: row.cost_nano / 1e9,
-      saved_usd: row.saved_nano / 1e9,
-      usage_estimated: row.usage_estimated === 1,
-      stream: row.stream === 1,
-    })),
+    data: page.map(toApiRow),
     next_cursor: results.length > filter.limit && last ? encodeCursor({ ts: last.ts, id: last.id }) : null,
+  };
+}
+
+const toApiRow = (row: StoredRequestRow): RequestLogRow => ({
+  ...row,
+  ts: new Date(row.ts).toISOString(),
+  cost_usd: row.cost_nano / 1e9,
+  saved_usd: row.saved_nano / 1e9,
+  usage_estimated: row.usage_estimated === 1,
+  stream: row.stream === 1,
+});
+
+/** One call, with the upstream attempts that failed before its last one; null when unknown. */
+export async function requestDetail(db: D1Database, id: string): Promise<RequestDetail | null> {
+  const [rows, attempts] = await db.batch([
+    db.prepare('SELECT * FROM requests WHERE id = ?').bind(id),
+    db.prepare(`SELECT attempt, ts, model, provider, tier, status, error_type, error_message, latency_ms FROM request_attempts WHERE request_id = ? ORDER BY attempt`).bind(id),
+  ]);
+  const row = rows.results[0] as StoredRequestRow | undefined;
+  if (!row) return null;
+  return {
+    ...toApiRow(row),
+    failed_attempts: (attempts.results as Array<Omit<RequestAttempt, 'ts'> & { ts: number }>).map((a) => ({ ...a, ts: new Date(a.ts).toISOString() })),
   };
 }

@@ -147,17 +147,19 @@ export async function runRollup(env: Env, now = Date.now()): Promise<RollupRepor
 }
 
 /**
- * Deletes raw rows older than RETENTION_DAYS, in batches (a huge DELETE would hold D1 too
- * long), and never rows that are not rolled up yet.
+ * Deletes raw rows (and failed-attempt rows) older than RETENTION_DAYS, in batches (a huge
+ * DELETE would hold D1 too long), and never rows that are not rolled up yet.
  */
 export async function purgeRawRows(env: Env, now: number, watermark: number): Promise<number> {
   const retentionMs = numberVar(env.RETENTION_DAYS, DEFAULT_RETENTION_DAYS) * DAY_MS;
   const cutoff = Math.min(now - retentionMs, watermark - LATE_MS);
   let purged = 0;
-  for (let i = 0; i < MAX_PURGE_BATCHES; i++) {
-    const result = await env.DB.prepare('DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE ts < ? LIMIT ?)').bind(cutoff, PURGE_BATCH).run();
-    purged += result.meta.changes;
-    if (result.meta.changes < PURGE_BATCH) break;
+  for (const [table, key] of [['requests', 'id'], ['request_attempts', 'rowid']] as const) {
+    for (let i = 0; i < MAX_PURGE_BATCHES; i++) {
+      const result = await env.DB.prepare(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ts < ? LIMIT ?)`).bind(cutoff, PURGE_BATCH).run();
+      if (table === 'requests') purged += result.meta.changes;
+      if (result.meta.changes < PURGE_BATCH) break;
+    }
   }
   return purged;
 }

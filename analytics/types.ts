@@ -115,6 +115,8 @@ export interface StoredRequestRow {
   ttft_ms: number | null;
   stream: number;
   cache: string;
+  /** Upstream attempts the call took (0: answered from the cache, or refused before any). */
+  attempts: number;
 }
 
 /** A row as the API serves it: ISO time, booleans, and USD beside the exact nano-USD. */
@@ -131,3 +133,18 @@ export interface RequestLogPage {
   /** Pass as `cursor` for the next (older) page; null on the last page. */
   next_cursor: string | null;
 }
+
+/** An upstream attempt that failed before the call's last one (proxy/failover.ts). */
+export interface RequestAttempt {
+  attempt: number;
+  ts: string;
+  model: string;
+  provider: string;
+  tier: string;
+  status: number;
+  error_type: string | null;
+  error_message: string | null;
+  latency_ms: number;
+}
+
+export type RequestDetail = RequestLogRow & { failed_attempts: RequestAttempt[] };

@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { admin } from './admin/app';
 import { tenantAuth } from './auth/tenant-auth';
-import { logCall, routingHeaders, type AppEnv } from './context';
+import { logCall, routingHeaders, trackCall, type AppEnv } from './context';
 import { errorResponse, ProxyError, toProxyError } from './errors';
 import { newRequestId } from './ids';
 import { chatCompletions } from './routes/chat';
@@ -24,7 +24,7 @@ app.get('/health', (c) => health(c.env));
 // The dashboard is static assets under /dashboard/; the bare origin leads there.
 app.get('/', (c) => c.redirect('/dashboard/', 302));
 
-app.use('/v1/*', tenantAuth);
+app.use('/v1/*', tenantAuth, trackCall);
 app.post('/v1/chat/completions', chatCompletions);
 app.post('/v1/embeddings', embeddings);
 app.get('/v1/models', listModels);
@@ -39,5 +39,5 @@ app.onError((thrown, c) => {
   const call = c.get('call');
   // Every call that got past authentication is logged, failures included.
   if (call) logCall(c, { status: error.status, error });
-  return errorResponse(error, { 'x-request-id': c.get('requestId'), ...(call?.resolved ? routingHeaders(call.resolved) : {}) });
+  return errorResponse(error, { 'x-request-id': c.get('requestId'), ...(call?.resolved ? routingHeaders(call) : {}) });
 });

@@ -1,7 +1,9 @@
-/** The per-request state shared by the proxy's middleware and routes. */
-import type { Context } from 'hono';
+/** The per-request state shared by the proxy's middleware and routes, and the call's one log row. */
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Env } from './env';
-import type { ProxyError } from './errors';
+import { ProxyError } from './errors';
+import type { FailedAttempt } from './failover';
+import type { Admission } from './limits';
 import type { ResolvedModel } from './models';
 import { nanoToUsd, costNano } from './pricing';
 import { writeRequestLog, type CacheStatus, type RequestRecord } from './request-log';
@@ -12,8 +14,23 @@ import { ZERO_USAGE, type Usage } from './usage';
 export interface CallInfo {
   endpoint: RequestRecord['endpoint'];
   modelRequested: string | null;
+  /** The model of the current (finally: the last) upstream attempt. */
   resolved: ResolvedModel | null;
+  /** The model the call was routed to, before any fallback. */
+  routed: ResolvedModel | null;
   stream: boolean;
+  /** Upstream attempts made (0: answered from the cache, or refused before any). */
+  attempts: number;
+  /** Attempts that failed and were followed by another; logged with the call. */
+  failedAttempts: FailedAttempt[];
+  /** Estimated prompt tokens, billed if the client goes away before the upstream answers. */
+  promptTokens: number;
+  /** The call's rate-limit reservation, once admitted. */
+  admission: Admission | null;
+  /** Aborted when the client goes away: cancels the upstream call. */
+  controller: AbortController;
+  /** The call's row is written, or is the metered stream's to write: it must not be written again. */
+  logged: boolean;
 }
 
 export interface AppEnv {
@@ -71,23 +88,72 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
     ttftMs: result.ttftMs ?? null,
     stream: call.stream,
     cache: result.cache ?? 'BYPASS',
+    attempts: call.attempts,
+    failedAttempts: call.failedAttempts.map((f) => ({
+      attempt: f.number,
+      ts: f.startedAt,
+      model: f.model.id,
+      provider: f.model.provider,
+      tier: f.model.tier,
+      status: f.error.status,
+      errorType: f.error.code ?? f.error.type,
+      errorMessage: f.error.message,
+      latencyMs: f.latencyMs,
+    })),
   };
 }
 
-/** Logs the call after the response is sent. */
+/** Logs the call after the response is sent; a call is logged once, whatever else tries. */
 export function logCall(c: AppContext, result: CallResult): RequestRecord {
   const record = callRecord(c, result);
-  c.executionCtx.waitUntil(writeRequestLog(c.env, record));
+  const call = c.get('call');
+  if (!call.logged) {
+    call.logged = true;
+    c.executionCtx.waitUntil(writeRequestLog(c.env, record));
+  }
   return record;
 }
 
+export const clientClosed = () => new ProxyError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
+
+/**
+ * Starts the call record of an authenticated /v1 request and watches for the client going
+ * away (request.signal, with the `enable_request_signal` compatibility flag): the upstream is
+ * cancelled and, unless the call is already logged or streaming (the metered stream logs its
+ * own end), the row is written at once with status 499 and the prompt billed as estimated. A
+ * Worker's pending work may be cancelled with its client, so the row cannot wait for it.
+ */
+export const trackCall: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const call: CallInfo = {
+    endpoint: 'chat', modelRequested: null, resolved: null, routed: null, stream: false, attempts: 0, failedAttempts: [],
+    promptTokens: 0, admission: null, controller: new AbortController(), logged: false,
+  };
+  c.set('call', call);
+  const signal = c.req.raw.signal;
+  const onClientGone = () => {
+    call.controller.abort(clientClosed());
+    if (call.logged) return;
+    call.admission?.settle(call.promptTokens);
+    logCall(c, { status: 499, error: clientClosed(), usage: { ...ZERO_USAGE, promptTokens: call.promptTokens }, usageEstimated: true });
+  };
+  signal.addEventListener('abort', onClientGone, { once: true });
+  try {
+    await next();
+  } finally {
+    signal.removeEventListener('abort', onClientGone);
+  }
+};
+
 /** The x-proxy-* headers that tell the client what the proxy did. */
-export function routingHeaders(resolved: ResolvedModel, cache?: CacheStatus): Record<string, string> {
+export function routingHeaders(call: CallInfo, cache?: CacheStatus): Record<string, string> {
+  const resolved = call.resolved!;
   return {
     'x-proxy-model': resolved.id,
     'x-proxy-tier': resolved.tier,
     'x-proxy-route-reason': resolved.reason,
     ...(cache ? { 'x-proxy-cache': cache } : {}),
+    ...(call.attempts > 0 ? { 'x-proxy-attempts': String(call.attempts) } : {}),
+    ...(call.routed && call.routed.id !== resolved.id ? { 'x-proxy-fallback-from': call.routed.id } : {}),
   };
 }
 

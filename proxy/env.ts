@@ -27,6 +27,13 @@ export interface Env {
   /** The Analytics Engine dataset (wrangler.jsonc) and, for tests or proxies, the SQL API's URL. */
   AE_DATASET?: string;
   AE_SQL_URL?: string;
+  /** Upstream timeouts and retries (failover.ts): milliseconds, and retries per model. */
+  UPSTREAM_CONNECT_TIMEOUT_MS?: string;
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS?: string;
+  UPSTREAM_MAX_RETRIES?: string;
+  UPSTREAM_RETRY_BASE_MS?: string;
+  /** The chat model tried when the routed one keeps failing: provider/model, or `none`; default the other tier. */
+  FALLBACK_MODEL?: string;
   /** Days of raw request-log rows to keep; older ones live on in the hourly and daily rollups. */
   RETENTION_DAYS?: string;
   /** Mock provider: milliseconds before the first token, and between streamed chunks. */

@@ -10,7 +10,7 @@ import { DurableObjectRateLimitStore, KvRateLimitStore, type RateLimitStore } fr
 import { reservedTokens, type BucketView, type LimitDecision, type Limits } from './token-bucket';
 
 export interface Admission {
-  /** Corrects the token reservation to what the call really used (0 for a cache hit or a failure). */
+  /** Corrects the token reservation to what the call really used (0 for a cache hit or a failure); only the first call counts. */
   settle(usedTokens: number): void;
 }
 
@@ -43,7 +43,14 @@ function storeFor(c: AppContext): RateLimitStore {
 
 const NO_LIMITS: Admission = { settle: () => {} };
 
+/** Admits the call (or throws the 429), and keeps the admission on the call for whoever settles it. */
 export async function admitCall(c: AppContext, estimatedTokens: number): Promise<Admission> {
+  const admission = await admit(c, estimatedTokens);
+  c.get('call').admission = admission;
+  return admission;
+}
+
+async function admit(c: AppContext, estimatedTokens: number): Promise<Admission> {
   const { tenantId, tenant } = c.get('tenant');
   await enforceBudget(c.env, tenantId, tenant.monthly_budget_usd);
   const limits: Limits = { rpm: tenant.rpm, tpm: tenant.tpm };
@@ -65,8 +72,11 @@ export async function admitCall(c: AppContext, estimatedTokens: number): Promise
     );
   }
   const reserved = reservedTokens(limits, estimatedTokens);
+  let settled = false;
   return {
     settle(usedTokens) {
+      if (settled) return;
+      settled = true;
       if (limits.tpm && usedTokens !== reserved) c.executionCtx.waitUntil(store.reconcile(tenantId, limits, usedTokens - reserved));
     },
   };

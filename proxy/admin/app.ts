@@ -5,7 +5,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { analyticsEngineConfig, summaryFromAnalyticsEngine, timeseriesFromAnalyticsEngine } from '../../analytics/analytics-engine';
 import { spendCsv, tenantSpend } from '../../analytics/finance';
-import { queryRequestLog } from '../../analytics/requests';
+import { queryRequestLog, requestDetail } from '../../analytics/requests';
 import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
 import { adminAuth } from '../auth/admin-auth';
@@ -16,7 +16,7 @@ import { createTenant, deleteTenant, getTenant, issueKey, listKeys, listTenants,
 import { REFERENCE_PAGE } from './reference-page';
 import {
   AnalyticsQuery, BreakdownQuery, BreakdownSchema, CreatedTenantSchema, ErrorSchema, SpendSchema, SummarySchema, TimeseriesQuery, TimeseriesSchema, TimeWindowQuery, IssuedKeySchema, KeySummarySchema, ModelIdSchema, PriceEntrySchema, PriceSchema, RequestLogQuery,
-  RequestLogRowSchema, TenantPatchSchema, TenantSchema, TenantSettingsSchema,
+  RequestDetailSchema, RequestLogRowSchema, TenantPatchSchema, TenantSchema, TenantSettingsSchema,
 } from './schemas';
 import { PRICES_AS_OF } from '../pricing';
 
@@ -181,6 +181,19 @@ admin.openapi(
   async (c) => {
     const q = c.req.valid('query');
     return c.json(await queryRequestLog(c.env.DB, { ...q, ...windowOf(q) }), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/requests/{id}', security, summary: 'One call, with the upstream attempts that failed before its last one',
+    request: { params: z.object({ id: z.string().max(100) }) },
+    responses: { 200: json(RequestDetailSchema, 'The call'), 404: json(ErrorSchema, 'No such call'), ...errors },
+  }),
+  async (c) => {
+    const detail = await requestDetail(c.env.DB, c.req.valid('param').id);
+    if (!detail) throw notFound('request');
+    return c.json(detail, 200);
   },
 );
 

@@ -93,8 +93,27 @@ export const RequestLogRowSchema = z
     ttft_ms: z.number().nullable(),
     stream: z.boolean(),
     cache: z.string(),
+    attempts: z.number().openapi({ description: 'Upstream attempts made (retries and fallbacks included); 0 for a cache hit or a call refused before any.' }),
   })
   .openapi('RequestLogRow');
+
+export const RequestAttemptSchema = z
+  .object({
+    attempt: z.number(),
+    ts: z.string(),
+    model: z.string(),
+    provider: z.string(),
+    tier: z.string(),
+    status: z.number(),
+    error_type: z.string().nullable(),
+    error_message: z.string().nullable(),
+    latency_ms: z.number(),
+  })
+  .openapi('RequestAttempt');
+
+export const RequestDetailSchema = RequestLogRowSchema.extend({
+  failed_attempts: z.array(RequestAttemptSchema).openapi({ description: 'The attempts before the last, each of which failed (the last is the call itself).' }),
+}).openapi('RequestDetail');
 
 export const TenantPatchSchema = TenantSettingsSchema.partial()
   .refine((patch) => Object.values(patch).some((value) => value !== undefined), { message: 'give at least one setting to change' })

@@ -11,6 +11,5 @@ export const tenantAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const tenant = await authenticateKey(c.env, token);
   if (!tenant) throw invalidApiKey('Incorrect API key provided. Ask your administrator for a valid key.');
   c.set('tenant', tenant);
-  c.set('call', { endpoint: 'chat', modelRequested: null, resolved: null, stream: false });
   await next();
 };

@@ -6,8 +6,9 @@ import { readJsonBody } from '../body';
 import { CompletionAssembler, replayAsStream } from '../completion-chunks';
 import { callRecord, formatUsd, logCall, routingHeaders, type AppContext } from '../context';
 import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../env';
+import { fallbackFor, failoverPolicy, withFailover, type Attempt } from '../failover';
 import { meterStream, type StreamOutcome } from '../metered-stream';
-import { tiersFor } from '../models';
+import { tiersFor, type ResolvedModel, type Tiers } from '../models';
 import { PROVIDERS } from '../providers';
 import { estimatePromptTokens } from '../providers/content';
 import type { ChatRequest, ChatResult, StreamPart } from '../providers/types';
@@ -45,20 +46,19 @@ const tokensOf = (usage: Usage) => usage.promptTokens + usage.completionTokens;
 interface StreamHandling {
   cache: CacheStatus;
   admission: Admission;
-  /** Cancels the upstream call when the client goes away. */
-  upstream?: AbortController;
   /** Receives the assembled answer of a stream that completed. */
   onComplete?: (json: string, usage: Usage) => Promise<unknown>;
 }
 
 function streamResponse(c: AppContext, body: ChatRequest, parts: ReadableStream<StreamPart>, headers: Record<string, string>, handling: StreamHandling): Response {
+  const call = c.get('call');
   const assembler = handling.onComplete ? new CompletionAssembler() : null;
   const { body: stream, ended } = meterStream(parts, {
     includeUsage: body.stream_options?.include_usage === true,
     startedAt: c.get('startedAt'),
     onChunk: assembler ? (data) => assembler.add(data) : undefined,
     onEnd: async (outcome) => {
-      if (outcome.status === 499) handling.upstream?.abort();
+      if (outcome.status === 499) call.controller.abort();
       const { usage, estimated } = streamUsage(outcome, body);
       handling.admission.settle(handling.cache === 'HIT' ? 0 : tokensOf(usage));
       const completed = assembler && outcome.status === 200 && !estimated ? assembler.result(usage) : null;
@@ -68,6 +68,8 @@ function streamResponse(c: AppContext, body: ChatRequest, parts: ReadableStream<
       ]);
     },
   });
+  // From here the metered stream writes the call's row, however the stream ends.
+  call.logged = true;
   c.executionCtx.waitUntil(ended);
   return new Response(stream, {
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers },
@@ -82,36 +84,91 @@ function answerFromCache(c: AppContext, body: ChatRequest, headers: Record<strin
   return new Response(hit.json, { headers: { 'content-type': 'application/json', ...headers, 'x-proxy-cost-usd': formatUsd(0) } });
 }
 
+/**
+ * Waits for a stream's first part (the upstream's first byte of content), so that a stream
+ * failing before it can still be retried; the part is put back in front of the rest.
+ */
+async function started(parts: ReadableStream<StreamPart>, attempt: Attempt, timeoutMs: number): Promise<ReadableStream<StreamPart>> {
+  const reader = parts.getReader();
+  let first: ReadableStreamReadResult<StreamPart> | null;
+  try {
+    first = await attempt.within(timeoutMs, reader.read());
+  } catch (error) {
+    reader.cancel().catch(() => {});
+    throw error;
+  }
+  return new ReadableStream<StreamPart>({
+    async pull(controller) {
+      const next = first ?? (await reader.read());
+      first = null;
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** Calls the routed model, with retries and then the fallback (failover.ts), until an answer starts. */
+async function callUpstream(c: AppContext, body: ChatRequest, routed: ResolvedModel, tiers: Tiers): Promise<ChatResult> {
+  const call = c.get('call');
+  const policy = failoverPolicy(c.env);
+  const fallback = fallbackFor(c.env, tiers, routed);
+  return withFailover(
+    fallback ? [routed, fallback] : [routed],
+    policy,
+    call.controller.signal,
+    async (attempt) => {
+      const { model } = attempt;
+      if (model !== routed) model.price = await effectivePrice(c.env, model.id, model.price);
+      const chat = PROVIDERS[model.provider].chat({ model: model.model, body, env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${c.get('tenant').tenantId}` });
+      const result = await attempt.within(body.stream ? policy.connectTimeoutMs : policy.firstByteTimeoutMs, chat);
+      return result.kind === 'stream' ? { kind: 'stream', parts: await started(result.parts, attempt, policy.firstByteTimeoutMs) } : result;
+    },
+    {
+      onAttempt: (attempt) => {
+        call.attempts = attempt.number;
+        call.resolved = attempt.model;
+      },
+      onFailure: (failed) => call.failedAttempts.push(failed),
+    },
+  );
+}
+
 export async function chatCompletions(c: AppContext): Promise<Response> {
   const call = c.get('call');
   const { tenantId, tenant } = c.get('tenant');
   const body = parseChatRequest(await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)));
   call.modelRequested = body.model;
   call.stream = body.stream === true;
-  const resolved = routeChat(c.env, tiersFor(c.env, tenant), tenant.routing, body, c.req.header('x-task') ?? null);
-  call.resolved = resolved;
-  resolved.price = await effectivePrice(c.env, resolved.id, resolved.price);
+  call.promptTokens = estimatePromptTokens(body.messages);
+  const tiers = tiersFor(c.env, tenant);
+  const routed = routeChat(c.env, tiers, tenant.routing, body, c.req.header('x-task') ?? null);
+  call.resolved = call.routed = routed;
+  routed.price = await effectivePrice(c.env, routed.id, routed.price);
 
   const admission = await admitCall(c, reservationFor(body));
-  const caching = await decideCaching(c.req.raw, body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, resolved.id);
+  const caching = await decideCaching(c.req.raw, body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
   if (caching.mode === 'use') {
     const hit = await readCachedCompletion(c.env.KV, caching.key);
-    if (hit) return answerFromCache(c, body, routingHeaders(resolved, 'HIT'), hit, admission);
+    if (hit) return answerFromCache(c, body, routingHeaders(call, 'HIT'), hit, admission);
   }
   const cacheStatus: CacheStatus = caching.mode === 'use' ? 'MISS' : 'BYPASS';
-  const store = caching.mode === 'off' ? undefined : (json: string, usage: Usage) => storeCompletion(c.env.KV, caching.key, caching.ttlS, { json, usage, model: resolved.id });
 
-  const upstream = new AbortController();
   let result: ChatResult;
   try {
-    result = await PROVIDERS[resolved.provider].chat({ model: resolved.model, body, env: c.env, signal: upstream.signal, promptCacheKey: `tenant-${tenantId}` });
+    result = await callUpstream(c, body, routed, tiers);
   } catch (error) {
     admission.settle(0);
     throw error;
   }
-  const headers = routingHeaders(resolved, cacheStatus);
+  const headers = routingHeaders(call, cacheStatus);
+  // The cache key names the routed model: a fallback's answer is not stored under it.
+  const store =
+    caching.mode === 'off' || call.resolved !== routed
+      ? undefined
+      : (json: string, usage: Usage) => storeCompletion(c.env.KV, caching.key, caching.ttlS, { json, usage, model: routed.id });
 
-  if (result.kind === 'stream') return streamResponse(c, body, result.parts, headers, { cache: cacheStatus, admission, upstream, onComplete: store });
+  if (result.kind === 'stream') return streamResponse(c, body, result.parts, headers, { cache: cacheStatus, admission, onComplete: store });
 
   admission.settle(tokensOf(result.usage));
   const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus });

@@ -6,6 +6,7 @@ import { resolveModel, tiersFor } from '../models';
 import { PROVIDERS } from '../providers';
 import { parseEmbeddingsRequest } from '../validation';
 import { admitCall } from '../limits';
+import { failoverPolicy, withFailover } from '../failover';
 import { effectivePrice } from '../prices';
 import type { EmbeddingsRequest, EmbeddingsResult } from '../providers/types';
 import { estimateTokens } from '../usage';
@@ -21,13 +22,22 @@ export async function embeddings(c: AppContext): Promise<Response> {
   call.endpoint = 'embeddings';
   const body = parseEmbeddingsRequest(await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)));
   call.modelRequested = body.model;
+  call.promptTokens = inputTokens(body.input);
   const resolved = resolveModel(c.env, tiersFor(c.env, c.get('tenant').tenant), body.model, 'embeddings');
-  call.resolved = resolved;
+  call.resolved = call.routed = resolved;
   resolved.price = await effectivePrice(c.env, resolved.id, resolved.price);
-  const admission = await admitCall(c, inputTokens(body.input));
+  const admission = await admitCall(c, call.promptTokens);
+  const policy = failoverPolicy(c.env);
   let result: EmbeddingsResult;
   try {
-    result = await PROVIDERS[resolved.provider].embeddings({ model: resolved.model, body, env: c.env, signal: c.req.raw.signal });
+    // Retried like chat; no fallback: the tiers are chat models.
+    result = await withFailover(
+      [resolved],
+      policy,
+      call.controller.signal,
+      (attempt) => attempt.within(policy.firstByteTimeoutMs, PROVIDERS[resolved.provider].embeddings({ model: resolved.model, body, env: c.env, signal: attempt.signal })),
+      { onAttempt: (attempt) => (call.attempts = attempt.number), onFailure: (failed) => call.failedAttempts.push(failed) },
+    );
   } catch (error) {
     admission.settle(0);
     throw error;
@@ -35,6 +45,6 @@ export async function embeddings(c: AppContext): Promise<Response> {
   admission.settle(result.usage.promptTokens);
   const record = logCall(c, { status: 200, usage: result.usage });
   return new Response(result.json, {
-    headers: { 'content-type': 'application/json', ...routingHeaders(resolved, 'BYPASS'), 'x-proxy-cost-usd': formatUsd(record.costNano) },
+    headers: { 'content-type': 'application/json', ...routingHeaders(call, 'BYPASS'), 'x-proxy-cost-usd': formatUsd(record.costNano) },
   });
 }

@@ -63,12 +63,19 @@
  * Behaviours triggered by request content (anywhere in the raw body, so race-free)
  *   - `upstream:status=NNN`       answer HTTP NNN with the provider's error shape (429 adds
  *                                  `retry-after: 1`).
+ *   - `upstream:retry-after=V`    the `retry-after` header of that error is V (any status).
+ *   - `upstream:first=ID:N:M`     marker M (one of these without its `upstream:` prefix, e.g.
+ *                                  `status=503` or `slow=2000`) applies to the first N requests
+ *                                  carrying this ID only: "fail twice, then succeed", for retries.
+ *   - `upstream:if-model=MODEL:M`  marker M applies only to requests for MODEL (the body's
+ *                                  `model`): "the primary model is down", for fallbacks.
  *   - `upstream:midstream-error`  streams: start normally, then an error event (OpenAI
  *                                  `data: {"error":{...}}`, Anthropic `event: error`) and end
  *                                  without [DONE]/message_stop. Plain requests: 200 headers,
  *                                  half a JSON body, then the connection is destroyed.
  *   - `upstream:slow=MS`          wait MS milliseconds before the first byte (any response).
  *   - `upstream:chunk-delay=MS`   wait MS milliseconds between streamed events.
+ *   - `upstream:first-event-delay=MS`  streams: send the headers at once, the first event MS later.
  *   - `upstream:hang`             send headers (and, for streams, the first few events), then
  *                                  stall until the client disconnects (`aborted` is then true
  *                                  in the recording).
@@ -123,24 +130,44 @@ const words = (s: string) => s.split(/\s+/).filter(Boolean);
 
 interface Markers {
   status?: number;
+  retryAfter?: string;
   midstreamError: boolean;
   slowMs: number;
   chunkDelayMs: number;
+  firstEventDelayMs: number;
   hang: boolean;
   cache?: 'read' | 'write' | 'none';
 }
 
-function markers(raw: string): Markers {
-  const status = /upstream:status=(\d{3})/.exec(raw);
-  const slow = /upstream:slow=(\d+)/.exec(raw);
-  const chunkDelay = /upstream:chunk-delay=(\d+)/.exec(raw);
-  const cache = /upstream:cache=(read|write|none)/.exec(raw);
+/** How many requests each `upstream:first=ID:…` marker has seen. */
+const firstCounts = new Map<string, number>();
+
+/** The markers in a raw body; conditional ones (`first=`, `if-model=`) are unwrapped when they apply. */
+function markers(raw: string, model: unknown): Markers {
+  const conditional: string[] = [];
+  for (const [, id, n, inner] of raw.matchAll(/upstream:first=([\w-]+):(\d+):([\w=.-]+)/g)) {
+    const seen = firstCounts.get(id) ?? 0;
+    firstCounts.set(id, seen + 1);
+    if (seen < Number(n)) conditional.push(`upstream:${inner}`);
+  }
+  for (const [, forModel, inner] of raw.matchAll(/upstream:if-model=([\w./-]+?):([a-z-]+=?[\w.-]*)/g)) {
+    if (forModel === model) conditional.push(`upstream:${inner}`);
+  }
+  const text = [raw.replace(/upstream:(first|if-model)=\S+?(?=["\s]|$)/g, ''), ...conditional].join(' ');
+  const status = /upstream:status=(\d{3})/.exec(text);
+  const retryAfter = /upstream:retry-after=([\w.-]+)/.exec(text);
+  const slow = /upstream:slow=(\d+)/.exec(text);
+  const chunkDelay = /upstream:chunk-delay=(\d+)/.exec(text);
+  const firstEventDelay = /upstream:first-event-delay=(\d+)/.exec(text);
+  const cache = /upstream:cache=(read|write|none)/.exec(text);
   return {
     status: status ? Number(status[1]) : undefined,
-    midstreamError: raw.includes('upstream:midstream-error'),
+    retryAfter: retryAfter?.[1],
+    midstreamError: text.includes('upstream:midstream-error'),
     slowMs: slow ? Number(slow[1]) : 0,
     chunkDelayMs: chunkDelay ? Number(chunkDelay[1]) : 0,
-    hang: raw.includes('upstream:hang'),
+    firstEventDelayMs: firstEventDelay ? Number(firstEventDelay[1]) : 0,
+    hang: text.includes('upstream:hang'),
     cache: cache ? (cache[1] as Markers['cache']) : undefined,
   };
 }
@@ -254,7 +281,10 @@ class Responder {
     this.res.flushHeaders();
   }
 
+  private sentEvents = 0;
+
   async send(chunk: string) {
+    if (this.sentEvents++ === 0 && this.m.firstEventDelayMs > 0) await sleep(this.m.firstEventDelayMs);
     if (this.gone) return;
     this.res.write(chunk);
     if (this.m.chunkDelayMs > 0) await sleep(this.m.chunkDelayMs);
@@ -301,6 +331,7 @@ function openaiError(r: Responder, status: number, message?: string, param: stri
   const [type, code, defaultMessage] = table[status] ?? [status >= 500 ? 'server_error' : 'invalid_request_error', null, `Upstream error ${status}.`];
   const headers: Record<string, string> = openaiHeaders();
   if (status === 429) headers['retry-after'] = '1';
+  if (r.m.retryAfter) headers['retry-after'] = r.m.retryAfter;
   r.json(status, { error: { message: message ?? defaultMessage, type, param, code: codeOverride === undefined ? code : codeOverride } }, headers);
 }
 
@@ -501,6 +532,7 @@ function anthropicErrorType(status: number): string {
 function anthropicError(r: Responder, status: number, message?: string) {
   const headers = anthropicHeaders();
   if (status === 429) headers['retry-after'] = '1';
+  if (r.m.retryAfter) headers['retry-after'] = r.m.retryAfter;
   const type = anthropicErrorType(status);
   r.json(status, { type: 'error', error: { type, message: message ?? `Upstream ${type} (${status}).` }, request_id: headers['request-id'] }, headers);
 }
@@ -714,7 +746,7 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
       if (!record.completed) record.aborted = true;
     });
 
-    const m = markers(rawBody);
+    const m = markers(rawBody, body?.model);
     const r = new Responder(req, res, m);
     try {
       if (m.slowMs > 0) await sleep(m.slowMs);

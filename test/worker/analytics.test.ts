@@ -48,6 +48,8 @@ const records: RequestRecord[] = Array.from({ length: 400 }, (_, i) => {
     ttftMs: stream ? 5 + Math.floor(random() * 900) : null,
     stream,
     cache,
+    attempts: 1,
+    failedAttempts: [],
   };
 });
 

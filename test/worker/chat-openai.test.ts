@@ -113,12 +113,15 @@ describe('OpenAI upstream, streaming', () => {
 });
 
 describe('OpenAI upstream failures', () => {
+  // One attempt, no fallback: the mapping of a single failure (failover.test.ts covers retries).
+  const once = { UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' };
+
   it.each([
     [500, 502, 'upstream_error'],
     [503, 503, 'upstream_overloaded'],
     [400, 400, 'upstream_rejected'],
   ])('maps an upstream %i to a %i and logs it', async (upstreamStatus, status, code) => {
-    const call = await chat({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:status=${upstreamStatus} ${nonce()}` }] });
+    const call = await chat({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:status=${upstreamStatus} ${nonce()}` }] }, once);
     expect(call.response.status).toBe(status);
     const body = (await call.response.json()) as { error: { code: string } };
     expect(body.error.code).toBe(code);
@@ -128,7 +131,7 @@ describe('OpenAI upstream failures', () => {
   });
 
   it('passes an upstream 429 on with its retry-after', async () => {
-    const call = await chat({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:status=429 ${nonce()}` }] });
+    const call = await chat({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:status=429 ${nonce()}` }] }, once);
     expect(call.response.status).toBe(429);
     expect(call.response.headers.get('retry-after')).toBe('1');
     expect(((await call.response.json()) as { error: { code: string } }).error.code).toBe('rate_limit_exceeded');

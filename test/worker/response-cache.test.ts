@@ -9,9 +9,9 @@ beforeAll(async () => {
   tenant = await createTestTenant();
 });
 
-type Options = { apiKey?: string; headers?: Record<string, string> };
+type Options = { apiKey?: string; headers?: Record<string, string>; env?: Record<string, string> };
 const chat = async (body: Record<string, unknown>, options: Options = {}) => {
-  const call = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', ...body }, { apiKey: options.apiKey ?? tenant.apiKey, headers: options.headers, env: upstreamEnv() });
+  const call = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', ...body }, { apiKey: options.apiKey ?? tenant.apiKey, headers: options.headers, env: { ...upstreamEnv(), ...options.env } });
   const text = await call.response.text();
   await call.settled();
   return { headers: call.response.headers, status: call.response.status, text, row: await loggedRow(call.response.headers.get('x-request-id')) };
@@ -108,8 +108,9 @@ describe('the response cache', () => {
   it('does not cache failures', async () => {
     const tag = nonce();
     const failing = ask(`upstream:status=500 ${tag}`);
-    expect((await chat(failing)).status).toBe(502);
-    const again = await chat(failing);
+    const once = { env: { UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' } };
+    expect((await chat(failing, once)).status).toBe(502);
+    const again = await chat(failing, once);
     expect(again.status).toBe(502);
     expect(again.headers.get('x-proxy-model')).toBe('openai/gpt-4o-mini');
     expect(await upstreamRequests(tag)).toHaveLength(2);

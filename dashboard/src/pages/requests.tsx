@@ -119,10 +119,12 @@ export function RequestsPage({ route, range }: PageProps) {
                             <td class="wrap">
                               {r.model ?? '–'}
                               {r.model_requested && r.model_requested !== r.model && <div class="muted small">asked {r.model_requested}</div>}
+                              {r.route_reason?.startsWith('fallback:') && <div class="muted small">fallback from {r.route_reason.slice('fallback:'.length)}</div>}
                             </td>
                             <td>{r.tier ?? '–'}</td>
                             <td class="num">
                               <span class={`status${r.status >= 400 ? ' bad' : ''}`}>{r.status}</span>
+                              {r.attempts > 1 && <div class="muted small">{r.attempts} attempts</div>}
                             </td>
                             <td class="num">
                               {count(r.prompt_tokens)} / {count(r.completion_tokens)}

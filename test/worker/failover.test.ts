@@ -1,0 +1,245 @@
+/**
+ * Upstream faults, through the real proxy against the fake upstream: timeouts, retries with
+ * backoff, fallback to the other tier, and how every attempt is logged without counting cost
+ * twice. Backoffs are shortened by the test binding UPSTREAM_RETRY_BASE_MS (vitest.config.ts).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backoffMs, DEFAULT_POLICY, requestedWaitMs } from '../../proxy/failover';
+import { ProxyError } from '../../proxy/errors';
+import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
+import { callAdmin, env, nonce, postJson, readSse, upstreamEnv, upstreamRequests } from './harness';
+
+let tenant: TestTenant;
+
+beforeAll(async () => {
+  tenant = await createTestTenant();
+});
+
+const chat = async (content: string, options: { model?: string; stream?: boolean; env?: Record<string, string> } = {}) => {
+  const call = await postJson(
+    '/v1/chat/completions',
+    { model: options.model ?? 'openai/gpt-4o-mini', stream: options.stream, messages: [{ role: 'user', content }] },
+    { apiKey: tenant.apiKey, env: { ...upstreamEnv(), ...options.env } },
+  );
+  const text = await call.response.text();
+  await call.settled();
+  const id = call.response.headers.get('x-request-id');
+  return { status: call.response.status, headers: call.response.headers, text, row: await loggedRow(id), attempts: await attemptRows(id) };
+};
+
+interface AttemptRow {
+  attempt: number;
+  model: string;
+  status: number;
+  error_type: string;
+  error_message: string;
+}
+
+async function attemptRows(requestId: string | null): Promise<AttemptRow[]> {
+  const { results } = await env.DB.prepare('SELECT * FROM request_attempts WHERE request_id = ? ORDER BY attempt').bind(requestId).all<AttemptRow>();
+  return results;
+}
+
+const spentThisMonth = async () =>
+  (await env.DB.prepare('SELECT spent_nano FROM tenant_spend WHERE tenant_id = ?').bind(tenant.id).first<{ spent_nano: number }>())?.spent_nano ?? 0;
+
+describe('retries', () => {
+  it('retries a failing upstream until it answers, logging each failed attempt and billing once', async () => {
+    const tag = nonce();
+    const spentBefore = await spentThisMonth();
+    const call = await chat(`upstream:first=${tag}:2:status=503 hello`);
+    expect(call.status).toBe(200);
+    expect(call.headers.get('x-proxy-attempts')).toBe('3');
+    expect(call.headers.get('x-proxy-model')).toBe('openai/gpt-4o-mini');
+    expect(await upstreamRequests(tag)).toHaveLength(3);
+
+    expect(call.row).toMatchObject({ status: 200, attempts: 3, model: 'openai/gpt-4o-mini' });
+    expect(call.row!.cost_nano).toBeGreaterThan(0);
+    expect(call.attempts.map((a) => [a.attempt, a.model, a.status, a.error_type])).toEqual([
+      [1, 'openai/gpt-4o-mini', 503, 'upstream_overloaded'],
+      [2, 'openai/gpt-4o-mini', 503, 'upstream_overloaded'],
+    ]);
+    // The failed attempts cost nothing: the month moved by exactly the one answer's cost.
+    expect((await spentThisMonth()) - spentBefore).toBe(call.row!.cost_nano);
+
+    // The admin API shows the call with its failed attempts.
+    const detail = (await (await callAdmin(`/admin/requests/${call.row!.id}`)).response.json()) as { attempts: number; failed_attempts: { attempt: number; status: number; ts: string }[] };
+    expect(detail.attempts).toBe(3);
+    expect(detail.failed_attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 503], [2, 503]]);
+    expect(new Date(detail.failed_attempts[0].ts).getTime()).toBeGreaterThan(0);
+    expect((await callAdmin('/admin/requests/req_unknown')).response.status).toBe(404);
+  });
+
+  it('retries an upstream 429 after its retry-after, and does not wait for one longer than 10 s', async () => {
+    const soon = nonce();
+    const retried = await chat(`upstream:first=${soon}:1:status=429 upstream:retry-after=0.05`);
+    expect([retried.status, retried.row!.attempts, retried.headers.get('x-proxy-model')]).toEqual([200, 2, 'openai/gpt-4o-mini']);
+
+    const late = nonce();
+    const fellBack = await chat(`upstream:if-model=gpt-4o-mini:status=429 upstream:retry-after=3600 ${late}`);
+    // No retry of the same model (it asked for an hour): straight to the fallback.
+    expect([fellBack.status, fellBack.row!.attempts, fellBack.headers.get('x-proxy-model')]).toEqual([200, 2, 'openai/gpt-4o']);
+    expect(fellBack.attempts.map((a) => [a.model, a.status])).toEqual([['openai/gpt-4o-mini', 429]]);
+  });
+
+  it('does not retry what another try cannot cure', async () => {
+    const tag = nonce();
+    const call = await chat(`upstream:status=400 ${tag}`);
+    expect(call.status).toBe(400);
+    expect(call.row).toMatchObject({ status: 400, attempts: 1 });
+    expect(call.attempts).toEqual([]);
+    expect(await upstreamRequests(tag)).toHaveLength(1);
+  });
+
+  it('waits longer before each retry, with jitter, or as long as the upstream asks', () => {
+    const error = new ProxyError(503, 'overloaded', 'upstream_error');
+    const policy = { ...DEFAULT_POLICY, retryBaseMs: 200 };
+    expect([1, 2, 3].map((retry) => backoffMs(error, retry, policy, () => 0))).toEqual([100, 200, 400]);
+    expect([1, 2, 3].map((retry) => backoffMs(error, retry, policy, () => 0.999999))).toEqual([1, 2, 3].map((retry) => expect.closeTo(200 * 2 ** (retry - 1), 3)));
+    const asked = new ProxyError(429, 'slow down', 'rate_limit_error', null, null, { 'retry-after': '2' });
+    expect(backoffMs(asked, 1, policy)).toBe(2000);
+    expect(backoffMs(new ProxyError(429, '', 'rate_limit_error', null, null, { 'retry-after': '11' }), 1, policy)).toBeNull();
+    expect(requestedWaitMs({ 'retry-after-ms': '150', 'retry-after': '9' })).toBe(150);
+    const now = Date.UTC(2026, 10, 25, 12, 0, 0);
+    expect(requestedWaitMs({ 'retry-after': 'Wed, 25 Nov 2026 12:00:03 GMT' }, now)).toBe(3000);
+    expect(requestedWaitMs({ 'retry-after': 'soon' })).toBeNull();
+  });
+});
+
+describe('fallback', () => {
+  it("answers from the other tier when the routed model keeps failing, and says so", async () => {
+    const tag = nonce();
+    const call = await chat(`upstream:if-model=gpt-4o-mini:status=502 ${tag}`);
+    expect(call.status).toBe(200);
+    expect(call.headers.get('x-proxy-model')).toBe('openai/gpt-4o');
+    expect(call.headers.get('x-proxy-tier')).toBe('expensive');
+    expect(call.headers.get('x-proxy-fallback-from')).toBe('openai/gpt-4o-mini');
+    expect(call.headers.get('x-proxy-route-reason')).toBe('fallback:openai/gpt-4o-mini');
+    expect(call.headers.get('x-proxy-attempts')).toBe(String(DEFAULT_POLICY.maxRetries + 2));
+    // Billed at the price of the model that answered.
+    expect(call.row).toMatchObject({ status: 200, model: 'openai/gpt-4o', tier: 'expensive', route_reason: 'fallback:openai/gpt-4o-mini' });
+    expect(call.attempts.map((a) => a.model)).toEqual(Array(DEFAULT_POLICY.maxRetries + 1).fill('openai/gpt-4o-mini'));
+  });
+
+  it('uses FALLBACK_MODEL when set, and none when it is none', async () => {
+    const configured = await chat(`upstream:if-model=gpt-4o-mini:status=503 ${nonce()}`, { env: { FALLBACK_MODEL: 'anthropic/claude-haiku-4-5', UPSTREAM_MAX_RETRIES: '0' } });
+    expect([configured.status, configured.headers.get('x-proxy-model')]).toEqual([200, 'anthropic/claude-haiku-4-5']);
+
+    const none = await chat(`upstream:status=503 ${nonce()}`, { env: { FALLBACK_MODEL: 'none', UPSTREAM_MAX_RETRIES: '1' } });
+    expect(none.status).toBe(503);
+    expect(none.row).toMatchObject({ status: 503, attempts: 2, model: 'openai/gpt-4o-mini' });
+  });
+
+  it('gives up with the last failure when every model fails, every attempt on record', async () => {
+    const tag = nonce();
+    const call = await chat(`upstream:status=500 ${tag}`);
+    const total = 2 * (DEFAULT_POLICY.maxRetries + 1);
+    expect(call.status).toBe(502);
+    expect(JSON.parse(call.text).error.code).toBe('upstream_error');
+    expect(await upstreamRequests(tag)).toHaveLength(total);
+    // The call's own row is the last attempt; the ones before it are in request_attempts.
+    expect(call.row).toMatchObject({ status: 502, attempts: total, model: 'openai/gpt-4o', cost_nano: 0 });
+    expect(call.attempts.map((a) => a.attempt)).toEqual(Array.from({ length: total - 1 }, (_, i) => i + 1));
+  });
+
+  it('never stores a fallback’s answer under the routed model’s cache key', async () => {
+    const tag = nonce();
+    const first = await postJson(
+      '/v1/chat/completions',
+      { model: 'openai/gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: `upstream:if-model=gpt-4o-mini:status=503 ${tag}` }] },
+      { apiKey: tenant.apiKey, env: { ...upstreamEnv(), UPSTREAM_MAX_RETRIES: '0' } },
+    );
+    await first.response.text();
+    await first.settled();
+    expect(first.response.headers.get('x-proxy-model')).toBe('openai/gpt-4o');
+    const again = await postJson(
+      '/v1/chat/completions',
+      { model: 'openai/gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: `upstream:if-model=gpt-4o-mini:status=503 ${tag}` }] },
+      { apiKey: tenant.apiKey, env: { ...upstreamEnv(), UPSTREAM_MAX_RETRIES: '0' } },
+    );
+    await again.response.text();
+    expect(again.response.headers.get('x-proxy-cache')).toBe('MISS');
+  });
+});
+
+describe('timeouts', () => {
+  it('times out a slow answer (first byte) and retries it', async () => {
+    const tag = nonce();
+    const call = await chat(`upstream:first=${tag}:1:slow=3000`, { env: { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '300' } });
+    expect(call.status).toBe(200);
+    expect(call.attempts).toMatchObject([{ attempt: 1, status: 504, error_type: 'upstream_timeout' }]);
+    expect(call.attempts[0].error_message).toContain('did not answer within 300 ms');
+    // The timed-out request was cancelled, not left running upstream.
+    const [timedOut] = await upstreamRequests(tag);
+    await expect.poll(async () => (await upstreamRequests(tag))[0].aborted).toBe(true);
+    expect(timedOut.completed).toBe(false);
+  });
+
+  it('times out a stream that does not connect, and one whose first chunk does not come', async () => {
+    const connect = nonce();
+    const slowHeaders = await chat(`upstream:first=${connect}:1:slow=3000`, { stream: true, env: { UPSTREAM_CONNECT_TIMEOUT_MS: '300' } });
+    expect(slowHeaders.status).toBe(200);
+    expect(slowHeaders.attempts).toMatchObject([{ status: 504, error_type: 'upstream_timeout' }]);
+
+    const firstByte = nonce();
+    const slowFirstChunk = await chat(`upstream:first=${firstByte}:1:first-event-delay=3000`, { stream: true, env: { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '300' } });
+    expect(slowFirstChunk.status).toBe(200);
+    expect(slowFirstChunk.text).toContain('[DONE]');
+    expect(slowFirstChunk.row).toMatchObject({ status: 200, attempts: 2, stream: 1 });
+    expect(slowFirstChunk.attempts).toMatchObject([{ status: 504, error_type: 'upstream_timeout' }]);
+  });
+
+  it('answers 504 when every attempt times out', async () => {
+    const call = await chat(`upstream:slow=2000 ${nonce()}`, { env: { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '100', UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' } });
+    expect(call.status).toBe(504);
+    expect(JSON.parse(call.text).error).toMatchObject({ type: 'upstream_error', code: 'upstream_timeout' });
+    expect(call.row).toMatchObject({ status: 504, error_type: 'upstream_timeout', attempts: 1 });
+  });
+});
+
+describe('after the first byte', () => {
+  it('never retries a stream that fails mid-way: the client gets an error event, the row what was used', async () => {
+    const tag = nonce();
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'openai/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `tell me a long story upstream:midstream-error ${tag}` }] },
+      { apiKey: tenant.apiKey, env: upstreamEnv() },
+    );
+    expect(call.response.status).toBe(200);
+    const events = await readSse(call.response);
+    await call.settled();
+    expect(events.some((e) => e.data.includes('"content"'))).toBe(true);
+    expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_stream_error' } });
+    expect(await upstreamRequests(tag)).toHaveLength(1);
+    const row = await loggedRow(call.response.headers.get('x-request-id'));
+    expect(row).toMatchObject({ status: 502, attempts: 1, usage_estimated: 1, error_type: 'upstream_stream_error' });
+    expect(row!.prompt_tokens).toBeGreaterThan(0);
+    expect(row!.completion_tokens).toBeGreaterThan(0);
+    expect(row!.cost_nano).toBeGreaterThan(0);
+  });
+});
+
+describe('a client that goes away', () => {
+  it('cancels a non-streamed upstream call and still writes the row', async () => {
+    const tag = nonce();
+    const controller = new AbortController();
+    const request = new Request('http://proxy.test/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tenant.apiKey}` },
+      body: JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:slow=5000 ${tag}` }] }),
+      signal: controller.signal,
+    });
+    const { callProxy } = await import('./harness');
+    const pending = callProxy(request, undefined, upstreamEnv());
+    await expect.poll(() => upstreamRequests(tag).then((r) => r.length)).toBe(1);
+    controller.abort();
+    const call = await pending.catch(() => null);
+    await call?.settled();
+    await expect.poll(async () => (await upstreamRequests(tag))[0].aborted).toBe(true);
+    const abandoned = () => env.DB.prepare('SELECT * FROM requests WHERE tenant_id = ? AND status = 499').bind(tenant.id).all<{ error_type: string; usage_estimated: number; prompt_tokens: number; completion_tokens: number }>();
+    await expect.poll(async () => (await abandoned()).results.length).toBe(1);
+    const { results } = await abandoned();
+    expect(results[0]).toMatchObject({ error_type: 'client_closed', usage_estimated: 1, completion_tokens: 0 });
+    expect(results[0].prompt_tokens).toBeGreaterThan(0);
+  });
+});
