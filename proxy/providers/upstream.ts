@@ -15,19 +15,25 @@ export async function fetchUpstream(provider: ProviderName, url: string, init: R
   }
 }
 
+/** The upstream's own advice on when to try again, kept for the retry logic and passed on to the client. */
+function retryHeaders(headers: Headers | undefined): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of ['retry-after', 'retry-after-ms']) {
+    const value = headers?.get(name);
+    if (value) kept[name] = value;
+  }
+  return kept;
+}
+
 /** Maps an upstream HTTP failure to the error the client gets. */
 export function upstreamFailure(provider: ProviderName, status: number, message: string, headers?: Headers): ProxyError {
   if (status === 401 || status === 403) {
     return new ProxyError(502, `The ${provider} upstream rejected the proxy's credentials.`, 'upstream_error', 'upstream_auth_failed');
   }
-  if (status === 429) {
-    const retryAfter = headers?.get('retry-after');
-    return new ProxyError(429, `The ${provider} upstream is rate limiting: ${message}`, 'rate_limit_error', 'rate_limit_exceeded', null,
-      retryAfter ? { 'retry-after': retryAfter } : {});
-  }
+  if (status === 429) return new ProxyError(429, `The ${provider} upstream is rate limiting: ${message}`, 'rate_limit_error', 'rate_limit_exceeded', null, retryHeaders(headers));
   if (status === 404) return new ProxyError(404, `${provider} upstream: ${message}`, 'invalid_request_error', 'model_not_found', 'model');
   if (status >= 400 && status < 500) return new ProxyError(status === 413 ? 413 : 400, `${provider} upstream: ${message}`, 'invalid_request_error', 'upstream_rejected');
-  if (status === 503 || status === 529) return new ProxyError(503, `The ${provider} upstream is overloaded: ${message}`, 'upstream_error', 'upstream_overloaded');
+  if (status === 503 || status === 529) return new ProxyError(503, `The ${provider} upstream is overloaded: ${message}`, 'upstream_error', 'upstream_overloaded', null, retryHeaders(headers));
   if (status === 504) return new ProxyError(504, `The ${provider} upstream timed out.`, 'upstream_error', 'upstream_timeout');
   return new ProxyError(502, `The ${provider} upstream failed (${status}): ${message}`, 'upstream_error', 'upstream_error');
 }
