@@ -29,6 +29,8 @@ export default defineConfig({
                 // Real retries and fallbacks, with backoffs short enough for a test suite.
                 UPSTREAM_RETRY_BASE_MS: '5',
               },
+              // The request-log queue's consumer runs as soon as a message arrives, not after 5 s.
+              queueConsumers: { 'ai-proxy-request-log': { maxBatchTimeout: 0.05 } },
             },
           })),
         ],

@@ -42,11 +42,23 @@ export function noteSpend(tenantId: string, ts: number, costNano: number): void 
   if (cached && cached.month === monthOf(ts)) cached.spentNano += costNano;
 }
 
+/**
+ * The tenant's spend this month. Budgets fail open: when D1 cannot be read, the last total this
+ * isolate knew is used (0 if it knew none) and the call goes ahead, since refusing every call
+ * for a database blip is worse than a budget overshoot of the calls made meanwhile.
+ */
 export async function monthToDateSpend(env: Env, tenantId: string, now = Date.now()): Promise<number> {
   const month = monthOf(now);
   const cached = isolateSpend.get(tenantId);
-  if (cached && cached.month === month && now - cached.readAt < SPEND_CACHE_MS) return cached.spentNano;
-  const row = await env.DB.prepare('SELECT spent_nano FROM tenant_spend WHERE tenant_id = ? AND month = ?').bind(tenantId, month).first<{ spent_nano: number }>();
+  const known = cached && cached.month === month ? cached : null;
+  if (known && now - known.readAt < SPEND_CACHE_MS) return known.spentNano;
+  let row: { spent_nano: number } | null;
+  try {
+    row = await env.DB.prepare('SELECT spent_nano FROM tenant_spend WHERE tenant_id = ? AND month = ?').bind(tenantId, month).first<{ spent_nano: number }>();
+  } catch (error) {
+    console.error('budget check: D1 unavailable, failing open', tenantId, error instanceof Error ? error.message : error);
+    return known?.spentNano ?? 0;
+  }
   const spentNano = row?.spent_nano ?? 0;
   isolateSpend.set(tenantId, { month, spentNano, readAt: now });
   return spentNano;

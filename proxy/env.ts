@@ -10,6 +10,8 @@ export interface Env {
   AE?: AnalyticsEngineDataset;
   /** Workers AI; has no local emulation. */
   AI?: Ai;
+  /** The request-log queue: the path rows take with REQUEST_LOG_SINK=queue, and the fallback when D1 refuses one. */
+  LOG_QUEUE?: Queue<import('./request-log').RequestRecord>;
   /** Exact per-tenant rate limits, for tenants with rate_limit_store = durable-object. */
   RATE_LIMITER: DurableObjectNamespace<import('./rate-limit-store').TenantRateLimiter>;
 
@@ -34,6 +36,8 @@ export interface Env {
   UPSTREAM_RETRY_BASE_MS?: string;
   /** The chat model tried when the routed one keeps failing: provider/model, or `none`; default the other tier. */
   FALLBACK_MODEL?: string;
+  /** `d1` (default): each call's row is written to D1 directly; `queue`: through LOG_QUEUE, inserted in batches. */
+  REQUEST_LOG_SINK?: string;
   /** Days of raw request-log rows to keep; older ones live on in the hourly and daily rollups. */
   RETENTION_DAYS?: string;
   /** Mock provider: milliseconds before the first token, and between streamed chunks. */

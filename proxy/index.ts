@@ -2,6 +2,7 @@
 import { runRollup } from '../analytics/rollup';
 import { app } from './app';
 import type { Env } from './env';
+import { consumeRequestLog, type RequestRecord } from './request-log';
 
 export { TenantRateLimiter } from './rate-limit-store';
 
@@ -11,4 +12,6 @@ export default {
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(runRollup(env).then((report) => console.log('rollup', JSON.stringify(report))));
   },
-} satisfies ExportedHandler<Env>;
+  /** The request-log queue's consumer (REQUEST_LOG_SINK=queue, and rows D1 refused). */
+  queue: (batch, env) => consumeRequestLog(batch, env),
+} satisfies ExportedHandler<Env, RequestRecord>;

@@ -57,7 +57,14 @@ async function admit(c: AppContext, estimatedTokens: number): Promise<Admission>
   if (!limits.rpm && !limits.tpm) return NO_LIMITS;
 
   const store = storeFor(c);
-  const decision = await store.reserve(tenantId, limits, estimatedTokens);
+  let decision: LimitDecision;
+  try {
+    decision = await store.reserve(tenantId, limits, estimatedTokens);
+  } catch (error) {
+    // Limits fail open: a store that cannot answer must not take the proxy down with it.
+    console.error('rate-limit store unavailable, admitting the call', tenantId, error instanceof Error ? error.message : error);
+    return NO_LIMITS;
+  }
   c.set('rateLimitHeaders', rateLimitHeaders(decision));
   if (!decision.allowed) {
     const retryAfterS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
@@ -77,7 +84,9 @@ async function admit(c: AppContext, estimatedTokens: number): Promise<Admission>
     settle(usedTokens) {
       if (settled) return;
       settled = true;
-      if (limits.tpm && usedTokens !== reserved) c.executionCtx.waitUntil(store.reconcile(tenantId, limits, usedTokens - reserved));
+      if (limits.tpm && usedTokens !== reserved) {
+        c.executionCtx.waitUntil(store.reconcile(tenantId, limits, usedTokens - reserved).catch((error) => console.warn('rate-limit reconcile failed', tenantId, error instanceof Error ? error.message : error)));
+      }
     },
   };
 }

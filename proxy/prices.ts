@@ -19,10 +19,16 @@ interface OverrideRow {
 
 let cached: { rows: Map<string, OverrideRow>; readAt: number } | null = null;
 
+/** The overrides; when D1 cannot be read, the last ones this isolate read (none: built-in prices), tried again on the next call. */
 export async function priceOverrides(env: Env): Promise<Map<string, OverrideRow>> {
   if (cached && Date.now() - cached.readAt < OVERRIDES_TTL_MS) return cached.rows;
-  const { results } = await env.DB.prepare('SELECT * FROM price_overrides').all<OverrideRow>();
-  cached = { rows: new Map(results.map((row) => [row.model, row])), readAt: Date.now() };
+  try {
+    const { results } = await env.DB.prepare('SELECT * FROM price_overrides').all<OverrideRow>();
+    cached = { rows: new Map(results.map((row) => [row.model, row])), readAt: Date.now() };
+  } catch (error) {
+    console.error('price overrides: D1 unavailable, using the last known prices', error instanceof Error ? error.message : error);
+    return cached?.rows ?? new Map();
+  }
   return cached.rows;
 }
 

@@ -54,6 +54,11 @@ export class KvRateLimitStore implements RateLimitStore {
     if (!pending) {
       pending = this.kv
         .get<LimitState>(this.key(tenantId), 'json')
+        // KV down: this isolate goes on limiting with what it knows (its own traffic, exactly).
+        .catch((error) => {
+          console.warn('rate-limit state read failed, limiting on this isolate alone', tenantId, error instanceof Error ? error.message : error);
+          return entry?.state ?? null;
+        })
         .then((stored) => {
           const fresh: IsolateEntry = { state: stored ?? {}, readAt: now, writtenAt: entry?.writtenAt ?? 0, dirty: false };
           isolateBuckets.set(tenantId, fresh);

@@ -79,6 +79,61 @@ export function toDataPoint(r: RequestRecord): AnalyticsEngineDataPoint {
   };
 }
 
+/** The statements that store one record, as one transaction: its row, the month's spend (counted only if the row is new), its failed attempts. */
+function logStatements(db: D1Database, r: RequestRecord): D1PreparedStatement[] {
+  const row = db.prepare(INSERT).bind(
+    r.id, r.ts, r.tenantId, r.keyId, r.endpoint, r.modelRequested, r.model, r.provider, r.tier, r.routeReason,
+    r.status, r.errorType, r.errorMessage?.slice(0, MAX_ERROR_CHARS) ?? null, r.usage.promptTokens, r.usage.completionTokens,
+    r.usage.cachedTokens, r.usage.cacheWriteTokens, r.usageEstimated ? 1 : 0, r.costNano, r.savedNano,
+    r.latencyMs, r.ttftMs, r.stream ? 1 : 0, r.cache, r.attempts,
+  );
+  return [
+    row,
+    ...(r.costNano > 0 ? [spendStatement(db, r.tenantId, r.ts, r.costNano)] : []),
+    ...r.failedAttempts.map((a) =>
+      db.prepare(INSERT_ATTEMPT).bind(r.id, a.attempt, a.ts, r.tenantId, a.model, a.provider, a.tier, a.status, a.errorType, a.errorMessage.slice(0, MAX_ERROR_CHARS), a.latencyMs),
+    ),
+  ];
+}
+
+/** Writes one record to D1, retrying with backoff; false when D1 would not take it. */
+async function writeToD1(env: Env, r: RequestRecord): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [inserted] = await env.DB.batch(logStatements(env.DB, r));
+      if (inserted.meta.changes > 0) noteSpend(r.tenantId, r.ts, r.costNano);
+      return true;
+    } catch (error) {
+      if (attempt >= D1_ATTEMPTS) {
+        console.error('request log: D1 write failed', r.id, error instanceof Error ? error.message : error);
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+}
+
+async function sendToQueue(env: Env, r: RequestRecord): Promise<boolean> {
+  if (!env.LOG_QUEUE) return false;
+  try {
+    await env.LOG_QUEUE.send(r);
+    return true;
+  } catch (error) {
+    console.error('request log: queue send failed', r.id, error instanceof Error ? error.message : error);
+    return false;
+  }
+}
+
+/** Whether rows go through the queue (REQUEST_LOG_SINK=queue and a LOG_QUEUE binding). */
+export const logsThroughQueue = (env: Env) => env.REQUEST_LOG_SINK === 'queue' && env.LOG_QUEUE !== undefined;
+
+/**
+ * Stores one call's record. Analytics Engine gets its point at once. The D1 row goes straight
+ * to D1 (retried), or, with REQUEST_LOG_SINK=queue, through the LOG_QUEUE for the consumer to
+ * insert in batches (the scaling path for high volume). Each path falls back on the other, so
+ * a row survives either being down; if both are, the record is printed whole to the Worker's
+ * logs, the last place it can be recovered from.
+ */
 export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void> {
   try {
     env.AE?.writeDataPoint(toDataPoint(r));
@@ -86,32 +141,36 @@ export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void>
     // Analytics Engine is the secondary copy: its failure must not cost us the D1 row.
     console.error('analytics engine write failed', r.id, error);
   }
-  const statement = env.DB.prepare(INSERT).bind(
-    r.id, r.ts, r.tenantId, r.keyId, r.endpoint, r.modelRequested, r.model, r.provider, r.tier, r.routeReason,
-    r.status, r.errorType, r.errorMessage?.slice(0, MAX_ERROR_CHARS) ?? null, r.usage.promptTokens, r.usage.completionTokens,
-    r.usage.cachedTokens, r.usage.cacheWriteTokens, r.usageEstimated ? 1 : 0, r.costNano, r.savedNano,
-    r.latencyMs, r.ttftMs, r.stream ? 1 : 0, r.cache, r.attempts,
-  );
-  // The month-to-date spend moves in the same batch (one transaction) as the row it counts,
-  // right after it (it counts only if the row was new), and the failed attempts go with them.
-  const statements = [
-    statement,
-    ...(r.costNano > 0 ? [spendStatement(env.DB, r.tenantId, r.ts, r.costNano)] : []),
-    ...r.failedAttempts.map((a) =>
-      env.DB.prepare(INSERT_ATTEMPT).bind(r.id, a.attempt, a.ts, r.tenantId, a.model, a.provider, a.tier, a.status, a.errorType, a.errorMessage.slice(0, MAX_ERROR_CHARS), a.latencyMs),
-    ),
-  ];
-  for (let attempt = 1; ; attempt++) {
+  const written = logsThroughQueue(env)
+    ? (await sendToQueue(env, r)) || (await writeToD1(env, r))
+    : (await writeToD1(env, r)) || (await sendToQueue(env, r));
+  if (!written) console.error('request log: unwritten record', JSON.stringify(r));
+}
+
+/**
+ * The LOG_QUEUE consumer: inserts a batch of records in one D1 transaction. Inserts are
+ * idempotent (a redelivered record is ignored, its spend not counted twice), so when D1 fails
+ * the batch is simply delivered again later; a record that cannot be read is retried on its
+ * own. After max_retries the queue moves a message to its dead-letter queue, to be replayed.
+ */
+export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env: Env): Promise<void> {
+  const readable: Message<RequestRecord>[] = [];
+  const statements: D1PreparedStatement[] = [];
+  for (const message of batch.messages) {
     try {
-      const [inserted] = await env.DB.batch(statements);
-      if (inserted.meta.changes > 0) noteSpend(r.tenantId, r.ts, r.costNano);
-      return;
+      statements.push(...logStatements(env.DB, message.body));
+      readable.push(message);
     } catch (error) {
-      if (attempt >= D1_ATTEMPTS) {
-        console.error('request log write failed', r.id, error);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      console.error('request log: unreadable queued record', message.id, error instanceof Error ? error.message : error);
+      message.retry();
     }
+  }
+  if (statements.length === 0) return;
+  try {
+    await env.DB.batch(statements);
+    for (const message of readable) message.ack();
+  } catch (error) {
+    console.error(`request log: writing a batch of ${readable.length} failed, retrying it`, error instanceof Error ? error.message : error);
+    for (const message of readable) message.retry({ delaySeconds: 10 });
   }
 }

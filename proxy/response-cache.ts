@@ -80,8 +80,12 @@ export async function decideCaching(
   return { mode: cacheControl.includes('no-cache') ? 'refresh' : 'use', key, ttlS };
 }
 
+/** The stored answer, if any; when KV cannot be read the call goes upstream as a miss. */
 export async function readCachedCompletion(kv: KVNamespace, key: string): Promise<CachedCompletion | null> {
-  const entry = await kv.get<CachedCompletion>(key, 'json');
+  const entry = await kv.get<CachedCompletion>(key, 'json').catch((error) => {
+    console.warn('response cache: KV read failed, treating as a miss', error instanceof Error ? error.message : error);
+    return null;
+  });
   return entry && entry.expiresAt > Date.now() ? entry : null;
 }
 
@@ -96,6 +100,11 @@ export async function storeCompletion(
   const value = JSON.stringify({ ...entry, expiresAt: Date.now() + ttlS * 1000 } satisfies CachedCompletion);
   // A UTF-16 length above a third of the limit may be above it in UTF-8 bytes: only then count them.
   if (value.length > maxBytes / 3 && new TextEncoder().encode(value).byteLength > maxBytes) return false;
-  await kv.put(key, value, { expirationTtl: Math.max(ttlS, KV_MIN_TTL_S) });
+  try {
+    await kv.put(key, value, { expirationTtl: Math.max(ttlS, KV_MIN_TTL_S) });
+  } catch (error) {
+    console.warn('response cache: KV write failed, answer not cached', error instanceof Error ? error.message : error);
+    return false;
+  }
   return true;
 }

@@ -4,6 +4,8 @@
  * (a new location, an evicted entry) falls back to D1 and refills KV.
  */
 import type { Env } from './env';
+import { ProxyError } from './errors';
+import { forgetKey, FRESH_MS, recalledKey, rememberKey, STALE_IF_ERROR_MS } from './auth/key-cache';
 import { generateApiKey, sha256Hex } from './auth/keys';
 import { newKeyId, newTenantId } from './ids';
 
@@ -133,6 +135,7 @@ export async function issueKey(env: Env, tenant: Tenant): Promise<IssuedKey> {
     .run();
   const context: TenantContext = { tenantId: tenant.id, keyId, tenant: settingsOf(tenant) };
   await env.KV.put(kvKey(keyHash), JSON.stringify(context));
+  rememberKey(keyHash, context);
   return { key_id: keyId, api_key: apiKey, key_prefix: keyPrefix, created_at: iso(now) };
 }
 
@@ -142,15 +145,40 @@ export async function revokeKey(env: Env, keyId: string): Promise<boolean> {
     .bind(Date.now(), keyId)
     .first<{ key_hash: string }>();
   if (!row) return false;
+  forgetKey(row.key_hash);
   await env.KV.delete(kvKey(row.key_hash));
   return true;
 }
 
-/** The tenant behind an API key, or null for an unknown or revoked key. */
+/**
+ * The tenant behind an API key, or null for an unknown or revoked key: from this isolate's
+ * memory when fresh, else KV, else D1 (which then refills KV). When KV and D1 both fail, a key
+ * this isolate has seen recently is still served; an unknown one gets a 503, never a pass.
+ */
 export async function authenticateKey(env: Env, apiKey: string): Promise<TenantContext | null> {
   const keyHash = await sha256Hex(apiKey);
-  const cached = await env.KV.get<TenantContext>(kvKey(keyHash), 'json');
-  if (cached) return cached;
+  const fresh = recalledKey(keyHash, FRESH_MS);
+  if (fresh) return fresh;
+  let context: TenantContext | null;
+  try {
+    context = await lookUpKey(env, keyHash);
+  } catch (error) {
+    const known = recalledKey(keyHash, STALE_IF_ERROR_MS);
+    if (known) return known;
+    console.error('key lookup failed: KV and D1 unavailable', error instanceof Error ? error.message : error);
+    throw new ProxyError(503, 'The proxy cannot check API keys right now: its key store is unavailable. Try again shortly.', 'server_error', 'key_store_unavailable', null, { 'retry-after': '5' });
+  }
+  if (context) rememberKey(keyHash, context);
+  else forgetKey(keyHash);
+  return context;
+}
+
+async function lookUpKey(env: Env, keyHash: string): Promise<TenantContext | null> {
+  const fromKv = await env.KV.get<TenantContext>(kvKey(keyHash), 'json').catch((error) => {
+    console.warn('KV key lookup failed, asking D1', error instanceof Error ? error.message : error);
+    return null;
+  });
+  if (fromKv) return fromKv;
   const row = await env.DB.prepare(
     `SELECT k.id AS key_id, t.* FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
      WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
@@ -159,7 +187,8 @@ export async function authenticateKey(env: Env, apiKey: string): Promise<TenantC
     .first<TenantRow & { key_id: string }>();
   if (!row) return null;
   const context: TenantContext = { tenantId: row.id, keyId: row.key_id, tenant: settingsOf(toTenant(row)) };
-  await env.KV.put(kvKey(keyHash), JSON.stringify(context));
+  // Refilling KV is an optimisation: a failure costs the next call a D1 read, nothing more.
+  await env.KV.put(kvKey(keyHash), JSON.stringify(context)).catch(() => {});
   return context;
 }
 
@@ -198,7 +227,11 @@ export async function updateTenant(env: Env, id: string, patch: Partial<TenantSe
   const tenant = toTenant(row);
   const keys = await liveKeys(env, id);
   await Promise.all(
-    keys.map((k) => env.KV.put(kvKey(k.key_hash), JSON.stringify({ tenantId: id, keyId: k.id, tenant: settingsOf(tenant) } satisfies TenantContext))),
+    keys.map((k) => {
+      const context: TenantContext = { tenantId: id, keyId: k.id, tenant: settingsOf(tenant) };
+      rememberKey(k.key_hash, context);
+      return env.KV.put(kvKey(k.key_hash), JSON.stringify(context));
+    }),
   );
   return tenant;
 }
@@ -206,6 +239,7 @@ export async function updateTenant(env: Env, id: string, patch: Partial<TenantSe
 /** Deletes a tenant and its keys (its request log stays). False when there is no such tenant. */
 export async function deleteTenant(env: Env, id: string): Promise<boolean> {
   const keys = await liveKeys(env, id);
+  keys.forEach((k) => forgetKey(k.key_hash));
   await Promise.all(keys.map((k) => env.KV.delete(kvKey(k.key_hash))));
   const [, deleted] = await env.DB.batch([
     env.DB.prepare('DELETE FROM api_keys WHERE tenant_id = ?').bind(id),

@@ -22,7 +22,10 @@ export async function health(env: Env): Promise<Response> {
       if (typeof env.AE?.writeDataPoint !== 'function') throw new Error('the AE binding is missing');
     }),
   ]);
-  const checks = { d1, kv, analytics_engine: analytics };
+  const queue = await check(() => {
+    if (env.REQUEST_LOG_SINK === 'queue' && typeof env.LOG_QUEUE?.send !== 'function') throw new Error('REQUEST_LOG_SINK is queue but the LOG_QUEUE binding is missing');
+  });
+  const checks = { d1, kv, analytics_engine: analytics, log_queue: queue };
   const failed = Object.entries(checks).filter(([, value]) => value !== 'ok').map(([name]) => name);
   return Response.json(
     failed.length ? { status: 'degraded', failed, checks } : { status: 'ok', checks },

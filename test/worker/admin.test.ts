@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { sha256Hex } from '../../proxy/auth/keys';
+import { generateApiKey, sha256Hex } from '../../proxy/auth/keys';
 import { createTestTenant } from './fixtures';
-import { callAdmin, callProxy, env, postJson } from './harness';
+import { callAdmin, callProxy, env, postJson, unavailableKV } from './harness';
 
 const hello = { model: 'cheap', messages: [{ role: 'user', content: 'hello' }] };
 
@@ -76,12 +76,16 @@ describe('tenants and keys', () => {
     expect((await callAdmin('/admin/tenants/ten_nope')).response.status).toBe(404);
   });
 
-  it('authenticates from D1 when KV has lost the key, and refills KV', async () => {
-    const tenant = await createTestTenant();
-    const kvKey = `apikey:${await sha256Hex(tenant.apiKey)}`;
-    await env.KV.delete(kvKey);
-    expect((await postJson('/v1/chat/completions', hello, { apiKey: tenant.apiKey })).response.status).toBe(200);
-    expect(await env.KV.get(kvKey, 'json')).toMatchObject({ tenantId: tenant.id, keyId: tenant.keyId });
+  it('authenticates from D1 when KV does not have the key, and refills KV', async () => {
+    // A key issued by another isolate (this one has never seen it) whose KV entry is gone.
+    const apiKey = generateApiKey();
+    const keyHash = await sha256Hex(apiKey);
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO tenants (id, name, routing, cache_ttl_s, created_at, updated_at) VALUES ('ten_elsewhere', 'Elsewhere', 'passthrough', 3600, 0, 0)"),
+      env.DB.prepare("INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix, created_at) VALUES ('key_elsewhere', 'ten_elsewhere', ?, 'sk-proxy-xxxx', 0)").bind(keyHash),
+    ]);
+    expect((await postJson('/v1/chat/completions', hello, { apiKey })).response.status).toBe(200);
+    expect(await env.KV.get(`apikey:${keyHash}`, 'json')).toMatchObject({ tenantId: 'ten_elsewhere', keyId: 'key_elsewhere' });
   });
 });
 
@@ -127,7 +131,7 @@ describe('GET /health', () => {
   it('answers 200 when D1, KV and Analytics Engine are there', async () => {
     const call = await callProxy('/health');
     expect(call.response.status).toBe(200);
-    expect(await call.response.json()).toEqual({ status: 'ok', checks: { d1: 'ok', kv: 'ok', analytics_engine: 'ok' } });
+    expect(await call.response.json()).toEqual({ status: 'ok', checks: { d1: 'ok', kv: 'ok', analytics_engine: 'ok', log_queue: 'ok' } });
   });
 
   it('answers 503 naming the failed binding', async () => {
@@ -138,5 +142,12 @@ describe('GET /health', () => {
     expect(body.failed).toEqual(['d1', 'analytics_engine']);
     expect(body.checks.d1).toContain('D1 is unreachable');
     expect(body.checks.kv).toBe('ok');
+
+    const kvDown = await callProxy('/health', {}, { KV: unavailableKV() });
+    expect(kvDown.response.status).toBe(503);
+    expect(((await kvDown.response.json()) as { failed: string[] }).failed).toEqual(['kv']);
+
+    const noQueue = await callProxy('/health', {}, { REQUEST_LOG_SINK: 'queue', LOG_QUEUE: undefined });
+    expect(((await noQueue.response.json()) as { failed: string[]; checks: Record<string, string> }).checks.log_queue).toContain('LOG_QUEUE binding is missing');
   });
 });

@@ -135,3 +135,16 @@ export async function readSse(response: Response): Promise<SseEvent[]> {
   }
   return events;
 }
+
+const unavailable = (what: string) => () => Promise.reject(new Error(`${what} is unavailable (injected by the test)`));
+
+/** A D1 binding whose every query fails, as during an outage: pass as `DB`. */
+export function unavailableD1(): D1Database {
+  const statement = { bind: () => statement, first: unavailable('D1'), all: unavailable('D1'), run: unavailable('D1'), raw: unavailable('D1') };
+  return { prepare: () => statement, batch: unavailable('D1'), exec: unavailable('D1'), dump: unavailable('D1') } as unknown as D1Database;
+}
+
+/** A KV binding whose every operation fails: pass as `KV`. */
+export function unavailableKV(): KVNamespace {
+  return { get: unavailable('KV'), getWithMetadata: unavailable('KV'), put: unavailable('KV'), delete: unavailable('KV'), list: unavailable('KV') } as unknown as KVNamespace;
+}
