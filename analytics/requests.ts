@@ -2,6 +2,7 @@
  * The request log as the admin API and the dashboard read it: newest first, filtered, and
  * paginated by a keyset cursor so no query ever reads more than one page of rows.
  */
+import { invalidRequest } from '../proxy/errors';
 import type { RequestAttempt, RequestDetail, RequestLogPage, RequestLogRow, StoredRequestRow } from './types';
 
 export interface RequestLogFilter {
@@ -51,6 +52,7 @@ export async function queryRequestLog(db: D1Database, filter: RequestLogFilter):
   else if (filter.status === 'ok') where.push('status < 400');
   else if (filter.status) where.push('status = ?'), params.push(Number(filter.status));
   const cursor = filter.cursor ? decodeCursor(filter.cursor) : null;
+  if (filter.cursor && !cursor) throw invalidRequest('Invalid cursor: pass the next_cursor of a previous page as it was given.', 'cursor', 'invalid_value');
   if (cursor) where.push('(ts < ? OR (ts = ? AND id < ?))'), params.push(cursor.ts, cursor.ts, cursor.id);
 
   // One extra row tells whether another page exists.
@@ -75,16 +77,19 @@ const toApiRow = (row: StoredRequestRow): RequestLogRow => ({
   stream: row.stream === 1,
 });
 
-/** One call, with the upstream attempts that failed before its last one; null when unknown. */
+/** One call, with the upstream attempts that failed before its last one and, if its tenant stores content, its prompt and answer; null when unknown. */
 export async function requestDetail(db: D1Database, id: string): Promise<RequestDetail | null> {
-  const [rows, attempts] = await db.batch([
+  const [rows, attempts, content] = await db.batch([
     db.prepare('SELECT * FROM requests WHERE id = ?').bind(id),
     db.prepare(`SELECT attempt, ts, model, provider, tier, status, error_type, error_message, latency_ms FROM request_attempts WHERE request_id = ? ORDER BY attempt`).bind(id),
+    db.prepare('SELECT request, response, truncated FROM request_content WHERE request_id = ?').bind(id),
   ]);
   const row = rows.results[0] as StoredRequestRow | undefined;
   if (!row) return null;
+  const stored = content.results[0] as { request: string; response: string | null; truncated: number } | undefined;
   return {
     ...toApiRow(row),
     failed_attempts: (attempts.results as Array<Omit<RequestAttempt, 'ts'> & { ts: number }>).map((a) => ({ ...a, ts: new Date(a.ts).toISOString() })),
+    content: stored ? { request: stored.request, response: stored.response, truncated: stored.truncated === 1 } : null,
   };
 }

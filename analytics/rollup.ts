@@ -147,14 +147,14 @@ export async function runRollup(env: Env, now = Date.now()): Promise<RollupRepor
 }
 
 /**
- * Deletes raw rows (and failed-attempt rows) older than RETENTION_DAYS, in batches (a huge
+ * Deletes raw rows (with their failed attempts and stored content) older than RETENTION_DAYS, in batches (a huge
  * DELETE would hold D1 too long), and never rows that are not rolled up yet.
  */
 export async function purgeRawRows(env: Env, now: number, watermark: number): Promise<number> {
   const retentionMs = numberVar(env.RETENTION_DAYS, DEFAULT_RETENTION_DAYS) * DAY_MS;
   const cutoff = Math.min(now - retentionMs, watermark - LATE_MS);
   let purged = 0;
-  for (const [table, key] of [['requests', 'id'], ['request_attempts', 'rowid']] as const) {
+  for (const [table, key] of [['requests', 'id'], ['request_attempts', 'rowid'], ['request_content', 'request_id']] as const) {
     for (let i = 0; i < MAX_PURGE_BATCHES; i++) {
       const result = await env.DB.prepare(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ts < ? LIMIT ?)`).bind(cutoff, PURGE_BATCH).run();
       if (table === 'requests') purged += result.meta.changes;

@@ -147,4 +147,12 @@ export interface RequestAttempt {
   latency_ms: number;
 }
 
-export type RequestDetail = RequestLogRow & { failed_attempts: RequestAttempt[] };
+/** A call's request body and answer, kept only for tenants that opted in (store_content). */
+export interface StoredContent {
+  request: string;
+  response: string | null;
+  /** Either was cut to the size cap. */
+  truncated: boolean;
+}
+
+export type RequestDetail = RequestLogRow & { failed_attempts: RequestAttempt[]; content: StoredContent | null };

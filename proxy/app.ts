@@ -1,7 +1,9 @@
 /** The Hono app: the OpenAI-compatible proxy under /v1, the admin API under /admin, /health (the dashboard is static assets). */
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { admin } from './admin/app';
 import { tenantAuth } from './auth/tenant-auth';
+import { corsFor } from './cors';
 import { logCall, routingHeaders, trackCall, type AppEnv } from './context';
 import { errorResponse, ProxyError, toProxyError } from './errors';
 import { newRequestId } from './ids';
@@ -24,18 +26,28 @@ app.get('/health', (c) => health(c.env));
 // The dashboard is static assets under /dashboard/; the bare origin leads there.
 app.get('/', (c) => c.redirect('/dashboard/', 302));
 
-app.use('/v1/*', tenantAuth, trackCall);
+app.use(
+  '/v1/*',
+  corsFor((env) => env.CORS_ALLOWED_ORIGINS, {
+    // No allowHeaders: the headers a preflight asks for are allowed (SDKs send their own x-stainless-* set).
+    exposeHeaders: ['x-request-id', 'x-proxy-model', 'x-proxy-tier', 'x-proxy-route-reason', 'x-proxy-cache', 'x-proxy-cost-usd', 'x-proxy-attempts', 'x-proxy-fallback-from', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+  }),
+  tenantAuth,
+  trackCall,
+);
 app.post('/v1/chat/completions', chatCompletions);
 app.post('/v1/embeddings', embeddings);
 app.get('/v1/models', listModels);
 
+app.use('/admin/*', corsFor((env) => env.ADMIN_CORS_ALLOWED_ORIGINS, { allowHeaders: ['authorization', 'content-type'], exposeHeaders: ['x-request-id', 'x-analytics-source'] }));
 app.route('/admin', admin);
 
 app.notFound(() => errorResponse(new ProxyError(404, 'Unknown endpoint.', 'invalid_request_error', 'unknown_url')));
 
 app.onError((thrown, c) => {
-  const error = toProxyError(thrown);
-  if (!(thrown instanceof ProxyError)) console.error('unhandled error', c.get('requestId'), thrown);
+  // Hono's own 4xx (a body its JSON validator could not parse) in the OpenAI shape, too.
+  const error = thrown instanceof HTTPException && thrown.status < 500 ? new ProxyError(thrown.status, `Invalid request: ${thrown.message || 'bad request'}.`, 'invalid_request_error', 'invalid_json') : toProxyError(thrown);
+  if (error.status >= 500 && !(thrown instanceof ProxyError)) console.error('unhandled error', c.get('requestId'), thrown);
   const call = c.get('call');
   // Every call that got past authentication is logged, failures included.
   if (call) logCall(c, { status: error.status, error });

@@ -1,6 +1,8 @@
 /**
  * Reads a JSON request body under a size cap. The cap is enforced while reading, before any
- * parsing, so an oversized or endless body costs at most MAX_BODY_BYTES of memory.
+ * parsing, so an oversized or endless body costs at most MAX_BODY_BYTES of memory. Nesting is
+ * capped too: JSON.parse copes with any depth, but serialising it again (for the upstream, for
+ * the cache key) recurses, and a body nested a million deep would overflow the stack.
  */
 import { invalidRequest, ProxyError } from './errors';
 
@@ -31,9 +33,29 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  let value: unknown;
   try {
-    return JSON.parse(new TextDecoder().decode(bytes));
+    value = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw invalidRequest('We could not parse the JSON body of your request. The body must be valid JSON.', null, 'invalid_json');
   }
+  if (depthExceeds(value, MAX_DEPTH)) throw invalidRequest(`The request body nests deeper than ${MAX_DEPTH} levels.`, null, 'too_deeply_nested');
+  return value;
+}
+
+/** Far deeper than any real request (tool schemas included), far shallower than the stack. */
+export const MAX_DEPTH = 64;
+
+/** Whether arrays and objects nest deeper than `max`; iterative, so any depth is safe to check. */
+function depthExceeds(root: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }

@@ -31,6 +31,8 @@ export interface CallInfo {
   controller: AbortController;
   /** The call's row is written, or is the metered stream's to write: it must not be written again. */
   logged: boolean;
+  /** The request body, kept only for tenants that store content. */
+  requestText: string | null;
 }
 
 export interface AppEnv {
@@ -54,6 +56,27 @@ export interface CallResult {
   usageEstimated?: boolean;
   ttftMs?: number | null;
   cache?: CacheStatus;
+  /** The answer as sent (JSON), for tenants that store content. */
+  responseText?: string | null;
+}
+
+/** Each of a call's stored request and answer is cut to this many characters. */
+export const MAX_STORED_CHARS = 256 * 1024;
+
+/** The prompt and answer to keep with the call's row: only when its tenant opted in. */
+function storedContent(call: CallInfo, responseText: string | null | undefined): RequestRecord['content'] {
+  if (call.requestText === null) return undefined;
+  const response = responseText ?? null;
+  return {
+    request: call.requestText.slice(0, MAX_STORED_CHARS),
+    response: response?.slice(0, MAX_STORED_CHARS) ?? null,
+    truncated: call.requestText.length > MAX_STORED_CHARS || (response?.length ?? 0) > MAX_STORED_CHARS,
+  };
+}
+
+/** For a tenant that stores content, keeps the request body on the call. */
+export function keepRequest(c: AppContext, body: unknown): void {
+  if (c.get('tenant').tenant.store_content) c.get('call').requestText = JSON.stringify(body);
 }
 
 export const costOfCall = (usage: Usage, resolved: ResolvedModel | null) => (resolved?.price ? costNano(usage, resolved.price) : 0);
@@ -100,6 +123,7 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
       errorMessage: f.error.message,
       latencyMs: f.latencyMs,
     })),
+    content: storedContent(call, result.responseText),
   };
 }
 
@@ -126,7 +150,7 @@ export const clientClosed = () => new ProxyError(499, 'The client closed the req
 export const trackCall: MiddlewareHandler<AppEnv> = async (c, next) => {
   const call: CallInfo = {
     endpoint: 'chat', modelRequested: null, resolved: null, routed: null, stream: false, attempts: 0, failedAttempts: [],
-    promptTokens: 0, admission: null, controller: new AbortController(), logged: false,
+    promptTokens: 0, admission: null, controller: new AbortController(), logged: false, requestText: null,
   };
   c.set('call', call);
   const signal = c.req.raw.signal;

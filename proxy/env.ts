@@ -38,6 +38,9 @@ export interface Env {
   FALLBACK_MODEL?: string;
   /** `d1` (default): each call's row is written to D1 directly; `queue`: through LOG_QUEUE, inserted in batches. */
   REQUEST_LOG_SINK?: string;
+  /** Origins (comma-separated, or `*`) allowed to call /v1/* and /admin/* from a browser; unset: none. */
+  CORS_ALLOWED_ORIGINS?: string;
+  ADMIN_CORS_ALLOWED_ORIGINS?: string;
   /** Days of raw request-log rows to keep; older ones live on in the hourly and daily rollups. */
   RETENTION_DAYS?: string;
   /** Mock provider: milliseconds before the first token, and between streamed chunks. */

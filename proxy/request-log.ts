@@ -34,6 +34,8 @@ export interface RequestRecord {
   attempts: number;
   /** The attempts before the last, each of which failed. They cost nothing: no usage was billed. */
   failedAttempts: AttemptRecord[];
+  /** The prompt and answer, only for tenants that opted in (store_content). */
+  content?: { request: string; response: string | null; truncated: boolean };
 }
 
 export interface AttemptRecord {
@@ -54,6 +56,8 @@ const INSERT = `INSERT OR IGNORE INTO requests (
   status, error_type, error_message, prompt_tokens, completion_tokens, cached_tokens,
   cache_write_tokens, usage_estimated, cost_nano, saved_nano, latency_ms, ttft_ms, stream, cache, attempts
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const INSERT_CONTENT = `INSERT OR IGNORE INTO request_content (request_id, ts, tenant_id, request, response, truncated) VALUES (?, ?, ?, ?, ?, ?)`;
 
 const INSERT_ATTEMPT = `INSERT OR IGNORE INTO request_attempts (
   request_id, attempt, ts, tenant_id, model, provider, tier, status, error_type, error_message, latency_ms
@@ -79,7 +83,7 @@ export function toDataPoint(r: RequestRecord): AnalyticsEngineDataPoint {
   };
 }
 
-/** The statements that store one record, as one transaction: its row, the month's spend (counted only if the row is new), its failed attempts. */
+/** The statements that store one record, as one transaction: its row, the month's spend (counted only if the row is new), its failed attempts, its stored content. */
 function logStatements(db: D1Database, r: RequestRecord): D1PreparedStatement[] {
   const row = db.prepare(INSERT).bind(
     r.id, r.ts, r.tenantId, r.keyId, r.endpoint, r.modelRequested, r.model, r.provider, r.tier, r.routeReason,
@@ -93,6 +97,7 @@ function logStatements(db: D1Database, r: RequestRecord): D1PreparedStatement[] 
     ...r.failedAttempts.map((a) =>
       db.prepare(INSERT_ATTEMPT).bind(r.id, a.attempt, a.ts, r.tenantId, a.model, a.provider, a.tier, a.status, a.errorType, a.errorMessage.slice(0, MAX_ERROR_CHARS), a.latencyMs),
     ),
+    ...(r.content ? [db.prepare(INSERT_CONTENT).bind(r.id, r.ts, r.tenantId, r.content.request, r.content.response, r.content.truncated ? 1 : 0)] : []),
   ];
 }
 

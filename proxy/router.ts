@@ -139,7 +139,7 @@ export function decideTier(body: ChatRequest, taskHint: string | null): TierDeci
   if (taskHint) {
     const task = taskHint.trim().toLowerCase();
     const tier = TASK_TIERS[task];
-    if (!tier) throw invalidRequest(`Unknown x-task '${taskHint}'. Use one of: ${Object.keys(TASK_TIERS).join(', ')}.`, 'x-task', 'invalid_task');
+    if (!tier) throw invalidRequest(`Unknown x-task '${taskHint.slice(0, 40)}'. Use one of: ${Object.keys(TASK_TIERS).join(', ')}.`, 'x-task', 'invalid_task');
     return { tier, reason: `task:${task}` };
   }
   const features = requestFeatures(body);

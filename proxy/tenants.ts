@@ -24,6 +24,8 @@ export interface TenantSettings {
   expensive_model: string | null;
   /** Where the rpm/tpm buckets live: KV (approximate across locations) or a Durable Object (exact). */
   rate_limit_store: RateLimitStoreKind;
+  /** Keep each call's prompt and answer (request_content); off unless the tenant opts in. */
+  store_content: boolean;
 }
 
 export interface Tenant extends TenantSettings {
@@ -57,6 +59,7 @@ interface TenantRow {
   cheap_model: string | null;
   expensive_model: string | null;
   rate_limit_store: RateLimitStoreKind;
+  store_content: number;
   created_at: number;
   updated_at: number;
 }
@@ -77,14 +80,15 @@ function toTenant(row: TenantRow): Tenant {
     cheap_model: row.cheap_model,
     expensive_model: row.expensive_model,
     rate_limit_store: row.rate_limit_store,
+    store_content: row.store_content === 1,
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
 }
 
 function settingsOf(tenant: Tenant): TenantSettings {
-  const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store } = tenant;
-  return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store };
+  const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content } = tenant;
+  return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content };
 }
 
 export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
@@ -96,6 +100,7 @@ export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
   cheap_model: null,
   expensive_model: null,
   rate_limit_store: 'kv',
+  store_content: false,
 };
 
 export async function createTenant(env: Env, input: Partial<TenantSettings> & { name: string }): Promise<{ tenant: Tenant; key: IssuedKey }> {
@@ -103,11 +108,11 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
   const settings: TenantSettings = { ...DEFAULT_SETTINGS, ...input };
   const id = newTenantId();
   await env.DB.prepare(
-    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(id, settings.name, settings.rpm, settings.tpm, usdToNano(settings.monthly_budget_usd), settings.routing, settings.cache_ttl_s,
-      settings.cheap_model, settings.expensive_model, settings.rate_limit_store, now, now)
+      settings.cheap_model, settings.expensive_model, settings.rate_limit_store, settings.store_content ? 1 : 0, now, now)
     .run();
   const tenant: Tenant = { id, ...settings, created_at: iso(now), updated_at: iso(now) };
   const key = await issueKey(env, tenant);
@@ -202,6 +207,7 @@ const COLUMNS: Record<keyof TenantSettings, string> = {
   cheap_model: 'cheap_model',
   expensive_model: 'expensive_model',
   rate_limit_store: 'rate_limit_store',
+  store_content: 'store_content',
 };
 
 async function liveKeys(env: Env, tenantId: string): Promise<Array<{ id: string; key_hash: string }>> {
@@ -217,7 +223,11 @@ async function liveKeys(env: Env, tenantId: string): Promise<Array<{ id: string;
  */
 export async function updateTenant(env: Env, id: string, patch: Partial<TenantSettings>): Promise<Tenant | null> {
   const fields = (Object.keys(patch) as Array<keyof TenantSettings>).filter((field) => patch[field] !== undefined);
-  const values = fields.map((field) => (field === 'monthly_budget_usd' ? usdToNano(patch.monthly_budget_usd ?? null) : patch[field]));
+  const values = fields.map((field) => {
+    if (field === 'monthly_budget_usd') return usdToNano(patch.monthly_budget_usd ?? null);
+    if (field === 'store_content') return patch.store_content ? 1 : 0;
+    return patch[field];
+  });
   const row = await env.DB.prepare(
     `UPDATE tenants SET ${[...fields.map((f) => `${COLUMNS[f]} = ?`), 'updated_at = ?'].join(', ')} WHERE id = ? RETURNING *`,
   )

@@ -3,6 +3,7 @@
  * documented in /admin/openapi.json from the same definition.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
 import { analyticsEngineConfig, summaryFromAnalyticsEngine, timeseriesFromAnalyticsEngine } from '../../analytics/analytics-engine';
 import { spendCsv, tenantSpend } from '../../analytics/finance';
 import { queryRequestLog, requestDetail } from '../../analytics/requests';
@@ -54,6 +55,17 @@ export const admin = new OpenAPIHono<AppEnv>({
 // The OpenAPI document and its reference page are public: they describe the API and hold no data.
 const PUBLIC_PATHS = new Set(['/admin/openapi.json', '/admin/docs']);
 admin.use('*', async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : adminAuth(c, next)));
+// Admin bodies are a few settings: anything larger is refused before it is read (after the token check).
+export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
+admin.use(
+  '*',
+  bodyLimit({
+    maxSize: MAX_ADMIN_BODY_BYTES,
+    onError: () => {
+      throw new ProxyError(413, `The request body is larger than the ${MAX_ADMIN_BODY_BYTES} bytes the admin API accepts.`, 'invalid_request_error', 'request_too_large');
+    },
+  }),
+);
 admin.openAPIRegistry.registerComponent('securitySchemes', 'AdminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
 
 const OPENAPI_INFO = {

@@ -10,7 +10,8 @@ export const ErrorSchema = z
 export const ModelIdSchema = z.string().regex(/^(openai|anthropic|workers-ai|mock)\/.+$/, 'expected provider/model, e.g. openai/gpt-4o-mini').max(256);
 const ModelId = ModelIdSchema;
 
-export const TenantSettingsSchema = z.object({
+// Strict: a misspelt setting is an error, not silently ignored.
+export const TenantSettingsSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).openapi({ example: 'acme-support' }),
   rpm: z.number().int().positive().nullable().optional().openapi({ description: 'Requests per minute; null for unlimited.' }),
   tpm: z.number().int().positive().nullable().optional().openapi({ description: 'Tokens per minute; null for unlimited.' }),
@@ -20,6 +21,7 @@ export const TenantSettingsSchema = z.object({
   cheap_model: ModelId.nullable().optional().openapi({ description: "This tenant's cheap tier; null = CHEAP_MODEL." }),
   expensive_model: ModelId.nullable().optional().openapi({ description: "This tenant's expensive tier; null = EXPENSIVE_MODEL." }),
   rate_limit_store: z.enum(['kv', 'durable-object']).optional().openapi({ description: 'kv: approximate across locations; durable-object: exact.' }),
+  store_content: z.boolean().optional().openapi({ description: "Keep each call's prompt and answer, readable through GET /admin/requests/{id}; off by default." }),
 });
 
 export const TenantSchema = z
@@ -34,6 +36,7 @@ export const TenantSchema = z
     cheap_model: z.string().nullable(),
     expensive_model: z.string().nullable(),
     rate_limit_store: z.enum(['kv', 'durable-object']),
+    store_content: z.boolean(),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -113,6 +116,10 @@ export const RequestAttemptSchema = z
 
 export const RequestDetailSchema = RequestLogRowSchema.extend({
   failed_attempts: z.array(RequestAttemptSchema).openapi({ description: 'The attempts before the last, each of which failed (the last is the call itself).' }),
+  content: z
+    .object({ request: z.string(), response: z.string().nullable(), truncated: z.boolean() })
+    .nullable()
+    .openapi({ description: "The call's request body and answer, for tenants with store_content; null otherwise." }),
 }).openapi('RequestDetail');
 
 export const TenantPatchSchema = TenantSettingsSchema.partial()
@@ -131,7 +138,7 @@ const usdPerMtok = z
   .refine((v) => Math.abs(Math.round(v * 1e6) - v * 1e6) < 1e-6, { message: 'use at most 6 decimal places' });
 
 export const PriceSchema = z
-  .object({
+  .strictObject({
     input_per_mtok: usdPerMtok,
     output_per_mtok: usdPerMtok,
     cached_input_per_mtok: usdPerMtok.optional(),

@@ -9,7 +9,7 @@ import type { Env } from '../env';
 import { invalidRequest, ProxyError } from '../errors';
 import { parseSse, type SseEvent } from '../sse';
 import { toOpenAIUsage, type Usage } from '../usage';
-import { fetchUpstream, upstreamErrorMessage, upstreamFailure } from './upstream';
+import { fetchUpstream, redactSecrets, upstreamErrorMessage, upstreamFailure } from './upstream';
 import { markPromptCache } from './anthropic-prompt-cache';
 import type { ChatCall, ChatMessage, ChatRequest, ChatResult, Provider, StreamPart } from './types';
 
@@ -389,7 +389,7 @@ export function anthropicStreamParts(events: ReadableStream<SseEvent>): Readable
       }
       case 'error': {
         const overloaded = event.error?.type === 'overloaded_error';
-        const message = `The anthropic upstream failed mid-stream: ${event.error?.message ?? 'unknown error'}`;
+        const message = `The anthropic upstream failed mid-stream: ${redactSecrets(String(event.error?.message ?? 'unknown error').slice(0, 500))}`;
         throw overloaded ? upstreamError(message, 'upstream_overloaded', 503) : upstreamError(message, 'upstream_stream_error');
       }
       default:

@@ -6,7 +6,7 @@
 import { ProxyError } from '../errors';
 import { parseSse } from '../sse';
 import { fromOpenAIUsage } from '../usage';
-import { fetchUpstream, upstreamErrorMessage, upstreamFailure } from './upstream';
+import { fetchUpstream, redactSecrets, upstreamErrorMessage, upstreamFailure } from './upstream';
 import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
 import type { Env } from '../env';
 
@@ -63,7 +63,7 @@ export function openAIStreamParts(body: ReadableStream<Uint8Array>): ReadableStr
         if (data.includes('"error"')) {
           const parsed = JSON.parse(data) as { error?: { message?: string } };
           if (parsed.error) {
-            controller.error(new ProxyError(502, `openai upstream failed mid-stream: ${parsed.error.message ?? 'unknown error'}`, 'upstream_error', 'upstream_stream_error'));
+            controller.error(new ProxyError(502, `openai upstream failed mid-stream: ${redactSecrets(String(parsed.error.message ?? 'unknown error').slice(0, 500))}`, 'upstream_error', 'upstream_stream_error'));
             await events.cancel().catch(() => {});
             return;
           }

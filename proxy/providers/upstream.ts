@@ -38,16 +38,31 @@ export function upstreamFailure(provider: ProviderName, status: number, message:
   return new ProxyError(502, `The ${provider} upstream failed (${status}): ${message}`, 'upstream_error', 'upstream_error');
 }
 
-/** Reads the error message out of an OpenAI- or Anthropic-shaped error body, or its text. */
+/** Upstream error texts are shown to clients and logged; keep them short. */
+const MAX_MESSAGE_CHARS = 500;
+
+/**
+ * Removes anything that looks like a credential from text that came from an upstream: an
+ * upstream echoing (part of) a key in an error must not hand it to the client or the logs.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/\b(sk|pk|rk)-[A-Za-z0-9_*.-]{6,}/g, '[redacted]')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
+    .replace(/\b(api[_-]?key|x-api-key|authorization)(["':=\s]+)[^\s"',}]+/gi, '$1$2[redacted]');
+}
+
+/** Reads the error message out of an OpenAI- or Anthropic-shaped error body, or its text; short and without credentials. */
 export async function upstreamErrorMessage(response: Response): Promise<string> {
   const text = await response.text().catch(() => '');
+  let message = text;
   try {
     const parsed = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
-    if (typeof parsed.error === 'object' && parsed.error?.message) return parsed.error.message;
-    if (typeof parsed.error === 'string') return parsed.error;
-    if (parsed.message) return parsed.message;
+    if (typeof parsed.error === 'object' && parsed.error?.message) message = parsed.error.message;
+    else if (typeof parsed.error === 'string') message = parsed.error;
+    else if (parsed.message) message = parsed.message;
   } catch {
-    // not JSON: fall through to the raw text
+    // not JSON: the raw text
   }
-  return text.slice(0, 500) || response.statusText || 'no details';
+  return redactSecrets(message.slice(0, MAX_MESSAGE_CHARS)) || response.statusText || 'no details';
 }

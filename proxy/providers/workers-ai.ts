@@ -3,6 +3,7 @@
  * every call fails with a message that says how to add it.
  */
 import { ProxyError } from '../errors';
+import { redactSecrets } from './upstream';
 import { parseSse } from '../sse';
 import { estimateTokens, fromOpenAIUsage, toOpenAIUsage, type Usage } from '../usage';
 import { estimatePromptTokens, messageText } from './content';
@@ -27,7 +28,7 @@ async function run(env: Env, model: string, inputs: Record<string, unknown>): Pr
     return await (binding(env).run as (m: string, i: unknown) => Promise<unknown>)(model, inputs);
   } catch (error) {
     if (error instanceof ProxyError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = redactSecrets((error instanceof Error ? error.message : String(error)).slice(0, 500));
     throw new ProxyError(502, `The workers-ai upstream failed: ${message}`, 'upstream_error', 'upstream_error');
   }
 }

@@ -4,7 +4,7 @@
  */
 import { readJsonBody } from '../body';
 import { CompletionAssembler, replayAsStream } from '../completion-chunks';
-import { callRecord, formatUsd, logCall, routingHeaders, type AppContext } from '../context';
+import { callRecord, formatUsd, keepRequest, logCall, routingHeaders, type AppContext } from '../context';
 import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../env';
 import { fallbackFor, failoverPolicy, withFailover, type Attempt } from '../failover';
 import { meterStream, type StreamOutcome } from '../metered-stream';
@@ -52,7 +52,8 @@ interface StreamHandling {
 
 function streamResponse(c: AppContext, body: ChatRequest, parts: ReadableStream<StreamPart>, headers: Record<string, string>, handling: StreamHandling): Response {
   const call = c.get('call');
-  const assembler = handling.onComplete ? new CompletionAssembler() : null;
+  // The answer is assembled when it is to be cached or stored with the call.
+  const assembler = handling.onComplete || call.requestText !== null ? new CompletionAssembler() : null;
   const { body: stream, ended } = meterStream(parts, {
     includeUsage: body.stream_options?.include_usage === true,
     startedAt: c.get('startedAt'),
@@ -63,8 +64,8 @@ function streamResponse(c: AppContext, body: ChatRequest, parts: ReadableStream<
       handling.admission.settle(handling.cache === 'HIT' ? 0 : tokensOf(usage));
       const completed = assembler && outcome.status === 200 && !estimated ? assembler.result(usage) : null;
       await Promise.all([
-        completed ? handling.onComplete!(completed, usage) : null,
-        writeRequestLog(c.env, callRecord(c, { status: outcome.status, error: outcome.error, usage, usageEstimated: estimated, ttftMs: outcome.ttftMs, cache: handling.cache })),
+        completed && handling.onComplete ? handling.onComplete(completed, usage) : null,
+        writeRequestLog(c.env, callRecord(c, { status: outcome.status, error: outcome.error, usage, usageEstimated: estimated, ttftMs: outcome.ttftMs, cache: handling.cache, responseText: completed })),
       ]);
     },
   });
@@ -80,7 +81,7 @@ function streamResponse(c: AppContext, body: ChatRequest, parts: ReadableStream<
 function answerFromCache(c: AppContext, body: ChatRequest, headers: Record<string, string>, hit: CachedCompletion, admission: Admission): Response {
   if (body.stream) return streamResponse(c, body, replayAsStream(hit.json, hit.usage), headers, { cache: 'HIT', admission });
   admission.settle(0);
-  logCall(c, { status: 200, usage: hit.usage, cache: 'HIT' });
+  logCall(c, { status: 200, usage: hit.usage, cache: 'HIT', responseText: hit.json });
   return new Response(hit.json, { headers: { 'content-type': 'application/json', ...headers, 'x-proxy-cost-usd': formatUsd(0) } });
 }
 
@@ -140,6 +141,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
   const body = parseChatRequest(await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)));
   call.modelRequested = body.model;
   call.stream = body.stream === true;
+  keepRequest(c, body);
   call.promptTokens = estimatePromptTokens(body.messages);
   const tiers = tiersFor(c.env, tenant);
   const routed = routeChat(c.env, tiers, tenant.routing, body, c.req.header('x-task') ?? null);
@@ -171,7 +173,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
   if (result.kind === 'stream') return streamResponse(c, body, result.parts, headers, { cache: cacheStatus, admission, onComplete: store });
 
   admission.settle(tokensOf(result.usage));
-  const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus });
+  const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus, responseText: result.json });
   if (store) c.executionCtx.waitUntil(store(result.json, result.usage));
   return new Response(result.json, {
     headers: { 'content-type': 'application/json', ...headers, 'x-proxy-cost-usd': formatUsd(record.costNano) },

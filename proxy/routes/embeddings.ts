@@ -1,5 +1,5 @@
 /** POST /v1/embeddings: forwarded to the model's provider and logged like chat. */
-import { formatUsd, logCall, routingHeaders, type AppContext } from '../context';
+import { formatUsd, keepRequest, logCall, routingHeaders, type AppContext } from '../context';
 import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../env';
 import { readJsonBody } from '../body';
 import { resolveModel, tiersFor } from '../models';
@@ -23,6 +23,8 @@ export async function embeddings(c: AppContext): Promise<Response> {
   const body = parseEmbeddingsRequest(await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)));
   call.modelRequested = body.model;
   call.promptTokens = inputTokens(body.input);
+  // The request is kept for tenants that store content; the vectors are not worth keeping.
+  keepRequest(c, body);
   const resolved = resolveModel(c.env, tiersFor(c.env, c.get('tenant').tenant), body.model, 'embeddings');
   call.resolved = call.routed = resolved;
   resolved.price = await effectivePrice(c.env, resolved.id, resolved.price);

@@ -171,12 +171,37 @@ describe('the dashboard', () => {
     await open('requests');
     await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(ALL_CALLS);
     await page.getByLabel('Tier').selectOption('expensive');
-    await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(STREAMED_CALLS);
+    // The streams, and the failed call, whose last attempt was the fallback to the expensive tier.
+    await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(STREAMED_CALLS + FAILED_CALLS);
     expect(page.url()).toContain('tier=expensive');
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await page.getByLabel('Tenant').selectOption({ label: 'Browser Test Co' });
     await page.getByLabel('Status').selectOption('ok');
     await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(ALL_CALLS - FAILED_CALLS);
+  });
+
+  it("opens a call's details: the attempts that failed before the last, and the prompt when the tenant stores it", async () => {
+    await open('requests?status=error');
+    await page.getByRole('button', { name: /^Details of call/ }).first().click();
+    const attempts = page.getByRole('table', { name: 'Attempts that failed before the last' });
+    await attempts.waitFor();
+    // Three tries of the routed model, two more of the fallback before the last.
+    expect(await attempts.locator('tbody tr').count()).toBe(5);
+    expect(await attempts.textContent()).toContain('mock:fail');
+    await page.getByText('its tenant does not store content').waitFor();
+
+    await open(`tenants/${tenantId}`);
+    await page.getByRole('button', { name: 'Edit settings' }).click();
+    await page.getByLabel('Store prompts and answers').check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('stores prompts and answers').waitFor();
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
+    const asked = await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'What is kept when content is stored?' }] }).withResponse();
+    await waitForLoggedCalls(tenantId, ALL_CALLS + 1);
+    await open('requests');
+    await page.getByRole('button', { name: `Details of call ${asked.response.headers.get('x-request-id')}` }).click();
+    await expect.poll(() => page.getByRole('region', { name: 'Request body' }).textContent()).toContain('What is kept when content is stored?');
+    expect(await page.getByRole('region', { name: 'Answer' }).textContent()).toContain('chat.completion');
   });
 
   it('shows spend per tenant and downloads the finance CSV', async () => {

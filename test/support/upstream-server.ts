@@ -64,6 +64,8 @@
  *   - `upstream:status=NNN`       answer HTTP NNN with the provider's error shape (429 adds
  *                                  `retry-after: 1`).
  *   - `upstream:retry-after=V`    the `retry-after` header of that error is V (any status).
+ *   - `upstream:echo-credentials` that error's message quotes the request's credentials, as a
+ *                                  careless upstream might (the proxy must not pass them on).
  *   - `upstream:first=ID:N:M`     marker M (one of these without its `upstream:` prefix, e.g.
  *                                  `status=503` or `slow=2000`) applies to the first N requests
  *                                  carrying this ID only: "fail twice, then succeed", for retries.
@@ -131,6 +133,7 @@ const words = (s: string) => s.split(/\s+/).filter(Boolean);
 interface Markers {
   status?: number;
   retryAfter?: string;
+  echoCredentials: boolean;
   midstreamError: boolean;
   slowMs: number;
   chunkDelayMs: number;
@@ -163,6 +166,7 @@ function markers(raw: string, model: unknown): Markers {
   return {
     status: status ? Number(status[1]) : undefined,
     retryAfter: retryAfter?.[1],
+    echoCredentials: text.includes('upstream:echo-credentials'),
     midstreamError: text.includes('upstream:midstream-error'),
     slowMs: slow ? Number(slow[1]) : 0,
     chunkDelayMs: chunkDelay ? Number(chunkDelay[1]) : 0,
@@ -332,7 +336,8 @@ function openaiError(r: Responder, status: number, message?: string, param: stri
   const headers: Record<string, string> = openaiHeaders();
   if (status === 429) headers['retry-after'] = '1';
   if (r.m.retryAfter) headers['retry-after'] = r.m.retryAfter;
-  r.json(status, { error: { message: message ?? defaultMessage, type, param, code: codeOverride === undefined ? code : codeOverride } }, headers);
+  const shown = r.m.echoCredentials ? `${message ?? defaultMessage} (you sent authorization: ${r.req.headers.authorization}, api_key=${String(r.req.headers.authorization).replace(/^Bearer /, '')})` : (message ?? defaultMessage);
+  r.json(status, { error: { message: shown, type, param, code: codeOverride === undefined ? code : codeOverride } }, headers);
 }
 
 function openaiAuthFailed(req: http.IncomingMessage): boolean {

@@ -16,6 +16,7 @@ export function TenantSettingsForm({ tenant, submitLabel, onSubmit, onCancel }: 
   const [tpm, setTpm] = useState(tenant?.tpm?.toString() ?? '');
   const [budget, setBudget] = useState(tenant?.monthly_budget_usd?.toString() ?? '');
   const [routing, setRouting] = useState<'auto' | 'passthrough'>(tenant?.routing ?? 'passthrough');
+  const [storeContent, setStoreContent] = useState(tenant?.store_content ?? false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const id = tenant ? `edit-${tenant.id}` : 'new';
@@ -26,7 +27,7 @@ export function TenantSettingsForm({ tenant, submitLabel, onSubmit, onCancel }: 
     try {
       const monthly = budget.trim() === '' ? null : Number(budget);
       if (monthly !== null && (!Number.isFinite(monthly) || monthly < 0)) throw new Error('The monthly budget must be an amount in USD, or empty for none.');
-      const settings = { name: name.trim(), rpm: parseLimit(rpm, 'Requests per minute'), tpm: parseLimit(tpm, 'Tokens per minute'), monthly_budget_usd: monthly, routing };
+      const settings = { name: name.trim(), rpm: parseLimit(rpm, 'Requests per minute'), tpm: parseLimit(tpm, 'Tokens per minute'), monthly_budget_usd: monthly, routing, store_content: storeContent };
       setBusy(true);
       await onSubmit(settings);
     } catch (e) {
@@ -55,6 +56,12 @@ export function TenantSettingsForm({ tenant, submitLabel, onSubmit, onCancel }: 
           <option value="passthrough">passthrough: use the model asked for</option>
           <option value="auto">auto: route by task, asked model as ceiling</option>
         </select>
+      </div>
+      <div class="field checkbox">
+        <label>
+          <input id={`${id}-store-content`} type="checkbox" checked={storeContent} onChange={(e) => setStoreContent((e.target as HTMLInputElement).checked)} /> Store prompts and answers
+        </label>
+        <span class="muted small">Kept beside each call for as long as the request log keeps it, and shown there. Off, no prompt or answer is kept.</span>
       </div>
       {error && (
         <p class="form-error" role="alert">

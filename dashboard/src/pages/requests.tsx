@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api, type RequestFilters } from '../api';
 import type { PageProps } from '../app';
+import { RequestDetails } from '../components/request-details';
 import { Async, Empty } from '../components/states';
 import { count, dateTime, ms, usd } from '../format';
 import { navigate } from '../router';
@@ -22,6 +23,8 @@ export function RequestsPage({ route, range }: PageProps) {
   const page = useApi(() => api.requests(windowOf(range), filters, cursor, PAGE_SIZE), [range, filterKey, cursor]);
   const tenants = useApi(() => api.tenants(), []);
   const name = useTenantNames();
+  // The call whose details are open, if any.
+  const [open, setOpen] = useState<string | null>(null);
 
   const setFilter = (key: (typeof FILTERS)[number], value: string) => navigate('requests', { ...filters, range, [key]: value || undefined });
 
@@ -108,6 +111,9 @@ export function RequestsPage({ route, range }: PageProps) {
                         <th scope="col" class="num">Latency</th>
                         <th scope="col" class="num">TTFT</th>
                         <th scope="col">Cache</th>
+                        <th scope="col">
+                          <span class="visually-hidden">Details</span>
+                        </th>
                       </tr>
                     </thead>
                     <tbody>
@@ -134,11 +140,30 @@ export function RequestsPage({ route, range }: PageProps) {
                             <td class="num">{ms(r.latency_ms)}</td>
                             <td class="num">{ms(r.ttft_ms)}</td>
                             <td>{r.cache}</td>
+                            <td>
+                              <button
+                                type="button"
+                                class="link"
+                                aria-expanded={open === r.id}
+                                aria-controls={`details-${r.id}`}
+                                aria-label={`Details of call ${r.id}`}
+                                onClick={() => setOpen(open === r.id ? null : r.id)}
+                              >
+                                {open === r.id ? 'Hide' : 'Details'}
+                              </button>
+                            </td>
                           </tr>
                           {r.error_message && (
                             <tr class="error-row">
-                              <td colSpan={10} class="error-text">
+                              <td colSpan={11} class="error-text">
                                 {r.error_type && <span class="mono">{r.error_type}</span>} {r.error_message}
+                              </td>
+                            </tr>
+                          )}
+                          {open === r.id && (
+                            <tr class="detail-row" id={`details-${r.id}`}>
+                              <td colSpan={11}>
+                                <RequestDetails id={r.id} />
                               </td>
                             </tr>
                           )}

@@ -64,7 +64,7 @@ export function TenantPage({ range, tenantId }: PageProps & { tenantId: string }
       ) : (
         <p class="settings-line">
           {t.rpm === null ? 'No request limit' : `${count(t.rpm)} requests/min`} · {t.tpm === null ? 'no token limit' : `${count(t.tpm)} tokens/min`} ·{' '}
-          {t.monthly_budget_usd === null ? 'no monthly budget' : `budget ${usd(t.monthly_budget_usd)}/month`} · routing {t.routing} · cache up to {t.cache_ttl_s} s
+          {t.monthly_budget_usd === null ? 'no monthly budget' : `budget ${usd(t.monthly_budget_usd)}/month`} · routing {t.routing} · cache up to {t.cache_ttl_s} s · {t.store_content ? 'stores prompts and answers' : 'stores no prompts or answers'}
         </p>
       )}
 
