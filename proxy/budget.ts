@@ -1,6 +1,6 @@
 /**
- * Monthly budgets. Month-to-date spend per tenant is kept exact in D1 (`tenant_spend`, updated
- * in the same batch as each request-log row) and read at most every few seconds per isolate.
+ * Monthly budgets. Month-to-date spend per tenant is kept exact in D1 (`tenant_spend`, moved by
+ * a trigger on each new request-log row) and read at most every few seconds per isolate.
  * Once spend reaches the budget, calls answer 429 `insufficient_quota`.
  *
  * How far a burst can overshoot: the check runs before a call, and its cost is known only when
@@ -23,18 +23,6 @@ const isolateSpend = new Map<string, CachedSpend>();
 
 /** 'YYYY-MM' in UTC. */
 export const monthOf = (ts: number) => new Date(ts).toISOString().slice(0, 7);
-
-/**
- * Adds a call's cost to its tenant's month. Meant to run in a batch right after the
- * request-log INSERT OR IGNORE: `changes() > 0` makes it count only a row that was really
- * inserted, so a retried batch never counts a call twice.
- */
-export function spendStatement(db: D1Database, tenantId: string, ts: number, costNano: number): D1PreparedStatement {
-  return db
-    .prepare(`INSERT INTO tenant_spend (tenant_id, month, spent_nano) SELECT ?, ?, ? WHERE changes() > 0
-              ON CONFLICT (tenant_id, month) DO UPDATE SET spent_nano = spent_nano + excluded.spent_nano`)
-    .bind(tenantId, monthOf(ts), costNano);
-}
 
 /** Keeps this isolate's cached total current with the calls it logs itself. */
 export function noteSpend(tenantId: string, ts: number, costNano: number): void {

@@ -2,7 +2,7 @@
  * The record of one proxied call, written to D1 (exact, queryable) and Analytics Engine
  * (cheap at volume). Callers hand the write to ctx.waitUntil so the response never waits.
  */
-import { noteSpend, spendStatement } from './budget';
+import { noteSpend } from './budget';
 import type { Env } from './env';
 import type { Usage } from './usage';
 
@@ -50,19 +50,6 @@ export interface AttemptRecord {
   latencyMs: number;
 }
 
-// OR IGNORE: a retried write whose first attempt did land must not fail or duplicate.
-const INSERT = `INSERT OR IGNORE INTO requests (
-  id, ts, tenant_id, key_id, endpoint, model_requested, model, provider, tier, route_reason,
-  status, error_type, error_message, prompt_tokens, completion_tokens, cached_tokens,
-  cache_write_tokens, usage_estimated, cost_nano, saved_nano, latency_ms, ttft_ms, stream, cache, attempts
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-const INSERT_CONTENT = `INSERT OR IGNORE INTO request_content (request_id, ts, tenant_id, request, response, truncated) VALUES (?, ?, ?, ?, ?, ?)`;
-
-const INSERT_ATTEMPT = `INSERT OR IGNORE INTO request_attempts (
-  request_id, attempt, ts, tenant_id, model, provider, tier, status, error_type, error_message, latency_ms
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
 /** Error texts are kept short: they are for people, and a hostile upstream could send megabytes. */
 const MAX_ERROR_CHARS = 1000;
 
@@ -83,29 +70,76 @@ export function toDataPoint(r: RequestRecord): AnalyticsEngineDataPoint {
   };
 }
 
-/** The statements that store one record, as one transaction: its row, the month's spend (counted only if the row is new), its failed attempts, its stored content. */
-function logStatements(db: D1Database, r: RequestRecord): D1PreparedStatement[] {
-  const row = db.prepare(INSERT).bind(
-    r.id, r.ts, r.tenantId, r.keyId, r.endpoint, r.modelRequested, r.model, r.provider, r.tier, r.routeReason,
-    r.status, r.errorType, r.errorMessage?.slice(0, MAX_ERROR_CHARS) ?? null, r.usage.promptTokens, r.usage.completionTokens,
-    r.usage.cachedTokens, r.usage.cacheWriteTokens, r.usageEstimated ? 1 : 0, r.costNano, r.savedNano,
-    r.latencyMs, r.ttftMs, r.stream ? 1 : 0, r.cache, r.attempts,
-  );
+/**
+ * How records become rows: each table's columns with the record field behind each. Rows travel
+ * as one JSON array per statement and are inserted through json_each, so one statement stores
+ * one call or a whole queued batch. OR IGNORE: a retried or redelivered record is skipped, and
+ * the spend trigger (migrations/0009) counts only rows really inserted.
+ */
+const REQUEST_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
+  ['id', (r) => r.id], ['ts', (r) => r.ts], ['tenant_id', (r) => r.tenantId], ['key_id', (r) => r.keyId], ['endpoint', (r) => r.endpoint],
+  ['model_requested', (r) => r.modelRequested], ['model', (r) => r.model], ['provider', (r) => r.provider], ['tier', (r) => r.tier],
+  ['route_reason', (r) => r.routeReason], ['status', (r) => r.status], ['error_type', (r) => r.errorType],
+  ['error_message', (r) => r.errorMessage?.slice(0, MAX_ERROR_CHARS) ?? null], ['prompt_tokens', (r) => r.usage.promptTokens],
+  ['completion_tokens', (r) => r.usage.completionTokens], ['cached_tokens', (r) => r.usage.cachedTokens],
+  ['cache_write_tokens', (r) => r.usage.cacheWriteTokens], ['usage_estimated', (r) => (r.usageEstimated ? 1 : 0)], ['cost_nano', (r) => r.costNano],
+  ['saved_nano', (r) => r.savedNano], ['latency_ms', (r) => r.latencyMs], ['ttft_ms', (r) => r.ttftMs], ['stream', (r) => (r.stream ? 1 : 0)],
+  ['cache', (r) => r.cache], ['attempts', (r) => r.attempts],
+];
+const ATTEMPT_COLUMNS: Array<[string, (r: RequestRecord, a: AttemptRecord) => unknown]> = [
+  ['request_id', (r) => r.id], ['attempt', (_, a) => a.attempt], ['ts', (_, a) => a.ts], ['tenant_id', (r) => r.tenantId], ['model', (_, a) => a.model],
+  ['provider', (_, a) => a.provider], ['tier', (_, a) => a.tier], ['status', (_, a) => a.status], ['error_type', (_, a) => a.errorType],
+  ['error_message', (_, a) => a.errorMessage.slice(0, MAX_ERROR_CHARS)], ['latency_ms', (_, a) => a.latencyMs],
+];
+const CONTENT_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
+  ['request_id', (r) => r.id], ['ts', (r) => r.ts], ['tenant_id', (r) => r.tenantId], ['request', (r) => r.content!.request],
+  ['response', (r) => r.content!.response], ['truncated', (r) => (r.content!.truncated ? 1 : 0)],
+];
+
+const insertFromJson = (table: string, columns: string[]) =>
+  `INSERT OR IGNORE INTO ${table} (${columns.join(', ')}) SELECT ${columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?1)`;
+const INSERT_REQUESTS = insertFromJson('requests', REQUEST_COLUMNS.map(([c]) => c));
+const INSERT_ATTEMPTS = insertFromJson('request_attempts', ATTEMPT_COLUMNS.map(([c]) => c));
+const INSERT_CONTENT = insertFromJson('request_content', CONTENT_COLUMNS.map(([c]) => c));
+
+interface Rows {
+  requests: unknown[][];
+  attempts: unknown[][];
+  contents: unknown[][];
+}
+
+const emptyRows = (): Rows => ({ requests: [], attempts: [], contents: [] });
+
+/** Adds one record's rows (its call, failed attempts, stored content) to `rows`; throws on a record it cannot read. */
+function addRows(rows: Rows, r: RequestRecord): Rows {
+  const request = REQUEST_COLUMNS.map(([, value]) => value(r));
+  const attempts = r.failedAttempts.map((a) => ATTEMPT_COLUMNS.map(([, value]) => value(r, a)));
+  const content = r.content ? [CONTENT_COLUMNS.map(([, value]) => value(r))] : [];
+  rows.requests.push(request);
+  rows.attempts.push(...attempts);
+  rows.contents.push(...content);
+  return rows;
+}
+
+/** The statements that store `rows` as one transaction (spend follows by trigger). */
+function logStatements(db: D1Database, rows: Rows): D1PreparedStatement[] {
   return [
-    row,
-    ...(r.costNano > 0 ? [spendStatement(db, r.tenantId, r.ts, r.costNano)] : []),
-    ...r.failedAttempts.map((a) =>
-      db.prepare(INSERT_ATTEMPT).bind(r.id, a.attempt, a.ts, r.tenantId, a.model, a.provider, a.tier, a.status, a.errorType, a.errorMessage.slice(0, MAX_ERROR_CHARS), a.latencyMs),
-    ),
-    ...(r.content ? [db.prepare(INSERT_CONTENT).bind(r.id, r.ts, r.tenantId, r.content.request, r.content.response, r.content.truncated ? 1 : 0)] : []),
+    db.prepare(INSERT_REQUESTS).bind(JSON.stringify(rows.requests)),
+    ...(rows.attempts.length ? [db.prepare(INSERT_ATTEMPTS).bind(JSON.stringify(rows.attempts))] : []),
+    ...(rows.contents.length ? [db.prepare(INSERT_CONTENT).bind(JSON.stringify(rows.contents))] : []),
   ];
+}
+
+/** Runs statements as one transaction: a lone statement without the cost of a batch. */
+async function runAll(db: D1Database, statements: D1PreparedStatement[]): Promise<D1Result> {
+  return statements.length === 1 ? statements[0].run() : (await db.batch(statements))[0];
 }
 
 /** Writes one record to D1, retrying with backoff; false when D1 would not take it. */
 async function writeToD1(env: Env, r: RequestRecord): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const [inserted] = await env.DB.batch(logStatements(env.DB, r));
+      const inserted = await runAll(env.DB, logStatements(env.DB, addRows(emptyRows(), r)));
       if (inserted.meta.changes > 0) noteSpend(r.tenantId, r.ts, r.costNano);
       return true;
     } catch (error) {
@@ -153,26 +187,28 @@ export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void>
 }
 
 /**
- * The LOG_QUEUE consumer: inserts a batch of records in one D1 transaction. Inserts are
+ * The LOG_QUEUE consumer: inserts a batch of records in one D1 transaction of at most three
+ * statements (rows, failed attempts, stored content), however many records. Inserts are
  * idempotent (a redelivered record is ignored, its spend not counted twice), so when D1 fails
  * the batch is simply delivered again later; a record that cannot be read is retried on its
  * own. After max_retries the queue moves a message to its dead-letter queue, to be replayed.
  */
 export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env: Env): Promise<void> {
   const readable: Message<RequestRecord>[] = [];
-  const statements: D1PreparedStatement[] = [];
+  const rows = emptyRows();
   for (const message of batch.messages) {
     try {
-      statements.push(...logStatements(env.DB, message.body));
+      const own = addRows(emptyRows(), message.body);
+      for (const table of ['requests', 'attempts', 'contents'] as const) rows[table].push(...own[table]);
       readable.push(message);
     } catch (error) {
       console.error('request log: unreadable queued record', message.id, error instanceof Error ? error.message : error);
       message.retry();
     }
   }
-  if (statements.length === 0) return;
+  if (readable.length === 0) return;
   try {
-    await env.DB.batch(statements);
+    await runAll(env.DB, logStatements(env.DB, rows));
     for (const message of readable) message.ack();
   } catch (error) {
     console.error(`request log: writing a batch of ${readable.length} failed, retrying it`, error instanceof Error ? error.message : error);
