@@ -9,13 +9,34 @@ import { invalidRequest, ProxyError } from './errors';
 const tooLarge = (maxBytes: number) =>
   new ProxyError(413, `The request body is larger than the ${maxBytes} bytes this proxy accepts.`, 'invalid_request_error', 'request_too_large');
 
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  const declared = Number(request.headers.get('content-length'));
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  if (!request.body) throw invalidRequest('The request needs a JSON body.', null, 'invalid_json');
+/** A request body: as parsed, and as sent (kept so it can be forwarded without serialising it again). */
+export interface JsonBody {
+  value: unknown;
+  text: string;
+}
 
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
+export async function readJsonBody(request: Request, maxBytes: number): Promise<JsonBody> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (!request.body) throw invalidRequest('The request needs a JSON body.', null, 'invalid_json');
+  // With a declared length the runtime delivers no more than that: read it natively. Without
+  // one (chunked), count the bytes while reading and stop at the cap.
+  const text = declared !== null ? await request.text() : await readCapped(request.body, maxBytes);
+  if (text.length > maxBytes) throw tooLarge(maxBytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalidRequest('We could not parse the JSON body of your request. The body must be valid JSON.', null, 'invalid_json');
+  }
+  if (depthExceeds(value, MAX_DEPTH)) throw invalidRequest(`The request body nests deeper than ${MAX_DEPTH} levels.`, null, 'too_deeply_nested');
+  return { value, text };
+}
+
+async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<string> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -25,22 +46,10 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
       await reader.cancel().catch(() => {});
       throw tooLarge(maxBytes);
     }
-    chunks.push(value);
+    parts.push(decoder.decode(value, { stream: true }));
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw invalidRequest('We could not parse the JSON body of your request. The body must be valid JSON.', null, 'invalid_json');
-  }
-  if (depthExceeds(value, MAX_DEPTH)) throw invalidRequest(`The request body nests deeper than ${MAX_DEPTH} levels.`, null, 'too_deeply_nested');
-  return value;
+  parts.push(decoder.decode());
+  return parts.join('');
 }
 
 /** Far deeper than any real request (tool schemas included), far shallower than the stack. */

@@ -133,11 +133,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 function startAttempt(number: number, model: ResolvedModel, clientSignal: AbortSignal): Attempt {
+  // The attempt's own signal, aborted by its timeout or by the client going away.
   const controller = new AbortController();
+  if (clientSignal.aborted) controller.abort(clientSignal.reason);
+  else clientSignal.addEventListener('abort', () => controller.abort(clientSignal.reason), { once: true });
   return {
     number,
     model,
-    signal: AbortSignal.any([clientSignal, controller.signal]),
+    signal: controller.signal,
     within<T>(ms: number, work: Promise<T>): Promise<T> {
       let timer = 0;
       const timeout = new Promise<never>((_, reject) => {

@@ -4,6 +4,7 @@
  * `stream_options.include_usage` is forced on so the proxy always learns the real usage.
  */
 import { ProxyError } from '../errors';
+import { withTopLevelFields } from '../json-fields';
 import { parseSse } from '../sse';
 import { fromOpenAIUsage } from '../usage';
 import { fetchUpstream, redactSecrets, upstreamErrorMessage, upstreamFailure } from './upstream';
@@ -21,13 +22,16 @@ function headers(env: Env): HeadersInit {
   };
 }
 
-async function post(env: Env, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
-  const response = await fetchUpstream('openai', `${baseUrl(env)}${path}`, {
-    method: 'POST',
-    headers: headers(env),
-    body: JSON.stringify(body),
-    signal,
-  });
+/**
+ * The upstream body: the client's as sent, with `fields` set. Editing the raw text keeps a large
+ * prompt from being serialised again (json-fields.ts); the parsed body is the fallback.
+ */
+function upstreamBody(call: ChatCall | EmbeddingsCall, fields: Record<string, unknown>): string {
+  return (call.rawBody !== undefined && withTopLevelFields(call.rawBody, fields)) || JSON.stringify({ ...call.body, ...fields });
+}
+
+async function post(env: Env, path: string, body: string, signal: AbortSignal): Promise<Response> {
+  const response = await fetchUpstream('openai', `${baseUrl(env)}${path}`, { method: 'POST', headers: headers(env), body, signal });
   if (!response.ok) throw upstreamFailure('openai', response.status, await upstreamErrorMessage(response), response.headers);
   return response;
 }
@@ -37,9 +41,9 @@ async function post(env: Env, path: string, body: unknown, signal: AbortSignal):
  * one tenant's calls on the same cache. Only api.openai.com is known to accept the field
  * (strict OpenAI-compatible servers reject unknown ones), and a key the client set wins.
  */
-export function withPromptCacheKey(body: ChatRequest, key: string | undefined, base: string): ChatRequest {
-  if (!key || base !== DEFAULT_BASE_URL || body.prompt_cache_key !== undefined) return body;
-  return { ...body, prompt_cache_key: key };
+export function promptCacheKeyField(body: ChatRequest, key: string | undefined, base: string): { prompt_cache_key?: string } {
+  if (!key || base !== DEFAULT_BASE_URL || body.prompt_cache_key !== undefined) return {};
+  return { prompt_cache_key: key };
 }
 
 function usageOf(json: string) {
@@ -90,21 +94,21 @@ export const openai: Provider = {
   },
 
   async chat(call: ChatCall): Promise<ChatResult> {
-    const { env, signal, model } = call;
-    const body = withPromptCacheKey(call.body, call.promptCacheKey, baseUrl(env));
+    const { env, signal, model, body } = call;
+    const fields = { model, ...promptCacheKeyField(body, call.promptCacheKey, baseUrl(env)) };
     if (body.stream) {
       const streamOptions = { ...(body.stream_options ?? {}), include_usage: true };
-      const response = await post(env, '/chat/completions', { ...body, model, stream_options: streamOptions }, signal);
+      const response = await post(env, '/chat/completions', upstreamBody(call, { ...fields, stream_options: streamOptions }), signal);
       if (!response.body) throw new ProxyError(502, 'The openai upstream sent an empty stream.', 'upstream_error', 'upstream_error');
       return { kind: 'stream', parts: openAIStreamParts(response.body) };
     }
-    const response = await post(env, '/chat/completions', { ...body, model }, signal);
+    const response = await post(env, '/chat/completions', upstreamBody(call, fields), signal);
     const json = await response.text();
     return { kind: 'completion', json, usage: usageOf(json) };
   },
 
   async embeddings(call: EmbeddingsCall): Promise<EmbeddingsResult> {
-    const response = await post(call.env, '/embeddings', { ...call.body, model: call.model }, call.signal);
+    const response = await post(call.env, '/embeddings', upstreamBody(call, { model: call.model }), call.signal);
     const json = await response.text();
     return { json, usage: usageOf(json) };
   },

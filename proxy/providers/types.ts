@@ -50,6 +50,8 @@ export interface ChatCall {
   /** The model as the provider names it (no `provider/` prefix). */
   model: string;
   body: ChatRequest;
+  /** The body as the client sent it: a provider that forwards it nearly unchanged can edit this instead of serialising `body`. */
+  rawBody?: string;
   env: Env;
   /** Aborted when the client goes away: providers pass it to their upstream fetch. */
   signal: AbortSignal;
@@ -60,6 +62,7 @@ export interface ChatCall {
 export interface EmbeddingsCall {
   model: string;
   body: EmbeddingsRequest;
+  rawBody?: string;
   env: Env;
   signal: AbortSignal;
 }

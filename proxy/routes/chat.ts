@@ -110,7 +110,7 @@ async function started(parts: ReadableStream<StreamPart>, attempt: Attempt, time
 }
 
 /** Calls the routed model, with retries and then the fallback (failover.ts), until an answer starts. */
-async function callUpstream(c: AppContext, body: ChatRequest, routed: ResolvedModel, tiers: Tiers): Promise<ChatResult> {
+async function callUpstream(c: AppContext, body: ChatRequest, rawBody: string, routed: ResolvedModel, tiers: Tiers): Promise<ChatResult> {
   const call = c.get('call');
   const policy = failoverPolicy(c.env);
   const fallback = fallbackFor(c.env, tiers, routed);
@@ -121,7 +121,7 @@ async function callUpstream(c: AppContext, body: ChatRequest, routed: ResolvedMo
     async (attempt) => {
       const { model } = attempt;
       if (model !== routed) model.price = await effectivePrice(c.env, model.id, model.price);
-      const chat = PROVIDERS[model.provider].chat({ model: model.model, body, env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${c.get('tenant').tenantId}` });
+      const chat = PROVIDERS[model.provider].chat({ model: model.model, body, rawBody, env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${c.get('tenant').tenantId}` });
       const result = await attempt.within(body.stream ? policy.connectTimeoutMs : policy.firstByteTimeoutMs, chat);
       return result.kind === 'stream' ? { kind: 'stream', parts: await started(result.parts, attempt, policy.firstByteTimeoutMs) } : result;
     },
@@ -138,7 +138,8 @@ async function callUpstream(c: AppContext, body: ChatRequest, routed: ResolvedMo
 export async function chatCompletions(c: AppContext): Promise<Response> {
   const call = c.get('call');
   const { tenantId, tenant } = c.get('tenant');
-  const body = parseChatRequest(await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)));
+  const raw = await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES));
+  const body = parseChatRequest(raw.value);
   call.modelRequested = body.model;
   call.stream = body.stream === true;
   keepRequest(c, body);
@@ -158,7 +159,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
 
   let result: ChatResult;
   try {
-    result = await callUpstream(c, body, routed, tiers);
+    result = await callUpstream(c, body, raw.text, routed, tiers);
   } catch (error) {
     admission.settle(0);
     throw error;

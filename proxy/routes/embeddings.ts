@@ -20,7 +20,8 @@ function inputTokens(input: EmbeddingsRequest['input']): number {
 export async function embeddings(c: AppContext): Promise<Response> {
   const call = c.get('call');
   call.endpoint = 'embeddings';
-  const body = parseEmbeddingsRequest(await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)));
+  const raw = await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES));
+  const body = parseEmbeddingsRequest(raw.value);
   call.modelRequested = body.model;
   call.promptTokens = inputTokens(body.input);
   // The request is kept for tenants that store content; the vectors are not worth keeping.
@@ -37,7 +38,7 @@ export async function embeddings(c: AppContext): Promise<Response> {
       [resolved],
       policy,
       call.controller.signal,
-      (attempt) => attempt.within(policy.firstByteTimeoutMs, PROVIDERS[resolved.provider].embeddings({ model: resolved.model, body, env: c.env, signal: attempt.signal })),
+      (attempt) => attempt.within(policy.firstByteTimeoutMs, PROVIDERS[resolved.provider].embeddings({ model: resolved.model, body, rawBody: raw.text, env: c.env, signal: attempt.signal })),
       { onAttempt: (attempt) => (call.attempts = attempt.number), onFailure: (failed) => call.failedAttempts.push(failed) },
     );
   } catch (error) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing';
 import type { AnthropicRequest } from '../../proxy/providers/anthropic';
 import { markPromptCache } from '../../proxy/providers/anthropic-prompt-cache';
-import { withPromptCacheKey } from '../../proxy/providers/openai';
+import { promptCacheKeyField } from '../../proxy/providers/openai';
 import { createTestTenant, loggedRow } from './fixtures';
 import { nonce, postJson, upstreamEnv, upstreamRequests } from './harness';
 
@@ -46,9 +46,10 @@ describe('Anthropic cache_control marking', () => {
 describe('OpenAI prompt_cache_key', () => {
   const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] };
   it('is added per tenant for api.openai.com only, and never replaces the client’s own', () => {
-    expect(withPromptCacheKey(body, 'tenant-a', 'https://api.openai.com/v1')).toMatchObject({ prompt_cache_key: 'tenant-a' });
-    expect(withPromptCacheKey(body, 'tenant-a', 'http://localhost:11434/v1')).not.toHaveProperty('prompt_cache_key');
-    expect(withPromptCacheKey({ ...body, prompt_cache_key: 'mine' }, 'tenant-a', 'https://api.openai.com/v1').prompt_cache_key).toBe('mine');
+    expect(promptCacheKeyField(body, 'tenant-a', 'https://api.openai.com/v1')).toEqual({ prompt_cache_key: 'tenant-a' });
+    expect(promptCacheKeyField(body, 'tenant-a', 'http://localhost:11434/v1')).toEqual({});
+    // A key the client set wins: nothing is added over it.
+    expect(promptCacheKeyField({ ...body, prompt_cache_key: 'mine' }, 'tenant-a', 'https://api.openai.com/v1')).toEqual({});
   });
 });
 

@@ -1,0 +1,149 @@
+/**
+ * Workers for the benchmarks, served by Miniflare straight from workerd on a loopback port: no
+ * `wrangler dev` (nor wrangler's test harness, which goes through the same dev proxy), whose
+ * own proxy costs about 11 ms a call, more than anything measured (STACK.md in the shared notes).
+ *
+ * - startProxy(): the proxy bundled from proxy/index.ts by esbuild, with the bindings of
+ *   wrangler.jsonc (local D1, KV, Analytics Engine, Durable Objects, queue) in memory, the
+ *   migrations applied, and a tenant created through its admin API.
+ * - startBareWorker(): the baseline (bare-worker.mjs).
+ * Each runs in its own workerd process, whose id is kept so CPU time can be read from /proc.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ADMIN_TOKEN = 'bench-admin-token';
+
+/** Process ids of this process's workerd children. */
+function workerdChildren() {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.pid && stat.includes('(workerd)')) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** User + system CPU time of a process (all its threads), in milliseconds. */
+export function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+// The Miniflare that wrangler itself runs (so the same workerd), driven with the options
+// format wrangler uses (v4), converted for Miniflare 5 as wrangler does.
+const { Miniflare, convertV4MiniflareOptions } = createRequire(import.meta.resolve('wrangler'))('miniflare');
+
+/** Starts one Worker in its own Miniflare (its own workerd process, in-memory storage) on a loopback port. */
+async function started(worker, { inspectorPort } = {}) {
+  const before = new Set(workerdChildren());
+  const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port: 0, inspectorPort, workers: [{ modules: true, compatibilityDate: '2026-10-01', ...worker }] }));
+  const url = (await mf.ready).toString().replace(/\/$/, '');
+  const pid = workerdChildren().find((p) => !before.has(p));
+  return { mf, url, pid, dispose: () => mf.dispose() };
+}
+
+export function startBareWorker(upstreamUrl) {
+  return started({ name: 'bare', scriptPath: join(root, 'bench/bare-worker.mjs'), bindings: { UPSTREAM: upstreamUrl } });
+}
+
+/** The proxy bundled as `wrangler deploy` would, by esbuild, into `outdir`. */
+async function bundleProxy(outdir) {
+  const outfile = join(outdir, 'proxy.mjs');
+  await build({
+    entryPoints: [join(root, 'proxy/index.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    external: ['cloudflare:*', 'node:*'],
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/** Applies migrations/*.sql in order, split into statements as wrangler splits them. */
+async function migrate(db) {
+  for (const file of readdirSync(join(root, 'migrations')).filter((f) => f.endsWith('.sql')).sort()) {
+    const statements = unstable_splitSqlQuery(readFileSync(join(root, 'migrations', file), 'utf8'));
+    await db.batch(statements.map((statement) => db.prepare(statement)));
+  }
+}
+
+/**
+ * The proxy on `upstreamUrl` (an OpenAI-compatible server), with wrangler.jsonc's bindings and
+ * `vars` on top of its vars, its migrations applied, and a tenant with `tenantSettings`.
+ */
+export async function startProxy(upstreamUrl, { outdir, vars = {}, tenantSettings = {}, inspectorPort }) {
+  const scriptPath = await bundleProxy(outdir);
+  // The bindings of wrangler.jsonc; module rules do not apply to a single bundled file.
+  const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(join(root, 'wrangler.jsonc')).workerOptions;
+  const worker = await started({
+    ...workerOptions,
+    name: 'ai-cost-proxy',
+    scriptPath,
+    modulesRoot: outdir,
+    // The dashboard's assets are not on the request path measured.
+    assets: undefined,
+    bindings: {
+      ...workerOptions.bindings,
+      ADMIN_TOKEN,
+      OPENAI_BASE_URL: `${upstreamUrl}/v1`,
+      OPENAI_API_KEY: 'sk-bench-upstream',
+      CHEAP_MODEL: 'openai/gpt-4o-mini',
+      EXPENSIVE_MODEL: 'openai/gpt-4o',
+      ...vars,
+    },
+  }, { inspectorPort });
+  const db = await worker.mf.getD1Database('DB');
+  await migrate(db);
+  const created = await fetch(`${worker.url}/admin/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', ...tenantSettings }),
+  });
+  if (created.status !== 201) throw new Error(`creating the bench tenant: ${created.status} ${await created.text()}`);
+  const { api_key: apiKey, id: tenantId } = await created.json();
+  return { ...worker, db, apiKey, tenantId };
+}
+
+/**
+ * Records a V8 CPU profile of the Worker `name` in workerd (through its inspector on
+ * `inspectorPort`) while `work` runs; resolves with the profile.
+ */
+export async function profileWorker(inspectorPort, name, work) {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  const target = targets.find((t) => t.id?.includes(name) || t.title?.includes(name)) ?? targets[0];
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => ((socket.onopen = resolve), (socket.onerror = reject)));
+  let id = 0;
+  const pending = new Map();
+  socket.onmessage = (message) => {
+    const reply = JSON.parse(message.data);
+    if (reply.id && pending.has(reply.id)) pending.get(reply.id)(reply.result);
+  };
+  const send = (method, params = {}) => new Promise((resolve) => (pending.set(++id, resolve), socket.send(JSON.stringify({ id, method, params }))));
+  await send('Profiler.enable');
+  await send('Profiler.setSamplingInterval', { interval: 100 });
+  await send('Profiler.start');
+  await work();
+  const { profile } = await send('Profiler.stop');
+  socket.close();
+  return profile;
+}

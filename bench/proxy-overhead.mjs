@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:overhead [-- --quick] [--cpu-only] [--var NAME=VALUE ...]`: what the proxy adds to a call, measured in one run on a
+ * lean harness (Miniflare straight on workerd, see lean-runtime.mjs) against the same local
+ * upstream (upstream.mjs), beside a bare pass-through Worker in the same harness:
+ *
+ * 1. Latency and throughput, plain and streaming, at 1 and 16 concurrent clients: the direct
+ *    upstream, the bare Worker and the proxy, in alternating rounds. "Added" latency is a
+ *    Worker's minus the direct upstream's; the proxy's added latency is given as a ratio of the
+ *    bare Worker's (target: at most 1.3x) and its throughput as a ratio of the bare Worker's
+ *    (target: at least 0.8x).
+ * 2. CPU per request of the request path (parse, auth, route, meter, log), with 4 KB and
+ *    1 MiB bodies: the workerd process's CPU time over a run of calls, proxy minus bare Worker
+ *    (targets: under 1 ms at 4 KB, under 5 ms at 1 MiB).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+
+import { join } from 'node:path';
+import { chatBody } from './bodies.mjs';
+import { load, percentile } from './http-load.mjs';
+import { cpuMs, root, startBareWorker, startProxy } from './lean-runtime.mjs';
+
+const QUICK = process.argv.includes('--quick');
+const CPU_ONLY = process.argv.includes('--cpu-only');
+/** `--var NAME=VALUE` (repeatable): proxy settings for this run, e.g. REQUEST_LOG_SINK=queue. */
+const VARS = Object.fromEntries(process.argv.flatMap((arg, i) => (arg === '--var' ? [process.argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
+const ROUNDS = QUICK ? 1 : 3;
+const COUNT = { 1: QUICK ? 300 : 1500, 16: QUICK ? 1500 : 6000 };
+
+export async function startUpstream() {
+  const child = spawn(process.execPath, [join(root, 'bench/upstream.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(Number(/listening (\d+)/.exec(String(d))[1])));
+    child.once('exit', (code) => reject(new Error(`upstream exited ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+const fmt = (ms) => `${ms.toFixed(2)} ms`;
+const ratio = (x) => `${x.toFixed(2)}x`;
+
+async function main() {
+
+  const outdir = mkdtempSync(join(tmpdir(), 'ai-proxy-overhead-'));
+  const upstream = await startUpstream();
+  const bare = await startBareWorker(upstream.url);
+  const proxy = await startProxy(upstream.url, { outdir, vars: VARS });
+  const cleanUp = async () => {
+    await Promise.allSettled([bare.dispose(), proxy.dispose()]);
+    upstream.stop();
+    rmSync(outdir, { recursive: true, force: true });
+
+  };
+  try {
+    const targets = {
+      direct: { url: `${upstream.url}/v1/chat/completions`, headers: {} },
+      bare: { url: `${bare.url}/v1/chat/completions`, headers: {} },
+      proxy: { url: `${proxy.url}/v1/chat/completions`, headers: { authorization: `Bearer ${proxy.apiKey}` } },
+    };
+    console.log(`Node ${process.version}, ${ROUNDS} round(s); upstream, bare Worker and proxy on 127.0.0.1 (workerd via Miniflare, no wrangler dev).\n`);
+
+    // 1. Latency and throughput.
+    const samples = {};
+    for (const mode of CPU_ONLY ? [] : ['plain', 'stream']) {
+      const body = chatBody(1024, mode === 'stream');
+      for (const concurrency of [1, 16]) {
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const [name, target] of Object.entries(targets)) {
+            const key = `${mode}|${concurrency}|${name}`;
+            await load({ concurrency, count: 100, next: () => ({ url: target.url, body, headers: target.headers }) });
+            const run = await load({ concurrency, count: COUNT[concurrency], next: () => ({ url: target.url, body, headers: target.headers }) });
+            const bad = run.results.filter((r) => r.status !== 200).length;
+            if (bad) throw new Error(`${key}: ${bad} calls failed`);
+            const s = (samples[key] ??= { latencies: [], requests: 0, ms: 0 });
+            s.latencies.push(...run.latencies);
+            s.requests += run.results.length;
+            s.ms += run.elapsedMs;
+          }
+        }
+      }
+    }
+    const results = [];
+    if (!CPU_ONLY) console.log('| mode | clients | path | p50 | p99 | added p50 | added p99 | throughput |');
+    console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const mode of CPU_ONLY ? [] : ['plain', 'stream']) {
+      for (const concurrency of [1, 16]) {
+        const stat = (name) => {
+          const s = samples[`${mode}|${concurrency}|${name}`];
+          return { p50: percentile(s.latencies, 50), p99: percentile(s.latencies, 99), rps: (s.requests / s.ms) * 1000 };
+        };
+        const [direct, bareStat, proxyStat] = [stat('direct'), stat('bare'), stat('proxy')];
+        for (const [name, s] of [['direct upstream', direct], ['bare Worker', bareStat], ['proxy', proxyStat]]) {
+          const added = name === 'direct upstream' ? '' : `| ${fmt(s.p50 - direct.p50)} | ${fmt(s.p99 - direct.p99)} `;
+          console.log(`| ${mode} | ${concurrency} | ${name} | ${fmt(s.p50)} | ${fmt(s.p99)} ${added || '| | '}| ${Math.round(s.rps)}/s |`);
+        }
+        const row = {
+          mode,
+          concurrency,
+          addedP50: (proxyStat.p50 - direct.p50) / (bareStat.p50 - direct.p50),
+          addedP99: (proxyStat.p99 - direct.p99) / (bareStat.p99 - direct.p99),
+          throughput: proxyStat.rps / bareStat.rps,
+        };
+        results.push(row);
+      }
+    }
+    if (!CPU_ONLY) console.log('\n| mode | clients | proxy added p50 / bare | proxy added p99 / bare | proxy throughput / bare |');
+    if (!CPU_ONLY) console.log('| --- | ---: | ---: | ---: | ---: |');
+    for (const r of results) {
+      const mark = (ok) => (ok ? 'ok' : '**over**');
+      console.log(`| ${r.mode} | ${r.concurrency} | ${ratio(r.addedP50)} ${mark(r.addedP50 <= 1.3)} | ${ratio(r.addedP99)} ${mark(r.addedP99 <= 1.3)} | ${ratio(r.throughput)} ${r.throughput >= 0.8 ? 'ok' : '**under**'} |`);
+    }
+
+    // 2. CPU per request, proxy minus bare Worker.
+    console.log('\n| body | bare Worker CPU / call | proxy CPU / call | request path (proxy − bare) | target |');
+    console.log('| --- | ---: | ---: | ---: | --- |');
+    for (const [label, bytes, calls, target] of [['4 KB', 4 * 1024, QUICK ? 400 : 2000, 1], ['1 MiB', 1024 * 1024 - 512, QUICK ? 40 : 150, 5]]) {
+      const body = chatBody(bytes, false);
+      const perCall = async (worker, headers) => {
+        await load({ concurrency: 1, count: 20, next: () => ({ url: `${worker.url}/v1/chat/completions`, body, headers }) });
+        await new Promise((r) => setTimeout(r, 300));
+        const before = cpuMs(worker.pid);
+        await load({ concurrency: 1, count: calls, next: () => ({ url: `${worker.url}/v1/chat/completions`, body, headers }) });
+        // The log writes run after each response: let them finish inside the measured span.
+        await new Promise((r) => setTimeout(r, 300));
+        return (cpuMs(worker.pid) - before) / calls;
+      };
+      const bareCpu = await perCall(bare, {});
+      const proxyCpu = await perCall(proxy, { authorization: `Bearer ${proxy.apiKey}` });
+      const path = proxyCpu - bareCpu;
+      console.log(`| ${label} | ${fmt(bareCpu)} | ${fmt(proxyCpu)} | ${fmt(path)} | < ${target} ms ${path < target ? 'ok' : '**over**'} |`);
+    }
+    // Sanity: the proxy logged what it served.
+    const { n } = await proxy.db.prepare('SELECT COUNT(*) AS n FROM requests').first();
+    console.log(`\n(${n} proxied calls logged to D1 during the run.)`);
+  } finally {
+    await cleanUp();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main();
+  process.exit(0);
+}
+
