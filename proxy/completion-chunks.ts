@@ -3,6 +3,7 @@
  * answer so the response cache can store it, and replaying a stored answer as a stream.
  */
 import type { StreamPart } from './providers/types';
+import { partsOf, type PartReader } from './stream-parts';
 import { toOpenAIUsage, type Usage } from './usage';
 
 interface ToolCall {
@@ -80,7 +81,7 @@ export class CompletionAssembler {
 const REPLAY_CHUNK_CHARS = 256;
 
 /** A stored completion as the parts of a stream, ending with the usage chunk. */
-export function replayAsStream(json: string, usage: Usage): ReadableStream<StreamPart> {
+export function replayAsStream(json: string, usage: Usage): PartReader {
   const completion = JSON.parse(json) as Completion;
   const choice = completion.choices[0];
   const chunk = (choices: unknown[], extra: object = {}) =>
@@ -94,11 +95,5 @@ export function replayAsStream(json: string, usage: Usage): ReadableStream<Strea
   parts.push(delta({}, choice.finish_reason));
   parts.push({ data: chunk([], { usage: toOpenAIUsage(usage) }), usage, usageOnly: true });
 
-  return new ReadableStream<StreamPart>({
-    pull(controller) {
-      const next = parts.shift();
-      if (next) controller.enqueue(next);
-      else controller.close();
-    },
-  });
+  return partsOf(parts);
 }

@@ -1,12 +1,13 @@
 /**
- * Turns a provider's stream of parts into the SSE bytes the client receives, without
- * buffering: one upstream part is read per client pull. Along the way it notes the time to
+ * Turns a provider's parts into the SSE bytes the client receives, without buffering: one
+ * upstream part is read per client pull, and this is the only JS stream a streamed call has. Along the way it notes the time to
  * the first chunk and the latest usage, drops the usage-only chunk when the client did not
  * ask for it (as OpenAI does), turns an upstream failure into an error event the SDKs raise,
  * and reports exactly once how the stream ended: completed, failed or abandoned.
  */
 import { toProxyError, type ProxyError } from './errors';
 import type { StreamPart } from './providers/types';
+import type { PartReader } from './stream-parts';
 import { encodeSse } from './sse';
 import type { Usage } from './usage';
 
@@ -34,8 +35,7 @@ export interface MeterOptions {
 
 const DONE = encodeSse('[DONE]');
 
-export function meterStream(parts: ReadableStream<StreamPart>, options: MeterOptions): { body: ReadableStream<Uint8Array>; ended: Promise<void> } {
-  const reader = parts.getReader();
+export function meterStream(parts: PartReader, options: MeterOptions): { body: ReadableStream<Uint8Array>; ended: Promise<void> } {
   let usage: Usage | null = null;
   let usageFinal = false;
   let chunksSent = 0;
@@ -53,9 +53,9 @@ export function meterStream(parts: ReadableStream<StreamPart>, options: MeterOpt
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       for (;;) {
-        let result: ReadableStreamReadResult<StreamPart>;
+        let part: StreamPart | null;
         try {
-          result = await reader.read();
+          part = await parts.read();
         } catch (thrown) {
           const error = toProxyError(thrown);
           controller.enqueue(encodeSse(JSON.stringify(error.toBody())));
@@ -63,13 +63,12 @@ export function meterStream(parts: ReadableStream<StreamPart>, options: MeterOpt
           finish(error.status, error);
           return;
         }
-        if (result.done) {
+        if (part === null) {
           controller.enqueue(DONE);
           controller.close();
           finish(200, null);
           return;
         }
-        const part = result.value;
         if (part.usage) usage = part.usage;
         if (part.usageOnly) usageFinal = true;
         if (part.data && !part.usageOnly) options.onChunk?.(part.data);
@@ -82,7 +81,7 @@ export function meterStream(parts: ReadableStream<StreamPart>, options: MeterOpt
     },
     cancel(reason) {
       finish(499, null);
-      return reader.cancel(reason).catch(() => {});
+      return parts.cancel(reason).catch(() => {});
     },
   });
   return { body, ended };

@@ -13,51 +13,70 @@ export function encodeSse(data: string, event?: string): Uint8Array {
   return encoder.encode(event ? `event: ${event}\ndata: ${data}\n\n` : `data: ${data}\n\n`);
 }
 
-/** Splits a byte stream into SSE events. Tolerates \r\n, multi-line data and split chunks. */
-export function parseSse(body: ReadableStream<Uint8Array>): ReadableStream<SseEvent> {
+/** The events of an SSE byte stream, one per read(); null at the end. */
+export interface SseReader {
+  read(): Promise<SseEvent | null>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/**
+ * Reads SSE events off a byte stream as they are asked for (no intermediate stream). Tolerates
+ * \r\n, comments, multi-line data, events split across chunks and a last event without its
+ * blank line.
+ */
+export function readSse(body: ReadableStream<Uint8Array>): SseReader {
+  const reader = body.getReader();
   const decoder = new TextDecoder();
+  const ready: SseEvent[] = [];
   let buffer = '';
   let event: string | undefined;
   let data: string[] = [];
+  let ended = false;
 
-  const takeLine = (line: string, emit: (e: SseEvent) => void) => {
+  const takeLine = (line: string) => {
     if (line === '') {
-      if (data.length > 0) emit({ event, data: data.join('\n') });
+      if (data.length > 0) ready.push(event === undefined ? { data: data.join('\n') } : { event, data: data.join('\n') });
       event = undefined;
       data = [];
       return;
     }
-    if (line.startsWith(':')) return;
+    if (line.charCodeAt(0) === 0x3a) return; // a ':' comment
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
+    if (value.charCodeAt(0) === 0x20) value = value.slice(1);
     if (field === 'data') data.push(value);
     else if (field === 'event') event = value;
   };
 
-  const drain = (emit: (e: SseEvent) => void) => {
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) !== -1) {
-      let line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      takeLine(line, emit);
+  const drain = () => {
+    let start = 0;
+    for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n', start)) {
+      const end = newline > start && buffer.charCodeAt(newline - 1) === 0x0d ? newline - 1 : newline;
+      takeLine(buffer.slice(start, end));
+      start = newline + 1;
     }
+    buffer = buffer.slice(start);
   };
 
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, SseEvent>({
-      transform(chunk, controller) {
-        buffer += decoder.decode(chunk, { stream: true });
-        drain((e) => controller.enqueue(e));
-      },
-      flush(controller) {
-        buffer += decoder.decode();
-        if (buffer !== '') buffer += '\n';
-        drain((e) => controller.enqueue(e));
-        takeLine('', (e) => controller.enqueue(e));
-      },
-    }),
-  );
+  return {
+    async read() {
+      while (ready.length === 0) {
+        if (ended) return null;
+        const { done, value } = await reader.read();
+        if (done) {
+          ended = true;
+          buffer += decoder.decode();
+          if (buffer !== '') buffer += '\n';
+          drain();
+          takeLine('');
+        } else {
+          buffer += decoder.decode(value, { stream: true });
+          drain();
+        }
+      }
+      return ready.shift()!;
+    },
+    cancel: (reason) => reader.cancel(reason),
+  };
 }

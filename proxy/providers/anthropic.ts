@@ -7,7 +7,8 @@
  */
 import type { Env } from '../env';
 import { invalidRequest, ProxyError } from '../errors';
-import { parseSse, type SseEvent } from '../sse';
+import { readSse, type SseEvent, type SseReader } from '../sse';
+import { partReader, type PartReader } from '../stream-parts';
 import { toOpenAIUsage, type Usage } from '../usage';
 import { fetchUpstream, redactSecrets, upstreamErrorMessage, upstreamFailure } from './upstream';
 import { markPromptCache } from './anthropic-prompt-cache';
@@ -328,8 +329,7 @@ function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | undefined): Ant
  * answer is never buffered. Usage is reported on message_start (input side), on message_delta
  * (cumulative output) and in the final usage-only chunk on message_stop.
  */
-export function anthropicStreamParts(events: ReadableStream<SseEvent>): ReadableStream<StreamPart> {
-  const reader = events.getReader();
+export function anthropicStreamParts(events: SseReader): PartReader {
   const created = Math.floor(Date.now() / 1000);
   let id = '';
   let model = '';
@@ -397,31 +397,29 @@ export function anthropicStreamParts(events: ReadableStream<SseEvent>): Readable
     }
   }
 
-  return new ReadableStream<StreamPart>({
-    async pull(controller) {
+  return partReader(
+    async () => {
+      if (finished) return null;
+      let event: SseEvent | null;
       try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) throw upstreamError('The anthropic stream ended early.', 'upstream_stream_incomplete');
-          const parts = translate(parseEvent(value));
-          for (const part of parts) controller.enqueue(part);
-          if (finished) {
-            controller.close();
-            // Nothing follows message_stop; release the upstream connection now.
-            await reader.cancel().catch(() => {});
-            return;
-          }
-          if (parts.length > 0) return;
-        }
-      } catch (error) {
-        controller.error(error instanceof ProxyError ? error : upstreamError('The anthropic stream was interrupted.', 'upstream_stream_error'));
-        await reader.cancel().catch(() => {});
+        event = await events.read();
+      } catch {
+        throw upstreamError('The anthropic stream was interrupted.', 'upstream_stream_error');
       }
+      if (event === null) throw upstreamError('The anthropic stream ended early.', 'upstream_stream_incomplete');
+      let parts: StreamPart[];
+      try {
+        parts = translate(parseEvent(event));
+      } catch (error) {
+        await events.cancel().catch(() => {});
+        throw error instanceof ProxyError ? error : upstreamError('The anthropic stream was interrupted.', 'upstream_stream_error');
+      }
+      // Nothing follows message_stop; release the upstream connection now.
+      if (finished) await events.cancel().catch(() => {});
+      return parts;
     },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+    (reason) => events.cancel(reason),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,7 +455,7 @@ export const anthropic: Provider = {
     const response = await postMessages(call.env, request, call.signal);
     if (request.stream) {
       if (!response.body) throw upstreamError('The anthropic upstream sent an empty stream.', 'upstream_error');
-      return { kind: 'stream', parts: anthropicStreamParts(parseSse(response.body)) };
+      return { kind: 'stream', parts: anthropicStreamParts(readSse(response.body)) };
     }
     const message = (await response.json().catch(() => null)) as AnthropicResponse | null;
     if (!Array.isArray(message?.content)) {

@@ -16,6 +16,7 @@ import { invalidRequest } from '../errors';
 import { estimateTokens, toOpenAIUsage, type Usage } from '../usage';
 import { estimatePromptTokens, messageText } from './content';
 import { upstreamFailure } from './upstream';
+import { partReader, type PartReader } from '../stream-parts';
 import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
 
 const VOCABULARY = (
@@ -138,7 +139,7 @@ function completionJson(model: string, p: Plan): string {
   });
 }
 
-function streamParts(model: string, p: Plan, signal: AbortSignal): ReadableStream<StreamPart> {
+function streamParts(model: string, p: Plan, signal: AbortSignal): PartReader {
   const chunk = (delta: object, finishReason: string | null = null) =>
     JSON.stringify({ id: p.id, object: 'chat.completion.chunk', created: p.created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
   const deltas: object[] = [{ role: 'assistant', content: '' }];
@@ -147,28 +148,17 @@ function streamParts(model: string, p: Plan, signal: AbortSignal): ReadableStrea
     deltas.push({ content: (i === 0 ? '' : ' ') + p.words.slice(i, i + WORDS_PER_CHUNK).join(' ') });
   }
   let next = 0;
-  return new ReadableStream<StreamPart>({
-    async pull(controller) {
-      if (next > 0) await sleep(p.chunkDelayMs, signal);
-      if (p.streamError && next === Math.min(2, deltas.length)) {
-        controller.error(upstreamFailure('mock', 500, 'simulated failure mid-stream (mock:stream-error)'));
-        return;
-      }
-      if (next < deltas.length) {
-        const completionSoFar = Math.min(p.usage.completionTokens, next * WORDS_PER_CHUNK);
-        controller.enqueue({ data: chunk(deltas[next]), usage: { ...p.usage, completionTokens: completionSoFar } });
-      } else if (next === deltas.length) {
-        controller.enqueue({ data: chunk({}, p.finishReason) });
-      } else {
-        controller.enqueue({
-          data: JSON.stringify({ id: p.id, object: 'chat.completion.chunk', created: p.created, model, choices: [], usage: toOpenAIUsage(p.usage) }),
-          usage: p.usage,
-          usageOnly: true,
-        });
-        controller.close();
-      }
-      next++;
-    },
+  return partReader(async (): Promise<StreamPart[] | null> => {
+    if (next > deltas.length + 1) return null;
+    if (next > 0) await sleep(p.chunkDelayMs, signal);
+    if (p.streamError && next === Math.min(2, deltas.length)) throw upstreamFailure('mock', 500, 'simulated failure mid-stream (mock:stream-error)');
+    const at = next++;
+    if (at < deltas.length) {
+      const completionSoFar = Math.min(p.usage.completionTokens, at * WORDS_PER_CHUNK);
+      return [{ data: chunk(deltas[at]), usage: { ...p.usage, completionTokens: completionSoFar } }];
+    }
+    if (at === deltas.length) return [{ data: chunk({}, p.finishReason) }];
+    return [{ data: JSON.stringify({ id: p.id, object: 'chat.completion.chunk', created: p.created, model, choices: [], usage: toOpenAIUsage(p.usage) }), usage: p.usage, usageOnly: true }];
   });
 }
 

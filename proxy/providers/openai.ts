@@ -5,10 +5,11 @@
  */
 import { ProxyError } from '../errors';
 import { withTopLevelFields } from '../json-fields';
-import { parseSse } from '../sse';
+import { readSse } from '../sse';
+import { partReader, type PartReader } from '../stream-parts';
 import { fromOpenAIUsage } from '../usage';
 import { fetchUpstream, redactSecrets, upstreamErrorMessage, upstreamFailure } from './upstream';
-import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
+import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider } from './types';
 import type { Env } from '../env';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -54,35 +55,27 @@ function usageOf(json: string) {
   }
 }
 
-/** Reads OpenAI chunks, noting usage. Only chunks that mention usage are parsed. */
-export function openAIStreamParts(body: ReadableStream<Uint8Array>): ReadableStream<StreamPart> {
-  const events = parseSse(body).getReader();
-  return new ReadableStream<StreamPart>({
-    async pull(controller) {
-      for (;;) {
-        const { done, value } = await events.read();
-        if (done) return controller.close();
-        const data = value.data;
-        if (data === '[DONE]') continue;
-        if (data.includes('"error"')) {
-          const parsed = JSON.parse(data) as { error?: { message?: string } };
-          if (parsed.error) {
-            controller.error(new ProxyError(502, `openai upstream failed mid-stream: ${redactSecrets(String(parsed.error.message ?? 'unknown error').slice(0, 500))}`, 'upstream_error', 'upstream_stream_error'));
-            await events.cancel().catch(() => {});
-            return;
-          }
-        }
-        if (data.includes('"usage":{')) {
-          const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
-          return controller.enqueue({ data, usage: fromOpenAIUsage(parsed.usage), usageOnly: (parsed.choices?.length ?? 0) === 0 });
-        }
-        return controller.enqueue({ data });
+/** Reads OpenAI chunks, noting usage. Only chunks that mention usage (or an error) are parsed. */
+export function openAIStreamParts(body: ReadableStream<Uint8Array>): PartReader {
+  const events = readSse(body);
+  return partReader(async () => {
+    const event = await events.read();
+    if (event === null) return null;
+    const data = event.data;
+    if (data === '[DONE]') return [];
+    if (data.includes('"error"')) {
+      const parsed = JSON.parse(data) as { error?: { message?: string } };
+      if (parsed.error) {
+        await events.cancel().catch(() => {});
+        throw new ProxyError(502, `openai upstream failed mid-stream: ${redactSecrets(String(parsed.error.message ?? 'unknown error').slice(0, 500))}`, 'upstream_error', 'upstream_stream_error');
       }
-    },
-    cancel(reason) {
-      return events.cancel(reason);
-    },
-  });
+    }
+    if (data.includes('"usage":{')) {
+      const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+      return [{ data, usage: fromOpenAIUsage(parsed.usage), usageOnly: (parsed.choices?.length ?? 0) === 0 }];
+    }
+    return [{ data }];
+  }, (reason) => events.cancel(reason));
 }
 
 export const openai: Provider = {

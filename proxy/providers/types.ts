@@ -6,6 +6,7 @@
 import type { Env } from '../env';
 import type { Usage } from '../usage';
 
+import type { PartReader } from '../stream-parts';
 import type { ProviderName } from './names';
 
 export type { ProviderName };
@@ -79,7 +80,7 @@ export interface StreamPart {
 
 export type ChatResult =
   | { kind: 'completion'; /** OpenAI `chat.completion` JSON text */ json: string; usage: Usage }
-  | { kind: 'stream'; parts: ReadableStream<StreamPart> };
+  | { kind: 'stream'; parts: PartReader };
 
 export interface EmbeddingsResult {
   /** OpenAI `list` of embeddings, JSON text. */
@@ -93,7 +94,7 @@ export interface Provider {
   unavailableReason(env: Env): string | null;
   /**
    * Failures are thrown as ProxyError (see upstream.ts for the status mapping). A failure
-   * after a stream has started errors the `parts` stream with a ProxyError instead.
+   * after a stream has started is thrown by the `parts` reader's read() instead.
    */
   chat(call: ChatCall): Promise<ChatResult>;
   embeddings(call: EmbeddingsCall): Promise<EmbeddingsResult>;

@@ -4,7 +4,8 @@
  */
 import { ProxyError } from '../errors';
 import { redactSecrets } from './upstream';
-import { parseSse } from '../sse';
+import { readSse } from '../sse';
+import { partReader, type PartReader } from '../stream-parts';
 import { estimateTokens, fromOpenAIUsage, toOpenAIUsage, type Usage } from '../usage';
 import { estimatePromptTokens, messageText } from './content';
 import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
@@ -51,8 +52,8 @@ function usageOf(output: AiTextOutput | undefined, call: ChatCall, completionTex
   return { promptTokens: estimatePromptTokens(call.body.messages), completionTokens: estimateTokens(completionText), cachedTokens: 0, cacheWriteTokens: 0 };
 }
 
-function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): ReadableStream<StreamPart> {
-  const events = parseSse(body).getReader();
+function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): PartReader {
+  const events = readSse(body);
   const id = `chatcmpl-${crypto.randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const model = call.model;
@@ -60,28 +61,26 @@ function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): Readable
   let text = '';
   let usage: Usage | undefined;
   let started = false;
-  return new ReadableStream<StreamPart>({
-    async pull(controller) {
-      const { done, value } = await events.read();
-      if (done || value.data === '[DONE]') {
-        const final = usage ?? usageOf(undefined, call, text);
-        controller.enqueue({ data: chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) });
-        controller.enqueue({ data: chunk([], { usage: toOpenAIUsage(final) }), usage: final, usageOnly: true });
-        controller.close();
-        return;
-      }
-      const output = JSON.parse(value.data) as AiTextOutput;
-      if (output.usage) usage = fromOpenAIUsage(output.usage);
-      const piece = output.response ?? '';
-      text += piece;
-      const delta = started ? { content: piece } : { role: 'assistant', content: piece };
-      started = true;
-      controller.enqueue({ data: chunk([{ index: 0, delta, finish_reason: null }]), ...(usage ? { usage } : {}) });
-    },
-    cancel(reason) {
-      return events.cancel(reason);
-    },
-  });
+  let finished = false;
+  return partReader(async (): Promise<StreamPart[] | null> => {
+    if (finished) return null;
+    const event = await events.read();
+    if (event === null || event.data === '[DONE]') {
+      finished = true;
+      const final = usage ?? usageOf(undefined, call, text);
+      return [
+        { data: chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) },
+        { data: chunk([], { usage: toOpenAIUsage(final) }), usage: final, usageOnly: true },
+      ];
+    }
+    const output = JSON.parse(event.data) as AiTextOutput;
+    if (output.usage) usage = fromOpenAIUsage(output.usage);
+    const piece = output.response ?? '';
+    text += piece;
+    const delta = started ? { content: piece } : { role: 'assistant', content: piece };
+    started = true;
+    return [{ data: chunk([{ index: 0, delta, finish_reason: null }]), ...(usage ? { usage } : {}) }];
+  }, (reason) => events.cancel(reason));
 }
 
 export const workersAi: Provider = {

@@ -11,7 +11,8 @@ import { meterStream, type StreamOutcome } from '../metered-stream';
 import { tiersFor, type ResolvedModel, type Tiers } from '../models';
 import { PROVIDERS } from '../providers';
 import { estimatePromptTokens } from '../providers/content';
-import type { ChatRequest, ChatResult, StreamPart } from '../providers/types';
+import type { ChatRequest, ChatResult } from '../providers/types';
+import { withFirst, type PartReader } from '../stream-parts';
 import { admitCall, type Admission } from '../limits';
 import { effectivePrice } from '../prices';
 import { writeRequestLog, type CacheStatus } from '../request-log';
@@ -50,7 +51,7 @@ interface StreamHandling {
   onComplete?: (json: string, usage: Usage) => Promise<unknown>;
 }
 
-function streamResponse(c: AppContext, body: ChatRequest, parts: ReadableStream<StreamPart>, headers: Record<string, string>, handling: StreamHandling): Response {
+function streamResponse(c: AppContext, body: ChatRequest, parts: PartReader, headers: Record<string, string>, handling: StreamHandling): Response {
   const call = c.get('call');
   // The answer is assembled when it is to be cached or stored with the call.
   const assembler = handling.onComplete || call.requestText !== null ? new CompletionAssembler() : null;
@@ -89,24 +90,13 @@ function answerFromCache(c: AppContext, body: ChatRequest, headers: Record<strin
  * Waits for a stream's first part (the upstream's first byte of content), so that a stream
  * failing before it can still be retried; the part is put back in front of the rest.
  */
-async function started(parts: ReadableStream<StreamPart>, attempt: Attempt, timeoutMs: number): Promise<ReadableStream<StreamPart>> {
-  const reader = parts.getReader();
-  let first: ReadableStreamReadResult<StreamPart> | null;
+async function started(parts: PartReader, attempt: Attempt, timeoutMs: number): Promise<PartReader> {
   try {
-    first = await attempt.within(timeoutMs, reader.read());
+    return withFirst(await attempt.within(timeoutMs, parts.read()), parts);
   } catch (error) {
-    reader.cancel().catch(() => {});
+    parts.cancel().catch(() => {});
     throw error;
   }
-  return new ReadableStream<StreamPart>({
-    async pull(controller) {
-      const next = first ?? (await reader.read());
-      first = null;
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }
 
 /** Calls the routed model, with retries and then the fallback (failover.ts), until an answer starts. */

@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { ProxyError } from '../../proxy/errors';
 import { anthropicStreamParts, fromAnthropicMessage, fromAnthropicUsage, toAnthropicRequest, type AnthropicResponse } from '../../proxy/providers/anthropic';
 import type { ChatRequest, StreamPart } from '../../proxy/providers/types';
-import { parseSse } from '../../proxy/sse';
+import { readSse } from '../../proxy/sse';
+import type { PartReader } from '../../proxy/stream-parts';
 
 const request = (fields: Partial<ChatRequest>): ChatRequest => ({ model: 'anthropic/claude-x', messages: [{ role: 'user', content: 'Hi' }], ...fields });
 
@@ -293,15 +294,11 @@ const TRANSCRIPT = [
   sse('message_stop', { type: 'message_stop' }),
 ].join('');
 
-async function collect(stream: ReadableStream<StreamPart>): Promise<{ parts: StreamPart[]; error?: unknown }> {
+async function collect(reader: PartReader): Promise<{ parts: StreamPart[]; error?: unknown }> {
   const parts: StreamPart[] = [];
-  const reader = stream.getReader();
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return { parts };
-      parts.push(value);
-    }
+    for (let part = await reader.read(); part !== null; part = await reader.read()) parts.push(part);
+    return { parts };
   } catch (error) {
     return { parts, error };
   }
@@ -309,7 +306,7 @@ async function collect(stream: ReadableStream<StreamPart>): Promise<{ parts: Str
 
 describe('anthropicStreamParts', () => {
   it('translates a text + tool_use stream into OpenAI chunks', async () => {
-    const { parts, error } = await collect(anthropicStreamParts(parseSse(bodyOf(TRANSCRIPT))));
+    const { parts, error } = await collect(anthropicStreamParts(readSse(bodyOf(TRANSCRIPT))));
     expect(error).toBeUndefined();
     const chunks = parts.map((p) => JSON.parse(p.data!));
     for (const chunk of chunks) {
@@ -354,20 +351,20 @@ describe('anthropicStreamParts', () => {
       + sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } })
       + sse('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })
       + sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo' } });
-    const { parts, error } = await collect(anthropicStreamParts(parseSse(bodyOf(body))));
+    const { parts, error } = await collect(anthropicStreamParts(readSse(bodyOf(body))));
     expect(parts.map((p) => JSON.parse(p.data!).choices[0].delta)).toEqual([{ role: 'assistant', content: '' }, { content: 'Hel' }]);
     expect(error).toBeInstanceOf(ProxyError);
     expect((error as ProxyError).status).toBe(503);
     expect((error as ProxyError).message).toContain('Overloaded');
 
-    const other = await collect(anthropicStreamParts(parseSse(bodyOf(START + sse('error', { type: 'error', error: { type: 'api_error', message: 'Internal' } })))));
+    const other = await collect(anthropicStreamParts(readSse(bodyOf(START + sse('error', { type: 'error', error: { type: 'api_error', message: 'Internal' } })))));
     expect((other.error as ProxyError).status).toBe(502);
     expect((other.error as ProxyError).message).toContain('Internal');
   });
 
   it('errors the stream when the upstream ends before message_stop', async () => {
     const cut = TRANSCRIPT.slice(0, TRANSCRIPT.indexOf('event: message_delta'));
-    const { parts, error } = await collect(anthropicStreamParts(parseSse(bodyOf(cut))));
+    const { parts, error } = await collect(anthropicStreamParts(readSse(bodyOf(cut))));
     expect(parts.length).toBeGreaterThan(0);
     expect(error).toBeInstanceOf(ProxyError);
     expect(error).toMatchObject({ status: 502, message: 'The anthropic stream ended early.', code: 'upstream_stream_incomplete' });
@@ -388,8 +385,8 @@ describe('anthropicStreamParts', () => {
         cancelled = reason;
       },
     });
-    const reader = anthropicStreamParts(parseSse(upstream)).getReader();
-    expect((await reader.read()).value?.usage?.promptTokens).toBe(2035);
+    const reader = anthropicStreamParts(readSse(upstream));
+    expect((await reader.read())?.usage?.promptTokens).toBe(2035);
     await reader.cancel('client left');
     expect(cancelled).toBe('client left');
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSse, type SseEvent } from '../../proxy/sse';
+import { readSse, type SseEvent } from '../../proxy/sse';
 
 function bytes(...pieces: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -11,20 +11,21 @@ function bytes(...pieces: string[]): ReadableStream<Uint8Array> {
   });
 }
 
-async function collect(stream: ReadableStream<SseEvent>): Promise<SseEvent[]> {
+async function collect(body: ReadableStream<Uint8Array>): Promise<SseEvent[]> {
+  const reader = readSse(body);
   const events: SseEvent[] = [];
-  for await (const event of stream) events.push(event);
+  for (let event = await reader.read(); event !== null; event = await reader.read()) events.push(event);
   return events;
 }
 
-describe('parseSse', () => {
+describe('readSse', () => {
   it('reassembles events split across chunks, with CRLF, comments and named events', async () => {
-    const events = await collect(parseSse(bytes('data: {"a"', ':1}\r\n\r\n: keep-alive\n\nevent: message_start\ndata: x\n', '\ndata: [DONE]\n\n')));
+    const events = await collect(bytes('data: {"a"', ':1}\r\n\r\n: keep-alive\n\nevent: message_start\ndata: x\n', '\ndata: [DONE]\n\n'));
     expect(events).toEqual([{ event: undefined, data: '{"a":1}' }, { event: 'message_start', data: 'x' }, { event: undefined, data: '[DONE]' }]);
   });
 
   it('joins multi-line data and flushes a final event without a blank line', async () => {
-    const events = await collect(parseSse(bytes('data: one\ndata: two\n\ndata: last')));
+    const events = await collect(bytes('data: one\ndata: two\n\ndata: last'));
     expect(events.map((e) => e.data)).toEqual(['one\ntwo', 'last']);
   });
 
@@ -37,6 +38,6 @@ describe('parseSse', () => {
         controller.close();
       },
     });
-    expect((await collect(parseSse(stream)))[0].data).toBe('héllo ✓');
+    expect((await collect(stream))[0].data).toBe('héllo ✓');
   });
 });
