@@ -23,10 +23,11 @@ export function post(url, body, headers = {}) {
 }
 
 /**
- * Sends `count` requests (or for `durationMs`), `concurrency` at a time. `next(i)` gives the
- * i-th request as { url, body, headers }. Returns the latencies, statuses and elapsed time.
+ * Sends `count` requests (or for `durationMs`), `concurrency` at a time, each client waiting
+ * `pauseMs` after each answer. `next(i)` gives the i-th request as { url, body, headers }.
+ * Returns the latencies, statuses and elapsed time.
  */
-export async function load({ concurrency, count = Infinity, durationMs = Infinity, next }) {
+export async function load({ concurrency, count = Infinity, durationMs = Infinity, pauseMs = 0, next }) {
   const latencies = [];
   const results = [];
   let issued = 0;
@@ -39,6 +40,7 @@ export async function load({ concurrency, count = Infinity, durationMs = Infinit
         const result = await post(url, body, headers);
         latencies.push(result.ms);
         results.push(result);
+        if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       }
     }),
   );

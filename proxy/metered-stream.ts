@@ -8,7 +8,7 @@
 import { toProxyError, type ProxyError } from './errors';
 import type { StreamPart } from './providers/types';
 import type { PartReader } from './stream-parts';
-import { encodeSse } from './sse';
+import { sseText } from './sse';
 import type { Usage } from './usage';
 
 export interface StreamOutcome {
@@ -33,7 +33,10 @@ export interface MeterOptions {
   onEnd: (outcome: StreamOutcome) => Promise<void>;
 }
 
-const DONE = encodeSse('[DONE]');
+const DONE = sseText('[DONE]');
+/** A chunk grows to about this size before it is sent, however much more has arrived. */
+const MAX_CHUNK_CHARS = 16 * 1024;
+const encoder = new TextEncoder();
 
 export function meterStream(parts: PartReader, options: MeterOptions): { body: ReadableStream<Uint8Array>; ended: Promise<void> } {
   let usage: Usage | null = null;
@@ -51,20 +54,24 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
   };
 
   const body = new ReadableStream<Uint8Array>({
+    // Each pull delivers every part that has already arrived as one chunk, so a burst of
+    // upstream events costs one write, not one each; it never waits to fill a chunk.
     async pull(controller) {
+      let out = '';
       for (;;) {
+        if (out !== '' && (!parts.buffered() || out.length > MAX_CHUNK_CHARS)) break;
         let part: StreamPart | null;
         try {
           part = await parts.read();
         } catch (thrown) {
           const error = toProxyError(thrown);
-          controller.enqueue(encodeSse(JSON.stringify(error.toBody())));
+          controller.enqueue(encoder.encode(out + sseText(JSON.stringify(error.toBody()))));
           controller.close();
           finish(error.status, error);
           return;
         }
         if (part === null) {
-          controller.enqueue(DONE);
+          controller.enqueue(encoder.encode(out + DONE));
           controller.close();
           finish(200, null);
           return;
@@ -75,9 +82,9 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
         if (!part.data || (part.usageOnly && !options.includeUsage)) continue;
         if (ttftMs === null) ttftMs = Date.now() - options.startedAt;
         if (!part.usageOnly) chunksSent++;
-        controller.enqueue(encodeSse(part.data));
-        return;
+        out += sseText(part.data);
       }
+      controller.enqueue(encoder.encode(out));
     },
     cancel(reason) {
       finish(499, null);

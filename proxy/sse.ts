@@ -7,15 +7,14 @@ export interface SseEvent {
   data: string;
 }
 
-const encoder = new TextEncoder();
-
-export function encodeSse(data: string, event?: string): Uint8Array {
-  return encoder.encode(event ? `event: ${event}\ndata: ${data}\n\n` : `data: ${data}\n\n`);
-}
+/** One event as SSE text (the proxy sends only unnamed, single-line events: JSON chunks). */
+export const sseText = (data: string) => `data: ${data}\n\n`;
 
 /** The events of an SSE byte stream, one per read(); null at the end. */
 export interface SseReader {
   read(): Promise<SseEvent | null>;
+  /** Whether read() can answer from bytes already received. */
+  buffered(): boolean;
   cancel(reason?: unknown): Promise<void>;
 }
 
@@ -77,6 +76,7 @@ export function readSse(body: ReadableStream<Uint8Array>): SseReader {
       }
       return ready.shift()!;
     },
+    buffered: () => ready.length > 0,
     cancel: (reason) => reader.cancel(reason),
   };
 }

@@ -8,15 +8,21 @@ import type { StreamPart } from './providers/types';
 /** The parts of a streamed answer, one per read(); null at the end. read() rejects when the upstream fails mid-way. */
 export interface PartReader {
   read(): Promise<StreamPart | null>;
+  /** Whether read() can answer from what has already arrived, without waiting for the upstream. */
+  buffered(): boolean;
   /** Stops reading and releases the upstream. */
   cancel(reason?: unknown): Promise<void>;
 }
 
 /**
  * A reader over `produce`, which gives the next parts on each call (none for an upstream event
- * that makes none, several for one that makes several), or null at the end.
+ * that makes none, several for one that makes several), or null at the end. `sourceBuffered`
+ * tells whether the next call to `produce` can be answered without waiting.
  */
-export function partReader(produce: () => Promise<StreamPart[] | null>, cancel: (reason?: unknown) => Promise<void> = async () => {}): PartReader {
+export function partReader(
+  produce: () => Promise<StreamPart[] | null>,
+  { cancel = async () => {}, sourceBuffered = () => false }: { cancel?: (reason?: unknown) => Promise<void>; sourceBuffered?: () => boolean } = {},
+): PartReader {
   const queue: StreamPart[] = [];
   let ended = false;
   return {
@@ -29,6 +35,7 @@ export function partReader(produce: () => Promise<StreamPart[] | null>, cancel: 
       }
       return queue.shift()!;
     },
+    buffered: () => queue.length > 0 || (!ended && sourceBuffered()),
     cancel,
   };
 }
@@ -43,9 +50,11 @@ export function withFirst(first: StreamPart | null, parts: PartReader): PartRead
       pending = undefined;
       return Promise.resolve(part);
     },
+    buffered: () => pending !== undefined || parts.buffered(),
     cancel: (reason) => parts.cancel(reason),
   };
 }
 
 /** Parts known in advance (a replayed answer, a simulated one). */
-export const partsOf = (parts: StreamPart[]): PartReader => partReader(async () => (parts.length ? parts.splice(0, parts.length) : null));
+export const partsOf = (parts: StreamPart[]): PartReader =>
+  partReader(async () => (parts.length ? parts.splice(0, parts.length) : null), { sourceBuffered: () => parts.length > 0 });

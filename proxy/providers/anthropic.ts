@@ -418,7 +418,7 @@ export function anthropicStreamParts(events: SseReader): PartReader {
       if (finished) await events.cancel().catch(() => {});
       return parts;
     },
-    (reason) => events.cancel(reason),
+    { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() },
   );
 }
 

@@ -75,7 +75,7 @@ export function openAIStreamParts(body: ReadableStream<Uint8Array>): PartReader 
       return [{ data, usage: fromOpenAIUsage(parsed.usage), usageOnly: (parsed.choices?.length ?? 0) === 0 }];
     }
     return [{ data }];
-  }, (reason) => events.cancel(reason));
+  }, { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() });
 }
 
 export const openai: Provider = {

@@ -80,7 +80,7 @@ function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): PartRead
     const delta = started ? { content: piece } : { role: 'assistant', content: piece };
     started = true;
     return [{ data: chunk([{ index: 0, delta, finish_reason: null }]), ...(usage ? { usage } : {}) }];
-  }, (reason) => events.cancel(reason));
+  }, { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() });
 }
 
 export const workersAi: Provider = {

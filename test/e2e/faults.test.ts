@@ -1,0 +1,76 @@
+/**
+ * Faults through the real server (`npm start`) with the official openai SDK: an upstream that
+ * fails and recovers, a routed model that is down, a client that gives up on a slow call, and
+ * what the request log and the admin API make of each.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startUpstreamServer, type UpstreamServer } from '../support/upstream-server';
+import { startServer, type RunningServer } from './server';
+
+let upstream: UpstreamServer;
+let server: RunningServer;
+let client: OpenAI;
+let tenantId: string;
+
+const admin = async <T>(path: string) => (await (await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json()) as T;
+const nonce = () => `n-${crypto.randomUUID().slice(0, 12)}`;
+
+interface Detail {
+  status: number;
+  attempts: number;
+  model: string;
+  error_type: string | null;
+  usage_estimated: boolean;
+  failed_attempts: { attempt: number; model: string; status: number }[];
+}
+
+beforeAll(async () => {
+  upstream = await startUpstreamServer();
+  // Short backoffs keep the run quick; the behaviour is the default one.
+  server = await startServer({ upstreamUrl: upstream.url, vars: { UPSTREAM_RETRY_BASE_MS: '20' } });
+  const created = (await (await fetch(`${server.url}/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'faults' }) })).json()) as { id: string; api_key: string };
+  tenantId = created.id;
+  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: created.api_key, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await upstream?.close();
+});
+
+describe('upstream faults, end to end', () => {
+  it('retries an upstream that fails twice, and the SDK never sees the failures', async () => {
+    const tag = nonce();
+    const { data, response } = await client.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:first=${tag}:2:status=503 hi` }] }).withResponse();
+    expect(data.choices[0].message.content).toContain('Echo');
+    expect(response.headers.get('x-proxy-attempts')).toBe('3');
+    const detail = await admin<Detail>(`/admin/requests/${response.headers.get('x-request-id')}`);
+    expect(detail).toMatchObject({ status: 200, attempts: 3 });
+    expect(detail.failed_attempts.map((a) => a.status)).toEqual([503, 503]);
+  });
+
+  it('falls back to the other tier, plain and streamed, when the routed model is down', async () => {
+    const down = `upstream:if-model=gpt-4o-mini:status=502 ${nonce()}`;
+    const { response } = await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: down }] }).withResponse();
+    expect([response.headers.get('x-proxy-model'), response.headers.get('x-proxy-fallback-from')]).toEqual(['openai/gpt-4o', 'openai/gpt-4o-mini']);
+    const stream = await client.chat.completions.create({ model: 'cheap', stream: true, messages: [{ role: 'user', content: down }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).toContain('Echo');
+  });
+
+  it('cancels the upstream of a call the client gives up on, and still logs it', async () => {
+    const tag = nonce();
+    const controller = new AbortController();
+    const pending = client.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:slow=5000 ${tag}` }] }, { signal: controller.signal });
+    await expect.poll(async () => (await (await fetch(`${upstream.url}/__requests?contains=${tag}`)).json()).length, { timeout: 10_000 }).toBe(1);
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    // The upstream saw its request cancelled, long before it would have answered.
+    await expect.poll(async () => (await (await fetch(`${upstream.url}/__requests?contains=${tag}`)).json())[0].aborted, { timeout: 4000 }).toBe(true);
+    await expect
+      .poll(async () => (await admin<{ data: { status: number; error_type: string }[] }>(`/admin/requests?tenant=${tenantId}&status=499`)).data, { timeout: 10_000 })
+      .toEqual([expect.objectContaining({ status: 499, error_type: 'client_closed' })]);
+  });
+});
