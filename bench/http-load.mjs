@@ -6,15 +6,15 @@ import http from 'node:http';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-/** One POST; resolves with its status, latency in ms and the proxy's request id (if any). */
+/** One POST; resolves with its status, latency (to the last byte) and time to the first body byte in ms, and the proxy's request id (if any). */
 export function post(url, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
+    const since = () => Number(process.hrtime.bigint() - started) / 1e6;
     const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (response) => {
-      response.on('data', () => {});
-      response.on('end', () =>
-        resolve({ status: response.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, requestId: response.headers['x-request-id'] ?? null }),
-      );
+      let firstByteMs = null;
+      response.on('data', () => (firstByteMs ??= since()));
+      response.on('end', () => resolve({ status: response.statusCode, ms: since(), firstByteMs: firstByteMs ?? since(), requestId: response.headers['x-request-id'] ?? null }));
       response.on('error', reject);
     });
     request.on('error', reject);
@@ -29,6 +29,7 @@ export function post(url, body, headers = {}) {
  */
 export async function load({ concurrency, count = Infinity, durationMs = Infinity, pauseMs = 0, next }) {
   const latencies = [];
+  const firstBytes = [];
   const results = [];
   let issued = 0;
   const started = performance.now();
@@ -39,12 +40,13 @@ export async function load({ concurrency, count = Infinity, durationMs = Infinit
         const { url, body, headers } = next(issued++);
         const result = await post(url, body, headers);
         latencies.push(result.ms);
+        firstBytes.push(result.firstByteMs);
         results.push(result);
         if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       }
     }),
   );
-  return { latencies, results, elapsedMs: performance.now() - started };
+  return { latencies, firstBytes, results, elapsedMs: performance.now() - started };
 }
 
 export function percentile(values, p) {
