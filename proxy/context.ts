@@ -1,7 +1,7 @@
 /** The per-request state shared by the proxy's middleware and routes, and the call's one log row. */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Env } from './env';
-import { ProxyError } from './errors';
+import { clientClosed, ProxyError } from './errors';
 import type { FailedAttempt } from './failover';
 import type { Admission } from './limits';
 import type { ResolvedModel } from './models';
@@ -137,8 +137,6 @@ export function logCall(c: AppContext, result: CallResult): RequestRecord {
   }
   return record;
 }
-
-export const clientClosed = () => new ProxyError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
 
 /**
  * Starts the call record of an authenticated /v1 request and watches for the client going

@@ -44,6 +44,9 @@ export const invalidApiKey = (message = 'Incorrect API key provided.') =>
 export const modelNotFound = (model: string, why = 'does not exist or you do not have access to it') =>
   new ProxyError(404, `The model \`${model}\` ${why}.`, 'invalid_request_error', 'model_not_found', 'model');
 
+/** The client went away before the call ended (nginx's 499); logged, never sent. */
+export const clientClosed = () => new ProxyError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
+
 export function errorResponse(error: ProxyError, headers?: HeadersInit): Response {
   const response = Response.json(error.toBody(), { status: error.status, headers });
   for (const [name, value] of Object.entries(error.headers)) response.headers.set(name, value);

@@ -7,7 +7,7 @@
  */
 import type { Env } from './env';
 import { numberVar } from './env';
-import { ProxyError, toProxyError } from './errors';
+import { clientClosed, ProxyError, toProxyError } from './errors';
 import type { ResolvedModel, Tiers } from './models';
 import { resolveModel } from './models';
 
@@ -114,8 +114,6 @@ export function backoffMs(error: ProxyError, retry: number, policy: FailoverPoli
   const ceiling = policy.retryBaseMs * 2 ** (retry - 1);
   return ceiling / 2 + random() * (ceiling / 2);
 }
-
-const clientClosed = () => new ProxyError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@
  * ask for it (as OpenAI does), turns an upstream failure into an error event the SDKs raise,
  * and reports exactly once how the stream ended: completed, failed or abandoned.
  */
-import { toProxyError, type ProxyError } from './errors';
+import { clientClosed, toProxyError, type ProxyError } from './errors';
 import type { StreamPart } from './providers/types';
 import type { PartReader } from './stream-parts';
 import { sseText } from './sse';
@@ -87,7 +87,7 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
       controller.enqueue(encoder.encode(out));
     },
     cancel(reason) {
-      finish(499, null);
+      finish(499, clientClosed());
       return parts.cancel(reason).catch(() => {});
     },
   });

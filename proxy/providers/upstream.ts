@@ -3,14 +3,14 @@
  * of upstream failures to the status the client should see. A failure of the proxy's own
  * credentials is not the client's fault, so it is a 502, and its text is not passed on.
  */
-import { ProxyError } from '../errors';
+import { clientClosed, ProxyError } from '../errors';
 import type { ProviderName } from './types';
 
 export async function fetchUpstream(provider: ProviderName, url: string, init: RequestInit): Promise<Response> {
   try {
     return await fetch(url, init);
   } catch (error) {
-    if (init.signal?.aborted) throw new ProxyError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
+    if (init.signal?.aborted) throw clientClosed();
     throw new ProxyError(502, `Could not reach the ${provider} upstream.`, 'upstream_error', 'upstream_unreachable');
   }
 }
