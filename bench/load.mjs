@@ -3,8 +3,9 @@
  * `npm run bench:load [-- --seconds 60] [--clients 64]`: a sustained run against the proxy on the
  * lean harness (lean-runtime.mjs): CLIENTS concurrent clients for SECONDS, a mix of plain calls
  * and streams (some abandoned by their client half-way), once with each request-log sink (d1,
- * queue). Then every call the clients saw (by its x-request-id) must have its row in D1: the
- * run reports calls made, rows written, and rows lost (which must be 0).
+ * queue). Then every call the clients saw (by its x-request-id) must have its row in D1, and the
+ * tenants' month-to-date spend must equal the sum of the rows' costs (no write counted twice):
+ * the run reports calls made, rows written, rows lost (which must be 0) and whether spend adds up.
  */
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -84,7 +85,9 @@ async function run(upstream, sink) {
     const latencies = seen.filter((s) => s.outcome === 'completed').map((s) => s.ms);
     const abandoned = seen.filter((s) => s.outcome !== 'completed').length;
     const statuses = await proxy.db.prepare('SELECT status, COUNT(*) AS n FROM requests GROUP BY status').all();
-    return { sink, calls: seen.length, abandoned, failed, rps: seen.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rows, lost: missing.length, statuses: statuses.results };
+    // Every row's cost counted once in the tenant's month, however often a write was retried.
+    const spend = await proxy.db.prepare('SELECT (SELECT COALESCE(SUM(cost_nano), 0) FROM requests) AS logged, (SELECT COALESCE(SUM(spent_nano), 0) FROM tenant_spend) AS counted').first();
+    return { sink, calls: seen.length, abandoned, failed, rps: seen.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rows, lost: missing.length, spendMatches: spend.logged === spend.counted, spend, statuses: statuses.results };
   } finally {
     await proxy.dispose();
     rmSync(outdir, { recursive: true, force: true });
@@ -94,16 +97,16 @@ async function run(upstream, sink) {
 const upstream = await startUpstream();
 try {
   console.log(`${CLIENTS} concurrent clients for ${SECONDS} s per run; 30% streams, 1 in 10 of them abandoned by its client after the first bytes.\n`);
-  console.log('| request-log sink | calls | abandoned by client | failed | calls/s | p50 | p99 | rows in D1 | lost rows |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  let lost = 0;
+  console.log('| request-log sink | calls | abandoned by client | failed | calls/s | p50 | p99 | rows in D1 | lost rows | spend = sum of rows |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  let faults = 0;
   for (const sink of ['d1', 'queue']) {
     const r = await run(upstream, sink);
-    lost += r.lost;
-    console.log(`| ${r.sink} | ${r.calls} | ${r.abandoned} | ${r.failed} | ${Math.round(r.rps)} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.rows} | **${r.lost}** |`);
-    console.log(`|  statuses logged: ${r.statuses.map((s) => `${s.status} × ${s.n}`).join(', ')} | | | | | | | | |`);
+    if (r.lost > 0 || !r.spendMatches) faults++;
+    console.log(`| ${r.sink} | ${r.calls} | ${r.abandoned} | ${r.failed} | ${Math.round(r.rps)} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.rows} | **${r.lost}** | ${r.spendMatches ? 'yes' : `**no**: ${r.spend.counted} counted, ${r.spend.logged} logged`} |`);
+    console.log(`|  statuses logged: ${r.statuses.map((s) => `${s.status} × ${s.n}`).join(', ')} | | | | | | | | | |`);
   }
-  if (lost > 0) process.exitCode = 1;
+  if (faults > 0) process.exitCode = 1;
 } finally {
   upstream.stop();
 }
