@@ -30,7 +30,9 @@ export function planSegments(from: number, to: number, rolledUntil: number, coar
     if (last && last.source === source && last.end === start) last.end = end;
     else segments.push({ source, start, end });
   };
-  const rolledEnd = Math.min(to, floorTo(rolledUntil, HOUR_MS));
+  // Rollup rows are whole hours: one that ends after `to` would count calls past the window,
+  // so the hour `to` falls in (like the one `from` falls in) is read from raw rows.
+  const rolledEnd = Math.min(floorTo(to, HOUR_MS), floorTo(rolledUntil, HOUR_MS));
   let cursor = from;
   const firstHour = Math.min(ceilTo(from, HOUR_MS), to);
   if (firstHour > rolledEnd) {

@@ -18,7 +18,7 @@ let seed = 42;
 const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
 const pick = <T,>(items: T[]) => items[Math.floor(random() * items.length)];
 
-const records: RequestRecord[] = Array.from({ length: 400 }, (_, i) => {
+const randomRecords: RequestRecord[] = Array.from({ length: 400 }, (_, i) => {
   const tier = random() < 0.7 ? 'cheap' : 'expensive';
   const cache = pick(['HIT', 'MISS', 'BYPASS', 'BYPASS'] as const);
   const status = random() < 0.1 ? pick([429, 502, 503]) : 200;
@@ -52,6 +52,12 @@ const records: RequestRecord[] = Array.from({ length: 400 }, (_, i) => {
     failedAttempts: [],
   };
 });
+
+/** A window that cuts hours and days in odd places, so it mixes all three sources once rolled up. */
+const ODD = { from: FROM + 90 * 60_000 + 7, to: NOW - 7 * 60_000 };
+// A call after ODD.to but inside the same (rolled-up) hour: reading that hour's rollup row would count it.
+const afterOddEnd: RequestRecord = { ...randomRecords[0], id: 'req_analytics_after_odd_end', ts: NOW - 3 * 60_000, status: 200, errorType: null, costNano: 777_000_000 };
+const records = [...randomRecords, afterOddEnd];
 
 function nearestRank(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -117,6 +123,7 @@ describe('analytics from raw rows, rollups and both', () => {
     // One tenant's views read the tenant+… projections.
     const oneTenant = { ...scope, tenant: 'ten_a' };
     const rawTenantViews = await Promise.all([summary(env.DB, oneTenant), timeseries(env.DB, oneTenant, 'day', 'provider'), breakdown(env.DB, oneTenant, 'tier'), timeseries(env.DB, oneTenant, 'hour')]);
+    const rawOdd = await Promise.all([summary(env.DB, ODD), timeseries(env.DB, ODD, 'hour'), spendCsv(env.DB, ODD)]);
 
     let report;
     do report = await runRollup(env, NOW + 5 * 60_000);
@@ -131,12 +138,10 @@ describe('analytics from raw rows, rollups and both', () => {
     expect(await spendCsv(env.DB, scope)).toBe(rawCsv);
     expect(await breakdown(env.DB, scope, 'model')).toEqual(rawByModel);
     expect(await Promise.all([summary(env.DB, oneTenant), timeseries(env.DB, oneTenant, 'day', 'provider'), breakdown(env.DB, oneTenant, 'tier'), timeseries(env.DB, oneTenant, 'hour')])).toEqual(rawTenantViews);
-    // A window that cuts hours and days in odd places mixes all three sources.
-    const odd = { from: FROM + 90 * 60_000 + 7, to: NOW - 7 * 60_000 };
-    const mixed = await summary(env.DB, odd);
-    const expected = records.filter((r) => r.ts >= odd.from && r.ts < odd.to);
-    expect(mixed.requests).toBe(expected.length);
-    expect(mixed.cost_nano).toBe(expected.reduce((t, r) => t + r.costNano, 0));
+    const expected = records.filter((r) => r.ts >= ODD.from && r.ts < ODD.to);
+    expect(rawOdd[0].requests).toBe(expected.length);
+    expect(rawOdd[0].cost_nano).toBe(expected.reduce((t, r) => t + r.costNano, 0));
+    expect(await Promise.all([summary(env.DB, ODD), timeseries(env.DB, ODD, 'hour'), spendCsv(env.DB, ODD)])).toEqual(rawOdd);
   });
 
   it('keeps answering from rollups after raw rows are purged', async () => {

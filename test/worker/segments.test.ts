@@ -36,6 +36,33 @@ describe('planSegments', () => {
     }
   });
 
+  it('reads rollups only over whole hours (and daily rows over whole days), so none counts calls outside the window', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    // Minute-level instants, so boundaries land on and off the hour and the day.
+    const instant = (days: number) => D + Math.floor(random() * days * 24 * 60) * 60_000;
+    for (let i = 0; i < 2000; i++) {
+      const from = instant(20);
+      const to = from + Math.floor(random() * 10 * DAY_MS) + 1;
+      const rolled = Math.floor(instant(30) / HOUR_MS) * HOUR_MS;
+      for (const coarsest of ['hour', 'day'] as const) {
+        for (const { source, start, end } of planSegments(from, to, rolled, coarsest)) {
+          if (source === 'raw') continue;
+          const unit = source === 'day' ? DAY_MS : HOUR_MS;
+          expect([start % unit, end % unit, end <= rolled]).toEqual([0, 0, true]);
+        }
+      }
+    }
+  });
+
+  it('reads the partial last hour from raw rows when the window ends inside a rolled-up hour', () => {
+    const to = D + 5 * HOUR_MS + 30 * 60_000;
+    expect(planSegments(D, to, D + 10 * HOUR_MS, 'day')).toEqual([
+      { source: 'hour', start: D, end: D + 5 * HOUR_MS },
+      { source: 'raw', start: D + 5 * HOUR_MS, end: to },
+    ]);
+  });
+
   it('has at most five segments, the most terms D1 allows in one UNION', () => {
     let seed = 3;
     const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
