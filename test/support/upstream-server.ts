@@ -65,7 +65,8 @@
  *                                  `retry-after: 1`).
  *   - `upstream:retry-after=V`    the `retry-after` header of that error is V (any status).
  *   - `upstream:echo-credentials` that error's message quotes the request's credentials, as a
- *                                  careless upstream might (the proxy must not pass them on).
+ *                                  careless upstream might (the proxy must not pass them on):
+ *                                  as a header, as `api_key=…`, and bare ("API key provided: …").
  *   - `upstream:first=ID:N:M`     marker M (one of these without its `upstream:` prefix, e.g.
  *                                  `status=503` or `slow=2000`) applies to the first N requests
  *                                  carrying this ID only: "fail twice, then succeed", for retries.
@@ -81,6 +82,11 @@
  *   - `upstream:hang`             send headers (and, for streams, the first few events), then
  *                                  stall until the client disconnects (`aborted` is then true
  *                                  in the recording).
+ *   - `upstream:truncate-stream=N` streams: send the first N events, then end the response
+ *                                  cleanly, without [DONE]/message_stop (N = 0: headers only).
+ *   - `upstream:reset-stream=N`   streams: send the first N events, then destroy the connection.
+ *   - `upstream:bad-chunk`        OpenAI streams: after the first event, a chunk whose tool call
+ *                                  index is "__proto__" and an event that is not JSON.
  *
  * Auth: requests without a key are accepted (like a local OpenAI-compatible server); a key
  * starting with `sk-invalid` (OpenAI `Authorization: Bearer`, Anthropic `x-api-key`) gets a
@@ -139,6 +145,9 @@ interface Markers {
   chunkDelayMs: number;
   firstEventDelayMs: number;
   hang: boolean;
+  truncateStream?: number;
+  resetStream?: number;
+  badChunk: boolean;
   cache?: 'read' | 'write' | 'none';
 }
 
@@ -163,6 +172,8 @@ function markers(raw: string, model: unknown): Markers {
   const chunkDelay = /upstream:chunk-delay=(\d+)/.exec(text);
   const firstEventDelay = /upstream:first-event-delay=(\d+)/.exec(text);
   const cache = /upstream:cache=(read|write|none)/.exec(text);
+  const truncateStream = /upstream:truncate-stream=(\d+)/.exec(text);
+  const resetStream = /upstream:reset-stream=(\d+)/.exec(text);
   return {
     status: status ? Number(status[1]) : undefined,
     retryAfter: retryAfter?.[1],
@@ -172,6 +183,9 @@ function markers(raw: string, model: unknown): Markers {
     chunkDelayMs: chunkDelay ? Number(chunkDelay[1]) : 0,
     firstEventDelayMs: firstEventDelay ? Number(firstEventDelay[1]) : 0,
     hang: text.includes('upstream:hang'),
+    truncateStream: truncateStream ? Number(truncateStream[1]) : undefined,
+    resetStream: resetStream ? Number(resetStream[1]) : undefined,
+    badChunk: text.includes('upstream:bad-chunk'),
     cache: cache ? (cache[1] as Markers['cache']) : undefined,
   };
 }
@@ -295,6 +309,20 @@ class Responder {
     else await tick();
   }
 
+  /**
+   * Sends a stream's events, honouring hang, truncate-stream and reset-stream; false when one
+   * of those cut it short (the caller then sends nothing more).
+   */
+  async sendEvents(events: string[]): Promise<boolean> {
+    const cut = this.m.hang ? 3 : this.m.truncateStream ?? this.m.resetStream;
+    for (const e of cut === undefined ? events : events.slice(0, cut)) await this.send(e);
+    if (cut === undefined) return true;
+    if (this.m.hang) await this.stall();
+    else if (this.m.resetStream !== undefined) this.res.destroy();
+    else this.res.end();
+    return false;
+  }
+
   /** Never answers further; resolves when the client goes away. */
   stall(): Promise<void> {
     return new Promise((resolve) => {
@@ -336,7 +364,7 @@ function openaiError(r: Responder, status: number, message?: string, param: stri
   const headers: Record<string, string> = openaiHeaders();
   if (status === 429) headers['retry-after'] = '1';
   if (r.m.retryAfter) headers['retry-after'] = r.m.retryAfter;
-  const shown = r.m.echoCredentials ? `${message ?? defaultMessage} (you sent authorization: ${r.req.headers.authorization}, api_key=${String(r.req.headers.authorization).replace(/^Bearer /, '')})` : (message ?? defaultMessage);
+  const shown = r.m.echoCredentials ? `${message ?? defaultMessage} (you sent authorization: ${r.req.headers.authorization}, api_key=${String(r.req.headers.authorization).replace(/^Bearer /, '')}; Incorrect API key provided: ${String(r.req.headers.authorization).replace(/^Bearer /, '')})` : (message ?? defaultMessage);
   r.json(status, { error: { message: shown, type, param, code: codeOverride === undefined ? code : codeOverride } }, headers);
 }
 
@@ -461,19 +489,15 @@ async function openaiChat(r: Responder, body: any) {
   events.push(delta({}, finish));
   if (includeUsage) events.push(chunk([], { usage }));
   events.push('data: [DONE]\n\n');
+  if (r.m.badChunk) events.splice(1, 0, delta({ tool_calls: [{ index: '__proto__', function: { name: 'x', arguments: '{}' } }] }), 'data: {not json\n\n');
 
-  if (r.m.hang) {
-    for (const e of events.slice(0, 3)) await r.send(e);
-    return r.stall();
-  }
   if (r.m.midstreamError) {
     for (const e of events.slice(0, 3)) await r.send(e);
     await r.send(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } })}\n\n`);
     r.res.end();
     return;
   }
-  for (const e of events) await r.send(e);
-  r.res.end();
+  if (await r.sendEvents(events)) r.res.end();
 }
 
 async function openaiEmbeddings(r: Responder, body: any) {
@@ -670,18 +694,13 @@ async function anthropicMessages(r: Responder, body: any, cacheState: CacheState
   events.push(ev('message_stop', {}));
 
   r.startStream(anthropicHeaders());
-  if (r.m.hang) {
-    for (const e of events.slice(0, 3)) await r.send(e);
-    return r.stall();
-  }
   if (r.m.midstreamError) {
     for (const e of events.slice(0, 4)) await r.send(e);
     await r.send(ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }));
     r.res.end();
     return;
   }
-  for (const e of events) await r.send(e);
-  r.res.end();
+  if (await r.sendEvents(events)) r.res.end();
 }
 
 // ---------------------------------------------------------------------------------------------
