@@ -5,11 +5,11 @@
  */
 import { ProxyError } from '../errors';
 import { withTopLevelFields } from '../json-fields';
-import { readSse } from '../sse';
+import { readSse, type SseEvent } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { fromOpenAIUsage } from '../usage';
 import { fetchUpstream, redactSecrets, upstreamErrorMessage, upstreamFailure } from './upstream';
-import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider } from './types';
+import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
 import type { Env } from '../env';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -47,34 +47,60 @@ export function promptCacheKeyField(body: ChatRequest, key: string | undefined, 
   return { prompt_cache_key: key };
 }
 
+/** An answer's failure after its headers said 200, before any byte reached the client: another try may cure it. */
+const upstreamError = (message: string, code: string) => new ProxyError(502, message, 'upstream_error', code);
+
+/** A plain answer's body; a connection lost while reading it is a retryable 502, not the proxy's own failure. */
+async function bodyText(response: Response): Promise<string> {
+  try {
+    return await response.text();
+  } catch {
+    throw upstreamError('The openai upstream\'s answer was cut off.', 'upstream_interrupted');
+  }
+}
+
 function usageOf(json: string) {
   try {
     return fromOpenAIUsage((JSON.parse(json) as { usage?: unknown }).usage);
   } catch {
-    throw new ProxyError(502, 'The openai upstream sent a response that is not JSON.', 'upstream_error', 'upstream_bad_response');
+    throw upstreamError('The openai upstream sent a response that is not JSON.', 'upstream_bad_response');
   }
 }
 
-/** Reads OpenAI chunks, noting usage. Only chunks that mention usage (or an error) are parsed. */
+/** One OpenAI chunk as parts, noting usage. Only chunks that mention usage (or an error) are parsed. */
+function chunkParts(data: string): StreamPart[] {
+  if (data === '[DONE]') return [];
+  if (data.includes('"error"')) {
+    const parsed = JSON.parse(data) as { error?: { message?: string } };
+    if (parsed.error) throw upstreamError(`openai upstream failed mid-stream: ${redactSecrets(String(parsed.error.message ?? 'unknown error').slice(0, 500))}`, 'upstream_stream_error');
+  }
+  if (data.includes('"usage":{')) {
+    const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+    return [{ data, usage: fromOpenAIUsage(parsed.usage), usageOnly: (parsed.choices?.length ?? 0) === 0 }];
+  }
+  return [{ data }];
+}
+
+/**
+ * Reads OpenAI chunks. Every failure is a 502 upstream error (retried when it comes before the
+ * first part): a lost connection, an error event, a chunk that should be JSON and is not.
+ */
 export function openAIStreamParts(body: ReadableStream<Uint8Array>): PartReader {
   const events = readSse(body);
   return partReader(async () => {
-    const event = await events.read();
+    let event: SseEvent | null;
+    try {
+      event = await events.read();
+    } catch {
+      throw upstreamError('The openai stream was interrupted.', 'upstream_stream_error');
+    }
     if (event === null) return null;
-    const data = event.data;
-    if (data === '[DONE]') return [];
-    if (data.includes('"error"')) {
-      const parsed = JSON.parse(data) as { error?: { message?: string } };
-      if (parsed.error) {
-        await events.cancel().catch(() => {});
-        throw new ProxyError(502, `openai upstream failed mid-stream: ${redactSecrets(String(parsed.error.message ?? 'unknown error').slice(0, 500))}`, 'upstream_error', 'upstream_stream_error');
-      }
+    try {
+      return chunkParts(event.data);
+    } catch (error) {
+      await events.cancel().catch(() => {});
+      throw error instanceof ProxyError ? error : upstreamError('The openai upstream sent a stream chunk that is not JSON.', 'upstream_bad_response');
     }
-    if (data.includes('"usage":{')) {
-      const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
-      return [{ data, usage: fromOpenAIUsage(parsed.usage), usageOnly: (parsed.choices?.length ?? 0) === 0 }];
-    }
-    return [{ data }];
   }, { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() });
 }
 
@@ -92,17 +118,17 @@ export const openai: Provider = {
     if (body.stream) {
       const streamOptions = { ...(body.stream_options ?? {}), include_usage: true };
       const response = await post(env, '/chat/completions', upstreamBody(call, { ...fields, stream_options: streamOptions }), signal);
-      if (!response.body) throw new ProxyError(502, 'The openai upstream sent an empty stream.', 'upstream_error', 'upstream_error');
+      if (!response.body) throw upstreamError('The openai upstream sent an empty stream.', 'upstream_error');
       return { kind: 'stream', parts: openAIStreamParts(response.body) };
     }
     const response = await post(env, '/chat/completions', upstreamBody(call, fields), signal);
-    const json = await response.text();
+    const json = await bodyText(response);
     return { kind: 'completion', json, usage: usageOf(json) };
   },
 
   async embeddings(call: EmbeddingsCall): Promise<EmbeddingsResult> {
     const response = await post(call.env, '/embeddings', upstreamBody(call, { model: call.model }), call.signal);
-    const json = await response.text();
+    const json = await bodyText(response);
     return { json, usage: usageOf(json) };
   },
 };

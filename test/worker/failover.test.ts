@@ -243,3 +243,32 @@ describe('a client that goes away', () => {
     expect(results[0].prompt_tokens).toBeGreaterThan(0);
   });
 });
+
+describe('an upstream answer cut off before any byte reached the client', () => {
+  it('retries a plain answer whose connection drops mid-body, and answers 502 when it keeps dropping', async () => {
+    const tag = nonce();
+    const call = await chat(`upstream:first=${tag}:1:midstream-error hello`);
+    expect(call.status).toBe(200);
+    expect(call.row).toMatchObject({ status: 200, attempts: 2 });
+    expect(call.attempts).toMatchObject([{ attempt: 1, status: 502, error_type: 'upstream_interrupted' }]);
+
+    const always = await chat(`upstream:midstream-error ${nonce()}`, { env: { UPSTREAM_MAX_RETRIES: '1', FALLBACK_MODEL: 'none' } });
+    expect(always.status).toBe(502);
+    expect(JSON.parse(always.text).error).toMatchObject({ type: 'upstream_error', code: 'upstream_interrupted' });
+    expect(always.row).toMatchObject({ status: 502, attempts: 2, error_type: 'upstream_interrupted' });
+  });
+
+  it('retries a stream whose connection drops before its first event; one that drops later ends with an error event', async () => {
+    const tag = nonce();
+    const early = await chat(`upstream:first=${tag}:1:reset-stream=0 hi`, { stream: true });
+    expect(early.status).toBe(200);
+    expect(early.text).toContain('[DONE]');
+    expect(early.attempts).toMatchObject([{ attempt: 1, status: 502, error_type: 'upstream_stream_error' }]);
+
+    const late = await chat(`upstream:reset-stream=3 tell me more ${nonce()}`, { stream: true });
+    expect(late.status).toBe(200);
+    expect(late.text).not.toContain('[DONE]');
+    expect(late.text).toContain('upstream_stream_error');
+    expect(late.row).toMatchObject({ status: 502, attempts: 1, error_type: 'upstream_stream_error', usage_estimated: 1 });
+  });
+});
