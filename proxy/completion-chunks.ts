@@ -28,7 +28,11 @@ interface Chunk {
   choices?: Array<{ index?: number; delta?: { content?: string | null; tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }> }; finish_reason?: string | null }>;
 }
 
-/** Builds the chat.completion a stream amounts to (first choice only: the proxy streams n = 1). */
+/**
+ * Builds the chat.completion a stream amounts to (first choice only: the proxy streams n = 1).
+ * It sees every upstream chunk as sent, so it never throws: a chunk it cannot use (not JSON, a
+ * tool call index out of order) drops the assembled copy, and the client's stream goes on.
+ */
 export class CompletionAssembler {
   private id = '';
   private created = 0;
@@ -36,9 +40,18 @@ export class CompletionAssembler {
   private content = '';
   private finishReason: string | null = null;
   private readonly toolCalls: ToolCall[] = [];
+  private intact = true;
 
   add(data: string): void {
-    const chunk = JSON.parse(data) as Chunk;
+    if (!this.intact) return;
+    try {
+      this.addChunk(JSON.parse(data) as Chunk);
+    } catch {
+      this.intact = false;
+    }
+  }
+
+  private addChunk(chunk: Chunk): void {
     this.id ||= chunk.id ?? '';
     this.created ||= chunk.created ?? 0;
     this.model ||= chunk.model ?? '';
@@ -46,7 +59,11 @@ export class CompletionAssembler {
     if (!choice) return;
     if (typeof choice.delta?.content === 'string') this.content += choice.delta.content;
     for (const call of choice.delta?.tool_calls ?? []) {
-      const target = (this.toolCalls[call.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
+      // Calls are numbered 0, 1, 2... as they start; an index from the upstream is trusted no
+      // further than that (`__proto__` or 1e9 must not reach the array).
+      const index = call.index;
+      if (!Number.isInteger(index) || index < 0 || index > this.toolCalls.length) throw new RangeError('tool call index out of order');
+      const target = (this.toolCalls[index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
       if (call.id) target.id = call.id;
       if (call.function?.name) target.function.name += call.function.name;
       if (call.function?.arguments) target.function.arguments += call.function.arguments;
@@ -54,9 +71,9 @@ export class CompletionAssembler {
     if (choice.finish_reason) this.finishReason = choice.finish_reason;
   }
 
-  /** The completion JSON, or null when the stream did not finish (nothing worth caching). */
+  /** The completion JSON, or null when the stream did not finish or could not be assembled (nothing worth caching). */
   result(usage: Usage): string | null {
-    if (!this.finishReason) return null;
+    if (!this.intact || !this.finishReason) return null;
     const completion: Completion = {
       id: this.id,
       object: 'chat.completion',

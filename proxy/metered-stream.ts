@@ -6,7 +6,6 @@
  * and reports exactly once how the stream ended: completed, failed or abandoned.
  */
 import { clientClosed, toProxyError, type ProxyError } from './errors';
-import type { StreamPart } from './providers/types';
 import type { PartReader } from './stream-parts';
 import { sseText } from './sse';
 import type { Usage } from './usage';
@@ -58,31 +57,32 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
     // upstream events costs one write, not one each; it never waits to fill a chunk.
     async pull(controller) {
       let out = '';
-      for (;;) {
-        if (out !== '' && (!parts.buffered() || out.length > MAX_CHUNK_CHARS)) break;
-        let part: StreamPart | null;
-        try {
-          part = await parts.read();
-        } catch (thrown) {
-          const error = toProxyError(thrown);
-          controller.enqueue(encoder.encode(out + sseText(JSON.stringify(error.toBody()))));
-          controller.close();
-          finish(error.status, error);
-          return;
+      // Whatever fails here (the upstream, or a hook), the client gets an error event and the
+      // end is reported: a pull that rejected would leave the call unlogged.
+      try {
+        for (;;) {
+          if (out !== '' && (!parts.buffered() || out.length > MAX_CHUNK_CHARS)) break;
+          const part = await parts.read();
+          if (part === null) {
+            controller.enqueue(encoder.encode(out + DONE));
+            controller.close();
+            finish(200, null);
+            return;
+          }
+          if (part.usage) usage = part.usage;
+          if (part.usageOnly) usageFinal = true;
+          if (part.data && !part.usageOnly) options.onChunk?.(part.data);
+          if (!part.data || (part.usageOnly && !options.includeUsage)) continue;
+          if (ttftMs === null) ttftMs = Date.now() - options.startedAt;
+          if (!part.usageOnly) chunksSent++;
+          out += sseText(part.data);
         }
-        if (part === null) {
-          controller.enqueue(encoder.encode(out + DONE));
-          controller.close();
-          finish(200, null);
-          return;
-        }
-        if (part.usage) usage = part.usage;
-        if (part.usageOnly) usageFinal = true;
-        if (part.data && !part.usageOnly) options.onChunk?.(part.data);
-        if (!part.data || (part.usageOnly && !options.includeUsage)) continue;
-        if (ttftMs === null) ttftMs = Date.now() - options.startedAt;
-        if (!part.usageOnly) chunksSent++;
-        out += sseText(part.data);
+      } catch (thrown) {
+        const error = toProxyError(thrown);
+        controller.enqueue(encoder.encode(out + sseText(JSON.stringify(error.toBody()))));
+        controller.close();
+        finish(error.status, error);
+        return;
       }
       controller.enqueue(encoder.encode(out));
     },
