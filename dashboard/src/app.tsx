@@ -28,7 +28,8 @@ export interface PageProps {
 function Page(props: PageProps) {
   const [page, id] = props.route.segments;
   if (page === 'spend') return <SpendPage {...props} />;
-  if (page === 'tenants' && id) return <TenantPage {...props} tenantId={id} />;
+  // Keyed by tenant: another tenant's page starts empty, never showing the last one's numbers or new key.
+  if (page === 'tenants' && id) return <TenantPage key={id} {...props} tenantId={id} />;
   if (page === 'tenants') return <TenantsPage {...props} />;
   if (page === 'latency') return <LatencyPage {...props} />;
   if (page === 'requests') return <RequestsPage {...props} />;

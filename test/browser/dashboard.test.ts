@@ -4,7 +4,7 @@
  * then check every page draws what that traffic logged.
  */
 import OpenAI from 'openai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../e2e/server';
 import { launchOptions } from './chromium';
@@ -50,6 +50,23 @@ async function charts() {
       return { label: canvas.getAttribute('aria-label')!, series: Number(node.getAttribute('data-series')), total: Number(node.getAttribute('data-total')), painted };
     }),
   );
+}
+
+/**
+ * Holds the page's calls to matching URLs until released, as a slow network would: what the page
+ * shows while it waits, and what it asked for.
+ */
+async function holdRequests(pattern: RegExp) {
+  const held: Route[] = [];
+  const hold = (route: Route) => void held.push(route);
+  await page.route(pattern, hold);
+  return {
+    urls: () => held.map((route) => new URL(route.request().url())),
+    release: async () => {
+      await Promise.all(held.map((route) => route.continue()));
+      await page.unroute(pattern, hold);
+    },
+  };
 }
 
 const open = async (hash: string) => {
@@ -129,6 +146,27 @@ describe('the dashboard', () => {
     for (const chart of drawn) expect(chart.painted).toBe(true);
     // Requests plus errors, summed over the buckets: the chart plots what was logged.
     expect(drawn.find((c) => c.label.startsWith('Requests and errors'))!.total).toBe(ALL_CALLS + FAILED_CALLS);
+  });
+
+  it('changes the range from the picker: the URL, the window asked for, and the old numbers dimmed until the new ones arrive', async () => {
+    const requests = page.getByRole('group', { name: 'Requests', exact: true });
+    await expect.poll(() => requests.textContent()).toContain(String(ALL_CALLS));
+    const held = await holdRequests(/\/admin\/analytics\/(timeseries|summary)/);
+    await page.getByLabel('Time range').selectOption('7d');
+    expect(new URL(page.url()).hash).toBe('#/overview?range=7d');
+    await expect.poll(() => held.urls().length).toBeGreaterThanOrEqual(4);
+    for (const asked of held.urls()) {
+      expect(Date.parse(asked.searchParams.get('to')!) - Date.parse(asked.searchParams.get('from')!)).toBe(7 * 86_400_000);
+      if (asked.pathname.endsWith('/timeseries')) expect(asked.searchParams.get('interval')).toBe('hour');
+    }
+    // The last range's numbers are still there, but dimmed and busy, not passed off as the new range's.
+    const stale = page.locator('.async.stale[aria-busy="true"]');
+    expect(await stale.count()).toBeGreaterThanOrEqual(4);
+    expect(await stale.filter({ has: requests }).count()).toBe(1);
+    await held.release();
+    await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+    expect(await page.locator('.async.stale').count()).toBe(0);
+    expect(await requests.textContent()).toContain(String(ALL_CALLS));
   });
 
   it("draws the tenant's own page from its calls", async () => {

@@ -21,13 +21,23 @@ export const ErrorNote = ({ error, retry }: { error: Error; retry?: () => void }
   </div>
 );
 
-/** Renders `children(data)` once loaded; keeps showing the last data while a refresh is under way. */
+/**
+ * Renders `children(data)` once loaded. While a load is under way the panel is aria-busy; data
+ * loaded for other inputs (another range, filter or page) stays in place, dimmed, until the new
+ * answer replaces it.
+ */
 export function Async<T>({ state, children, empty }: { state: Loaded<T>; children: (data: T) => ComponentChildren; empty?: (data: T) => boolean }) {
-  if (state.data === undefined) return state.error ? <ErrorNote error={state.error} retry={state.reload} /> : <Loading />;
+  // One wrapper whatever the state, so a chart inside is updated in place rather than rebuilt.
   return (
-    <>
-      {state.error && <ErrorNote error={state.error} retry={state.reload} />}
-      {empty?.(state.data) ? <Empty>No calls in this window yet.</Empty> : children(state.data)}
-    </>
+    <div class={state.stale ? 'async stale' : 'async'} aria-busy={state.loading}>
+      {state.data === undefined ? (
+        state.error ? <ErrorNote error={state.error} retry={state.reload} /> : <Loading />
+      ) : (
+        <>
+          {state.error && <ErrorNote error={state.error} retry={state.reload} />}
+          {empty?.(state.data) ? <Empty>No calls in this window yet.</Empty> : children(state.data)}
+        </>
+      )}
+    </div>
   );
 }
