@@ -20,17 +20,24 @@ const PLAIN_CALLS = 4;
 const STREAMED_CALLS = 2;
 const FAILED_CALLS = 1;
 const ALL_CALLS = PLAIN_CALLS + STREAMED_CALLS + FAILED_CALLS;
+/** Rows on a page of the request log. */
+const PAGE_SIZE = 50;
 
-async function adminGet<T>(path: string): Promise<T> {
-  const response = await fetch(`${server.url}/admin${path}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
-  expect(response.status).toBe(200);
+/** The admin API, as the test's own client: GET, or POST with a body. */
+async function admin<T>(path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${server.url}/admin${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(response.status).toBeLessThan(300);
   return (await response.json()) as T;
 }
 
 /** Waits until a page's logging (ctx.waitUntil) has landed in D1. */
 async function waitForLoggedCalls(tenant: string, count: number) {
   for (let i = 0; i < 100; i++) {
-    const { requests } = await adminGet<{ requests: number }>(`/analytics/summary?tenant=${tenant}`);
+    const { requests } = await admin<{ requests: number }>(`/analytics/summary?tenant=${tenant}`);
     if (requests >= count) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -121,7 +128,7 @@ describe('the dashboard', () => {
     const row = page.getByRole('row').filter({ hasText: 'Browser Test Co' });
     await row.waitFor();
     expect(await row.textContent()).toContain('$12.50');
-    const { data } = await adminGet<{ data: { id: string; name: string; rpm: number }[] }>('/tenants');
+    const { data } = await admin<{ data: { id: string; name: string; rpm: number }[] }>('/tenants');
     const created = data.find((t) => t.name === 'Browser Test Co')!;
     expect(created.rpm).toBe(500);
     tenantId = created.id;
@@ -170,7 +177,7 @@ describe('the dashboard', () => {
   });
 
   it("draws the tenant's own page from its calls", async () => {
-    const summary = await adminGet<{ cost_usd: number; requests: number }>(`/analytics/summary?tenant=${tenantId}`);
+    const summary = await admin<{ cost_usd: number; requests: number }>(`/analytics/summary?tenant=${tenantId}`);
     expect(summary.requests).toBe(ALL_CALLS);
     await open(`tenants/${tenantId}`);
     await page.getByRole('heading', { name: 'Browser Test Co' }).waitFor();
@@ -240,6 +247,50 @@ describe('the dashboard', () => {
     await page.getByRole('button', { name: `Details of call ${asked.response.headers.get('x-request-id')}` }).click();
     await expect.poll(() => page.getByRole('region', { name: 'Request body' }).textContent()).toContain('What is kept when content is stored?');
     expect(await page.getByRole('region', { name: 'Answer' }).textContent()).toContain('chat.completion');
+  });
+
+  it('pages through the request log, with the page in the URL; an empty log says so; another tenant\'s page starts empty', async () => {
+    const other = await admin<{ id: string; api_key: string }>('/tenants', { name: 'Paging Co' });
+    await open(`requests?tenant=${other.id}`);
+    await page.getByText('No calls match these filters in this window.').waitFor();
+
+    // Another tenant's page, while it loads, shows nothing of the last one.
+    await open(`tenants/${tenantId}`);
+    await page.getByRole('heading', { name: 'Browser Test Co' }).waitFor();
+    const held = await holdRequests(/\/admin\/(tenants|analytics)\//);
+    await page.evaluate((id) => (location.hash = `#/tenants/${id}`), other.id);
+    await page.getByRole('status').filter({ hasText: 'Loading' }).first().waitFor();
+    expect(await page.getByText('Browser Test Co').count()).toBe(0);
+    await held.release();
+    await page.getByRole('heading', { name: 'Paging Co' }).waitFor();
+
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: other.api_key, maxRetries: 0 });
+    const calls = PAGE_SIZE + 1;
+    for (let sent = 0; sent < calls; sent += 10) {
+      await Promise.all(Array.from({ length: Math.min(10, calls - sent) }, (_, i) => client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: `Page me ${sent + i}` }] })));
+    }
+    await waitForLoggedCalls(other.id, calls);
+    await open(`requests?tenant=${other.id}`);
+    const rows = page.locator('tr[data-request-id]');
+    await expect.poll(() => rows.count()).toBe(PAGE_SIZE);
+
+    // While the next page loads, "Older" is disabled: a double click asks for it once.
+    const pages = await holdRequests(/\/admin\/requests\?/);
+    await page.getByRole('button', { name: 'Older' }).dblclick();
+    await expect.poll(() => pages.urls().length).toBe(1);
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+    expect(pages.urls()[0].searchParams.get('cursor')).toBeTruthy();
+    await pages.release();
+    await expect.poll(() => rows.count()).toBe(1);
+    await page.getByText('Page 2').waitFor();
+    expect(new URL(page.url()).hash).toMatch(/[?&]cursor=[^&.]+$/);
+
+    await page.reload();
+    await expect.poll(() => rows.count()).toBe(1);
+    await page.getByText('Page 2').waitFor();
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await expect.poll(() => rows.count()).toBe(PAGE_SIZE);
+    expect(new URL(page.url()).hash).not.toContain('cursor=');
   });
 
   it('shows spend per tenant and downloads the finance CSV', async () => {

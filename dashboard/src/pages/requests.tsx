@@ -15,18 +15,19 @@ const PAGE_SIZE = 50;
 
 export function RequestsPage({ route, range }: PageProps) {
   const filters: RequestFilters = Object.fromEntries(FILTERS.map((f) => [f, route.params.get(f) ?? undefined]));
-  const filterKey = JSON.stringify(filters);
-  // The cursors of the pages before this one, so "Newer" can go back.
-  const [cursors, setCursors] = useState<{ key: string; stack: (string | undefined)[] }>({ key: '', stack: [undefined] });
-  const stack = cursors.key === `${range}|${filterKey}` ? cursors.stack : [undefined];
+  // The cursors of the pages before this one, in the URL (`cursor=c2.c3`): a reload or a link shows
+  // the same page, the back button pages back, and a second click on "Older" asks for the same URL.
+  const stack = (route.params.get('cursor') ?? '').split('.').filter(Boolean);
   const cursor = stack.at(-1);
-  const page = useApi(() => api.requests(windowOf(range), filters, cursor, PAGE_SIZE), [range, filterKey, cursor]);
+  const page = useApi(() => api.requests(windowOf(range), filters, cursor, PAGE_SIZE), [range, JSON.stringify(filters), cursor]);
   const tenants = useApi(() => api.tenants(), []);
   const name = useTenantNames();
   // The call whose details are open, if any.
   const [open, setOpen] = useState<string | null>(null);
 
   const setFilter = (key: (typeof FILTERS)[number], value: string) => navigate('requests', { ...filters, range, [key]: value || undefined });
+  // Cursors are base64 without padding, so '.' cannot occur in one.
+  const goToPage = (cursors: string[]) => navigate('requests', { ...filters, range, cursor: cursors.join('.') || undefined });
 
   return (
     <>
@@ -173,11 +174,11 @@ export function RequestsPage({ route, range }: PageProps) {
                   </table>
                 </div>
                 <nav class="pager" aria-label="Pages of the request log">
-                  <button type="button" class="secondary" disabled={stack.length <= 1} onClick={() => setCursors({ key: `${range}|${filterKey}`, stack: stack.slice(0, -1) })}>
+                  <button type="button" class="secondary" disabled={page.loading || stack.length === 0} onClick={() => goToPage(stack.slice(0, -1))}>
                     ← Newer
                   </button>
-                  <span class="muted">Page {stack.length}</span>
-                  <button type="button" class="secondary" disabled={!p.next_cursor} onClick={() => setCursors({ key: `${range}|${filterKey}`, stack: [...stack, p.next_cursor!] })}>
+                  <span class="muted">Page {stack.length + 1}</span>
+                  <button type="button" class="secondary" disabled={page.loading || !p.next_cursor} onClick={() => goToPage([...stack, p.next_cursor!])}>
                     Older →
                   </button>
                 </nav>
