@@ -158,7 +158,9 @@ export const trackCall: MiddlewareHandler<AppEnv> = async (c, next) => {
     call.admission?.settle(call.promptTokens);
     logCall(c, { status: 499, error: clientClosed(), usage: { ...ZERO_USAGE, promptTokens: call.promptTokens }, usageEstimated: true });
   };
-  signal.addEventListener('abort', onClientGone, { once: true });
+  // A client that left while the key was being checked gets the same treatment at once.
+  if (signal.aborted) onClientGone();
+  else signal.addEventListener('abort', onClientGone, { once: true });
   try {
     await next();
   } finally {

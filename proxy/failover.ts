@@ -169,11 +169,16 @@ export async function withFailover<T>(
   let number = 0;
   for (const [index, model] of candidates.entries()) {
     for (let retry = 0; ; retry++) {
+      // The client's row is written when it leaves: no attempt is started for it after that.
+      if (clientSignal.aborted) throw clientClosed();
       const attempt = startAttempt(++number, model, clientSignal);
       hooks.onAttempt(attempt);
       const startedAt = Date.now();
       try {
-        return await run(attempt);
+        const result = await run(attempt);
+        // A provider that finished regardless (one that cannot be cancelled) answers no one.
+        if (clientSignal.aborted) throw clientClosed();
+        return result;
       } catch (thrown) {
         if (clientSignal.aborted) throw clientClosed();
         const error = toProxyError(thrown);

@@ -12,7 +12,7 @@
  *   and `mock:latency=<ms>` sets the latency of that call.
  */
 import { numberVar, type Env } from '../env';
-import { invalidRequest } from '../errors';
+import { clientClosed, invalidRequest } from '../errors';
 import { estimateTokens, toOpenAIUsage, type Usage } from '../usage';
 import { estimatePromptTokens, messageText } from './content';
 import { upstreamFailure } from './upstream';
@@ -57,10 +57,19 @@ function directive(text: string, name: string): string | undefined {
   return new RegExp(`mock:${name}(?:=(\\d+))?`).exec(text)?.[1] ?? (text.includes(`mock:${name}`) ? '' : undefined);
 }
 
+/** Simulated latency; a cancelled call fails at once, as a real upstream fetch would. */
 const sleep = (ms: number, signal: AbortSignal) =>
-  ms <= 0 ? Promise.resolve() : new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  ms <= 0 ? Promise.resolve() : new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(clientClosed());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(clientClosed());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 
 interface Plan {

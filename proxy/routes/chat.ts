@@ -5,6 +5,7 @@
 import { readJsonBody } from '../body';
 import { CompletionAssembler, replayAsStream } from '../completion-chunks';
 import { callRecord, formatUsd, keepRequest, logCall, routingHeaders, type AppContext } from '../context';
+import { clientClosed } from '../errors';
 import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../env';
 import { fallbackFor, failoverPolicy, withFailover, type Attempt } from '../failover';
 import { meterStream, type StreamOutcome } from '../metered-stream';
@@ -53,6 +54,11 @@ interface StreamHandling {
 
 function streamResponse(c: AppContext, body: ChatRequest, parts: PartReader, headers: Record<string, string>, handling: StreamHandling): Response {
   const call = c.get('call');
+  // The client left while the answer was being prepared (a cache read, say): its row is written.
+  if (call.logged) {
+    parts.cancel().catch(() => {});
+    throw clientClosed();
+  }
   // The answer is assembled when it is to be cached or stored with the call.
   const assembler = handling.onComplete || call.requestText !== null ? new CompletionAssembler() : null;
   const { body: stream, ended } = meterStream(parts, {

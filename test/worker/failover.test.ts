@@ -4,10 +4,10 @@
  * twice. Backoffs are shortened by the test binding UPSTREAM_RETRY_BASE_MS (vitest.config.ts).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { backoffMs, DEFAULT_POLICY, requestedWaitMs } from '../../proxy/failover';
+import { backoffMs, DEFAULT_POLICY, requestedWaitMs, withFailover } from '../../proxy/failover';
 import { ProxyError } from '../../proxy/errors';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
-import { callAdmin, env, nonce, postJson, readSse, upstreamEnv, upstreamRequests } from './harness';
+import { callAdmin, callProxy, env, nonce, postJson, readSse, recordingAnalytics, upstreamEnv, upstreamRequests } from './harness';
 
 let tenant: TestTenant;
 
@@ -229,7 +229,6 @@ describe('a client that goes away', () => {
       body: JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:slow=5000 ${tag}` }] }),
       signal: controller.signal,
     });
-    const { callProxy } = await import('./harness');
     const pending = callProxy(request, undefined, upstreamEnv());
     await expect.poll(() => upstreamRequests(tag).then((r) => r.length)).toBe(1);
     controller.abort();
@@ -241,6 +240,69 @@ describe('a client that goes away', () => {
     const { results } = await abandoned();
     expect(results[0]).toMatchObject({ error_type: 'client_closed', usage_estimated: 1, completion_tokens: 0 });
     expect(results[0].prompt_tokens).toBeGreaterThan(0);
+  });
+
+  const leaving = (body: Record<string, unknown>, signal: AbortSignal, ae: AnalyticsEngineDataset) =>
+    callProxy(
+      new Request('http://proxy.test/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tenant.apiKey}` },
+        body: JSON.stringify(body),
+        signal,
+      }),
+      undefined,
+      { ...upstreamEnv(), AE: ae },
+    );
+
+  it('logs a call the client leaves exactly once (one row, one data point), plain or streamed, whatever the upstream does after', async () => {
+    const cases = [
+      { model: 'mock/mock-mini', stream: true, content: 'mock:latency=3000' },
+      { model: 'mock/mock-mini', stream: false, content: 'mock:latency=3000' },
+      { model: 'openai/gpt-4o-mini', stream: true, content: 'upstream:slow=3000' },
+      { model: 'openai/gpt-4o-mini', stream: true, content: 'upstream:first-event-delay=3000' },
+    ];
+    for (const { model, stream, content } of cases) {
+      const ae = recordingAnalytics();
+      const controller = new AbortController();
+      const pending = leaving({ model, stream, messages: [{ role: 'user', content: `${content} ${nonce()}` }] }, controller.signal, ae);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      controller.abort();
+      const call = await pending.catch(() => null);
+      await call?.response.text().catch(() => '');
+      await call?.settled();
+      const label = `${model} ${stream ? 'stream' : 'plain'} ${content}`;
+      expect(ae.points, label).toHaveLength(1);
+      const id = ae.points[0].blobs![10] as string;
+      const { results } = await env.DB.prepare('SELECT status, error_type FROM requests WHERE id = ?').bind(id).all();
+      expect(results, label).toEqual([{ status: 499, error_type: 'client_closed' }]);
+    }
+  });
+
+  it('treats an attempt that answers after the client left (a provider that cannot be cancelled) as the client leaving', async () => {
+    const controller = new AbortController();
+    const model = { requested: 'x', id: 'workers-ai/x', provider: 'workers-ai', model: 'x', tier: 'cheap', reason: 'model', price: null } as const;
+    const run = async () => {
+      controller.abort();
+      return 'answer';
+    };
+    await expect(withFailover([model], DEFAULT_POLICY, controller.signal, run, { onAttempt() {}, onFailure() {} })).rejects.toMatchObject({ status: 499 });
+  });
+
+  it('neither calls the upstream nor streams a cached answer for a client that left before its call was tracked', async () => {
+    const tag = nonce();
+    const cached = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', stream: true, temperature: 0, messages: [{ role: 'user', content: `cached ${tag}` }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    await cached.response.text();
+    await cached.settled();
+    for (const [content, stream] of [[`fresh ${tag}`, false], [`cached ${tag}`, true]] as const) {
+      const ae = recordingAnalytics();
+      const controller = new AbortController();
+      controller.abort();
+      const call = await leaving({ model: 'openai/gpt-4o-mini', stream, temperature: 0, messages: [{ role: 'user', content }] }, controller.signal, ae).catch(() => null);
+      await call?.response.text().catch(() => '');
+      await call?.settled();
+      expect(ae.points.map((p) => p.blobs![4]), content).toEqual(['499']);
+    }
+    expect((await upstreamRequests(tag)).map((r) => r.body.messages[0].content)).toEqual([`cached ${tag}`]);
   });
 });
 
