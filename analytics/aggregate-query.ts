@@ -8,10 +8,11 @@
  * span several rows (a window, a day made of hours, raw rows at the edges) merge histograms,
  * with json_each and window functions in SQLite's C code.
  */
-import { COUNTERS, projectionFor, RAW_COUNTER_SQL, rolledUntil, type Counters, type Dimension, type Scope } from './aggregate';
+import { invalidRequest } from '../proxy/errors';
+import { analyticsState, COUNTERS, projectionFor, RAW_COUNTER_SQL, type AnalyticsState, type Counters, type Dimension, type Scope } from './aggregate';
 import { bucketUpperBound, mergeInto, percentileBucket, type Histogram } from './histogram';
 import { bucketSql, histogramJsonSql } from './histogram-sql';
-import { DAY_MS, HOUR_MS, MINUTE_MS, planSegments } from './segments';
+import { DAY_MS, HOUR_MS, MINUTE_MS, planSegments, type Segment } from './segments';
 import type { GroupBy } from './types';
 
 export type { Dimension };
@@ -89,14 +90,36 @@ interface Source {
 }
 
 /**
+ * Refuses a window that needs detail the job has deleted, rather than answering zeros for it:
+ * minute series read raw rows, and hourly rows are kept for HOURLY_RETENTION_DAYS, before which
+ * daily rows answer for whole UTC days only. (The partial hours at the edges of an hourly or
+ * daily window are read from raw rows, so they count nothing once purged: see the README.)
+ */
+function refuseDeletedDetail(state: AnalyticsState, scope: Scope, resolution: Resolution, segments: Segment[]): void {
+  const since = (t: number) => new Date(t).toISOString();
+  if (resolution === 'minute' && scope.from < state.rawFrom) {
+    throw invalidRequest(`Minute detail is kept from ${since(state.rawFrom)} only (RETENTION_DAYS): use interval=hour for older windows.`, 'interval', 'beyond_retention');
+  }
+  if (!segments.some((s) => s.source === 'hour' && s.start < state.hourlyFrom)) return;
+  if (resolution === 'hour') {
+    throw invalidRequest(`Hourly detail is kept from ${since(state.hourlyFrom)} only: use interval=day for older windows.`, 'interval', 'beyond_retention');
+  }
+  // hourlyFrom is a midnight, so the hours refused are a partial day at an end of the window that is not at midnight.
+  const param = scope.from % DAY_MS !== 0 ? 'from' : 'to';
+  throw invalidRequest(`Before ${since(state.hourlyFrom)} only whole UTC days are kept: start and end the window at a UTC midnight there.`, param, 'beyond_retention');
+}
+
+/**
  * The sources of a window: one per segment (see segments.ts; at most five, the most terms D1
  * allows in a UNION), restricted to the scope's tenant and, for rollups, to the right projection.
  */
 async function sourcesOf(db: D1Database, scope: Scope, resolution: Resolution, dimensions: Dimension[]): Promise<Source[]> {
-  const segments =
+  const state = await analyticsState(db);
+  const segments: Segment[] =
     resolution === 'minute'
-      ? [{ source: 'raw' as const, start: scope.from, end: scope.to }]
-      : planSegments(scope.from, scope.to, await rolledUntil(db), resolution === 'hour' ? 'hour' : 'day');
+      ? [{ source: 'raw', start: scope.from, end: scope.to }]
+      : planSegments(scope.from, scope.to, state.rolledUntil, resolution === 'hour' ? 'hour' : 'day');
+  refuseDeletedDetail(state, scope, resolution, segments);
   const projection = projectionFor(dimensions, scope.tenant !== undefined);
   const tenant = scope.tenant === undefined ? '' : ' AND tenant_id = ?';
   return segments.map(({ source, start, end }) => {

@@ -70,7 +70,20 @@ export function projectionFor(dimensions: Dimension[], oneTenant: boolean): Proj
   return name as Projection;
 }
 
-export async function rolledUntil(db: D1Database): Promise<number> {
-  const row = await db.prepare("SELECT value FROM analytics_state WHERE key = 'rolled_until'").first<{ value: number }>();
-  return row?.value ?? 0;
+/** The rollup job's progress, and how far back each source is still complete (0: from the start). */
+export interface AnalyticsState {
+  /** Hours before this are in rollup_hourly, and whole days before it in rollup_daily. */
+  rolledUntil: number;
+  /** Raw rows before this may have been purged (an hour boundary). */
+  rawFrom: number;
+  /** rollup_hourly rows before this may have been pruned (a day boundary); rollup_daily keeps every day. */
+  hourlyFrom: number;
+}
+
+export const STATE_KEYS: Record<keyof AnalyticsState, string> = { rolledUntil: 'rolled_until', rawFrom: 'raw_from', hourlyFrom: 'hourly_from' };
+
+export async function analyticsState(db: D1Database): Promise<AnalyticsState> {
+  const { results } = await db.prepare('SELECT key, value FROM analytics_state').all<{ key: string; value: number }>();
+  const valueOf = (key: string) => results.find((r) => r.key === key)?.value ?? 0;
+  return { rolledUntil: valueOf(STATE_KEYS.rolledUntil), rawFrom: valueOf(STATE_KEYS.rawFrom), hourlyFrom: valueOf(STATE_KEYS.hourlyFrom) };
 }

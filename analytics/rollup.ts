@@ -1,28 +1,34 @@
 /**
  * The rollup job, run by the cron trigger: aggregates finished hours of the request log into
  * rollup_hourly and whole days into rollup_daily, one row per group of each projection (see
- * migrations/0006_rollup_projections.sql), then purges raw rows past the retention. The
- * aggregation runs inside D1 (a few INSERT … SELECT statements per run, whatever the volume),
- * so no row crosses into the Worker.
+ * migrations/0006_rollup_projections.sql), then purges raw rows past the retention and prunes
+ * hourly rows past theirs. The aggregation runs inside D1 (a few INSERT … SELECT statements per
+ * range of hours, whatever the volume), so no row crosses into the Worker.
  *
  * Rows are written after their call ends (a stream may end long after it started, and its row
- * carries the start time), so each run recomputes the last LATE_MS of hours as well: the job is
- * idempotent, and a row that arrives late is counted as long as it lands within that window.
+ * carries the start time; a queue backlog or replay may come hours or days later). A trigger
+ * records the hour of every row that lands before rolled_until (migrations/0010_late_rows.sql),
+ * and each run rebuilds those hours, and their days, from scratch. Every rebuild replaces whole
+ * hours and days, so the job is idempotent.
  */
 import type { Env } from '../proxy/env';
 import { numberVar } from '../proxy/env';
-import { columnsOf, COUNTERS, PROJECTIONS, RAW_COUNTER_SQL, rolledUntil, SUMMED, type Projection } from './aggregate';
+import { analyticsState, columnsOf, COUNTERS, PROJECTIONS, RAW_COUNTER_SQL, STATE_KEYS, SUMMED, type AnalyticsState } from './aggregate';
 import { bucketSql, histogramEntriesSql, histogramJsonSql, percentileBucketsSql } from './histogram-sql';
 import { DAY_MS, HOUR_MS } from './segments';
 
-export const LATE_MS = 2 * HOUR_MS;
-/** Hours rolled up per run, so a long backlog is worked off over several runs within D1's limits. */
+/** New hours rolled up per run, so a long backlog is worked off over several runs within D1's limits. */
 export const MAX_HOURS_PER_RUN = 48;
+/** Hours with late rows rebuilt per run (oldest first), for the same reason. */
+export const MAX_LATE_HOURS_PER_RUN = 24;
 export const DEFAULT_RETENTION_DAYS = 35;
-const PURGE_BATCH = 5000;
-const MAX_PURGE_BATCHES = 20;
+/** Hourly rollup rows are kept this long, and at least as long as raw rows; daily rows are kept for ever. */
+export const HOURLY_RETENTION_DAYS = 90;
+const DELETE_BATCH = 5000;
+const MAX_DELETE_BATCHES = 20;
 
 const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
+const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
 
 const KEY = 'dims, bucket_start, tenant_id, model, tier';
 const qualified = (table: string) => KEY.split(', ').map((k) => `${table}.${k}`).join(', ');
@@ -110,56 +116,126 @@ const DAILY_FROM_HOURLY_SQL = insertRollupSql('rollup_daily', {
 
 const deleteRollupSql = (table: string) => `DELETE FROM ${table} WHERE dims IN (${ALL_PROJECTIONS}) AND bucket_start >= ?1 AND bucket_start < ?2`;
 
-async function firstRequestTime(db: D1Database): Promise<number | null> {
-  const row = await db.prepare('SELECT MIN(ts) AS ts FROM requests').first<{ ts: number | null }>();
-  return row?.ts ?? null;
+interface Range {
+  start: number;
+  end: number;
 }
 
+/** The ranges sorted, with those that overlap or touch joined into one. */
+function mergeRanges(ranges: Range[]): Range[] {
+  const merged: Range[] = [];
+  for (const range of [...ranges].sort((a, b) => a.start - b.start)) {
+    const last = merged.at(-1);
+    if (last && range.start <= last.end) last.end = Math.max(last.end, range.end);
+    else merged.push({ ...range });
+  }
+  return merged;
+}
+
+/** Finished hours not rolled up yet: from rolled_until (or the first call) on, at most MAX_HOURS_PER_RUN. */
+async function newHours(db: D1Database, rolledUntil: number, currentHour: number): Promise<Range | null> {
+  let start = rolledUntil;
+  if (!start) {
+    const first = await db.prepare('SELECT MIN(ts) AS ts FROM requests').first<{ ts: number | null }>();
+    if (first?.ts == null) return null;
+    start = floorTo(first.ts, HOUR_MS);
+  }
+  const end = Math.min(currentHour, start + MAX_HOURS_PER_RUN * HOUR_MS);
+  return end > start ? { start, end } : null;
+}
+
+/** Hours that received rows after they were rolled up and can still be rebuilt (their raw rows are all there), oldest first. */
+async function lateHours(db: D1Database, rawFrom: number): Promise<number[]> {
+  const { results } = await db
+    .prepare('SELECT bucket_start FROM rollup_late_hours WHERE bucket_start >= ? ORDER BY bucket_start LIMIT ?')
+    .bind(rawFrom, MAX_LATE_HOURS_PER_RUN)
+    .all<{ bucket_start: number }>();
+  return results.map((r) => r.bucket_start);
+}
+
+const setStateSql = `INSERT INTO analytics_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+
 export interface RollupReport {
+  /** New hours rolled up. */
   hours: number;
+  /** Hours rebuilt because rows arrived after they were rolled up. */
+  lateHours: number;
   rolledUntil: number;
   purged: number;
+  prunedHourly: number;
 }
 
 export async function runRollup(env: Env, now = Date.now()): Promise<RollupReport> {
   const db = env.DB;
-  const currentHour = floorTo(now, HOUR_MS);
-  const previous = await rolledUntil(db);
-  const first = previous || (await firstRequestTime(db));
-  if (first === null) return { hours: 0, rolledUntil: previous, purged: 0 };
-  const start = previous ? Math.max(floorTo(first, HOUR_MS) - LATE_MS, 0) : floorTo(first, HOUR_MS);
-  const end = Math.min(currentHour, start + MAX_HOURS_PER_RUN * HOUR_MS + (previous ? LATE_MS : 0));
-  if (end <= start) return { hours: 0, rolledUntil: previous, purged: await purgeRawRows(env, now, previous) };
+  const state = await analyticsState(db);
+  const [fresh, late] = await Promise.all([newHours(db, state.rolledUntil, floorTo(now, HOUR_MS)), lateHours(db, state.rawFrom)]);
+  const watermark = Math.max(state.rolledUntil, fresh?.end ?? 0);
 
   // The hours, then every whole day they touch (recomputed from all of its hourly rows), each
-  // replaced in one transaction.
-  const firstDay = floorTo(start, DAY_MS);
-  const lastDay = floorTo(end, DAY_MS);
-  const watermark = Math.max(previous, end);
-  const replace = (table: RollupTable, inserts: string[], from: number, to: number) =>
-    [deleteRollupSql(table), deleteRollupSql(`${table}_histograms`), ...inserts].map((sql) => db.prepare(sql).bind(from, to));
+  // range replaced in one transaction with the late hours it covers forgotten. Late hours whose
+  // raw rows have been partly purged cannot be rebuilt: they are forgotten (their rows were
+  // older than the retention when they came, and are purged below).
+  const hours = mergeRanges([...(fresh ? [fresh] : []), ...late.map((h) => ({ start: h, end: h + HOUR_MS }))]);
+  const days = mergeRanges(
+    hours.map(({ start, end }) => ({ start: floorTo(start, DAY_MS), end: Math.min(ceilTo(end, DAY_MS), floorTo(watermark, DAY_MS)) })).filter((d) => d.end > d.start),
+  );
+  const replace = (table: RollupTable, inserts: string[], { start, end }: Range) =>
+    [deleteRollupSql(table), deleteRollupSql(`${table}_histograms`), ...inserts].map((sql) => db.prepare(sql).bind(start, end));
   await db.batch([
-    ...replace('rollup_hourly', HOURLY_FROM_RAW_SQL, start, end),
-    ...replace('rollup_daily', DAILY_FROM_HOURLY_SQL, firstDay, lastDay),
-    db.prepare("INSERT INTO analytics_state (key, value) VALUES ('rolled_until', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").bind(watermark),
+    ...hours.flatMap((range) => replace('rollup_hourly', HOURLY_FROM_RAW_SQL, range)),
+    ...days.flatMap((range) => replace('rollup_daily', DAILY_FROM_HOURLY_SQL, range)),
+    db.prepare('DELETE FROM rollup_late_hours WHERE bucket_start < ? OR bucket_start IN (SELECT value FROM json_each(?))').bind(state.rawFrom, JSON.stringify(late)),
+    ...(fresh ? [db.prepare(setStateSql).bind(STATE_KEYS.rolledUntil, watermark)] : []),
   ]);
-  return { hours: (end - start) / HOUR_MS, rolledUntil: watermark, purged: await purgeRawRows(env, now, watermark) };
+  const { purged, rawFrom } = await purgeRawRows(env, now, { ...state, rolledUntil: watermark });
+  const prunedHourly = await pruneHourlyRows(db, now, { ...state, rawFrom });
+  return { hours: fresh ? (fresh.end - fresh.start) / HOUR_MS : 0, lateHours: late.length, rolledUntil: watermark, purged, prunedHourly };
+}
+
+/** Deletes `table`'s rows matching `where` (bound to `params`) in batches (a huge DELETE would hold D1 too long); returns how many. */
+async function deleteInBatches(db: D1Database, table: string, key: string, where: string, params: unknown[]): Promise<number> {
+  let deleted = 0;
+  for (let i = 0; i < MAX_DELETE_BATCHES; i++) {
+    const result = await db.prepare(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?)`).bind(...params, DELETE_BATCH).run();
+    deleted += result.meta.changes;
+    if (result.meta.changes < DELETE_BATCH) break;
+  }
+  return deleted;
 }
 
 /**
- * Deletes raw rows (with their failed attempts and stored content) older than RETENTION_DAYS, in batches (a huge
- * DELETE would hold D1 too long), and never rows that are not rolled up yet.
+ * Deletes raw rows (with their failed attempts and stored content) older than RETENTION_DAYS,
+ * never rows that are not rolled up yet, nor those of an hour waiting to be rebuilt. The cut is
+ * on an hour boundary, so an hour's raw rows are all there or all gone, and raw_from is moved
+ * before any row goes. A run that stops at the batch cap leaves the rest to the next.
  */
-export async function purgeRawRows(env: Env, now: number, watermark: number): Promise<number> {
+async function purgeRawRows(env: Env, now: number, state: AnalyticsState): Promise<{ purged: number; rawFrom: number }> {
   const retentionMs = numberVar(env.RETENTION_DAYS, DEFAULT_RETENTION_DAYS) * DAY_MS;
-  const cutoff = Math.min(now - retentionMs, watermark - LATE_MS);
+  const waiting = await env.DB.prepare('SELECT MIN(bucket_start) AS hour FROM rollup_late_hours').first<{ hour: number | null }>();
+  const cutoff = floorTo(Math.min(now - retentionMs, state.rolledUntil, waiting?.hour ?? Infinity), HOUR_MS);
+  const rawFrom = Math.max(state.rawFrom, cutoff);
+  if (rawFrom > state.rawFrom) await env.DB.prepare(setStateSql).bind(STATE_KEYS.rawFrom, rawFrom).run();
   let purged = 0;
   for (const [table, key] of [['requests', 'id'], ['request_attempts', 'rowid'], ['request_content', 'request_id']] as const) {
-    for (let i = 0; i < MAX_PURGE_BATCHES; i++) {
-      const result = await env.DB.prepare(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ts < ? LIMIT ?)`).bind(cutoff, PURGE_BATCH).run();
-      if (table === 'requests') purged += result.meta.changes;
-      if (result.meta.changes < PURGE_BATCH) break;
-    }
+    const deleted = await deleteInBatches(env.DB, table, key, 'ts < ?', [rawFrom]);
+    if (table === 'requests') purged = deleted;
   }
-  return purged;
+  return { purged, rawFrom };
+}
+
+/**
+ * Deletes hourly rollup rows older than HOURLY_RETENTION_DAYS, whose days the daily rows hold.
+ * Never the hours of a day that may still be recomputed from them (a day with raw rows that a
+ * late row could make rebuild), so the cut is the day boundary at or before raw_from too.
+ * hourly_from is moved before any row goes, so reports never read a partly pruned day.
+ */
+async function pruneHourlyRows(db: D1Database, now: number, state: AnalyticsState): Promise<number> {
+  const hourlyFrom = Math.max(state.hourlyFrom, floorTo(Math.min(now - HOURLY_RETENTION_DAYS * DAY_MS, state.rawFrom), DAY_MS));
+  if (hourlyFrom > state.hourlyFrom) await db.prepare(setStateSql).bind(STATE_KEYS.hourlyFrom, hourlyFrom).run();
+  let pruned = 0;
+  for (const table of ['rollup_hourly', 'rollup_hourly_histograms']) {
+    const deleted = await deleteInBatches(db, table, 'rowid', `dims IN (${ALL_PROJECTIONS}) AND bucket_start < ?`, [hourlyFrom]);
+    if (table === 'rollup_hourly') pruned = deleted;
+  }
+  return pruned;
 }

@@ -1,0 +1,95 @@
+/**
+ * What the rollup job deletes, and how reports answer afterwards: raw rows past RETENTION_DAYS,
+ * hourly rows past HOURLY_RETENTION_DAYS (daily rows are kept for ever).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { analyticsState } from '../../analytics/aggregate';
+import { spendCsv } from '../../analytics/finance';
+import { HOURLY_RETENTION_DAYS, runRollup, type RollupReport } from '../../analytics/rollup';
+import { DAY_MS, HOUR_MS } from '../../analytics/segments';
+import { summary } from '../../analytics/summary';
+import { timeseries } from '../../analytics/timeseries';
+import type { Env } from '../../proxy/env';
+import { writeRequestLog } from '../../proxy/request-log';
+import { callRecord } from './analytics-helpers';
+import { callAdmin, env } from './harness';
+
+const NOW = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
+const ROLLED_AT = NOW + 5 * 60_000;
+/** Three whole UTC days, older than the hourly retention. */
+const OLD_DAY = Math.floor((NOW - 100 * DAY_MS) / DAY_MS) * DAY_MS;
+const oldDays = { from: OLD_DAY, to: OLD_DAY + 3 * DAY_MS };
+/** A day inside the raw retention. */
+const recentDays = { from: Math.floor((NOW - 3 * DAY_MS) / DAY_MS) * DAY_MS, to: Math.floor((NOW - DAY_MS) / DAY_MS) * DAY_MS };
+
+const records = [
+  ...Array.from({ length: 72 }, (_, i) => callRecord({ id: `req_old_${i}`, ts: OLD_DAY + i * HOUR_MS + 7 * 60_000, tenantId: i % 3 ? 'ten_a' : 'ten_b', costNano: 1000 + i, latencyMs: 50 + i * 10 })),
+  ...Array.from({ length: 48 }, (_, i) => callRecord({ id: `req_recent_${i}`, ts: recentDays.from + i * HOUR_MS + 11 * 60_000, costNano: 2000 + i })),
+];
+
+async function catchUp(runEnv: Env): Promise<RollupReport> {
+  let report: RollupReport;
+  do report = await runRollup(runEnv, ROLLED_AT);
+  while (report.rolledUntil < NOW);
+  return report;
+}
+
+const count = async (sql: string) => (await env.DB.prepare(sql).first<{ n: number }>())!.n;
+const views = (window: { from: number; to: number }) => Promise.all([summary(env.DB, window), timeseries(env.DB, window, 'day', 'tenant'), spendCsv(env.DB, window)]);
+let rawOld: Awaited<ReturnType<typeof views>>;
+let rawRecent: Awaited<ReturnType<typeof views>>;
+
+beforeAll(async () => {
+  for (const record of records) await writeRequestLog(env, record);
+  // Nothing is rolled up yet: these are the raw rows' answers.
+  [rawOld, rawRecent] = await Promise.all([views(oldDays), views(recentDays)]);
+});
+
+describe('retention of raw and hourly rows', () => {
+  it('keeps hourly rows as long as raw rows are kept, even past HOURLY_RETENTION_DAYS', async () => {
+    const report = await catchUp({ ...env, RETENTION_DAYS: '200' });
+    expect(report).toMatchObject({ purged: 0, prunedHourly: 0 });
+    expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly WHERE bucket_start < ${oldDays.to}`)).toBeGreaterThan(0);
+  });
+
+  it('purges raw rows past RETENTION_DAYS and prunes hourly rows past HOURLY_RETENTION_DAYS, on day boundaries', async () => {
+    const report = await runRollup(env, ROLLED_AT);
+    expect(report.purged).toBe(72);
+    expect(report.prunedHourly).toBeGreaterThan(0);
+    const state = await analyticsState(env.DB);
+    expect(state.rawFrom).toBe(Math.floor((ROLLED_AT - 35 * DAY_MS) / HOUR_MS) * HOUR_MS);
+    expect(state.hourlyFrom).toBe(Math.floor((ROLLED_AT - HOURLY_RETENTION_DAYS * DAY_MS) / DAY_MS) * DAY_MS);
+    expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly WHERE bucket_start < ${state.hourlyFrom}`)).toBe(0);
+    expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly_histograms WHERE bucket_start < ${state.hourlyFrom}`)).toBe(0);
+    expect(await count(`SELECT COUNT(*) AS n FROM rollup_daily WHERE bucket_start < ${state.hourlyFrom}`)).toBeGreaterThan(0);
+  });
+
+  it('answers whole days older than the hourly retention from daily rows, as the raw rows did', async () => {
+    expect(rawOld[0].requests).toBe(72);
+    expect(await views(oldDays)).toEqual(rawOld);
+    expect(await views(recentDays)).toEqual(rawRecent);
+  });
+
+  it('refuses, with an OpenAI-shaped 400, windows that need hours or minutes it no longer keeps', async () => {
+    const oddStart = { from: OLD_DAY + 5 * HOUR_MS, to: oldDays.to };
+    await expect(summary(env.DB, oddStart)).rejects.toMatchObject({ status: 400, param: 'from', code: 'beyond_retention' });
+    await expect(summary(env.DB, { from: OLD_DAY, to: OLD_DAY + 30 * HOUR_MS })).rejects.toMatchObject({ status: 400, param: 'to' });
+    await expect(timeseries(env.DB, oldDays, 'hour')).rejects.toMatchObject({ status: 400, param: 'interval' });
+    await expect(timeseries(env.DB, { from: NOW - 40 * DAY_MS, to: NOW - 40 * DAY_MS + HOUR_MS }, 'minute')).rejects.toMatchObject({ status: 400, param: 'interval' });
+
+    const call = await callAdmin(`/admin/analytics/summary?from=${new Date(oddStart.from).toISOString()}&to=${new Date(oddStart.to).toISOString()}`);
+    expect(call.response.status).toBe(400);
+    const body = (await call.response.json()) as { error: { type: string; param: string; message: string } };
+    expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'from' });
+    expect(body.error.message).toContain(new Date((await analyticsState(env.DB)).hourlyFrom).toISOString());
+  });
+
+  it('drops a late row whose hour has been purged instead of rebuilding that hour from it alone', async () => {
+    const before = await views(oldDays);
+    await writeRequestLog(env, callRecord({ id: 'req_too_late', ts: OLD_DAY + 30 * 60_000, costNano: 999_999 }));
+    const report = await runRollup(env, ROLLED_AT);
+    expect(report).toMatchObject({ lateHours: 0, purged: 1 });
+    expect(await count('SELECT COUNT(*) AS n FROM rollup_late_hours')).toBe(0);
+    expect(await views(oldDays)).toEqual(before);
+  });
+});
