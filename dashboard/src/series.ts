@@ -1,9 +1,10 @@
 /** Turning the timeseries API's answers into chart datasets. */
-import type { Interval, Point, Timeseries } from '../../analytics/types';
+import type { Point, Timeseries } from '../../analytics/types';
 import type { Dataset } from './components/chart';
-import { bucketLabel } from './time-range';
+import { bucketAxis, type RangeId, type TimeAxis } from './time-range';
 
-export const labelsOf = (series: Timeseries, interval: Interval) => (series.series[0]?.points ?? []).map((p) => bucketLabel(p.ts, interval));
+/** The x axis of a chart of this series over the range (every series has the same buckets). */
+export const timeAxis = (series: Timeseries, range: RangeId): TimeAxis => bucketAxis((series.series[0]?.points ?? []).map((p) => p.ts), range);
 
 /** One dataset per series (tenant, model…), largest total first so the stack reads bottom-up. */
 export function stackedDatasets(series: Timeseries, metric: (p: Point) => number, name: (key: string) => string = (k) => k): Dataset[] {

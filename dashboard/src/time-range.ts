@@ -27,10 +27,42 @@ export function todayWindow(now = Date.now()): { from: string; to: string } {
   return { from: new Date(midnight).toISOString(), to: new Date(Math.ceil(now / 1000) * 1000).toISOString() };
 }
 
-/** A chart label for a bucket start, as precise as its interval. */
-export function bucketLabel(iso: string, interval: Interval): string {
-  const d = new Date(iso);
-  if (interval === 'day') return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
-  const time = d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
-  return interval === 'hour' && d.getHours() === 0 ? `${d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' })} ${time}` : time;
+/** The local clock's offset as people write it: "UTC+01:00", "UTC-05:30", or "UTC" itself. */
+function utcOffset(at: Date): string {
+  const minutes = -at.getTimezoneOffset();
+  if (minutes === 0) return 'UTC';
+  const abs = Math.abs(minutes);
+  return `UTC${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+const label = (iso: string, options: Intl.DateTimeFormatOptions) => new Date(iso).toLocaleString('en-GB', options);
+const TIME: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+
+/** The x axis of a chart over time: full labels for tooltips, short ones for the axis, and a title naming the clock. */
+export interface TimeAxis {
+  labels: string[];
+  tickLabels: string[];
+  xTitle: string;
+}
+
+/**
+ * Minutes and hours read in local time, the axis title naming its offset; a range of several days
+ * puts the weekday on the axis ("Mon 14:00"). Day buckets are UTC days (as the API, the budgets and
+ * the finance CSV count days), so they read as UTC dates, and their axis says so.
+ */
+export function bucketAxis(starts: string[], range: RangeId): TimeAxis {
+  const { interval, ms } = RANGES[range];
+  if (interval === 'day') {
+    return {
+      labels: starts.map((s) => label(s, { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' })),
+      tickLabels: starts.map((s) => label(s, { day: 'numeric', month: 'short', timeZone: 'UTC' })),
+      xTitle: 'Day (UTC)',
+    };
+  }
+  return {
+    // A tooltip names the day too: a window's first and last hour can share a time of day.
+    labels: starts.map((s) => label(s, interval === 'hour' ? { weekday: 'short', day: 'numeric', month: 'short', ...TIME } : TIME)),
+    tickLabels: starts.map((s) => label(s, ms > 86_400_000 ? { weekday: 'short', ...TIME } : TIME)),
+    xTitle: `Time (${utcOffset(new Date())})`,
+  };
 }

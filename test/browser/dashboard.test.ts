@@ -174,6 +174,8 @@ describe('the dashboard', () => {
     await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
     expect(await page.locator('.async.stale').count()).toBe(0);
     expect(await requests.textContent()).toContain(String(ALL_CALLS));
+    // Hours are in local time, and the axis says which.
+    expect(await page.locator('.chart').first().getAttribute('data-x-title')).toMatch(/^Time \(UTC([+-]\d\d:\d\d)?\)$/);
   });
 
   it("draws the tenant's own page from its calls", async () => {

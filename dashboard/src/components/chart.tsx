@@ -35,7 +35,12 @@ function pointRadiusOf(data: (number | null)[]): number | ((context: { dataIndex
 
 export interface ChartProps {
   type: 'bar' | 'line';
+  /** One per x value; tooltips show them. */
   labels: string[];
+  /** Shorter forms of `labels` for the x axis. */
+  tickLabels?: string[];
+  /** X axis title, e.g. which clock times are in. */
+  xTitle?: string;
   datasets: Dataset[];
   /** Y axis title, with its unit. */
   yTitle: string;
@@ -62,7 +67,13 @@ export function ChartView(props: ChartProps) {
     animation: false,
     interaction: { mode: 'index', intersect: false },
     scales: {
-      x: { stacked: props.stacked, ticks: { autoSkip: true, maxRotation: 0, autoSkipPadding: 12 }, grid: { display: false } },
+      x: {
+        stacked: props.stacked,
+        // Category ticks are indexes into the labels: show the short form of the same one.
+        ticks: { autoSkip: true, maxRotation: 0, autoSkipPadding: 12, callback: (_, index) => (props.tickLabels ?? props.labels)[index] },
+        title: { display: props.xTitle !== undefined, text: props.xTitle },
+        grid: { display: false },
+      },
       y: { stacked: props.stacked, beginAtZero: true, title: { display: true, text: props.yTitle }, ticks: { callback: (v) => props.format(Number(v)), maxTicksLimit: 6 } },
     },
     plugins: {
@@ -87,7 +98,7 @@ export function ChartView(props: ChartProps) {
 
   const total = props.datasets.reduce((sum, d) => sum + d.data.reduce<number>((s, v) => s + (v ?? 0), 0), 0);
   return (
-    <div class="chart" data-series={props.datasets.length} data-total={total}>
+    <div class="chart" data-series={props.datasets.length} data-total={total} data-x-title={props.xTitle}>
       <canvas ref={canvas} role="img" aria-label={props.label} />
     </div>
   );

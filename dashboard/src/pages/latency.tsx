@@ -7,7 +7,7 @@ import { ChartView, colourOf } from '../components/chart';
 import { Async, Empty } from '../components/states';
 import { count, dateTime, ms, percent } from '../format';
 import { href } from '../router';
-import { hasCalls, labelsOf, lineDatasets } from '../series';
+import { hasCalls, lineDatasets, timeAxis } from '../series';
 import { useTenantNames } from '../tenant-names';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
@@ -35,7 +35,7 @@ export function LatencyPage({ range }: PageProps) {
             {(s) => (
               <ChartView
                 type="line"
-                labels={labelsOf(s, interval)}
+                {...timeAxis(s, range)}
                 datasets={lineDatasets(s, [
                   { label: 'p50', value: (p) => p.latency_p50 },
                   { label: 'p95', value: (p) => p.latency_p95 },
@@ -54,7 +54,7 @@ export function LatencyPage({ range }: PageProps) {
             {(s) => (
               <ChartView
                 type="line"
-                labels={labelsOf(s, interval)}
+                {...timeAxis(s, range)}
                 datasets={lineDatasets(s, [
                   { label: 'p50', value: (p) => p.ttft_p50 },
                   { label: 'p95', value: (p) => p.ttft_p95 },
@@ -72,7 +72,7 @@ export function LatencyPage({ range }: PageProps) {
             {(s) => (
               <ChartView
                 type="line"
-                labels={labelsOf(s, interval)}
+                {...timeAxis(s, range)}
                 datasets={lineDatasets(s, [{ label: 'Error rate', value: (p) => (p.requests ? p.error_rate * 100 : null) }])}
                 yTitle="% of calls"
                 format={(v) => `${v.toFixed(1)}%`}

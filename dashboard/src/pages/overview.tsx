@@ -6,7 +6,7 @@ import { ChartView } from '../components/chart';
 import { Async } from '../components/states';
 import { Stat, TargetBar } from '../components/stat';
 import { count, ms, percent, usd } from '../format';
-import { hasCalls, labelsOf, lineDatasets, stackedDatasets } from '../series';
+import { hasCalls, lineDatasets, stackedDatasets, timeAxis } from '../series';
 import { RANGES, todayWindow, windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
@@ -67,7 +67,7 @@ export function OverviewPage({ range }: PageProps) {
           <h2 id="spend-by-model">Spend by model</h2>
           <Async state={byModel} empty={(t) => !hasCalls(t)}>
             {(t) => (
-              <ChartView type="bar" stacked labels={labelsOf(t, interval)} datasets={stackedDatasets(t, (p) => p.cost_usd)} yTitle="USD" format={usd} label={`Spend in USD per ${interval}, stacked by model`} />
+              <ChartView type="bar" stacked {...timeAxis(t, range)} datasets={stackedDatasets(t, (p) => p.cost_usd)} yTitle="USD" format={usd} label={`Spend in USD per ${interval}, stacked by model`} />
             )}
           </Async>
         </section>
@@ -77,7 +77,7 @@ export function OverviewPage({ range }: PageProps) {
             {(t) => (
               <ChartView
                 type="line"
-                labels={labelsOf(t, interval)}
+                {...timeAxis(t, range)}
                 datasets={lineDatasets(t, [
                   { label: 'Requests', value: (p) => p.requests },
                   { label: 'Errors', value: (p) => p.errors },
@@ -95,7 +95,7 @@ export function OverviewPage({ range }: PageProps) {
             {(t) => (
               <ChartView
                 type="line"
-                labels={labelsOf(t, interval)}
+                {...timeAxis(t, range)}
                 datasets={lineDatasets(t, [
                   { label: 'Latency p95', value: (p) => p.latency_p95 },
                   { label: 'TTFT p95', value: (p) => p.ttft_p95 },
@@ -111,7 +111,7 @@ export function OverviewPage({ range }: PageProps) {
           <h2 id="cheap-share">Tokens by tier</h2>
           <Async state={byTier} empty={(t) => !hasCalls(t)}>
             {(t) => (
-              <ChartView type="bar" stacked labels={labelsOf(t, interval)} datasets={stackedDatasets(t, (p) => p.prompt_tokens + p.completion_tokens)} yTitle="Tokens" format={count} label={`Tokens per ${interval}, stacked by tier`} />
+              <ChartView type="bar" stacked {...timeAxis(t, range)} datasets={stackedDatasets(t, (p) => p.prompt_tokens + p.completion_tokens)} yTitle="Tokens" format={count} label={`Tokens per ${interval}, stacked by tier`} />
             )}
           </Async>
         </section>

@@ -7,7 +7,7 @@ import { ChartView } from '../components/chart';
 import { Async, Empty } from '../components/states';
 import { count, percent, usd } from '../format';
 import { href } from '../router';
-import { hasCalls, labelsOf, stackedDatasets } from '../series';
+import { hasCalls, stackedDatasets, timeAxis } from '../series';
 import { useTenantNames } from '../tenant-names';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
@@ -44,7 +44,7 @@ export function SpendPage({ range }: PageProps) {
             <ChartView
               type="bar"
               stacked
-              labels={labelsOf(t, interval)}
+              {...timeAxis(t, range)}
               datasets={stackedDatasets(t, (p) => p.cost_usd, stackBy === 'tenant' ? name : undefined)}
               yTitle="USD"
               format={usd}

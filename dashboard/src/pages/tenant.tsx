@@ -9,7 +9,7 @@ import { Stat } from '../components/stat';
 import { TenantSettingsForm } from '../components/tenant-settings-form';
 import { count, dateTime, ms, percent, usd } from '../format';
 import { href } from '../router';
-import { hasCalls, labelsOf, lineDatasets, stackedDatasets } from '../series';
+import { hasCalls, lineDatasets, stackedDatasets, timeAxis } from '../series';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
@@ -83,7 +83,7 @@ export function TenantPage({ range, tenantId }: PageProps & { tenantId: string }
         <section class="card" aria-labelledby="tenant-spend">
           <h2 id="tenant-spend">Spend by model</h2>
           <Async state={byModel} empty={(s) => !hasCalls(s)}>
-            {(s) => <ChartView type="bar" stacked labels={labelsOf(s, interval)} datasets={stackedDatasets(s, (p) => p.cost_usd)} yTitle="USD" format={usd} label={`${t.name}: spend in USD per ${interval}, by model`} />}
+            {(s) => <ChartView type="bar" stacked {...timeAxis(s, range)} datasets={stackedDatasets(s, (p) => p.cost_usd)} yTitle="USD" format={usd} label={`${t.name}: spend in USD per ${interval}, by model`} />}
           </Async>
         </section>
         <section class="card" aria-labelledby="tenant-latency">
@@ -92,7 +92,7 @@ export function TenantPage({ range, tenantId }: PageProps & { tenantId: string }
             {(s) => (
               <ChartView
                 type="line"
-                labels={labelsOf(s, interval)}
+                {...timeAxis(s, range)}
                 datasets={lineDatasets(s, [
                   { label: 'p50', value: (p) => p.latency_p50 },
                   { label: 'p95', value: (p) => p.latency_p95 },
