@@ -16,7 +16,15 @@ export function usdString(nano: number): string {
   return `${sign}${Math.floor(abs / 1e9)}.${String(abs % 1e9).padStart(9, '0')}`;
 }
 
-const csvField = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
+/**
+ * A text cell. Text a spreadsheet would run as a formula (starting with = + - @, a tab or a CR:
+ * a tenant named `=HYPERLINK(…)`) gets a leading quote, so it is shown as text; then a cell with
+ * a comma, quote or line break is quoted.
+ */
+function csvField(value: string): string {
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
 
 export async function spendCsv(db: D1Database, scope: Scope): Promise<string> {
   const [rows, tenants] = await Promise.all([
@@ -29,36 +37,37 @@ export async function spendCsv(db: D1Database, scope: Scope): Promise<string> {
     .sort((a, b) => a.bucket_start - b.bucket_start || a.tenant_id.localeCompare(b.tenant_id) || a.model.localeCompare(b.model))
     .map((r) =>
       [
-        new Date(r.bucket_start).toISOString().slice(0, 10), r.tenant_id, csvField(names.get(r.tenant_id) ?? ''), csvField(r.model),
+        new Date(r.bucket_start).toISOString().slice(0, 10), csvField(r.tenant_id), csvField(names.get(r.tenant_id) ?? ''), csvField(r.model),
         r.requests, r.prompt_tokens, r.completion_tokens, r.cached_tokens, usdString(r.cost_nano), usdString(r.saved_nano),
       ].join(','),
     );
   return [CSV_HEADER, ...body].join('\n') + '\n';
 }
 
-
+/** The run rate is the average daily spend of the last RUN_RATE_DAYS days, whichever months they are in. */
 export const RUN_RATE_DAYS = 7;
 
-/** Month to date (exact, from tenant_spend) and a month-end forecast per tenant. */
+/**
+ * Month to date (exact, from tenant_spend: the current UTC month) and a month-end forecast per
+ * tenant: month to date plus the run rate times the days left in the month.
+ */
 export async function tenantSpend(db: D1Database, now = Date.now()): Promise<Spend> {
-  const month = new Date(now).toISOString().slice(0, 7);
-  const monthStart = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1);
-  const monthEnd = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() + 1, 1);
-  const windowStart = Math.max(monthStart, now - RUN_RATE_DAYS * DAY_MS);
+  const today = new Date(now);
+  const month = today.toISOString().slice(0, 7);
+  const monthEnd = Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + 1, 1);
   const [tenants, spend, recent] = await Promise.all([
     db.prepare('SELECT id, name, monthly_budget_nano FROM tenants ORDER BY name, id').all<{ id: string; name: string; monthly_budget_nano: number | null }>(),
     db.prepare('SELECT tenant_id, spent_nano FROM tenant_spend WHERE month = ?').bind(month).all<{ tenant_id: string; spent_nano: number }>(),
-    queryPoints(db, { from: windowStart, to: now }, 'window', ['tenant_id'], { percentiles: false }),
+    queryPoints(db, { from: now - RUN_RATE_DAYS * DAY_MS, to: now }, 'window', ['tenant_id'], { percentiles: false }),
   ]);
   const mtd = new Map(spend.results.map((s) => [s.tenant_id, s.spent_nano]));
   const recentCost = new Map(recent.map((r) => [r.tenant_id, r.cost_nano]));
-  const windowDays = Math.max((now - windowStart) / DAY_MS, 1 / 24);
   const remainingDays = (monthEnd - now) / DAY_MS;
   return {
     month,
     data: tenants.results.map((t) => {
       const spent = (mtd.get(t.id) ?? 0) / 1e9;
-      const rate = (recentCost.get(t.id) ?? 0) / 1e9 / windowDays;
+      const rate = (recentCost.get(t.id) ?? 0) / 1e9 / RUN_RATE_DAYS;
       const budget = t.monthly_budget_nano === null ? null : t.monthly_budget_nano / 1e9;
       return {
         tenant_id: t.id,
