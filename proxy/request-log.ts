@@ -72,9 +72,10 @@ export function toDataPoint(r: RequestRecord): AnalyticsEngineDataPoint {
 
 /**
  * How records become rows: each table's columns with the record field behind each. Rows travel
- * as one JSON array per statement and are inserted through json_each, so one statement stores
- * one call or a whole queued batch. OR IGNORE: a retried or redelivered record is skipped, and
- * the spend trigger (migrations/0009) counts only rows really inserted.
+ * as JSON arrays, inserted through json_each, so one statement stores one call or a whole
+ * queued batch. ON CONFLICT DO NOTHING on each table's key: a retried or redelivered record is
+ * skipped, and the spend trigger (migrations/0009) counts only rows really inserted; unlike
+ * OR IGNORE, a row that breaks any other constraint (a NOT NULL) fails the statement loudly.
  */
 const REQUEST_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
   ['id', (r) => r.id], ['ts', (r) => r.ts], ['tenant_id', (r) => r.tenantId], ['key_id', (r) => r.keyId], ['endpoint', (r) => r.endpoint],
@@ -96,11 +97,14 @@ const CONTENT_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
   ['response', (r) => r.content!.response], ['truncated', (r) => (r.content!.truncated ? 1 : 0)],
 ];
 
-const insertFromJson = (table: string, columns: string[]) =>
-  `INSERT OR IGNORE INTO ${table} (${columns.join(', ')}) SELECT ${columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?1)`;
-const INSERT_REQUESTS = insertFromJson('requests', REQUEST_COLUMNS.map(([c]) => c));
-const INSERT_ATTEMPTS = insertFromJson('request_attempts', ATTEMPT_COLUMNS.map(([c]) => c));
-const INSERT_CONTENT = insertFromJson('request_content', CONTENT_COLUMNS.map(([c]) => c));
+// `WHERE true`: SQLite needs it to read ON CONFLICT after INSERT ... SELECT.
+const insertFromJson = (table: string, columns: string[], key: string) =>
+  `INSERT INTO ${table} (${columns.join(', ')}) SELECT ${columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?1) WHERE true ON CONFLICT (${key}) DO NOTHING`;
+const INSERTS = {
+  requests: insertFromJson('requests', REQUEST_COLUMNS.map(([c]) => c), 'id'),
+  attempts: insertFromJson('request_attempts', ATTEMPT_COLUMNS.map(([c]) => c), 'request_id, attempt'),
+  contents: insertFromJson('request_content', CONTENT_COLUMNS.map(([c]) => c), 'request_id'),
+};
 
 interface Rows {
   requests: unknown[][];
@@ -110,57 +114,100 @@ interface Rows {
 
 const emptyRows = (): Rows => ({ requests: [], attempts: [], contents: [] });
 
-/** Adds one record's rows (its call, failed attempts, stored content) to `rows`; throws on a record it cannot read. */
+/** Adds one record's rows (its call, failed attempts, stored content) to `rows`. */
 function addRows(rows: Rows, r: RequestRecord): Rows {
-  const request = REQUEST_COLUMNS.map(([, value]) => value(r));
-  const attempts = r.failedAttempts.map((a) => ATTEMPT_COLUMNS.map(([, value]) => value(r, a)));
-  const content = r.content ? [CONTENT_COLUMNS.map(([, value]) => value(r))] : [];
-  rows.requests.push(request);
-  rows.attempts.push(...attempts);
-  rows.contents.push(...content);
+  rows.requests.push(REQUEST_COLUMNS.map(([, value]) => value(r)));
+  for (const a of r.failedAttempts) rows.attempts.push(ATTEMPT_COLUMNS.map(([, value]) => value(r, a)));
+  if (r.content) rows.contents.push(CONTENT_COLUMNS.map(([, value]) => value(r)));
   return rows;
 }
 
-/** The statements that store `rows` as one transaction (spend follows by trigger). */
-function logStatements(db: D1Database, rows: Rows): D1PreparedStatement[] {
-  return [
-    db.prepare(INSERT_REQUESTS).bind(JSON.stringify(rows.requests)),
-    ...(rows.attempts.length ? [db.prepare(INSERT_ATTEMPTS).bind(JSON.stringify(rows.attempts))] : []),
-    ...(rows.contents.length ? [db.prepare(INSERT_CONTENT).bind(JSON.stringify(rows.contents))] : []),
-  ];
+/**
+ * Characters per JSON parameter. D1 refuses a string over 2,000,000 bytes, and JSON text takes at
+ * most 3 UTF-8 bytes a character. One row may exceed it and then goes alone: the largest (two
+ * stored texts of MAX_STORED_CHARS) is about 1.6 MB.
+ */
+const MAX_PARAM_CHARS = 600_000;
+
+/** `rows` as JSON arrays of at most MAX_PARAM_CHARS characters (one call's rows are one). */
+function jsonChunks(rows: unknown[][]): string[] {
+  const chunks: string[] = [];
+  let chunk: string[] = [];
+  let chars = 0;
+  for (const row of rows) {
+    const json = JSON.stringify(row);
+    if (chunk.length > 0 && chars + json.length > MAX_PARAM_CHARS) {
+      chunks.push(`[${chunk.join(',')}]`);
+      chunk = [];
+      chars = 0;
+    }
+    chunk.push(json);
+    chars += json.length + 1;
+  }
+  if (chunk.length > 0) chunks.push(`[${chunk.join(',')}]`);
+  return chunks;
 }
 
-/** Runs statements as one transaction: a lone statement without the cost of a batch. */
+/** The statements that store `rows` as one transaction (spend follows by trigger); requests come first. */
+function logStatements(db: D1Database, rows: Rows): D1PreparedStatement[] {
+  return (['requests', 'attempts', 'contents'] as const).flatMap((table) => jsonChunks(rows[table]).map((json) => db.prepare(INSERTS[table]).bind(json)));
+}
+
+/** Runs statements as one transaction: a lone statement without the cost of a batch. The first statement's result. */
 async function runAll(db: D1Database, statements: D1PreparedStatement[]): Promise<D1Result> {
   return statements.length === 1 ? statements[0].run() : (await db.batch(statements))[0];
 }
 
-/** Writes one record to D1, retrying with backoff; false when D1 would not take it. */
-async function writeToD1(env: Env, r: RequestRecord): Promise<boolean> {
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Stores `rows` in D1, retrying with backoff; the first statement's result, or null when D1 would not take them. */
+async function writeRows(env: Env, rows: Rows, id: string): Promise<D1Result | null> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const inserted = await runAll(env.DB, logStatements(env.DB, addRows(emptyRows(), r)));
-      if (inserted.meta.changes > 0) noteSpend(r.tenantId, r.ts, r.costNano);
-      return true;
+      return await runAll(env.DB, logStatements(env.DB, rows));
     } catch (error) {
       if (attempt >= D1_ATTEMPTS) {
-        console.error('request log: D1 write failed', r.id, error instanceof Error ? error.message : error);
-        return false;
+        console.error('request log: D1 write failed', id, reason(error));
+        return null;
       }
       await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
     }
   }
 }
 
+/** Writes one record to D1; false when D1 would not take it. */
+async function writeToD1(env: Env, r: RequestRecord): Promise<boolean> {
+  const inserted = await writeRows(env, addRows(emptyRows(), r), r.id);
+  if (inserted && inserted.meta.changes > 0) noteSpend(r.tenantId, r.ts, r.costNano);
+  return inserted !== null;
+}
+
+/**
+ * Stored content longer than this (characters, request and answer together) does not ride in the
+ * record's queue message: a message is at most 128 KB, a character up to 2 bytes of it, and the
+ * rest of the record needs room (its failed attempts' messages).
+ */
+const MAX_QUEUED_CONTENT_CHARS = 48_000;
+
+/**
+ * Queues a record. The billing row must always fit: a record whose stored content would make the
+ * message too large is queued without it, and the content is written to D1 on its own (lost,
+ * and said so, only if D1 refuses it too).
+ */
 async function sendToQueue(env: Env, r: RequestRecord): Promise<boolean> {
   if (!env.LOG_QUEUE) return false;
+  const contentChars = r.content ? r.content.request.length + (r.content.response?.length ?? 0) : 0;
+  const message = contentChars > MAX_QUEUED_CONTENT_CHARS ? { ...r, content: undefined } : r;
   try {
-    await env.LOG_QUEUE.send(r);
-    return true;
+    await env.LOG_QUEUE.send(message);
   } catch (error) {
-    console.error('request log: queue send failed', r.id, error instanceof Error ? error.message : error);
+    console.error('request log: queue send failed', r.id, reason(error));
     return false;
   }
+  if (message !== r && !(await writeRows(env, { ...emptyRows(), contents: addRows(emptyRows(), r).contents }, r.id))) {
+    console.error('request log: stored content dropped (too large for the queue, and D1 refused it)', r.id);
+  }
+  return true;
 }
 
 /** Whether rows go through the queue (REQUEST_LOG_SINK=queue and a LOG_QUEUE binding). */
@@ -186,32 +233,70 @@ export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void>
   if (!written) console.error('request log: unwritten record', JSON.stringify(r));
 }
 
+const isText = (value: unknown) => typeof value === 'string';
+const isNumber = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+/** What is wrong with a queued record (the first field that is), or null when it can be stored. */
+export function recordProblem(r: unknown): string | null {
+  if (!isObject(r)) return 'not an object';
+  for (const field of ['id', 'tenantId', 'keyId', 'endpoint', 'cache']) if (!isText(r[field])) return field;
+  for (const field of ['ts', 'status', 'costNano', 'savedNano', 'latencyMs', 'attempts']) if (!isNumber(r[field])) return field;
+  const usage = r.usage;
+  if (!isObject(usage) || !['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens'].every((field) => isNumber(usage[field]))) return 'usage';
+  if (!Array.isArray(r.failedAttempts)) return 'failedAttempts';
+  for (const a of r.failedAttempts as unknown[]) {
+    if (!isObject(a) || !['model', 'provider', 'tier', 'errorMessage'].every((f) => isText(a[f])) || !['attempt', 'ts', 'status', 'latencyMs'].every((f) => isNumber(a[f]))) return 'failedAttempts';
+  }
+  const content = r.content;
+  if (content !== undefined && (!isObject(content) || !isText(content.request) || !(content.response === null || isText(content.response)))) return 'content';
+  return null;
+}
+
+/** Inserts the records as one transaction; the error, or null when they are stored. */
+async function insertRecords(env: Env, records: RequestRecord[]): Promise<unknown> {
+  try {
+    const rows = emptyRows();
+    for (const r of records) addRows(rows, r);
+    await runAll(env.DB, logStatements(env.DB, rows));
+    return null;
+  } catch (error) {
+    return error;
+  }
+}
+
 /**
- * The LOG_QUEUE consumer: inserts a batch of records in one D1 transaction of at most three
- * statements (rows, failed attempts, stored content), however many records. Inserts are
- * idempotent (a redelivered record is ignored, its spend not counted twice), so when D1 fails
- * the batch is simply delivered again later; a record that cannot be read is retried on its
- * own. After max_retries the queue moves a message to its dead-letter queue, to be replayed.
+ * The LOG_QUEUE consumer: inserts a batch of records in one D1 transaction of a few statements
+ * (rows, failed attempts, stored content), however many records. Inserts are idempotent (a
+ * redelivered record is ignored, its spend not counted twice). A record that is not a valid
+ * record is said loudly and retried, which ends in the dead-letter queue. When D1 refuses the
+ * batch, its records are inserted one by one: the ones D1 takes are acknowledged, and only the
+ * ones it refuses are delivered again (all of them, while D1 is down); after max_retries a
+ * message moves to the dead-letter queue alone, to be replayed.
  */
 export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env: Env): Promise<void> {
-  const readable: Message<RequestRecord>[] = [];
-  const rows = emptyRows();
+  const valid: Message<RequestRecord>[] = [];
   for (const message of batch.messages) {
-    try {
-      const own = addRows(emptyRows(), message.body);
-      for (const table of ['requests', 'attempts', 'contents'] as const) rows[table].push(...own[table]);
-      readable.push(message);
-    } catch (error) {
-      console.error('request log: unreadable queued record', message.id, error instanceof Error ? error.message : error);
+    const problem = recordProblem(message.body);
+    if (problem === null) valid.push(message);
+    else {
+      console.error(`request log: queued message ${message.id} is not a valid record (${problem}); retried until the dead-letter queue keeps it`);
       message.retry();
     }
   }
-  if (readable.length === 0) return;
-  try {
-    await runAll(env.DB, logStatements(env.DB, rows));
-    for (const message of readable) message.ack();
-  } catch (error) {
-    console.error(`request log: writing a batch of ${readable.length} failed, retrying it`, error instanceof Error ? error.message : error);
-    for (const message of readable) message.retry({ delaySeconds: 10 });
+  if (valid.length === 0) return;
+  const failure = await insertRecords(env, valid.map((m) => m.body));
+  if (failure === null) {
+    for (const message of valid) message.ack();
+    return;
   }
+  if (valid.length > 1) console.error(`request log: D1 refused a batch of ${valid.length} (${reason(failure)}); inserting its records one by one`);
+  await Promise.all(
+    valid.map(async (message) => {
+      const error = valid.length === 1 ? failure : await insertRecords(env, [message.body]);
+      if (error === null) return message.ack();
+      console.error(`request log: D1 refused record ${message.body.id} (${reason(error)}); retrying it`);
+      message.retry({ delaySeconds: 10 });
+    }),
+  );
 }

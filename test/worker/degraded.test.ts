@@ -4,11 +4,11 @@
  * What fails open and what fails closed is listed in the README ("When D1 or KV is down").
  */
 import { createMessageBatch, createExecutionContext, getQueueResult } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../proxy/env';
-import type { RequestRecord } from '../../proxy/request-log';
+import { writeRequestLog, type RequestRecord } from '../../proxy/request-log';
 import { createTestTenant, loggedRow } from './fixtures';
-import { env, nonce, postJson, unavailableD1, unavailableKV, upstreamEnv } from './harness';
+import { callAdmin, env, nonce, postJson, unavailableD1, unavailableKV, upstreamEnv } from './harness';
 
 const ask = (apiKey: string, content: string, overrides: Record<string, unknown> = {}, body: Record<string, unknown> = {}) =>
   postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content }], ...body }, { apiKey, env: { ...upstreamEnv(), ...overrides } });
@@ -137,5 +137,135 @@ describe('the request-log queue', () => {
     expect(result.explicitAcks).toEqual(['good']);
     expect(result.retryMessages.map((m) => m.msgId)).toEqual(['poison']);
     expect(await loggedRow(queuedRecord(tenant, 1).id)).not.toBeNull();
+  });
+});
+
+/**
+ * The test D1 as production D1 behaves where local D1 is lenient: a bound string over 2,000,000
+ * bytes is refused (SQLITE_TOOBIG). It also refuses any statement binding `refused`, as D1
+ * would a record it cannot take. Refusals are kept in `refusals`.
+ */
+function strictD1(refused?: string): D1Database & { refusals: string[] } {
+  const refusals: string[] = [];
+  const real = new WeakMap<object, { statement: D1PreparedStatement; args: unknown[] }>();
+  const check = (args: unknown[]) => {
+    for (const arg of args) {
+      if (typeof arg !== 'string') continue;
+      if (new TextEncoder().encode(arg).length > 2_000_000) refusals.push('too big');
+      else if (refused && arg.includes(refused)) refusals.push('refused');
+      else continue;
+      throw new Error(`D1_ERROR: ${refusals.at(-1)} (injected by the test)`);
+    }
+  };
+  const wrap = (statement: D1PreparedStatement, args: unknown[]): D1PreparedStatement => {
+    const wrapped = {
+      bind: (...more: unknown[]) => wrap(statement.bind(...more), more),
+      run: async () => (check(args), statement.run()),
+      all: async () => (check(args), statement.all()),
+      first: async () => (check(args), statement.first()),
+    } as unknown as D1PreparedStatement;
+    real.set(wrapped, { statement, args });
+    return wrapped;
+  };
+  return {
+    refusals,
+    prepare: (sql: string) => wrap(env.DB.prepare(sql), []),
+    batch: async (statements: D1PreparedStatement[]) => {
+      const inner = statements.map((s) => real.get(s)!);
+      for (const { args } of inner) check(args);
+      return env.DB.batch(inner.map((i) => i.statement));
+    },
+  } as unknown as D1Database & { refusals: string[] };
+}
+
+async function consume(messages: Array<{ id: string; body: RequestRecord }>, overrides: Partial<Env> = {}) {
+  const worker = (await import('../../proxy/index')).default as ExportedHandler<Env, RequestRecord>;
+  const batch = createMessageBatch<RequestRecord>('ai-proxy-request-log', messages.map((m) => ({ ...m, timestamp: new Date(), attempts: 1 })));
+  const ctx = createExecutionContext();
+  await worker.queue!(batch, { ...env, ...overrides }, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return { acked: result.explicitAcks, retried: result.retryMessages.map((m) => m.msgId) };
+}
+
+describe('the request-log queue, record by record', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('stores the records of a batch D1 refuses that it takes alone, and delivers again only the one it refuses', async () => {
+    const tenant = await createTestTenant();
+    const records = [0, 1, 2].map((i) => queuedRecord(tenant, i));
+    records[1].modelRequested = 'refuse-me';
+    const result = await consume(records.map((body, i) => ({ id: `m${i}`, body })), { DB: strictD1('refuse-me') });
+    expect(result).toEqual({ acked: ['m0', 'm2'], retried: ['m1'] });
+    expect(await loggedRow(records[0].id)).not.toBeNull();
+    expect(await loggedRow(records[2].id)).not.toBeNull();
+    expect(await loggedRow(records[1].id)).toBeNull();
+  });
+
+  it('sends stored content in parameters D1 accepts, however much a batch carries', async () => {
+    const tenant = await createTestTenant();
+    // 2 bytes a character: 8 x 300 KB, over D1's 2 MB for one parameter.
+    const records = Array.from({ length: 8 }, (_, i) => ({ ...queuedRecord(tenant, 10 + i), content: { request: 'é'.repeat(150_000), response: null, truncated: false } }));
+    const db = strictD1();
+    const result = await consume(records.map((body, i) => ({ id: `c${i}`, body })), { DB: db });
+    expect(result.acked).toHaveLength(8);
+    expect(db.refusals).toEqual([]);
+    const stored = await env.DB.prepare('SELECT COUNT(*) AS n FROM request_content WHERE tenant_id = ? AND length(request) = 150000').bind(tenant.id).first<{ n: number }>();
+    expect(stored?.n).toBe(8);
+  });
+
+  it('never acknowledges a malformed record: it is said loudly and retried (on to the dead-letter queue)', async () => {
+    const tenant = await createTestTenant();
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const good = queuedRecord(tenant, 20);
+    const noTenant = { ...queuedRecord(tenant, 21), tenantId: undefined } as unknown as RequestRecord;
+    const badAttempt = { ...queuedRecord(tenant, 0), id: `req_bad_attempt_${tenant.id}`, failedAttempts: [{ attempt: 1 }] } as unknown as RequestRecord;
+    const result = await consume([{ id: 'good', body: good }, { id: 'no-tenant', body: noTenant }, { id: 'bad-attempt', body: badAttempt }]);
+    expect(result).toEqual({ acked: ['good'], retried: ['no-tenant', 'bad-attempt'] });
+    expect(errors.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('not a valid record'))).toEqual([
+      expect.stringContaining('(tenantId)'),
+      expect.stringContaining('(failedAttempts)'),
+    ]);
+    expect(await loggedRow(noTenant.id)).toBeNull();
+    const orphans = await env.DB.prepare('SELECT COUNT(*) AS n FROM request_attempts WHERE request_id = ?').bind(badAttempt.id).first<{ n: number }>();
+    expect(orphans?.n).toBe(0);
+  });
+
+  it('does not drop a row that breaks a constraint silently: the write fails and the record is kept in the logs', async () => {
+    const tenant = await createTestTenant();
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const broken = { ...queuedRecord(tenant, 30), keyId: null } as unknown as RequestRecord;
+    await writeRequestLog({ ...env, LOG_QUEUE: undefined }, broken);
+    expect(await loggedRow(broken.id)).toBeNull();
+    expect(errors.mock.calls.some((c) => String(c[0]).includes('unwritten record') && String(c[1]).includes(broken.id))).toBe(true);
+  });
+});
+
+describe('stored content too large for a queue message', () => {
+  const bigPrompt = () => `${nonce()} ${'lorem ipsum '.repeat(12_000)}`;
+
+  it('never costs the billing row: with D1 down the row is queued without it', async () => {
+    const tenant = await createTestTenant({ store_content: true });
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const call = await ask(tenant.apiKey, bigPrompt(), { DB: unavailableD1() });
+    expect(call.response.status).toBe(200);
+    await call.response.text();
+    await call.settled();
+    const id = call.response.headers.get('x-request-id');
+    expect(await rowEventually(id)).toMatchObject({ tenant_id: tenant.id, status: 200 });
+    expect(errors.mock.calls.some((c) => String(c[0]).includes('stored content dropped'))).toBe(true);
+    expect(errors.mock.calls.some((c) => String(c[0]).includes('unwritten record'))).toBe(false);
+    vi.restoreAllMocks();
+  });
+
+  it('with REQUEST_LOG_SINK=queue, queues the row and writes the content to D1 on its own', async () => {
+    const tenant = await createTestTenant({ store_content: true });
+    const prompt = bigPrompt();
+    const call = await ask(tenant.apiKey, prompt, { REQUEST_LOG_SINK: 'queue' });
+    await call.response.text();
+    await call.settled();
+    const id = call.response.headers.get('x-request-id');
+    await rowEventually(id);
+    const detail = (await (await callAdmin(`/admin/requests/${id}`)).response.json()) as { content: { request: string } };
+    expect(JSON.parse(detail.content.request).messages[0].content).toBe(prompt);
   });
 });
