@@ -81,12 +81,20 @@ function chunkParts(data: string): StreamPart[] {
   return [{ data }];
 }
 
+/** A chunk that ends the answer (`"finish_reason":"stop"`, spaced or not; null does not count). */
+const FINISHED = /"finish_reason":\s*"/;
+
 /**
  * Reads OpenAI chunks. Every failure is a 502 upstream error (retried when it comes before the
- * first part): a lost connection, an error event, a chunk that should be JSON and is not.
+ * first part): a lost connection, an error event, a chunk that should be JSON and is not, and a
+ * stream that ends before it is complete: without [DONE], or at least a finish_reason and the
+ * usage that follows it (the proxy always asks for it).
  */
 export function openAIStreamParts(body: ReadableStream<Uint8Array>): PartReader {
   const events = readSse(body);
+  let done = false;
+  let finished = false;
+  let usageSeen = false;
   return partReader(async () => {
     let event: SseEvent | null;
     try {
@@ -94,9 +102,17 @@ export function openAIStreamParts(body: ReadableStream<Uint8Array>): PartReader 
     } catch {
       throw upstreamError('The openai stream was interrupted.', 'upstream_stream_error');
     }
-    if (event === null) return null;
+    if (event === null) {
+      if (done || (finished && usageSeen)) return null;
+      throw upstreamError('The openai stream ended before the answer was complete.', 'upstream_stream_incomplete');
+    }
+    const data = event.data;
+    if (data === '[DONE]') done = true;
+    else if (!finished && FINISHED.test(data)) finished = true;
     try {
-      return chunkParts(event.data);
+      const parts = chunkParts(data);
+      if (parts[0]?.usage) usageSeen = true;
+      return parts;
     } catch (error) {
       await events.cancel().catch(() => {});
       throw error instanceof ProxyError ? error : upstreamError('The openai upstream sent a stream chunk that is not JSON.', 'upstream_bad_response');

@@ -334,3 +334,31 @@ describe('an upstream answer cut off before any byte reached the client', () => 
     expect(late.row).toMatchObject({ status: 502, attempts: 1, error_type: 'upstream_stream_error', usage_estimated: 1 });
   });
 });
+
+describe('an OpenAI stream that ends early', () => {
+  it('ends the client stream with an error event and logs 502 upstream_stream_incomplete with the usage seen', async () => {
+    const call = await chat(`upstream:truncate-stream=3 tell me a story ${nonce()}`, { stream: true });
+    expect(call.status).toBe(200);
+    expect(call.text).not.toContain('[DONE]');
+    expect(JSON.parse(call.text.trim().split('\n\n').at(-1)!.slice(6))).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_stream_incomplete' } });
+    expect(call.row).toMatchObject({ status: 502, error_type: 'upstream_stream_incomplete', usage_estimated: 1, attempts: 1 });
+    expect(call.row!.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it('retries a 200 that ends before its first event', async () => {
+    const tag = nonce();
+    const call = await chat(`upstream:first=${tag}:1:truncate-stream=0 hi`, { stream: true });
+    expect(call.status).toBe(200);
+    expect(call.text).toContain('[DONE]');
+    expect(call.row).toMatchObject({ status: 200, attempts: 2 });
+    expect(call.attempts).toMatchObject([{ attempt: 1, status: 502, error_type: 'upstream_stream_incomplete' }]);
+  });
+
+  it('accepts a stream that ends after its finish_reason and usage without [DONE]', async () => {
+    // Reply "Echo: upstream:truncate-stream=6 hi": role, three words, finish, usage, then [DONE] (cut).
+    const call = await chat('upstream:truncate-stream=6 hi', { stream: true });
+    expect(call.text).toContain('"finish_reason":"stop"');
+    expect(call.text).toContain('[DONE]');
+    expect(call.row).toMatchObject({ status: 200, usage_estimated: 0 });
+  });
+});
