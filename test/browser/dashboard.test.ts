@@ -314,6 +314,14 @@ describe('the dashboard', () => {
       await page.waitForFunction(() => !document.querySelector('.spinner'));
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow, hash).toBeLessThanOrEqual(0);
+      // Every page's link in sight: none pushed off to the side of the header.
+      const hidden = await page.$$eval('nav[aria-label="Pages"] a', (links) =>
+        links.filter((link) => {
+          const box = link.getBoundingClientRect();
+          return box.left < 0 || box.right > document.documentElement.clientWidth || box.width === 0;
+        }).map((link) => link.textContent),
+      );
+      expect(hidden, hash).toEqual([]);
     }
   });
 
