@@ -53,9 +53,14 @@ export const IssuedKeySchema = z
 
 export const CreatedTenantSchema = TenantSchema.extend(IssuedKeySchema.omit({ created_at: true }).shape).openapi('CreatedTenant');
 
+/** An instant: an ISO 8601 date-time with an offset, or a plain date for finance users, meaning its UTC midnight. */
+const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
+  error: 'expected an ISO 8601 date-time with an offset (2026-11-01T09:30:00Z) or a date (2026-11-01, its UTC midnight)',
+});
+
 export const TimeWindowQuery = z.object({
-  from: z.iso.datetime({ offset: true }).optional().openapi({ description: 'ISO 8601; default 24 hours before `to`.' }),
-  to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'ISO 8601; default now.' }),
+  from: Instant.optional().openapi({ description: 'ISO 8601 date-time with an offset, or a date (its UTC midnight); default 24 hours before `to`.' }),
+  to: Instant.optional().openapi({ description: 'Exclusive, in the same forms (`to=2026-12-01` ends with November 30); default now.' }),
 });
 
 export const RequestLogQuery = TimeWindowQuery.extend({
@@ -161,7 +166,12 @@ export const PriceEntrySchema = z
   })
   .openapi('PriceEntry');
 
-export const AnalyticsQuery = TimeWindowQuery.extend({ tenant: z.string().optional() });
+/** Tenant ids as proxy/ids.ts makes them: `ten_` and base62 (16 characters there; fixtures use shorter ones). */
+export const TENANT_ID_PATTERN = /^ten_[A-Za-z0-9]{1,64}$/;
+export const TENANT_ID_RULE = 'expected a tenant id: ten_ followed by letters and digits';
+
+// The same rule whichever source answers (D1 or the Analytics Engine SQL API, which gets the id inside its SQL).
+export const AnalyticsQuery = TimeWindowQuery.extend({ tenant: z.string().regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional() });
 
 export const TimeseriesQuery = AnalyticsQuery.extend({
   interval: z.enum(['minute', 'hour', 'day']).default('hour'),

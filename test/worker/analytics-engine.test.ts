@@ -1,17 +1,41 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { writeRequestLog } from '../../proxy/request-log';
 import { AE_FIXTURE } from '../support/analytics-engine-fixture';
-import { callAdmin, upstreamRequests, upstreamUrl } from './harness';
+import { callRecord } from './analytics-helpers';
+import { callAdmin, env, upstreamRequests, upstreamUrl } from './harness';
 
 const aeEnv = () => ({ CF_ACCOUNT_ID: 'acct123', CF_API_TOKEN: 'ae-test-token', AE_SQL_URL: `${upstreamUrl()}/client/v4/accounts/acct123/analytics_engine/sql` });
 const window = 'from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z';
 
+type Row = Record<string, number>;
+/**
+ * The SQL API answered inside the test (the shared stand-in answers fixed numbers whatever the
+ * SQL): `sums` for the counters query, `latency` and `ttft` for the quantile queries. Returns
+ * the SQL sent.
+ */
+function answerSqlApi(sums: Row, latency: Row, ttft: Row): { sql: string; authorization: string | null }[] {
+  const sent: { sql: string; authorization: string | null }[] = [];
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (_input, init) => {
+    const sql = String(init?.body);
+    sent.push({ sql, authorization: new Headers(init?.headers).get('authorization') });
+    const row = !sql.includes('quantile') ? sums : sql.includes('double8') ? ttft : latency;
+    return Response.json({ meta: [], data: [row], rows: 1 });
+  });
+  return sent;
+}
+afterEach(() => vi.restoreAllMocks());
+
+const summaryOf = async (query: string, overrides = aeEnv()) => {
+  const call = await callAdmin(`/admin/analytics/summary?${query}`, {}, overrides);
+  return { status: call.response.status, source: call.response.headers.get('x-analytics-source'), body: (await call.response.json()) as Record<string, unknown> };
+};
+
 describe('analytics from the Analytics Engine SQL API', () => {
   it('serves the summary in the D1 shape, weighting by _sample_interval', async () => {
-    const call = await callAdmin(`/admin/analytics/summary?${window}&tenant=ten_ae1`, {}, aeEnv());
-    expect(call.response.status).toBe(200);
-    expect(call.response.headers.get('x-analytics-source')).toBe('analytics-engine');
-    const body = (await call.response.json()) as Record<string, unknown>;
-    const d1 = (await (await callAdmin(`/admin/analytics/summary?${window}`)).response.json()) as Record<string, unknown>;
+    const sent = answerSqlApi({ ...AE_FIXTURE.sums, latency_samples: 800, ttft_samples: 300 }, AE_FIXTURE.latency, AE_FIXTURE.ttft);
+    const { status, source, body } = await summaryOf(`${window}&tenant=ten_ae1`);
+    expect([status, source]).toEqual([200, 'analytics-engine']);
+    const d1 = (await summaryOf(window, {})).body;
     expect(Object.keys(body).sort()).toEqual(Object.keys(d1).sort());
     const s = AE_FIXTURE.sums;
     expect(body).toMatchObject({
@@ -20,16 +44,33 @@ describe('analytics from the Analytics Engine SQL API', () => {
       latency_ms: { p50: 412, p95: 1831, p99: 4200 }, ttft_ms: { p50: 180, p95: 640 },
     });
 
-    const sent = (await upstreamRequests('ten_ae1')).filter((r) => r.path.endsWith('/analytics_engine/sql'));
     expect(sent).toHaveLength(3);
-    expect(sent[0].headers.authorization).toBe('Bearer ae-test-token');
-    for (const request of sent) {
-      expect(request.rawBody).toContain("index1 = 'ten_ae1'");
-      expect(request.rawBody).toContain(`toDateTime(${Date.parse('2026-11-01T00:00:00Z') / 1000})`);
-      expect(request.rawBody).toMatch(/_sample_interval/);
-      expect(request.rawBody).toContain('FROM ai_proxy_requests');
+    for (const { sql, authorization } of sent) {
+      expect(authorization).toBe('Bearer ae-test-token');
+      expect(sql).toContain("index1 = 'ten_ae1'");
+      expect(sql).toContain(`toDateTime(${Date.parse('2026-11-01T00:00:00Z') / 1000})`);
+      expect(sql).toMatch(/_sample_interval/);
+      expect(sql).toContain('FROM ai_proxy_requests');
     }
-    expect(sent.some((r) => r.rawBody.includes('quantileExactWeighted(0.95)(double7, _sample_interval)'))).toBe(true);
+    expect(sent.some((r) => r.sql.includes('quantileExactWeighted(0.95)(double7, _sample_interval)'))).toBe(true);
+    expect(sent.some((r) => r.sql.includes('countIf(double10 = 200) AS latency_samples, countIf(double8 >= 0) AS ttft_samples'))).toBe(true);
+  });
+
+  it('reports no percentiles for a set without points, as D1 does: calls but none successful, or no streams', async () => {
+    // D1: one failed, non-streamed call in the window.
+    await writeRequestLog(env, callRecord({ id: 'req_ae_failed', ts: Date.parse('2026-11-01T05:00:00Z'), status: 502, errorType: 'upstream_error', costNano: 0 }));
+    const d1 = (await summaryOf(window, {})).body;
+    expect(d1).toMatchObject({ requests: 1, latency_ms: { p50: null, p95: null, p99: null }, ttft_ms: { p50: null, p95: null } });
+
+    // The SQL API answers a quantile of 0 over no points.
+    const zeros = { p50: 0, p95: 0, p99: 0 };
+    answerSqlApi({ ...AE_FIXTURE.sums, requests: 1, latency_samples: 0, ttft_samples: 0 }, zeros, zeros);
+    const ae = (await summaryOf(window)).body;
+    expect([ae.requests, ae.latency_ms, ae.ttft_ms]).toEqual([1, d1.latency_ms, d1.ttft_ms]);
+
+    vi.restoreAllMocks();
+    answerSqlApi({ ...AE_FIXTURE.sums, latency_samples: 5, ttft_samples: 0 }, AE_FIXTURE.latency, zeros);
+    expect((await summaryOf(window)).body).toMatchObject({ latency_ms: { p50: 412, p95: 1831, p99: 4200 }, ttft_ms: { p50: null, p95: null } });
   });
 
   it('serves timeseries in the D1 shape, every bucket present', async () => {
@@ -42,8 +83,25 @@ describe('analytics from the Analytics Engine SQL API', () => {
     expect(body.series[0].points[1].requests).toBe(0);
   });
 
-  it('refuses a tenant id that could not have come from the proxy, reports API failures, and uses D1 without configuration', async () => {
-    expect((await callAdmin(`/admin/analytics/summary?${window}&tenant=x'%20OR%201=1`, {}, aeEnv())).response.status).toBe(400);
+  it('refuses what is not a tenant id the same way from either source, before any SQL is sent', async () => {
+    const sqlSent = async () => (await upstreamRequests('FROM ai_proxy_requests')).length;
+    const before = await sqlSent();
+    for (const tenant of ['a-b', "x'%20OR%201=1", 'ten_a-b']) {
+      for (const source of [aeEnv(), {}]) {
+        const { status, body } = await summaryOf(`${window}&tenant=${tenant}`, source);
+        expect(status).toBe(400);
+        expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'tenant', code: 'invalid_value' });
+      }
+    }
+    const series = await callAdmin(`/admin/analytics/timeseries?${window}&tenant=a-b`, {}, aeEnv());
+    expect(series.response.status).toBe(400);
+    expect(await sqlSent()).toBe(before);
+    // A real tenant id goes through (three queries), so the count above would have seen any.
+    expect((await summaryOf(`${window}&tenant=ten_Zq3ae1`)).status).toBe(200);
+    expect(await sqlSent()).toBe(before + 3);
+  });
+
+  it('reports API failures, and uses D1 without configuration', async () => {
     const wrongToken = await callAdmin(`/admin/analytics/summary?${window}`, {}, { ...aeEnv(), CF_API_TOKEN: 'nope' });
     expect(wrongToken.response.status).toBe(502);
     expect(((await wrongToken.response.json()) as { error: { code: string } }).error.code).toBe('analytics_engine_failed');

@@ -188,12 +188,35 @@ describe('the analytics API', () => {
     expect(((await (await callAdmin('/admin/analytics/summary')).response.json()) as { requests: number }).requests).toBeLessThan(records.length);
   });
 
-  it('rejects bad windows and too many points', async () => {
-    expect((await callAdmin('/admin/analytics/summary?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).response.status).toBe(400);
-    expect((await callAdmin('/admin/analytics/timeseries?interval=minute&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z')).response.status).toBe(400);
-    expect((await callAdmin('/admin/analytics/timeseries?interval=week')).response.status).toBe(400);
-    expect((await callAdmin('/admin/analytics/breakdown')).response.status).toBe(400);
-    expect((await callAdmin('/admin/analytics/breakdown?group_by=colour')).response.status).toBe(400);
+  it.each([
+    ['/admin/analytics/summary?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', 'from', 'invalid_value'],
+    ['/admin/analytics/summary?from=2026-01-02&to=2026-01-02', 'from', 'invalid_value'],
+    ['/admin/analytics/summary?from=yesterday', 'from', 'invalid_value'],
+    ['/admin/analytics/summary?to=2026-02-30', 'to', 'invalid_value'],
+    ['/admin/export.csv?from=2026-11-01T00:00', 'from', 'invalid_value'],
+    ['/admin/analytics/summary?tenant=a-b', 'tenant', 'invalid_value'],
+    ['/admin/analytics/timeseries?interval=minute&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z', 'interval', 'too_many_points'],
+    ['/admin/analytics/timeseries?interval=week', 'interval', 'invalid_value'],
+    ['/admin/analytics/breakdown', 'group_by', 'invalid_value'],
+    ['/admin/analytics/breakdown?group_by=colour', 'group_by', 'invalid_value'],
+  ])('rejects %s with an OpenAI-shaped 400 naming %s', async (path, param, code) => {
+    const { response } = await callAdmin(path);
+    expect(response.status).toBe(400);
+    const { error } = (await response.json()) as { error: { type: string; param: string; code: string; message: string } };
+    expect(error).toMatchObject({ type: 'invalid_request_error', param, code });
+    expect(error.message).toContain(param);
+  });
+
+  it('takes plain dates for from and to, as UTC midnights', async () => {
+    const day = new Date(FROM + DAY_MS).toISOString().slice(0, 10);
+    const next = new Date(FROM + 2 * DAY_MS).toISOString().slice(0, 10);
+    const { response } = await callAdmin(`/admin/analytics/summary?from=${day}&to=${next}`);
+    const body = (await response.json()) as { from: string; to: string; requests: number };
+    const [from, to] = [Date.parse(`${day}T00:00:00Z`), Date.parse(`${next}T00:00:00Z`)];
+    expect(body).toMatchObject({ from: `${day}T00:00:00.000Z`, to: `${next}T00:00:00.000Z`, requests: records.filter((r) => r.ts >= from && r.ts < to).length });
+    expect(body.requests).toBeGreaterThan(0);
+    const csv = await (await callAdmin(`/admin/export.csv?from=${day}&to=${next}`)).response.text();
+    expect(new Set(csv.trim().split('\n').slice(1).map((line) => line.slice(0, 10)))).toEqual(new Set([day]));
   });
 
   it('runs the rollup from the cron trigger', async () => {
