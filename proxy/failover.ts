@@ -6,7 +6,7 @@
  * answered (a complete response, or a stream's first part), before the route responds.
  */
 import type { Env } from './env';
-import { numberVar } from './env';
+import { rangeVar } from './env';
 import { clientClosed, ProxyError, toProxyError } from './errors';
 import type { ResolvedModel, Tiers } from './models';
 import { resolveModel } from './models';
@@ -32,12 +32,19 @@ export const DEFAULT_POLICY: FailoverPolicy = {
   maxRetryAfterMs: 10_000,
 };
 
+/**
+ * Most retries of one model: more only delays the answer (the backoff doubles each time), and
+ * keeps a call's record of failed attempts small enough for a queue message.
+ */
+const MAX_RETRIES = 10;
+
+/** The policy configured; a timeout or backoff must be positive, retries 0 to MAX_RETRIES (else the default). */
 export function failoverPolicy(env: Env): FailoverPolicy {
   return {
-    connectTimeoutMs: numberVar(env.UPSTREAM_CONNECT_TIMEOUT_MS, DEFAULT_POLICY.connectTimeoutMs),
-    firstByteTimeoutMs: numberVar(env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS, DEFAULT_POLICY.firstByteTimeoutMs),
-    maxRetries: Math.max(0, Math.floor(numberVar(env.UPSTREAM_MAX_RETRIES, DEFAULT_POLICY.maxRetries))),
-    retryBaseMs: numberVar(env.UPSTREAM_RETRY_BASE_MS, DEFAULT_POLICY.retryBaseMs),
+    connectTimeoutMs: rangeVar('UPSTREAM_CONNECT_TIMEOUT_MS', env.UPSTREAM_CONNECT_TIMEOUT_MS, DEFAULT_POLICY.connectTimeoutMs, 1),
+    firstByteTimeoutMs: rangeVar('UPSTREAM_FIRST_BYTE_TIMEOUT_MS', env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS, DEFAULT_POLICY.firstByteTimeoutMs, 1),
+    maxRetries: Math.floor(rangeVar('UPSTREAM_MAX_RETRIES', env.UPSTREAM_MAX_RETRIES, DEFAULT_POLICY.maxRetries, 0, MAX_RETRIES)),
+    retryBaseMs: rangeVar('UPSTREAM_RETRY_BASE_MS', env.UPSTREAM_RETRY_BASE_MS, DEFAULT_POLICY.retryBaseMs, 1),
     maxRetryAfterMs: DEFAULT_POLICY.maxRetryAfterMs,
   };
 }

@@ -3,7 +3,7 @@
  * backoff, fallback to the other tier, and how every attempt is logged without counting cost
  * twice. Backoffs are shortened by the test binding UPSTREAM_RETRY_BASE_MS (vitest.config.ts).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { backoffMs, DEFAULT_POLICY, requestedWaitMs, withFailover } from '../../proxy/failover';
 import { ProxyError } from '../../proxy/errors';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
@@ -360,5 +360,22 @@ describe('an OpenAI stream that ends early', () => {
     expect(call.text).toContain('"finish_reason":"stop"');
     expect(call.text).toContain('[DONE]');
     expect(call.row).toMatchObject({ status: 200, usage_estimated: 0 });
+  });
+});
+
+describe('timeout and retry settings', () => {
+  it('uses the default, and says so once, for a value that is not a number in range', async () => {
+    const warnings: string[] = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
+    const odd = { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '0', UPSTREAM_CONNECT_TIMEOUT_MS: 'soon', UPSTREAM_RETRY_BASE_MS: '-5', FALLBACK_MODEL: 'none' };
+    for (let i = 0; i < 2; i++) expect((await chat(`hi ${nonce()}`, { stream: i === 1, env: odd })).status).toBe(200);
+    // Retries: 0 is a choice, a negative or absurd count is not.
+    const retried = await chat(`upstream:status=503 ${nonce()}`, { env: { UPSTREAM_MAX_RETRIES: '1000', FALLBACK_MODEL: 'none' } });
+    expect(retried.row).toMatchObject({ status: 503, attempts: DEFAULT_POLICY.maxRetries + 1 });
+    expect((await chat(`upstream:status=503 ${nonce()}`, { env: { UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' } })).row).toMatchObject({ attempts: 1 });
+    warn.mockRestore();
+    for (const name of ['UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 'UPSTREAM_CONNECT_TIMEOUT_MS', 'UPSTREAM_RETRY_BASE_MS', 'UPSTREAM_MAX_RETRIES']) {
+      expect(warnings.filter((w) => w.startsWith(`${name}=`)), name).toHaveLength(1);
+    }
   });
 });
