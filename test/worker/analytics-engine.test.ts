@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Env } from '../../proxy/env';
 import { writeRequestLog } from '../../proxy/request-log';
 import { AE_FIXTURE } from '../support/analytics-engine-fixture';
 import { callRecord } from './analytics-helpers';
@@ -25,7 +26,7 @@ function answerSqlApi(sums: Row, latency: Row, ttft: Row): { sql: string; author
 }
 afterEach(() => vi.restoreAllMocks());
 
-const summaryOf = async (query: string, overrides = aeEnv()) => {
+const summaryOf = async (query: string, overrides: Partial<Env> = aeEnv()) => {
   const call = await callAdmin(`/admin/analytics/summary?${query}`, {}, overrides);
   return { status: call.response.status, source: call.response.headers.get('x-analytics-source'), body: (await call.response.json()) as Record<string, unknown> };
 };
