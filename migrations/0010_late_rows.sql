@@ -1,8 +1,8 @@
 -- Rows the request log receives for hours already rolled up: a queue backlog or dead-letter
 -- replay, a D1 outage drained late, a stream that ran past the rollup. The trigger records each
 -- such row's hour; the next cron run rebuilds that hour from its raw rows (and its day from its
--- hours) and forgets it (analytics/rollup.ts). A row written twice (INSERT OR IGNORE of a retried
--- write) is not inserted the second time, so it marks nothing.
+-- hours) and forgets it (analytics/rollup.ts). A row written twice (a retried or redelivered
+-- write, skipped on its key) is not inserted the second time, so it marks nothing.
 CREATE TABLE rollup_late_hours (
   bucket_start INTEGER PRIMARY KEY          -- epoch ms, start of the UTC hour
 );
