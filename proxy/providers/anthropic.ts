@@ -10,7 +10,7 @@ import { invalidRequest, ProxyError } from '../errors';
 import { readSse, type SseEvent, type SseReader } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { toOpenAIUsage, type Usage } from '../usage';
-import { fetchUpstream, redactSecrets, upstreamErrorMessage, upstreamFailure } from './upstream';
+import { fetchUpstream, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from './upstream';
 import { markPromptCache } from './anthropic-prompt-cache';
 import type { ChatCall, ChatMessage, ChatRequest, ChatResult, Provider, StreamPart } from './types';
 
@@ -329,7 +329,7 @@ function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | undefined): Ant
  * answer is never buffered. Usage is reported on message_start (input side), on message_delta
  * (cumulative output) and in the final usage-only chunk on message_stop.
  */
-export function anthropicStreamParts(events: SseReader): PartReader {
+export function anthropicStreamParts(events: SseReader, secrets: ProviderSecrets = {}): PartReader {
   const created = Math.floor(Date.now() / 1000);
   let id = '';
   let model = '';
@@ -389,7 +389,7 @@ export function anthropicStreamParts(events: SseReader): PartReader {
       }
       case 'error': {
         const overloaded = event.error?.type === 'overloaded_error';
-        const message = `The anthropic upstream failed mid-stream: ${redactSecrets(String(event.error?.message ?? 'unknown error').slice(0, 500))}`;
+        const message = `The anthropic upstream failed mid-stream: ${upstreamText(String(event.error?.message ?? 'unknown error'), secrets)}`;
         throw overloaded ? upstreamError(message, 'upstream_overloaded', 503) : upstreamError(message, 'upstream_stream_error');
       }
       default:
@@ -437,7 +437,7 @@ async function postMessages(env: Env, request: AnthropicRequest, signal: AbortSi
     body: JSON.stringify(request),
     signal,
   });
-  if (!response.ok) throw upstreamFailure('anthropic', response.status, await upstreamErrorMessage(response), response.headers);
+  if (!response.ok) throw upstreamFailure('anthropic', response.status, await upstreamErrorMessage(response, env), response.headers);
   return response;
 }
 
@@ -455,7 +455,7 @@ export const anthropic: Provider = {
     const response = await postMessages(call.env, request, call.signal);
     if (request.stream) {
       if (!response.body) throw upstreamError('The anthropic upstream sent an empty stream.', 'upstream_error');
-      return { kind: 'stream', parts: anthropicStreamParts(readSse(response.body)) };
+      return { kind: 'stream', parts: anthropicStreamParts(readSse(response.body), call.env) };
     }
     const message = (await response.json().catch(() => null)) as AnthropicResponse | null;
     if (!Array.isArray(message?.content)) {

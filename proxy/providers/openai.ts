@@ -8,7 +8,7 @@ import { withTopLevelFields } from '../json-fields';
 import { readSse, type SseEvent } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { fromOpenAIUsage } from '../usage';
-import { fetchUpstream, redactSecrets, upstreamErrorMessage, upstreamFailure } from './upstream';
+import { fetchUpstream, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from './upstream';
 import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
 import type { Env } from '../env';
 
@@ -33,7 +33,7 @@ function upstreamBody(call: ChatCall | EmbeddingsCall, fields: Record<string, un
 
 async function post(env: Env, path: string, body: string, signal: AbortSignal): Promise<Response> {
   const response = await fetchUpstream('openai', `${baseUrl(env)}${path}`, { method: 'POST', headers: headers(env), body, signal });
-  if (!response.ok) throw upstreamFailure('openai', response.status, await upstreamErrorMessage(response), response.headers);
+  if (!response.ok) throw upstreamFailure('openai', response.status, await upstreamErrorMessage(response, env), response.headers);
   return response;
 }
 
@@ -68,11 +68,11 @@ function usageOf(json: string) {
 }
 
 /** One OpenAI chunk as parts, noting usage. Only chunks that mention usage (or an error) are parsed. */
-function chunkParts(data: string): StreamPart[] {
+function chunkParts(data: string, secrets: ProviderSecrets): StreamPart[] {
   if (data === '[DONE]') return [];
   if (data.includes('"error"')) {
     const parsed = JSON.parse(data) as { error?: { message?: string } };
-    if (parsed.error) throw upstreamError(`openai upstream failed mid-stream: ${redactSecrets(String(parsed.error.message ?? 'unknown error').slice(0, 500))}`, 'upstream_stream_error');
+    if (parsed.error) throw upstreamError(`openai upstream failed mid-stream: ${upstreamText(String(parsed.error.message ?? 'unknown error'), secrets)}`, 'upstream_stream_error');
   }
   if (data.includes('"usage":{')) {
     const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
@@ -90,7 +90,7 @@ const FINISHED = /"finish_reason":\s*"/;
  * stream that ends before it is complete: without [DONE], or at least a finish_reason and the
  * usage that follows it (the proxy always asks for it).
  */
-export function openAIStreamParts(body: ReadableStream<Uint8Array>): PartReader {
+export function openAIStreamParts(body: ReadableStream<Uint8Array>, secrets: ProviderSecrets): PartReader {
   const events = readSse(body);
   let done = false;
   let finished = false;
@@ -110,7 +110,7 @@ export function openAIStreamParts(body: ReadableStream<Uint8Array>): PartReader 
     if (data === '[DONE]') done = true;
     else if (!finished && FINISHED.test(data)) finished = true;
     try {
-      const parts = chunkParts(data);
+      const parts = chunkParts(data, secrets);
       if (parts[0]?.usage) usageSeen = true;
       return parts;
     } catch (error) {
@@ -135,7 +135,7 @@ export const openai: Provider = {
       const streamOptions = { ...(body.stream_options ?? {}), include_usage: true };
       const response = await post(env, '/chat/completions', upstreamBody(call, { ...fields, stream_options: streamOptions }), signal);
       if (!response.body) throw upstreamError('The openai upstream sent an empty stream.', 'upstream_error');
-      return { kind: 'stream', parts: openAIStreamParts(response.body) };
+      return { kind: 'stream', parts: openAIStreamParts(response.body, env) };
     }
     const response = await post(env, '/chat/completions', upstreamBody(call, fields), signal);
     const json = await bodyText(response);

@@ -3,6 +3,7 @@
  * of upstream failures to the status the client should see. A failure of the proxy's own
  * credentials is not the client's fault, so it is a 502, and its text is not passed on.
  */
+import type { Env } from '../env';
 import { clientClosed, ProxyError } from '../errors';
 import type { ProviderName } from './types';
 
@@ -41,19 +42,36 @@ export function upstreamFailure(provider: ProviderName, status: number, message:
 /** Upstream error texts are shown to clients and logged; keep them short. */
 const MAX_MESSAGE_CHARS = 500;
 
+/** The proxy's own provider keys, which an upstream may quote back in any form. */
+export type ProviderSecrets = Pick<Env, 'OPENAI_API_KEY' | 'ANTHROPIC_API_KEY'>;
+
+/** Keys shorter than this could be ordinary words of a message: only the patterns catch them. */
+const MIN_SECRET_CHARS = 8;
+
 /**
- * Removes anything that looks like a credential from text that came from an upstream: an
- * upstream echoing (part of) a key in an error must not hand it to the client or the logs.
+ * Removes credentials from text that came from an upstream: the configured provider keys by
+ * value, and anything shaped like a credential (`sk-…`, `Bearer …`, `api_key=…`). An upstream
+ * echoing (part of) a key in an error must not hand it to the client or the logs.
  */
-export function redactSecrets(text: string): string {
-  return text
+function redactSecrets(text: string, secrets: ProviderSecrets): string {
+  let redacted = text;
+  for (const secret of [secrets.OPENAI_API_KEY, secrets.ANTHROPIC_API_KEY]) {
+    if (secret && secret.length >= MIN_SECRET_CHARS) redacted = redacted.replaceAll(secret, '[redacted]');
+  }
+  return redacted
     .replace(/\b(sk|pk|rk)-[A-Za-z0-9_*.-]{6,}/g, '[redacted]')
     .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
     .replace(/\b(api[_-]?key|x-api-key|authorization)(["':=\s]+)[^\s"',}]+/gi, '$1$2[redacted]');
 }
 
+/**
+ * An upstream's text as the proxy passes it on: redacted, then cut to MAX_MESSAGE_CHARS (in that
+ * order, so a key crossing the cut is still whole when looked for).
+ */
+export const upstreamText = (text: string, secrets: ProviderSecrets) => redactSecrets(text.slice(0, 2 * MAX_MESSAGE_CHARS), secrets).slice(0, MAX_MESSAGE_CHARS);
+
 /** Reads the error message out of an OpenAI- or Anthropic-shaped error body, or its text; short and without credentials. */
-export async function upstreamErrorMessage(response: Response): Promise<string> {
+export async function upstreamErrorMessage(response: Response, secrets: ProviderSecrets): Promise<string> {
   const text = await response.text().catch(() => '');
   let message = text;
   try {
@@ -64,5 +82,5 @@ export async function upstreamErrorMessage(response: Response): Promise<string> 
   } catch {
     // not JSON: the raw text
   }
-  return redactSecrets(message.slice(0, MAX_MESSAGE_CHARS)) || response.statusText || 'no details';
+  return upstreamText(message, secrets) || response.statusText || 'no details';
 }

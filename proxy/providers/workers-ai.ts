@@ -3,7 +3,7 @@
  * every call fails with a message that says how to add it.
  */
 import { ProxyError } from '../errors';
-import { redactSecrets } from './upstream';
+import { upstreamText } from './upstream';
 import { readSse } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { estimateTokens, fromOpenAIUsage, toOpenAIUsage, type Usage } from '../usage';
@@ -29,7 +29,7 @@ async function run(env: Env, model: string, inputs: Record<string, unknown>): Pr
     return await (binding(env).run as (m: string, i: unknown) => Promise<unknown>)(model, inputs);
   } catch (error) {
     if (error instanceof ProxyError) throw error;
-    const message = redactSecrets((error instanceof Error ? error.message : String(error)).slice(0, 500));
+    const message = upstreamText(error instanceof Error ? error.message : String(error), env);
     throw new ProxyError(502, `The workers-ai upstream failed: ${message}`, 'upstream_error', 'upstream_error');
   }
 }

@@ -102,6 +102,17 @@ describe('keys and provider secrets', () => {
     }
     expect(seen[0]).toContain('[redacted]');
   });
+
+  it('are redacted by value too, when their shape is not a known one', async () => {
+    const tenant = await createTestTenant();
+    const key = 'gsk_abc123def456';
+    const ae = recordingAnalytics();
+    const call = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'upstream:status=400 upstream:echo-credentials' }] }, { apiKey: tenant.apiKey, env: { ...upstreamEnv(), OPENAI_API_KEY: key, AE: ae } });
+    const text = await call.response.text();
+    await call.settled();
+    expect(text).toContain('API key provided: [redacted]');
+    expect([text, ...logged, JSON.stringify(ae.points), await everythingInD1()].join('\n')).not.toContain(key);
+  });
 });
 
 describe('CORS', () => {
