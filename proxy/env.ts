@@ -34,6 +34,8 @@ export interface Env {
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS?: string;
   UPSTREAM_MAX_RETRIES?: string;
   UPSTREAM_RETRY_BASE_MS?: string;
+  /** Streams: the longest wait for the upstream's next part once the first has arrived. */
+  UPSTREAM_IDLE_TIMEOUT_MS?: string;
   /** The chat model tried when the routed one keeps failing: provider/model, or `none`; default the other tier. */
   FALLBACK_MODEL?: string;
   /** `d1` (default): each call's row is written to D1 directly; `queue`: through LOG_QUEUE, inserted in batches. */

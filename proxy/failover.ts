@@ -16,6 +16,8 @@ export interface FailoverPolicy {
   connectTimeoutMs: number;
   /** Until the first byte of the answer: a stream's first part, or a non-streamed response. */
   firstByteTimeoutMs: number;
+  /** Streams, after the first part: the longest wait for the next one (metered-stream.ts). */
+  idleTimeoutMs: number;
   /** Retries of one model after its first attempt. */
   maxRetries: number;
   /** The first backoff; each retry doubles it. */
@@ -27,6 +29,7 @@ export interface FailoverPolicy {
 export const DEFAULT_POLICY: FailoverPolicy = {
   connectTimeoutMs: 10_000,
   firstByteTimeoutMs: 120_000,
+  idleTimeoutMs: 60_000,
   maxRetries: 2,
   retryBaseMs: 250,
   maxRetryAfterMs: 10_000,
@@ -43,6 +46,7 @@ export function failoverPolicy(env: Env): FailoverPolicy {
   return {
     connectTimeoutMs: rangeVar('UPSTREAM_CONNECT_TIMEOUT_MS', env.UPSTREAM_CONNECT_TIMEOUT_MS, DEFAULT_POLICY.connectTimeoutMs, 1),
     firstByteTimeoutMs: rangeVar('UPSTREAM_FIRST_BYTE_TIMEOUT_MS', env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS, DEFAULT_POLICY.firstByteTimeoutMs, 1),
+    idleTimeoutMs: rangeVar('UPSTREAM_IDLE_TIMEOUT_MS', env.UPSTREAM_IDLE_TIMEOUT_MS, DEFAULT_POLICY.idleTimeoutMs, 1),
     maxRetries: Math.floor(rangeVar('UPSTREAM_MAX_RETRIES', env.UPSTREAM_MAX_RETRIES, DEFAULT_POLICY.maxRetries, 0, MAX_RETRIES)),
     retryBaseMs: rangeVar('UPSTREAM_RETRY_BASE_MS', env.UPSTREAM_RETRY_BASE_MS, DEFAULT_POLICY.retryBaseMs, 1),
     maxRetryAfterMs: DEFAULT_POLICY.maxRetryAfterMs,

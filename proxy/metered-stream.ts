@@ -5,7 +5,8 @@
  * ask for it (as OpenAI does), turns an upstream failure into an error event the SDKs raise,
  * and reports exactly once how the stream ended: completed, failed or abandoned.
  */
-import { clientClosed, toProxyError, type ProxyError } from './errors';
+import { clientClosed, ProxyError, toProxyError } from './errors';
+import type { StreamPart } from './providers/types';
 import type { PartReader } from './stream-parts';
 import { sseText } from './sse';
 import type { Usage } from './usage';
@@ -26,6 +27,8 @@ export interface StreamOutcome {
 export interface MeterOptions {
   includeUsage: boolean;
   startedAt: number;
+  /** The longest wait for the upstream's next part: then the stream ends with a 504 and the upstream is cancelled. */
+  idleTimeoutMs: number;
   /** Sees every chunk the provider sent (e.g. to assemble the answer for the response cache). */
   onChunk?: (data: string) => void;
   /** Called once when the stream ends, however it ends. */
@@ -52,6 +55,16 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
     resolveEnded(options.onEnd({ status, error, usage, usageFinal, chunksSent, ttftMs }));
   };
 
+  /** The next part; the idle timer runs only when it must be waited for. */
+  const nextPart = (): Promise<StreamPart | null> => {
+    if (parts.buffered()) return parts.read();
+    let timer = 0;
+    const idle = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ProxyError(504, `The upstream sent nothing for ${options.idleTimeoutMs} ms.`, 'upstream_error', 'upstream_timeout')), options.idleTimeoutMs);
+    });
+    return Promise.race([parts.read(), idle]).finally(() => clearTimeout(timer));
+  };
+
   const body = new ReadableStream<Uint8Array>({
     // Each pull delivers every part that has already arrived as one chunk, so a burst of
     // upstream events costs one write, not one each; it never waits to fill a chunk.
@@ -62,7 +75,7 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
       try {
         for (;;) {
           if (out !== '' && (!parts.buffered() || out.length > MAX_CHUNK_CHARS)) break;
-          const part = await parts.read();
+          const part = await nextPart();
           if (part === null) {
             controller.enqueue(encoder.encode(out + DONE));
             controller.close();
@@ -82,6 +95,8 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
         controller.enqueue(encoder.encode(out + sseText(JSON.stringify(error.toBody()))));
         controller.close();
         finish(error.status, error);
+        // A stalled upstream is still open; one that failed is released all the same.
+        parts.cancel(error).catch(() => {});
         return;
       }
       controller.enqueue(encoder.encode(out));

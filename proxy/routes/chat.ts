@@ -64,6 +64,7 @@ function streamResponse(c: AppContext, body: ChatRequest, parts: PartReader, hea
   const { body: stream, ended } = meterStream(parts, {
     includeUsage: body.stream_options?.include_usage === true,
     startedAt: c.get('startedAt'),
+    idleTimeoutMs: failoverPolicy(c.env).idleTimeoutMs,
     onChunk: assembler ? (data) => assembler.add(data) : undefined,
     onEnd: async (outcome) => {
       if (outcome.status === 499) call.controller.abort();

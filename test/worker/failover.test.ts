@@ -379,3 +379,18 @@ describe('timeout and retry settings', () => {
     }
   });
 });
+
+describe('a stream that stalls after its first byte', () => {
+  it('ends with an error event after UPSTREAM_IDLE_TIMEOUT_MS, cancels the upstream and logs 504 with the usage so far', async () => {
+    const tag = nonce();
+    const started = Date.now();
+    const call = await chat(`upstream:hang tell me a story ${tag}`, { stream: true, env: { UPSTREAM_IDLE_TIMEOUT_MS: '300' } });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(call.status).toBe(200);
+    expect(call.text).toContain('Echo:');
+    expect(JSON.parse(call.text.trim().split('\n\n').at(-1)!.slice(6))).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_timeout' } });
+    expect(call.row).toMatchObject({ status: 504, error_type: 'upstream_timeout', usage_estimated: 1 });
+    expect(call.row!.completion_tokens).toBeGreaterThan(0);
+    await expect.poll(async () => (await upstreamRequests(tag))[0].aborted).toBe(true);
+  });
+});

@@ -44,6 +44,7 @@ describe('the metered stream', () => {
       onChunk: () => {
         throw new Error('hook failed');
       },
+      idleTimeoutMs: 60_000,
       onEnd: async (o) => void (outcome = o),
     });
     const text = await new Response(body).text();
