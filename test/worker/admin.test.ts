@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateApiKey, sha256Hex } from '../../proxy/auth/keys';
 import { createTestTenant } from './fixtures';
-import { callAdmin, callProxy, env, postJson, unavailableKV } from './harness';
+import { callAdmin, callProxy, env, postJson } from './harness';
 
 const hello = { model: 'cheap', messages: [{ role: 'user', content: 'hello' }] };
 
@@ -124,30 +124,5 @@ describe('GET /admin/requests', () => {
   it('rejects a bad filter', async () => {
     expect((await callAdmin('/admin/requests?limit=100000')).response.status).toBe(400);
     expect((await callAdmin('/admin/requests?from=yesterday')).response.status).toBe(400);
-  });
-});
-
-describe('GET /health', () => {
-  it('answers 200 when D1, KV and Analytics Engine are there', async () => {
-    const call = await callProxy('/health');
-    expect(call.response.status).toBe(200);
-    expect(await call.response.json()).toEqual({ status: 'ok', checks: { d1: 'ok', kv: 'ok', analytics_engine: 'ok', log_queue: 'ok' } });
-  });
-
-  it('answers 503 naming the failed binding', async () => {
-    const brokenDb = { prepare: () => { throw new Error('D1 is unreachable'); } } as unknown as D1Database;
-    const call = await callProxy('/health', {}, { DB: brokenDb, AE: undefined });
-    expect(call.response.status).toBe(503);
-    const body = (await call.response.json()) as { failed: string[]; checks: Record<string, string> };
-    expect(body.failed).toEqual(['d1', 'analytics_engine']);
-    expect(body.checks.d1).toContain('D1 is unreachable');
-    expect(body.checks.kv).toBe('ok');
-
-    const kvDown = await callProxy('/health', {}, { KV: unavailableKV() });
-    expect(kvDown.response.status).toBe(503);
-    expect(((await kvDown.response.json()) as { failed: string[] }).failed).toEqual(['kv']);
-
-    const noQueue = await callProxy('/health', {}, { REQUEST_LOG_SINK: 'queue', LOG_QUEUE: undefined });
-    expect(((await noQueue.response.json()) as { failed: string[]; checks: Record<string, string> }).checks.log_queue).toContain('LOG_QUEUE binding is missing');
   });
 });

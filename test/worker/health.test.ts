@@ -1,0 +1,42 @@
+/** GET /health: each binding checked, within a time limit; a failure is named with a short reason, never the binding's own error text. */
+import { describe, expect, it } from 'vitest';
+import { callProxy, unavailableKV } from './harness';
+
+type Health = { status: string; failed: string[]; checks: Record<string, string> };
+
+describe('GET /health', () => {
+  it('answers 200 when D1, KV and Analytics Engine are there', async () => {
+    const call = await callProxy('/health');
+    expect(call.response.status).toBe(200);
+    expect(await call.response.json()).toEqual({ status: 'ok', checks: { d1: 'ok', kv: 'ok', analytics_engine: 'ok', log_queue: 'ok' } });
+  });
+
+  it('answers 503 naming the failed binding, without its error text', async () => {
+    const brokenDb = { prepare: () => { throw new Error('D1 is unreachable at 10.0.0.7'); } } as unknown as D1Database;
+    const call = await callProxy('/health', {}, { DB: brokenDb, AE: undefined });
+    expect(call.response.status).toBe(503);
+    const text = await call.response.text();
+    expect(text).not.toContain('10.0.0.7');
+    const body = JSON.parse(text) as Health;
+    expect(body.failed).toEqual(['d1', 'analytics_engine']);
+    expect(body.checks).toMatchObject({ d1: 'failed: error (see the logs)', kv: 'ok', analytics_engine: 'failed: the AE binding is missing' });
+
+    const kvDown = await callProxy('/health', {}, { KV: unavailableKV() });
+    expect(kvDown.response.status).toBe(503);
+    expect(((await kvDown.response.json()) as Health).failed).toEqual(['kv']);
+
+    const noQueue = await callProxy('/health', {}, { REQUEST_LOG_SINK: 'queue', LOG_QUEUE: undefined });
+    expect(((await noQueue.response.json()) as Health).checks.log_queue).toContain('LOG_QUEUE binding is missing');
+  });
+
+  it('answers 503 in bounded time when a binding hangs', async () => {
+    const hangingDb = { prepare: () => ({ first: () => new Promise(() => {}) }) } as unknown as D1Database;
+    const started = Date.now();
+    const call = await callProxy('/health', {}, { DB: hangingDb });
+    expect(call.response.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const body = (await call.response.json()) as Health;
+    expect(body.failed).toEqual(['d1']);
+    expect(body.checks.d1).toBe('failed: no answer within 2500 ms');
+  });
+});
