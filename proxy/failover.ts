@@ -141,13 +141,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function startAttempt(number: number, model: ResolvedModel, clientSignal: AbortSignal): Attempt {
+/**
+ * Starts an attempt. `release` unhooks it from the client's signal once it has failed: only the
+ * attempt that answers must still be cancelled if the client leaves (its stream is being read).
+ */
+function startAttempt(number: number, model: ResolvedModel, clientSignal: AbortSignal): Attempt & { release(): void } {
   // The attempt's own signal, aborted by its timeout or by the client going away.
   const controller = new AbortController();
-  if (clientSignal.aborted) controller.abort(clientSignal.reason);
-  else clientSignal.addEventListener('abort', () => controller.abort(clientSignal.reason), { once: true });
+  const onClientGone = () => controller.abort(clientSignal.reason);
+  clientSignal.addEventListener('abort', onClientGone, { once: true });
   return {
     number,
+    release: () => clientSignal.removeEventListener('abort', onClientGone),
     model,
     signal: controller.signal,
     within<T>(ms: number, work: Promise<T>): Promise<T> {
@@ -191,6 +196,7 @@ export async function withFailover<T>(
         if (clientSignal.aborted) throw clientClosed();
         return result;
       } catch (thrown) {
+        attempt.release();
         if (clientSignal.aborted) throw clientClosed();
         const error = toProxyError(thrown);
         const step = nextStep(error);
