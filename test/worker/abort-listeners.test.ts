@@ -16,7 +16,7 @@ function countedSignal() {
   const listeners = new Set<unknown>();
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((type: string, listener: EventListener, options?: AddEventListenerOptions) => {
+  signal.addEventListener = ((type: string, listener: EventListener, options?: EventTargetAddEventListenerOptions) => {
     listeners.add(listener);
     add(type, listener, options);
   }) as typeof signal.addEventListener;
