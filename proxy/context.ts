@@ -2,7 +2,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Env } from './env';
 import { clientClosed, ProxyError } from './errors';
-import type { FailedAttempt } from './failover';
+import type { Attempt, FailedAttempt } from './failover';
 import type { Admission } from './limits';
 import type { ResolvedModel } from './models';
 import { nanoToUsd, costNano } from './pricing';
@@ -126,6 +126,17 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
     content: storedContent(call, result.responseText),
   };
 }
+
+/** withFailover's hooks for a call: its row names the latest attempt's model and number, and keeps the failed ones. */
+export const attemptHooks = (call: CallInfo) => ({
+  onAttempt(attempt: Attempt) {
+    call.attempts = attempt.number;
+    call.resolved = attempt.model;
+  },
+  onFailure(failed: FailedAttempt) {
+    call.failedAttempts.push(failed);
+  },
+});
 
 /** Logs the call after the response is sent; a call is logged once, whatever else tries. */
 export function logCall(c: AppContext, result: CallResult): RequestRecord {

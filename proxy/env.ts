@@ -38,6 +38,8 @@ export interface Env {
   UPSTREAM_IDLE_TIMEOUT_MS?: string;
   /** The chat model tried when the routed one keeps failing: provider/model, or `none`; default the other tier. */
   FALLBACK_MODEL?: string;
+  /** The embeddings model tried when the requested one keeps failing: provider/model; unset: none. */
+  FALLBACK_EMBEDDINGS_MODEL?: string;
   /** `d1` (default): each call's row is written to D1 directly; `queue`: through LOG_QUEUE, inserted in batches. */
   REQUEST_LOG_SINK?: string;
   /** Origins (comma-separated, or `*`) allowed to call /v1/* and /admin/* from a browser; unset: none. */

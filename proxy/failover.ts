@@ -53,6 +53,17 @@ export function failoverPolicy(env: Env): FailoverPolicy {
   };
 }
 
+/** `name` as the fallback of `primary`; null when it is the same model, or not one this proxy can serve for `kind`. */
+function fallbackModel(env: Env, tiers: Tiers, primary: ResolvedModel, name: string, kind: 'chat' | 'embeddings'): ResolvedModel | null {
+  let fallback: ResolvedModel;
+  try {
+    fallback = resolveModel(env, tiers, name, kind);
+  } catch {
+    return null;
+  }
+  return fallback.id === primary.id ? null : { ...fallback, reason: `fallback:${primary.id}` };
+}
+
 /**
  * The model to try when a chat call's own model keeps failing: FALLBACK_MODEL when set (`none`
  * turns fallback off), else the other tier's model. Null when there is none to try, or it is
@@ -61,13 +72,13 @@ export function failoverPolicy(env: Env): FailoverPolicy {
 export function fallbackFor(env: Env, tiers: Tiers, primary: ResolvedModel): ResolvedModel | null {
   const setting = env.FALLBACK_MODEL?.trim();
   if (setting === 'none') return null;
-  let fallback: ResolvedModel;
-  try {
-    fallback = resolveModel(env, tiers, setting || (primary.tier === 'cheap' ? 'expensive' : 'cheap'), 'chat');
-  } catch {
-    return null;
-  }
-  return fallback.id === primary.id ? null : { ...fallback, reason: `fallback:${primary.id}` };
+  return fallbackModel(env, tiers, primary, setting || (primary.tier === 'cheap' ? 'expensive' : 'cheap'), 'chat');
+}
+
+/** The model to try when an embeddings call's own model keeps failing: FALLBACK_EMBEDDINGS_MODEL, or none when unset (the tiers are chat models). */
+export function embeddingsFallbackFor(env: Env, tiers: Tiers, primary: ResolvedModel): ResolvedModel | null {
+  const setting = env.FALLBACK_EMBEDDINGS_MODEL?.trim();
+  return setting && setting !== 'none' ? fallbackModel(env, tiers, primary, setting, 'embeddings') : null;
 }
 
 /** One try of one model. */

@@ -4,7 +4,7 @@
  */
 import { readJsonBody } from '../body';
 import { CompletionAssembler, replayAsStream } from '../completion-chunks';
-import { callRecord, formatUsd, keepRequest, logCall, routingHeaders, type AppContext } from '../context';
+import { attemptHooks, callRecord, formatUsd, keepRequest, logCall, routingHeaders, type AppContext } from '../context';
 import { clientClosed } from '../errors';
 import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../env';
 import { fallbackFor, failoverPolicy, withFailover, type Attempt } from '../failover';
@@ -122,13 +122,7 @@ async function callUpstream(c: AppContext, body: ChatRequest, rawBody: string, r
       const result = await attempt.within(body.stream ? policy.connectTimeoutMs : policy.firstByteTimeoutMs, chat);
       return result.kind === 'stream' ? { kind: 'stream', parts: await started(result.parts, attempt, policy.firstByteTimeoutMs) } : result;
     },
-    {
-      onAttempt: (attempt) => {
-        call.attempts = attempt.number;
-        call.resolved = attempt.model;
-      },
-      onFailure: (failed) => call.failedAttempts.push(failed),
-    },
+    attemptHooks(call),
   );
 }
 

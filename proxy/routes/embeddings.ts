@@ -1,12 +1,12 @@
 /** POST /v1/embeddings: forwarded to the model's provider and logged like chat. */
-import { formatUsd, keepRequest, logCall, routingHeaders, type AppContext } from '../context';
+import { attemptHooks, formatUsd, keepRequest, logCall, routingHeaders, type AppContext } from '../context';
 import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../env';
 import { readJsonBody } from '../body';
 import { resolveModel, tiersFor } from '../models';
 import { PROVIDERS } from '../providers';
 import { parseEmbeddingsRequest } from '../validation';
 import { admitCall } from '../limits';
-import { failoverPolicy, withFailover } from '../failover';
+import { embeddingsFallbackFor, failoverPolicy, withFailover } from '../failover';
 import { effectivePrice } from '../prices';
 import type { EmbeddingsRequest, EmbeddingsResult } from '../providers/types';
 import { estimateTokens } from '../usage';
@@ -26,20 +26,26 @@ export async function embeddings(c: AppContext): Promise<Response> {
   call.promptTokens = inputTokens(body.input);
   // The request is kept for tenants that store content; the vectors are not worth keeping.
   keepRequest(c, body);
-  const resolved = resolveModel(c.env, tiersFor(c.env, c.get('tenant').tenant), body.model, 'embeddings');
+  const tiers = tiersFor(c.env, c.get('tenant').tenant);
+  const resolved = resolveModel(c.env, tiers, body.model, 'embeddings');
   call.resolved = call.routed = resolved;
   resolved.price = await effectivePrice(c.env, resolved.id, resolved.price);
   const admission = await admitCall(c, call.promptTokens);
   const policy = failoverPolicy(c.env);
+  const fallback = embeddingsFallbackFor(c.env, tiers, resolved);
   let result: EmbeddingsResult;
   try {
-    // Retried like chat; no fallback: the tiers are chat models.
+    // Retried like chat, then FALLBACK_EMBEDDINGS_MODEL when there is one.
     result = await withFailover(
-      [resolved],
+      fallback ? [resolved, fallback] : [resolved],
       policy,
       call.controller.signal,
-      (attempt) => attempt.within(policy.firstByteTimeoutMs, PROVIDERS[resolved.provider].embeddings({ model: resolved.model, body, rawBody: raw.text, env: c.env, signal: attempt.signal })),
-      { onAttempt: (attempt) => (call.attempts = attempt.number), onFailure: (failed) => call.failedAttempts.push(failed) },
+      async (attempt) => {
+        const { model } = attempt;
+        if (model !== resolved) model.price = await effectivePrice(c.env, model.id, model.price);
+        return attempt.within(policy.firstByteTimeoutMs, PROVIDERS[model.provider].embeddings({ model: model.model, body, rawBody: raw.text, env: c.env, signal: attempt.signal }));
+      },
+      attemptHooks(call),
     );
   } catch (error) {
     admission.settle(0);

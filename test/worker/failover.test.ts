@@ -394,3 +394,35 @@ describe('a stream that stalls after its first byte', () => {
     await expect.poll(async () => (await upstreamRequests(tag))[0].aborted).toBe(true);
   });
 });
+
+describe('embeddings', () => {
+  const embed = async (input: string, env: Record<string, string> = {}) => {
+    const call = await postJson('/v1/embeddings', { model: 'openai/text-embedding-3-small', input }, { apiKey: tenant.apiKey, env: { ...upstreamEnv(), ...env } });
+    const text = await call.response.text();
+    await call.settled();
+    const id = call.response.headers.get('x-request-id');
+    return { status: call.response.status, headers: call.response.headers, text, row: await loggedRow(id), attempts: await attemptRows(id) };
+  };
+
+  it('are retried, every failed attempt on record, a cut-off answer included', async () => {
+    const tag = nonce();
+    const call = await embed(`upstream:first=${tag}:1:status=503 upstream:first=${tag}-cut:2:midstream-error hello`);
+    expect(call.status).toBe(200);
+    expect(call.row).toMatchObject({ status: 200, attempts: 3, endpoint: 'embeddings', model: 'openai/text-embedding-3-small' });
+    expect(call.attempts.map((a) => [a.attempt, a.status, a.error_type])).toEqual([[1, 503, 'upstream_overloaded'], [2, 502, 'upstream_interrupted']]);
+  });
+
+  it('fall back to FALLBACK_EMBEDDINGS_MODEL when the model keeps failing, and have no fallback without it', async () => {
+    const down = `upstream:if-model=text-embedding-3-small:status=503 ${nonce()}`;
+    const call = await embed(down, { FALLBACK_EMBEDDINGS_MODEL: 'openai/text-embedding-3-large', UPSTREAM_MAX_RETRIES: '1' });
+    expect(call.status).toBe(200);
+    expect(call.headers.get('x-proxy-model')).toBe('openai/text-embedding-3-large');
+    expect(call.headers.get('x-proxy-fallback-from')).toBe('openai/text-embedding-3-small');
+    expect(call.row).toMatchObject({ status: 200, attempts: 3, model: 'openai/text-embedding-3-large', route_reason: 'fallback:openai/text-embedding-3-small' });
+    expect(call.attempts.map((a) => a.model)).toEqual(['openai/text-embedding-3-small', 'openai/text-embedding-3-small']);
+
+    const none = await embed(down, { UPSTREAM_MAX_RETRIES: '0' });
+    expect(none.status).toBe(503);
+    expect(none.row).toMatchObject({ status: 503, attempts: 1, model: 'openai/text-embedding-3-small' });
+  });
+});
