@@ -44,12 +44,25 @@ app.route('/admin', admin);
 
 app.notFound(() => errorResponse(new ProxyError(404, 'Unknown endpoint.', 'invalid_request_error', 'unknown_url')));
 
+/** Hono's own 4xx (a body its JSON validator could not parse, or did not take for JSON) in the OpenAI shape. */
+function honoClientError(thrown: HTTPException): ProxyError {
+  if (thrown.status === 415) {
+    return new ProxyError(415, 'The request body must be JSON: send it with `Content-Type: application/json`.', 'invalid_request_error', 'unsupported_media_type');
+  }
+  return new ProxyError(thrown.status, `Invalid request: ${thrown.message || 'bad request'}.`, 'invalid_request_error', 'invalid_json');
+}
+
 app.onError((thrown, c) => {
-  // Hono's own 4xx (a body its JSON validator could not parse) in the OpenAI shape, too.
-  const error = thrown instanceof HTTPException && thrown.status < 500 ? new ProxyError(thrown.status, `Invalid request: ${thrown.message || 'bad request'}.`, 'invalid_request_error', 'invalid_json') : toProxyError(thrown);
+  const error = thrown instanceof HTTPException && thrown.status < 500 ? honoClientError(thrown) : toProxyError(thrown);
   if (error.status >= 500 && !(thrown instanceof ProxyError)) console.error('unhandled error', c.get('requestId'), thrown);
   const call = c.get('call');
   // Every call that got past authentication is logged, failures included.
   if (call) logCall(c, { status: error.status, error });
-  return errorResponse(error, { 'x-request-id': c.get('requestId'), ...(call?.resolved ? routingHeaders(call) : {}) });
+  try {
+    return errorResponse(error, { 'x-request-id': c.get('requestId'), ...(call?.resolved ? routingHeaders(call) : {}) });
+  } catch {
+    // A header that cannot be sent (the failure itself may have been one) must not turn the
+    // answer into an uncaught exception: the error goes out without the routing headers.
+    return errorResponse(error, { 'x-request-id': c.get('requestId') });
+  }
 });

@@ -58,7 +58,8 @@ async function cacheKey(tenantId: string, modelId: string, body: ChatRequest): P
 
 function parseTtlHeader(value: string | null): number | null {
   if (value === null) return null;
-  const ttl = Number(value);
+  // Digits only: '', '0x10' and '1e3' are not a number of seconds (Number() would take them).
+  const ttl = /^\d{1,10}$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(ttl) || ttl < 0) throw invalidRequest('x-proxy-cache-ttl must be a whole number of seconds.', 'x-proxy-cache-ttl', 'invalid_value');
   return ttl;
 }

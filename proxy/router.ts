@@ -138,7 +138,8 @@ export interface TierDecision {
 export function decideTier(body: ChatRequest, taskHint: string | null): TierDecision {
   if (taskHint) {
     const task = taskHint.trim().toLowerCase();
-    const tier = TASK_TIERS[task];
+    // Own keys only: `__proto__` or `constructor` must be unknown tasks, not Object's.
+    const tier = Object.hasOwn(TASK_TIERS, task) ? TASK_TIERS[task] : undefined;
     if (!tier) throw invalidRequest(`Unknown x-task '${taskHint.slice(0, 40)}'. Use one of: ${Object.keys(TASK_TIERS).join(', ')}.`, 'x-task', 'invalid_task');
     return { tier, reason: `task:${task}` };
   }

@@ -29,8 +29,16 @@ const tool = z.looseObject({
 
 const positiveInt = z.number().int().positive();
 
+/**
+ * A model id is echoed in response headers (x-proxy-model) and stored in the request log: it must
+ * be printable ASCII without spaces, as every real model id is. A control character (NUL, CR/LF)
+ * would make the response unbuildable after the upstream call was paid for; a non-ASCII one
+ * would be mangled.
+ */
+export const modelIdText = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'a model id is printable ASCII without spaces');
+
 export const chatRequestSchema = z.looseObject({
-  model: z.string().min(1).max(256),
+  model: modelIdText,
   messages: z.array(message).min(1),
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
@@ -45,7 +53,7 @@ export const chatRequestSchema = z.looseObject({
 });
 
 export const embeddingsRequestSchema = z.looseObject({
-  model: z.string().min(1).max(256),
+  model: modelIdText,
   input: z.union([
     z.string(),
     z.array(z.string()).min(1).max(2048),
@@ -71,7 +79,8 @@ function parse<T>(schema: z.ZodType, value: unknown): T {
   if (result.success) return result.data as T;
   const issue = result.error.issues[0];
   const param = paramOf(issue.path);
-  const missing = issue.code === 'invalid_type' && issue.input === undefined;
+  // Absent, whatever the field's kind (a missing enum or union is not an invalid value).
+  const missing = issue.input === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union');
   const message = missing ? `Missing required parameter: '${param}'.` : `Invalid value for '${param ?? 'body'}': ${issue.message}.`;
   throw invalidRequest(message, param, missing ? 'missing_required_parameter' : 'invalid_value');
 }

@@ -47,6 +47,11 @@ export const admin = new OpenAPIHono<AppEnv>({
   defaultHook: (result) => {
     if (result.success) return;
     const issue = result.error.issues[0];
+    // A strict body's unknown field is named as the param (it has no path of its own).
+    if (issue.code === 'unrecognized_keys') {
+      const key = [...issue.path, issue.keys[0]].join('.').slice(0, 100);
+      throw invalidRequest(`Unrecognized parameter: '${key}'.`, key, 'unknown_parameter');
+    }
     const param = issue.path.join('.') || null;
     throw invalidRequest(`Invalid value for '${param ?? 'body'}': ${issue.message}.`, param, 'invalid_value');
   },
