@@ -75,7 +75,7 @@ function keyProjection(dimensions: Dimension[]): string {
 const KEY = 'bucket_start, tenant_id, model, tier';
 
 /** The request-log columns the reports read, model and tier never NULL (as in the rollups). */
-const RAW_COLUMNS = `ts, tenant_id, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier, status, cache, prompt_tokens, completion_tokens,
+const RAW_COLUMNS = `ts, tenant_id, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier, status, attempts, cache, prompt_tokens, completion_tokens,
   cached_tokens, cache_write_tokens, cost_nano, saved_nano, latency_ms, ttft_ms`;
 
 interface Source {

@@ -4,7 +4,7 @@
  */
 
 export const COUNTERS = [
-  'requests', 'errors', 'cache_hits', 'cache_misses', 'prompt_tokens', 'completion_tokens', 'cached_tokens',
+  'requests', 'errors', 'upstream_calls', 'upstream_errors', 'cache_hits', 'cache_misses', 'prompt_tokens', 'completion_tokens', 'cached_tokens',
   'cache_write_tokens', 'cheap_tokens', 'tiered_tokens', 'cost_nano', 'saved_nano',
 ] as const;
 
@@ -14,10 +14,25 @@ export type Counters = Record<Counter, number>;
 /** Tokens that went to an upstream: response-cache hits are answered without one. */
 const UPSTREAM_TOKENS = "CASE WHEN cache <> 'HIT' THEN prompt_tokens + completion_tokens ELSE 0 END";
 
-/** Each counter's value for one raw request-log row, in SQL. */
+/**
+ * A call that reached an upstream: it made at least one upstream attempt (`attempts` is 0 for a
+ * response-cache hit and for a call the proxy refused before any: rate or token limit, budget,
+ * invalid request, unknown model). Its row is its last attempt's outcome, so a call rescued by a
+ * retry or a fallback is a 200 of the model that answered.
+ */
+const REACHED_UPSTREAM = 'attempts > 0';
+
+/**
+ * Each counter's value for one raw request-log row, in SQL. `upstream_errors` are the calls that
+ * reached an upstream and failed: whatever the upstream answered (5xx, a 429 passed through, a
+ * 4xx rejecting the request), a timeout, or a stream cut short; not a 499 (the client went away).
+ * The proxy's own refusals are `errors` but never `upstream_errors`.
+ */
 export const RAW_COUNTER_SQL: Record<Counter, string> = {
   requests: '1',
   errors: '(status >= 400)',
+  upstream_calls: `(${REACHED_UPSTREAM})`,
+  upstream_errors: `(status >= 400 AND status <> 499 AND ${REACHED_UPSTREAM})`,
   cache_hits: "(cache = 'HIT')",
   cache_misses: "(cache = 'MISS')",
   prompt_tokens: 'prompt_tokens',

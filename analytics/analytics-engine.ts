@@ -7,7 +7,9 @@
  * The data point layout is the one request-log.ts writes: index1 = tenant; blob1 tenant,
  * blob2 model, blob3 provider, blob4 tier, blob5 status, blob6 cache; double1 prompt tokens,
  * double2 completion, double3 cached, double5 cost (nano-USD), double6 saved (nano-USD),
- * double7 latency ms, double8 TTFT ms (-1 = none), double10 status.
+ * double7 latency ms, double8 TTFT ms (-1 = none), double10 status, double11 upstream attempts
+ * (0: a response-cache hit or a call refused before any; points written before the field
+ * existed read 0, so they count as no upstream call).
  */
 import type { Env } from '../proxy/env';
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../proxy/admin/schemas';
@@ -59,6 +61,8 @@ function whereClause(scope: Scope): string {
 
 const SUMS = `SUM(_sample_interval) AS requests,
   SUM(IF(double10 >= 400, _sample_interval, 0)) AS errors,
+  SUM(IF(double11 > 0, _sample_interval, 0)) AS upstream_calls,
+  SUM(IF(double10 >= 400 AND double10 != 499 AND double11 > 0, _sample_interval, 0)) AS upstream_errors,
   SUM(_sample_interval * double1) AS prompt_tokens,
   SUM(_sample_interval * double2) AS completion_tokens,
   SUM(_sample_interval * double3) AS cached_tokens,
@@ -79,6 +83,8 @@ const SAMPLES = `countIf(double10 = 200) AS latency_samples, countIf(double8 >= 
 interface SumsRow {
   requests: number;
   errors: number;
+  upstream_calls: number;
+  upstream_errors: number;
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
@@ -123,6 +129,9 @@ export async function summaryFromAnalyticsEngine(config: AnalyticsEngineConfig, 
     requests,
     errors,
     error_rate: ratio(errors, requests) ?? 0,
+    upstream_calls: num(sums?.upstream_calls),
+    upstream_errors: num(sums?.upstream_errors),
+    upstream_error_rate: ratio(num(sums?.upstream_errors), num(sums?.upstream_calls)),
     prompt_tokens: num(sums?.prompt_tokens),
     completion_tokens: num(sums?.completion_tokens),
     cached_tokens: num(sums?.cached_tokens),
@@ -161,7 +170,7 @@ export async function timeseriesFromAnalyticsEngine(
   const latencyOf = byKey(latency);
   const ttftOf = byKey(ttft);
   const empty = (i: number): Point => ({
-    ts: new Date(first + i * step).toISOString(), requests: 0, errors: 0, error_rate: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0,
+    ts: new Date(first + i * step).toISOString(), requests: 0, errors: 0, error_rate: 0, upstream_calls: 0, upstream_errors: 0, upstream_error_rate: null, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0,
     cost_usd: 0, saved_usd: 0, cache_hits: 0, latency_p50: null, latency_p95: null, latency_p99: null, ttft_p50: null, ttft_p95: null,
   });
   const series = new Map<string, Point[]>();
@@ -177,6 +186,9 @@ export async function timeseriesFromAnalyticsEngine(
       requests,
       errors: num(row.errors),
       error_rate: ratio(num(row.errors), requests) ?? 0,
+      upstream_calls: num(row.upstream_calls),
+      upstream_errors: num(row.upstream_errors),
+      upstream_error_rate: ratio(num(row.upstream_errors), num(row.upstream_calls)),
       prompt_tokens: num(row.prompt_tokens),
       completion_tokens: num(row.completion_tokens),
       cached_tokens: num(row.cached_tokens),

@@ -19,7 +19,10 @@ import { DAY_MS, HOUR_MS } from './segments';
 
 /** New hours rolled up per run, so a long backlog is worked off over several runs within D1's limits. */
 export const MAX_HOURS_PER_RUN = 48;
-/** Hours with late rows rebuilt per run (oldest first), for the same reason. */
+/**
+ * Hours with late rows rebuilt per run, for the same reason: newest first, so the hours reports
+ * look at most are right soonest (a backlog's older hours keep their raw rows until rebuilt).
+ */
 export const MAX_LATE_HOURS_PER_RUN = 24;
 export const DEFAULT_RETENTION_DAYS = 35;
 /** Hourly rollup rows are kept this long, and at least as long as raw rows; daily rows are kept for ever. */
@@ -144,10 +147,14 @@ async function newHours(db: D1Database, rolledUntil: number, currentHour: number
   return end > start ? { start, end } : null;
 }
 
-/** Hours that received rows after they were rolled up and can still be rebuilt (their raw rows are all there), oldest first. */
+/**
+ * Hours that received rows after they were rolled up and can still be rebuilt (their raw rows
+ * are all there), newest first. Migration 0011 marks every kept hour this way, to rebuild the
+ * rollups with its new counters: the last day is right after one run, the rest over the next.
+ */
 async function lateHours(db: D1Database, rawFrom: number): Promise<number[]> {
   const { results } = await db
-    .prepare('SELECT bucket_start FROM rollup_late_hours WHERE bucket_start >= ? ORDER BY bucket_start LIMIT ?')
+    .prepare('SELECT bucket_start FROM rollup_late_hours WHERE bucket_start >= ? ORDER BY bucket_start DESC LIMIT ?')
     .bind(rawFrom, MAX_LATE_HOURS_PER_RUN)
     .all<{ bucket_start: number }>();
   return results.map((r) => r.bucket_start);

@@ -10,8 +10,16 @@ export interface Summary {
   from: string;
   to: string;
   requests: number;
+  /** Calls that failed (status >= 400), the proxy's own refusals (limits, budget, bad requests) included. */
   errors: number;
+  /** errors / requests (0 without calls). */
   error_rate: number;
+  /** Calls that reached an upstream (at least one attempt): not response-cache hits, nor calls refused before any. */
+  upstream_calls: number;
+  /** Of those, the ones that failed (status >= 400), client disconnects (499) excepted: the upstreams' errors. */
+  upstream_errors: number;
+  /** upstream_errors / upstream_calls; null when no call reached an upstream. */
+  upstream_error_rate: number | null;
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
@@ -46,6 +54,10 @@ export interface Point {
   requests: number;
   errors: number;
   error_rate: number;
+  /** As in the summary: calls that reached an upstream, those that failed, and their ratio (null without any). */
+  upstream_calls: number;
+  upstream_errors: number;
+  upstream_error_rate: number | null;
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;

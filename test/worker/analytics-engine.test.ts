@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../proxy/env';
-import { writeRequestLog } from '../../proxy/request-log';
+import { toDataPoint, writeRequestLog } from '../../proxy/request-log';
 import { AE_FIXTURE } from '../support/analytics-engine-fixture';
 import { callRecord } from './analytics-helpers';
 import { callAdmin, env, upstreamRequests, upstreamUrl } from './harness';
@@ -41,6 +41,7 @@ describe('analytics from the Analytics Engine SQL API', () => {
     const s = AE_FIXTURE.sums;
     expect(body).toMatchObject({
       requests: s.requests, errors: s.errors, error_rate: s.errors / s.requests, cost_nano: s.cost_nano, cost_usd: s.cost_nano / 1e9,
+      upstream_calls: s.upstream_calls, upstream_errors: s.upstream_errors, upstream_error_rate: s.upstream_errors / s.upstream_calls,
       cheap_token_share: s.cheap_tokens / s.tiered_tokens, cache_hit_rate: s.cache_hits / (s.cache_hits + s.cache_misses),
       latency_ms: { p50: 412, p95: 1831, p99: 4200 }, ttft_ms: { p50: 180, p95: 640 },
     });
@@ -55,6 +56,22 @@ describe('analytics from the Analytics Engine SQL API', () => {
     }
     expect(sent.some((r) => r.sql.includes('quantileExactWeighted(0.95)(double7, _sample_interval)'))).toBe(true);
     expect(sent.some((r) => r.sql.includes('countIf(double10 = 200) AS latency_samples, countIf(double8 >= 0) AS ttft_samples'))).toBe(true);
+    // Upstream errors: status (double10) >= 400 but not 499, among calls with upstream attempts (double11).
+    expect(sent[0].sql).toContain('SUM(IF(double11 > 0, _sample_interval, 0)) AS upstream_calls');
+    expect(sent[0].sql).toContain('SUM(IF(double10 >= 400 AND double10 != 499 AND double11 > 0, _sample_interval, 0)) AS upstream_errors');
+  });
+
+  it("writes points that carry what the upstream-error sums read: the status as double10, the call's upstream attempts as double11", () => {
+    const doubles = (fields: Parameters<typeof callRecord>[0]) => toDataPoint(callRecord(fields)).doubles!;
+    // A tenant over its own limit (no attempt), an upstream 502 after two retries, a cache hit.
+    expect(doubles({ id: 'req_ae_limit', ts: 0, status: 429, attempts: 0 }).slice(9, 11)).toEqual([429, 0]);
+    expect(doubles({ id: 'req_ae_502', ts: 0, status: 502, attempts: 3 }).slice(9, 11)).toEqual([502, 3]);
+    expect(doubles({ id: 'req_ae_hit', ts: 0, cache: 'HIT', attempts: 0 }).slice(9, 11)).toEqual([200, 0]);
+  });
+
+  it('reports no upstream error rate when no call reached an upstream, as D1 does', async () => {
+    answerSqlApi({ ...AE_FIXTURE.sums, upstream_calls: 0, upstream_errors: 0, latency_samples: 5, ttft_samples: 5 }, AE_FIXTURE.latency, AE_FIXTURE.ttft);
+    expect((await summaryOf(window)).body).toMatchObject({ upstream_calls: 0, upstream_errors: 0, upstream_error_rate: null });
   });
 
   it('reports no percentiles for a set without points, as D1 does: calls but none successful, or no streams', async () => {
@@ -80,8 +97,12 @@ describe('analytics from the Analytics Engine SQL API', () => {
     expect(body.interval).toBe('hour');
     expect(body.series).toHaveLength(1);
     expect(body.series[0].points).toHaveLength(24);
-    expect(body.series[0].points[0]).toMatchObject({ requests: AE_FIXTURE.sums.requests, latency_p95: 1831 });
-    expect(body.series[0].points[1].requests).toBe(0);
+    const s = AE_FIXTURE.sums;
+    expect(body.series[0].points[0]).toMatchObject({ requests: s.requests, upstream_calls: s.upstream_calls, upstream_errors: s.upstream_errors, upstream_error_rate: s.upstream_errors / s.upstream_calls, latency_p95: 1831 });
+    expect(body.series[0].points[1]).toMatchObject({ requests: 0, upstream_calls: 0, upstream_errors: 0, upstream_error_rate: null });
+    await writeRequestLog(env, callRecord({ id: 'req_ae_series', ts: Date.parse('2026-11-01T06:00:00Z') }));
+    const d1 = (await (await callAdmin(`/admin/analytics/timeseries?${window}&interval=hour`)).response.json()) as typeof body;
+    expect(Object.keys(body.series[0].points[0]).sort()).toEqual(Object.keys(d1.series[0].points[0]).sort());
   });
 
   it('refuses what is not a tenant id the same way from either source, before any SQL is sent', async () => {
