@@ -23,6 +23,9 @@ const ALL_CALLS = PLAIN_CALLS + STREAMED_CALLS + FAILED_CALLS;
 /** Rows on a page of the request log. */
 const PAGE_SIZE = 50;
 
+/** Waits for what the page shows to match: longer than expect.poll's default second, as the server answers slowly on a loaded machine. */
+const poll = <T>(value: () => T | Promise<T>) => expect.poll(value, { timeout: 15_000 });
+
 /** The admin API, as the test's own client: GET, or POST with a body. */
 async function admin<T>(path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${server.url}/admin${path}`, {
@@ -60,20 +63,22 @@ async function charts() {
 }
 
 /**
- * Holds the page's calls to matching URLs until released, as a slow network would: what the page
- * shows while it waits, and what it asked for.
+ * Runs `during` while the page's calls to matching URLs are held, as a slow network would hold
+ * them (what the page shows while it waits, and what it asked for), then lets them all through,
+ * even if `during` failed.
  */
-async function holdRequests(pattern: RegExp) {
+async function whileHeld(pattern: RegExp, during: (asked: () => URL[]) => Promise<void>) {
   const held: Route[] = [];
-  const hold = (route: Route) => void held.push(route);
+  let released = false;
+  const hold = (route: Route) => (released ? route.continue() : void held.push(route));
   await page.route(pattern, hold);
-  return {
-    urls: () => held.map((route) => new URL(route.request().url())),
-    release: async () => {
-      await Promise.all(held.map((route) => route.continue()));
-      await page.unroute(pattern, hold);
-    },
-  };
+  try {
+    await during(() => held.map((route) => new URL(route.request().url())));
+  } finally {
+    released = true;
+    await Promise.all(held.map((route) => route.continue()));
+    await page.unroute(pattern, hold);
+  }
 }
 
 const open = async (hash: string) => {
@@ -105,7 +110,7 @@ describe('the dashboard', () => {
     await page.goto(`${server.url}/dashboard/`);
     await page.getByLabel('Admin token').fill('not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not the admin token');
+    await poll(() => page.getByRole('alert').textContent()).toContain('not the admin token');
     await page.getByLabel('Admin token').fill(server.adminToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
@@ -124,7 +129,7 @@ describe('the dashboard', () => {
     await key.waitFor();
     apiKey = await key.inputValue();
     expect(apiKey).toMatch(/^sk-/);
-    await expect.poll(() => page.getByRole('button', { name: 'Copy' }).isVisible()).toBe(true);
+    await poll(() => page.getByRole('button', { name: 'Copy' }).isVisible()).toBe(true);
     const row = page.getByRole('row').filter({ hasText: 'Browser Test Co' });
     await row.waitFor();
     expect(await row.textContent()).toContain('$12.50');
@@ -146,7 +151,7 @@ describe('the dashboard', () => {
 
     await open('overview');
     const requests = page.getByRole('group', { name: 'Requests', exact: true });
-    await expect.poll(() => requests.textContent()).toContain(String(ALL_CALLS));
+    await poll(() => requests.textContent()).toContain(String(ALL_CALLS));
     expect(await page.getByRole('group', { name: 'Cheap-tier share' }).getByRole('meter').count()).toBe(1);
     const drawn = await charts();
     expect(drawn.map((c) => c.label)).toEqual(expect.arrayContaining([expect.stringContaining('Spend in USD'), expect.stringContaining('Requests and errors')]));
@@ -157,25 +162,48 @@ describe('the dashboard', () => {
 
   it('changes the range from the picker: the URL, the window asked for, and the old numbers dimmed until the new ones arrive', async () => {
     const requests = page.getByRole('group', { name: 'Requests', exact: true });
-    await expect.poll(() => requests.textContent()).toContain(String(ALL_CALLS));
-    const held = await holdRequests(/\/admin\/analytics\/(timeseries|summary)/);
-    await page.getByLabel('Time range').selectOption('7d');
-    expect(new URL(page.url()).hash).toBe('#/overview?range=7d');
-    await expect.poll(() => held.urls().length).toBeGreaterThanOrEqual(4);
-    for (const asked of held.urls()) {
-      expect(Date.parse(asked.searchParams.get('to')!) - Date.parse(asked.searchParams.get('from')!)).toBe(7 * 86_400_000);
-      if (asked.pathname.endsWith('/timeseries')) expect(asked.searchParams.get('interval')).toBe('hour');
-    }
-    // The last range's numbers are still there, but dimmed and busy, not passed off as the new range's.
+    await poll(() => requests.textContent()).toContain(String(ALL_CALLS));
     const stale = page.locator('.async.stale[aria-busy="true"]');
-    expect(await stale.count()).toBeGreaterThanOrEqual(4);
-    expect(await stale.filter({ has: requests }).count()).toBe(1);
-    await held.release();
-    await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
-    expect(await page.locator('.async.stale').count()).toBe(0);
+    await whileHeld(/\/admin\/analytics\/(timeseries|summary)/, async (asked) => {
+      await page.getByLabel('Time range').selectOption('7d');
+      expect(new URL(page.url()).hash).toBe('#/overview?range=7d');
+      await poll(() => asked().length).toBeGreaterThanOrEqual(4);
+      for (const url of asked()) {
+        expect(Date.parse(url.searchParams.get('to')!) - Date.parse(url.searchParams.get('from')!)).toBe(7 * 86_400_000);
+        if (url.pathname.endsWith('/timeseries')) expect(url.searchParams.get('interval')).toBe('hour');
+      }
+      // The last range's numbers are still there, but dimmed and busy, not passed off as the new range's.
+      expect(await stale.count()).toBeGreaterThanOrEqual(4);
+      expect(await stale.filter({ has: requests }).count()).toBe(1);
+    });
+    await poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+    expect(await page.locator('.stale').count()).toBe(0);
     expect(await requests.textContent()).toContain(String(ALL_CALLS));
     // Hours are in local time, and the axis says which.
     expect(await page.locator('.chart').first().getAttribute('data-x-title')).toMatch(/^Time \(UTC([+-]\d\d:\d\d)?\)$/);
+  });
+
+  it('shows a failed load with its error and a retry, in a headline number and in a chart panel', async () => {
+    const failing = /\/admin\/analytics\/(spend|timeseries)/;
+    const fail = (route: Route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { message: 'D1 is having a bad day' } }) });
+    await page.route(failing, fail);
+    const month = page.getByRole('group', { name: 'Month to date' });
+    const spendChart = page.getByRole('region', { name: 'Spend by model' });
+    try {
+      // A fresh load: the overview may be open already, with its numbers loaded.
+      await open('overview');
+      await page.reload();
+      await poll(() => month.getByRole('alert').textContent()).toContain('D1 is having a bad day');
+      await poll(() => spendChart.getByRole('alert').textContent()).toContain('D1 is having a bad day');
+      expect(await month.locator('.stat-value').textContent()).toBe('–');
+    } finally {
+      await page.unroute(failing, fail);
+    }
+    await month.getByRole('button', { name: 'Try again' }).click();
+    await poll(() => month.locator('.stat-value').textContent()).toMatch(/^\$\d/);
+    await spendChart.getByRole('button', { name: 'Try again' }).click();
+    await spendChart.locator('canvas').waitFor();
+    expect(await spendChart.getByRole('alert').count()).toBe(0);
   });
 
   it("draws the tenant's own page from its calls", async () => {
@@ -183,7 +211,7 @@ describe('the dashboard', () => {
     expect(summary.requests).toBe(ALL_CALLS);
     await open(`tenants/${tenantId}`);
     await page.getByRole('heading', { name: 'Browser Test Co' }).waitFor();
-    await expect.poll(() => page.getByRole('group', { name: 'Requests', exact: true }).textContent()).toContain(String(ALL_CALLS));
+    await poll(() => page.getByRole('group', { name: 'Requests', exact: true }).textContent()).toContain(String(ALL_CALLS));
     const drawn = await charts();
     const spend = drawn.find((c) => c.label.includes('spend in USD'))!;
     expect(spend.total).toBeCloseTo(summary.cost_usd, 9);
@@ -198,33 +226,33 @@ describe('the dashboard', () => {
     await page.getByRole('button', { name: 'Done' }).click();
     page.once('dialog', (dialog) => dialog.accept());
     await page.getByRole('button', { name: `Revoke key ${second.slice(0, 13)}` }).click();
-    await expect.poll(() => page.getByRole('cell', { name: /^revoked/ }).count()).toBe(1);
+    await poll(() => page.getByRole('cell', { name: /^revoked/ }).count()).toBe(1);
     await expect(client.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
   });
 
   it('shows latency percentiles, error rates and the latest failure with its message', async () => {
     await open('latency');
     const failures = page.getByRole('region', { name: 'Most recent failures' });
-    await expect.poll(() => failures.textContent()).toContain('502');
+    await poll(() => failures.textContent()).toContain('502');
     const drawn = await charts();
     expect(drawn.find((c) => c.label.startsWith('Latency p50, p95 and p99'))!.series).toBe(3);
     expect(drawn.find((c) => c.label.startsWith('Error rate by provider'))!.total).toBeCloseTo((FAILED_CALLS / ALL_CALLS) * 100, 6);
     await page.getByRole('link', { name: /All failures in the request log/ }).click();
     await page.getByRole('heading', { name: 'Request log' }).waitFor();
-    await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(FAILED_CALLS);
+    await poll(() => page.locator('tr[data-request-id]').count()).toBe(FAILED_CALLS);
   });
 
   it('filters the request log', async () => {
     await open('requests');
-    await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(ALL_CALLS);
+    await poll(() => page.locator('tr[data-request-id]').count()).toBe(ALL_CALLS);
     await page.getByLabel('Tier').selectOption('expensive');
     // The streams, and the failed call, whose last attempt was the fallback to the expensive tier.
-    await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(STREAMED_CALLS + FAILED_CALLS);
+    await poll(() => page.locator('tr[data-request-id]').count()).toBe(STREAMED_CALLS + FAILED_CALLS);
     expect(page.url()).toContain('tier=expensive');
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await page.getByLabel('Tenant').selectOption({ label: 'Browser Test Co' });
     await page.getByLabel('Status').selectOption('ok');
-    await expect.poll(() => page.locator('tr[data-request-id]').count()).toBe(ALL_CALLS - FAILED_CALLS);
+    await poll(() => page.locator('tr[data-request-id]').count()).toBe(ALL_CALLS - FAILED_CALLS);
   });
 
   it("opens a call's details: the attempts that failed before the last, and the prompt when the tenant stores it", async () => {
@@ -247,7 +275,7 @@ describe('the dashboard', () => {
     await waitForLoggedCalls(tenantId, ALL_CALLS + 1);
     await open('requests');
     await page.getByRole('button', { name: `Details of call ${asked.response.headers.get('x-request-id')}` }).click();
-    await expect.poll(() => page.getByRole('region', { name: 'Request body' }).textContent()).toContain('What is kept when content is stored?');
+    await poll(() => page.getByRole('region', { name: 'Request body' }).textContent()).toContain('What is kept when content is stored?');
     expect(await page.getByRole('region', { name: 'Answer' }).textContent()).toContain('chat.completion');
   });
 
@@ -259,11 +287,11 @@ describe('the dashboard', () => {
     // Another tenant's page, while it loads, shows nothing of the last one.
     await open(`tenants/${tenantId}`);
     await page.getByRole('heading', { name: 'Browser Test Co' }).waitFor();
-    const held = await holdRequests(/\/admin\/(tenants|analytics)\//);
-    await page.evaluate((id) => (location.hash = `#/tenants/${id}`), other.id);
-    await page.getByRole('status').filter({ hasText: 'Loading' }).first().waitFor();
-    expect(await page.getByText('Browser Test Co').count()).toBe(0);
-    await held.release();
+    await whileHeld(/\/admin\/(tenants|analytics)\//, async () => {
+      await page.evaluate((id) => (location.hash = `#/tenants/${id}`), other.id);
+      await page.getByRole('status').filter({ hasText: 'Loading' }).first().waitFor();
+      expect(await page.getByText('Browser Test Co').count()).toBe(0);
+    });
     await page.getByRole('heading', { name: 'Paging Co' }).waitFor();
 
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: other.api_key, maxRetries: 0 });
@@ -274,24 +302,24 @@ describe('the dashboard', () => {
     await waitForLoggedCalls(other.id, calls);
     await open(`requests?tenant=${other.id}`);
     const rows = page.locator('tr[data-request-id]');
-    await expect.poll(() => rows.count()).toBe(PAGE_SIZE);
+    await poll(() => rows.count()).toBe(PAGE_SIZE);
 
     // While the next page loads, "Older" is disabled: a double click asks for it once.
-    const pages = await holdRequests(/\/admin\/requests\?/);
-    await page.getByRole('button', { name: 'Older' }).dblclick();
-    await expect.poll(() => pages.urls().length).toBe(1);
-    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
-    expect(pages.urls()[0].searchParams.get('cursor')).toBeTruthy();
-    await pages.release();
-    await expect.poll(() => rows.count()).toBe(1);
+    await whileHeld(/\/admin\/requests\?/, async (asked) => {
+      await page.getByRole('button', { name: 'Older' }).dblclick();
+      await poll(() => asked().length).toBe(1);
+      expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+      expect(asked()[0].searchParams.get('cursor')).toBeTruthy();
+    });
+    await poll(() => rows.count()).toBe(1);
     await page.getByText('Page 2').waitFor();
     expect(new URL(page.url()).hash).toMatch(/[?&]cursor=[^&.]+$/);
 
     await page.reload();
-    await expect.poll(() => rows.count()).toBe(1);
+    await poll(() => rows.count()).toBe(1);
     await page.getByText('Page 2').waitFor();
     await page.getByRole('button', { name: 'Newer' }).click();
-    await expect.poll(() => rows.count()).toBe(PAGE_SIZE);
+    await poll(() => rows.count()).toBe(PAGE_SIZE);
     expect(new URL(page.url()).hash).not.toContain('cursor=');
   });
 

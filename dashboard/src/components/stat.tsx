@@ -1,13 +1,29 @@
 /** A headline number with its label and an optional comparison line. */
 import type { ComponentChildren } from 'preact';
+import type { Loaded } from '../use-api';
+import { ErrorNote } from './states';
 
-export function Stat({ label, value, note, tone }: { label: string; value: string; note?: ComponentChildren; tone?: 'good' | 'bad' }) {
+export function Stat({ label, value, note, tone, busy, stale }: { label: string; value: string; note?: ComponentChildren; tone?: 'good' | 'bad'; busy?: boolean; stale?: boolean }) {
   return (
-    <div class={`stat${tone ? ` ${tone}` : ''}`} role="group" aria-label={label}>
+    <div class={['stat', tone, stale && 'stale'].filter(Boolean).join(' ')} role="group" aria-label={label} aria-busy={busy}>
       <div class="stat-label">{label}</div>
       <div class="stat-value">{value}</div>
       {note && <div class="stat-note">{note}</div>}
     </div>
+  );
+}
+
+/** A headline number of its own load: "…" while it comes, dimmed while stale, its error and a retry when it fails. */
+export function LoadedStat<T>({ label, state, value, note }: { label: string; state: Loaded<T>; value: (data: T) => string; note?: (data: T) => ComponentChildren }) {
+  const { data, error } = state;
+  return (
+    <Stat
+      label={label}
+      value={data !== undefined ? value(data) : error ? '–' : '…'}
+      note={error ? <ErrorNote error={error} retry={state.reload} /> : data !== undefined && note?.(data)}
+      busy={state.loading}
+      stale={state.stale}
+    />
   );
 }
 

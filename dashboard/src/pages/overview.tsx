@@ -1,10 +1,11 @@
 /** Overview: today's and this month's spend, and the health of the chosen window at a glance. */
 import { useState } from 'preact/hooks';
+import type { Spend } from '../../../analytics/types';
 import { api } from '../api';
 import type { PageProps } from '../app';
 import { ChartView } from '../components/chart';
 import { Async } from '../components/states';
-import { Stat, TargetBar } from '../components/stat';
+import { LoadedStat, Stat, TargetBar } from '../components/stat';
 import { count, ms, percent, usd } from '../format';
 import { hasCalls, lineDatasets, stackedDatasets, timeAxis } from '../series';
 import { RANGES, todayWindow, windowOf } from '../time-range';
@@ -13,6 +14,8 @@ import { useApi } from '../use-api';
 /** The share of upstream tokens the cheap tier should carry. */
 export const CHEAP_SHARE_TARGET = 0.7;
 const REFRESH_MS = 30_000;
+/** All tenants' month to date, or their month-end forecasts. */
+const total = (spend: Spend, field: 'month_to_date_usd' | 'forecast_usd') => spend.data.reduce((sum, t) => sum + t[field], 0);
 
 export function OverviewPage({ range }: PageProps) {
   const [autoRefresh, setAutoRefresh] = useState(true);
@@ -26,9 +29,6 @@ export function OverviewPage({ range }: PageProps) {
   const overall = useApi(() => api.timeseries(windowOf(range), interval), [range], refresh);
   const byTier = useApi(() => api.timeseries(windowOf(range), interval, 'tier'), [range], refresh);
 
-  const monthToDate = spend.data?.data.reduce((sum, t) => sum + t.month_to_date_usd, 0);
-  const forecast = spend.data?.data.reduce((sum, t) => sum + t.forecast_usd, 0);
-
   return (
     <>
       <div class="page-head">
@@ -39,9 +39,9 @@ export function OverviewPage({ range }: PageProps) {
       </div>
 
       <section class="stats" aria-label="Spend">
-        <Stat label="Spend today (UTC)" value={today.data ? usd(today.data.cost_usd) : '…'} note={today.data && `${count(today.data.requests)} calls`} />
-        <Stat label="Month to date" value={monthToDate === undefined ? '…' : usd(monthToDate)} note={forecast === undefined ? undefined : `Forecast ${usd(forecast)} by month end`} />
-        <Stat label="Cache savings" value={summary.data ? usd(summary.data.saved_usd) : '…'} note={summary.data && `Hit rate ${percent(summary.data.cache_hit_rate)}`} />
+        <LoadedStat label="Spend today (UTC)" state={today} value={(t) => usd(t.cost_usd)} note={(t) => `${count(t.requests)} calls`} />
+        <LoadedStat label="Month to date" state={spend} value={(s) => usd(total(s, 'month_to_date_usd'))} note={(s) => `Forecast ${usd(total(s, 'forecast_usd'))} by month end`} />
+        <LoadedStat label="Cache savings" state={summary} value={(s) => usd(s.saved_usd)} note={(s) => `Hit rate ${percent(s.cache_hit_rate)}`} />
       </section>
 
       <Async state={summary}>
