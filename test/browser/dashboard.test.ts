@@ -4,7 +4,7 @@
  * then check every page draws what that traffic logged.
  */
 import OpenAI from 'openai';
-import { chromium, type Browser, type Page, type Route } from 'playwright-core';
+import { chromium, type Browser, type Page, type Request, type Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../e2e/server';
 import { launchOptions } from './chromium';
@@ -130,6 +130,10 @@ describe('the dashboard', () => {
     apiKey = await key.inputValue();
     expect(apiKey).toMatch(/^sk-/);
     await poll(() => page.getByRole('button', { name: 'Copy' }).isVisible()).toBe(true);
+    // Starting another tenant keeps the unseen key on screen.
+    await page.getByRole('button', { name: 'New tenant' }).click();
+    expect(await page.getByLabel('New API key').inputValue()).toBe(apiKey);
+    await page.getByRole('button', { name: 'Cancel' }).click();
     const row = page.getByRole('row').filter({ hasText: 'Browser Test Co' });
     await row.waitFor();
     expect(await row.textContent()).toContain('$12.50');
@@ -219,8 +223,14 @@ describe('the dashboard', () => {
   });
 
   it('issues and revokes keys from the tenant page', async () => {
-    await page.getByRole('button', { name: 'Issue new key' }).click();
+    const issuing: string[] = [];
+    const countIssuing = (request: Request) => void (request.method() === 'POST' && request.url().endsWith('/keys') && issuing.push(request.url()));
+    page.on('request', countIssuing);
+    // The button is disabled while a key is being issued: a double click issues one.
+    await page.getByRole('button', { name: 'Issue new key' }).dblclick();
     const second = await page.getByLabel('New API key').inputValue();
+    page.off('request', countIssuing);
+    expect(issuing).toHaveLength(1);
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: second, maxRetries: 0 });
     await client.models.list();
     await page.getByRole('button', { name: 'Done' }).click();

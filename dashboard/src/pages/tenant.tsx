@@ -113,28 +113,42 @@ export function TenantPage({ range, tenantId }: PageProps & { tenantId: string }
 
 function Keys({ tenantId }: { tenantId: string }) {
   const keys = useApi(() => api.keys(tenantId), [tenantId]);
-  const [issued, setIssued] = useState<string | null>(null);
+  // Every key issued here and not yet dismissed: issuing another never hides one unseen.
+  const [issued, setIssued] = useState<string[]>([]);
   const [error, setError] = useState<Error | null>(null);
+  // One change at a time: a double click on "Issue new key" must not issue two keys.
+  const [busy, setBusy] = useState(false);
 
   async function act(action: () => Promise<unknown>) {
     setError(null);
+    setBusy(true);
     try {
       await action();
       keys.reload();
     } catch (e) {
       setError(e as Error);
+    } finally {
+      setBusy(false);
     }
   }
+
+  const issue = () =>
+    act(async () => {
+      const { api_key } = await api.issueKey(tenantId);
+      setIssued((list) => [...list, api_key]);
+    });
 
   return (
     <section class="card" aria-labelledby="keys">
       <div class="card-head">
         <h2 id="keys">API keys</h2>
-        <button type="button" onClick={() => act(async () => setIssued((await api.issueKey(tenantId)).api_key))}>
+        <button type="button" disabled={busy} onClick={issue}>
           Issue new key
         </button>
       </div>
-      {issued && <SecretOnce secret={issued} onDone={() => setIssued(null)} />}
+      {issued.map((secret) => (
+        <SecretOnce key={secret} secret={secret} onDone={() => setIssued((list) => list.filter((s) => s !== secret))} />
+      ))}
       {error && <ErrorNote error={error} />}
       <Async state={keys}>
         {(k) =>
@@ -164,6 +178,7 @@ function Keys({ tenantId }: { tenantId: string }) {
                           <button
                             type="button"
                             class="danger"
+                            disabled={busy}
                             aria-label={`Revoke key ${key.key_prefix}`}
                             onClick={() => confirm(`Revoke key ${key.key_prefix}…? Calls using it will be refused.`) && act(() => api.revokeKey(key.key_id))}
                           >

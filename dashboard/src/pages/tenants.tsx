@@ -12,14 +12,15 @@ import { useApi } from '../use-api';
 export function TenantsPage({ range }: PageProps) {
   const tenants = useApi(() => Promise.all([api.tenants(), api.spend()]), []);
   const [creating, setCreating] = useState(false);
-  const [created, setCreated] = useState<{ id: string; name: string; key: string } | null>(null);
+  // Tenants created here whose key is not dismissed yet: starting another keeps them on screen.
+  const [created, setCreated] = useState<{ id: string; name: string; key: string }[]>([]);
 
   return (
     <>
       <div class="page-head">
         <h1>Tenants</h1>
         {!creating && (
-          <button type="button" onClick={() => (setCreating(true), setCreated(null))}>
+          <button type="button" onClick={() => setCreating(true)}>
             New tenant
           </button>
         )}
@@ -34,21 +35,21 @@ export function TenantsPage({ range }: PageProps) {
             onSubmit={async (settings) => {
               const tenant = await api.createTenant({ ...settings, name: settings.name ?? '' });
               setCreating(false);
-              setCreated({ id: tenant.id, name: tenant.name, key: tenant.api_key });
+              setCreated((list) => [{ id: tenant.id, name: tenant.name, key: tenant.api_key }, ...list]);
               tenants.reload();
             }}
           />
         </section>
       )}
 
-      {created && (
-        <section class="card" aria-label={`API key for ${created.name}`}>
+      {created.map((c) => (
+        <section key={c.id} class="card" aria-label={`API key for ${c.name}`}>
           <h2>
-            Created <a href={href(`tenants/${encodeURIComponent(created.id)}`, { range })}>{created.name}</a>
+            Created <a href={href(`tenants/${encodeURIComponent(c.id)}`, { range })}>{c.name}</a>
           </h2>
-          <SecretOnce secret={created.key} onDone={() => setCreated(null)} />
+          <SecretOnce secret={c.key} onDone={() => setCreated((list) => list.filter((other) => other.id !== c.id))} />
         </section>
-      )}
+      ))}
 
       <section class="card">
         <Async state={tenants}>
