@@ -8,6 +8,7 @@ import {
   type ChartDataset, type ChartOptions,
 } from 'chart.js';
 import { useEffect, useRef } from 'preact/hooks';
+import { colourOf } from '../colours';
 
 Chart.register(BarController, BarElement, CategoryScale, Filler, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip);
 // Axis text and grid lines follow the page's theme (light or dark).
@@ -15,15 +16,12 @@ const theme = getComputedStyle(document.documentElement);
 Chart.defaults.color = theme.getPropertyValue('--muted').trim() || '#5f6b7a';
 Chart.defaults.borderColor = theme.getPropertyValue('--border').trim() || '#dde2e8';
 
-/** Distinguishable in light and dark themes and for the common colour-vision deficiencies. */
-export const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
-export const colourOf = (index: number) => PALETTE[index % PALETTE.length];
 
 /** A series as the pages describe it; styling is decided here, once. */
 export interface Dataset {
   label: string;
   data: (number | null)[];
-  /** One colour, or one per bar. Default: the palette, in order. */
+  /** One colour, or one per bar. Default: the palette, in order (for a fixed list of metrics). */
   colour?: string | string[];
 }
 

@@ -3,7 +3,8 @@ import { useState } from 'preact/hooks';
 import type { GroupBy } from '../../../analytics/types';
 import { api } from '../api';
 import type { PageProps } from '../app';
-import { ChartView, colourOf } from '../components/chart';
+import { keyColour } from '../colours';
+import { ChartView } from '../components/chart';
 import { Async, Empty } from '../components/states';
 import { count, dateTime, ms, percent } from '../format';
 import { href } from '../router';
@@ -99,7 +100,7 @@ export function LatencyPage({ range }: PageProps) {
                 <ChartView
                   type="bar"
                   labels={b.data.map((g) => g.key)}
-                  datasets={[{ label: 'Error rate', data: b.data.map((g) => g.error_rate * 100), colour: b.data.map((_, i) => colourOf(i)) }]}
+                  datasets={[{ label: 'Error rate', data: b.data.map((g) => g.error_rate * 100), colour: b.data.map((g) => keyColour(b.group_by, g.key)) }]}
                   yTitle="% of calls"
                   format={(v) => `${v.toFixed(1)}%`}
                   label={`Error rate by ${errorsBy}`}
