@@ -183,6 +183,9 @@ describe('the dashboard', () => {
     await poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
     expect(await page.locator('.stale').count()).toBe(0);
     expect(await requests.textContent()).toContain(String(ALL_CALLS));
+    // A hand-made range that only an inherited property of an object would match falls back to the default.
+    await open('overview?range=constructor');
+    expect(await page.getByLabel('Time range').inputValue()).toBe('24h');
     // Hours are in local time, and the axis says which.
     expect(await page.locator('.chart').first().getAttribute('data-x-title')).toMatch(/^Time \(UTC([+-]\d\d:\d\d)?\)$/);
   });
@@ -333,16 +336,32 @@ describe('the dashboard', () => {
     expect(new URL(page.url()).hash).not.toContain('cursor=');
   });
 
-  it('shows spend per tenant and downloads the finance CSV', async () => {
-    await open('spend');
+  it("shows spend per tenant, draws this month's spend, and downloads the month's finance CSV", async () => {
+    const now = new Date();
+    const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
+    const lastMonthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString();
+    await open('spend?range=this-month');
     const row = page.getByRole('row').filter({ hasText: 'Browser Test Co' });
     await row.waitFor();
     expect(await row.textContent()).toContain('$12.50');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    const chart = (await charts()).find((c) => c.label === 'Spend in USD per day, stacked by tenant')!;
+    const month = await admin<{ cost_usd: number }>(`/analytics/summary?from=${monthStart}`);
+    expect(chart).toMatchObject({ painted: true });
+    expect(chart.total).toBeCloseTo(month.cost_usd, 9);
+    expect(await page.locator('.chart').first().getAttribute('data-x-title')).toBe('Day (UTC)');
+
+    const [download, asked] = await Promise.all([page.waitForEvent('download'), page.waitForRequest(/\/admin\/export\.csv/), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    expect(new URL(asked.url()).searchParams.get('from')).toBe(monthStart);
     const csv = await (await download.createReadStream()).toArray();
     const text = Buffer.concat(csv).toString('utf8');
     expect(text.split('\n')[0]).toContain('day,tenant_id,tenant_name,model');
     expect(text).toContain(`${tenantId},Browser Test Co,`);
+
+    // Last month: the calendar month before this one, in which nothing was spent.
+    const [series] = await Promise.all([page.waitForRequest(/\/admin\/analytics\/timeseries/), page.getByLabel('Time range').selectOption('last-month')]);
+    const window = new URL(series.url()).searchParams;
+    expect([window.get('from'), window.get('to')]).toEqual([lastMonthStart, monthStart]);
+    await page.getByRole('region', { name: 'Spend over time' }).getByText('No calls in this window yet.').waitFor();
   });
 
   it('fits a phone screen without sideways scrolling', async () => {
