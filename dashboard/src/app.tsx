@@ -23,7 +23,12 @@ const PAGES = [
 export interface PageProps {
   route: Route;
   range: RangeId;
+  /** How often the page reloads its numbers (while the tab is shown); undefined: it does not. */
+  refreshMs?: number;
 }
+
+/** Live pages reload this often, all of them, unless auto-refresh is off. */
+const REFRESH_MS = 30_000;
 
 function Page(props: PageProps) {
   const [page, id] = props.route.segments;
@@ -39,6 +44,7 @@ function Page(props: PageProps) {
 export function App() {
   const [signedIn, setSignedIn] = useState(() => session.token() !== null);
   const route = useRoute();
+  const [autoRefresh, setAutoRefresh] = useState(true);
   useEffect(
     () =>
       onUnauthorized(() => {
@@ -49,7 +55,11 @@ export function App() {
   );
 
   const range = isRangeId(route.params.get('range') ?? undefined) ? (route.params.get('range') as RangeId) : DEFAULT_RANGE;
-  const current = route.segments[0] ?? 'overview';
+  const [current = 'overview', id] = route.segments;
+  // The tenant list is the one view the range does not change, and with the request log the one
+  // that does not refresh itself (new rows would move the rows being read).
+  const ranged = !(current === 'tenants' && !id);
+  const live = ['overview', 'spend', 'latency'].includes(current) || (current === 'tenants' && id !== undefined);
   const title = signedIn ? (PAGES.find((p) => p.path === current)?.title ?? 'Overview') : 'Sign in';
   useEffect(() => void (document.title = `${title} · AI cost proxy`), [title]);
 
@@ -69,21 +79,26 @@ export function App() {
           ))}
         </nav>
         <div class="top-actions">
-          <RangePicker route={route} range={range} />
-          <button
-            type="button"
-            class="secondary"
-            onClick={() => {
-              session.signOut();
-              setSignedIn(false);
-            }}
-          >
-            Sign out
-          </button>
+          {ranged && <RangePicker route={route} range={range} />}
+          {live && (
+            <label class="inline">
+              <input type="checkbox" checked={autoRefresh} onChange={(e) => setAutoRefresh((e.target as HTMLInputElement).checked)} /> Auto-refresh (30 s)
+            </label>
+          )}
         </div>
+        <button
+          type="button"
+          class="secondary sign-out"
+          onClick={() => {
+            session.signOut();
+            setSignedIn(false);
+          }}
+        >
+          Sign out
+        </button>
       </header>
       <main>
-        <Page route={route} range={range} />
+        <Page route={route} range={range} refreshMs={live && autoRefresh ? REFRESH_MS : undefined} />
       </main>
     </div>
   );

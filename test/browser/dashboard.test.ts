@@ -120,6 +120,9 @@ describe('the dashboard', () => {
 
   it('creates a tenant and shows its key once, with a copy button', async () => {
     await open('tenants');
+    // The tenant list does not depend on the range, nor refresh itself: neither control is offered.
+    expect(await page.getByLabel('Time range').count()).toBe(0);
+    expect(await page.getByLabel(/Auto-refresh/).count()).toBe(0);
     await page.getByRole('button', { name: 'New tenant' }).click();
     await page.getByLabel('Name').fill('Browser Test Co');
     await page.getByLabel('Requests per minute').fill('500');
@@ -211,6 +214,41 @@ describe('the dashboard', () => {
     await spendChart.getByRole('button', { name: 'Try again' }).click();
     await spendChart.locator('canvas').waitFor();
     expect(await spendChart.getByRole('alert').count()).toBe(0);
+  });
+
+  it('refreshes a live page every 30 s while the tab is shown, at once when it is shown again, and not when switched off', async () => {
+    // A tab of its own, whose clock the test moves (the clock belongs to the browser context).
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await tab.clock.install();
+      await tab.addInitScript((token) => sessionStorage.setItem('ai-proxy-admin-token', token), server.adminToken);
+      const asked: string[] = [];
+      tab.on('request', (request) => void (request.url().includes('/admin/analytics/timeseries') && asked.push(request.url())));
+      const show = (state: 'visible' | 'hidden') =>
+        tab.evaluate((visibility) => {
+          Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility });
+          document.dispatchEvent(new Event('visibilitychange'));
+        }, state);
+      await tab.goto(`${server.url}/dashboard/#/latency`);
+      await tab.locator('.chart canvas').first().waitFor();
+      expect(asked).toHaveLength(1);
+      await tab.clock.runFor(30_500);
+      await poll(() => asked.length).toBe(2);
+      // Hidden, it does not poll; shown again after a refresh fell due, it refreshes at once.
+      await show('hidden');
+      await tab.clock.runFor(60_000);
+      await tab.waitForTimeout(300); // real time, for a request that was wrongly started to show up
+      expect(asked).toHaveLength(2);
+      await show('visible');
+      await poll(() => asked.length).toBe(3);
+      await tab.getByLabel('Auto-refresh (30 s)').uncheck();
+      await tab.clock.runFor(60_000);
+      await show('visible');
+      await tab.waitForTimeout(300);
+      expect(asked).toHaveLength(3);
+    } finally {
+      await tab.close();
+    }
   });
 
   it("draws the tenant's own page from its calls", async () => {

@@ -13,15 +13,13 @@ import { useTenantNames } from '../tenant-names';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
-const REFRESH_MS = 30_000;
-
-export function LatencyPage({ range }: PageProps) {
+export function LatencyPage({ range, refreshMs }: PageProps) {
   const { interval } = RANGES[range];
   const [errorsBy, setErrorsBy] = useState<Extract<GroupBy, 'provider' | 'model'>>('provider');
   const name = useTenantNames();
-  const series = useApi(() => api.timeseries(windowOf(range), interval), [range], REFRESH_MS);
-  const groups = useApi(() => api.breakdown(windowOf(range), errorsBy), [range, errorsBy], REFRESH_MS);
-  const failures = useApi(() => api.requests(windowOf(range), { status: 'error' }, undefined, 15), [range], REFRESH_MS);
+  const series = useApi(() => api.timeseries(windowOf(range), interval), [range], refreshMs);
+  const groups = useApi(() => api.breakdown(windowOf(range), errorsBy), [range, errorsBy], refreshMs);
+  const failures = useApi(() => api.requests(windowOf(range), { status: 'error' }, undefined, 15), [range], refreshMs);
   const ms0 = (v: number) => ms(Math.round(v));
 
   return (

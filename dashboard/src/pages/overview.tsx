@@ -1,5 +1,4 @@
 /** Overview: today's and this month's spend, and the health of the chosen window at a glance. */
-import { useState } from 'preact/hooks';
 import type { Spend } from '../../../analytics/types';
 import { api } from '../api';
 import type { PageProps } from '../app';
@@ -13,29 +12,23 @@ import { useApi } from '../use-api';
 
 /** The share of upstream tokens the cheap tier should carry. */
 export const CHEAP_SHARE_TARGET = 0.7;
-const REFRESH_MS = 30_000;
 /** All tenants' month to date, or their month-end forecasts. */
 const total = (spend: Spend, field: 'month_to_date_usd' | 'forecast_usd') => spend.data.reduce((sum, t) => sum + t[field], 0);
 
-export function OverviewPage({ range }: PageProps) {
-  const [autoRefresh, setAutoRefresh] = useState(true);
-  const refresh = autoRefresh ? REFRESH_MS : undefined;
+export function OverviewPage({ range, refreshMs }: PageProps) {
   const { interval } = RANGES[range];
   // A fresh window on every load, so auto-refresh moves it forward.
-  const summary = useApi(() => api.summary(windowOf(range)), [range], refresh);
-  const today = useApi(() => api.summary(todayWindow()), [], refresh);
-  const spend = useApi(() => api.spend(), [], refresh);
-  const byModel = useApi(() => api.timeseries(windowOf(range), interval, 'model'), [range], refresh);
-  const overall = useApi(() => api.timeseries(windowOf(range), interval), [range], refresh);
-  const byTier = useApi(() => api.timeseries(windowOf(range), interval, 'tier'), [range], refresh);
+  const summary = useApi(() => api.summary(windowOf(range)), [range], refreshMs);
+  const today = useApi(() => api.summary(todayWindow()), [], refreshMs);
+  const spend = useApi(() => api.spend(), [], refreshMs);
+  const byModel = useApi(() => api.timeseries(windowOf(range), interval, 'model'), [range], refreshMs);
+  const overall = useApi(() => api.timeseries(windowOf(range), interval), [range], refreshMs);
+  const byTier = useApi(() => api.timeseries(windowOf(range), interval, 'tier'), [range], refreshMs);
 
   return (
     <>
       <div class="page-head">
         <h1>Overview</h1>
-        <label class="inline">
-          <input type="checkbox" checked={autoRefresh} onChange={(e) => setAutoRefresh((e.target as HTMLInputElement).checked)} /> Auto-refresh every 30 s
-        </label>
       </div>
 
       <section class="stats" aria-label="Spend">

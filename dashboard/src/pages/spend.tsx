@@ -12,13 +12,13 @@ import { useTenantNames } from '../tenant-names';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
-export function SpendPage({ range }: PageProps) {
+export function SpendPage({ range, refreshMs }: PageProps) {
   const [stackBy, setStackBy] = useState<Extract<GroupBy, 'tenant' | 'model'>>('tenant');
   const { interval } = RANGES[range];
   const name = useTenantNames();
-  const series = useApi(() => api.timeseries(windowOf(range), interval, stackBy), [range, stackBy]);
-  const spend = useApi(() => api.spend(), []);
-  const byModel = useApi(() => api.breakdown(windowOf(range), 'model'), [range]);
+  const series = useApi(() => api.timeseries(windowOf(range), interval, stackBy), [range, stackBy], refreshMs);
+  const spend = useApi(() => api.spend(), [], refreshMs);
+  const byModel = useApi(() => api.breakdown(windowOf(range), 'model'), [range], refreshMs);
 
   return (
     <>

@@ -13,13 +13,13 @@ import { hasCalls, lineDatasets, stackedDatasets, timeAxis } from '../series';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
-export function TenantPage({ range, tenantId }: PageProps & { tenantId: string }) {
+export function TenantPage({ range, refreshMs, tenantId }: PageProps & { tenantId: string }) {
   const { interval } = RANGES[range];
   const window = () => ({ ...windowOf(range), tenant: tenantId });
   const tenant = useApi(() => api.tenant(tenantId), [tenantId]);
-  const summary = useApi(() => api.summary(window()), [tenantId, range]);
-  const byModel = useApi(() => api.timeseries(window(), interval, 'model'), [tenantId, range]);
-  const overall = useApi(() => api.timeseries(window(), interval), [tenantId, range]);
+  const summary = useApi(() => api.summary(window()), [tenantId, range], refreshMs);
+  const byModel = useApi(() => api.timeseries(window(), interval, 'model'), [tenantId, range], refreshMs);
+  const overall = useApi(() => api.timeseries(window(), interval), [tenantId, range], refreshMs);
   const [editing, setEditing] = useState(false);
 
   if (!tenant.data) return tenant.error ? <ErrorNote error={tenant.error} retry={tenant.reload} /> : <Loading />;
