@@ -13,6 +13,8 @@ let server: RunningServer;
 let browser: Browser;
 let page: Page;
 let tenantId: string;
+/** What Chromium reported the dashboard's Content-Security-Policy refused, over the whole suite. */
+const cspViolations: string[] = [];
 let apiKey: string;
 
 /** What the test sends through the new tenant's key. */
@@ -93,6 +95,7 @@ beforeAll(async () => {
   page.on('pageerror', (error) => {
     throw error;
   });
+  page.on('console', (message) => void (message.text().includes('Content Security Policy') && cspViolations.push(message.text())));
 });
 
 afterAll(async () => {
@@ -105,6 +108,12 @@ describe('the dashboard', () => {
     const html = await fetch(`${server.url}/dashboard/`);
     expect(html.status).toBe(200);
     expect(html.headers.get('content-type')).toContain('text/html');
+    // Security headers from dist/_headers, which the static assets apply (no Worker code runs for them).
+    const csp = html.headers.get('content-security-policy') ?? '';
+    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) expect(csp).toContain(directive);
+    expect(csp).not.toContain('unsafe-inline');
+    expect([html.headers.get('x-content-type-options'), html.headers.get('referrer-policy')]).toEqual(['nosniff', 'no-referrer']);
+    expect((await fetch(`${server.url}/_headers`)).status).toBe(404);
     const root = await fetch(`${server.url}/`, { redirect: 'manual' });
     expect([root.status, root.headers.get('location')]).toEqual([302, '/dashboard/']);
     await page.goto(`${server.url}/dashboard/`);
@@ -418,6 +427,10 @@ describe('the dashboard', () => {
       );
       expect(hidden, hash).toEqual([]);
     }
+  });
+
+  it("ran every page under the Content-Security-Policy without a refusal", () => {
+    expect(cspViolations).toEqual([]);
   });
 
   it('returns to sign-in when the token stops working', async () => {
