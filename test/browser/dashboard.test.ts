@@ -21,7 +21,10 @@ let apiKey: string;
 const PLAIN_CALLS = 4;
 const STREAMED_CALLS = 2;
 const FAILED_CALLS = 1;
-const ALL_CALLS = PLAIN_CALLS + STREAMED_CALLS + FAILED_CALLS;
+/** Calls the proxy refuses itself (an unknown model): no upstream sees them. */
+const REFUSED_CALLS = 1;
+const UPSTREAM_CALLS = PLAIN_CALLS + STREAMED_CALLS + FAILED_CALLS;
+const ALL_CALLS = UPSTREAM_CALLS + REFUSED_CALLS;
 /** Rows on a page of the request log. */
 const PAGE_SIZE = 50;
 
@@ -162,6 +165,8 @@ describe('the dashboard', () => {
       const stream = await client.chat.completions.create({ model: 'expensive', stream: true, messages: [{ role: 'user', content: `Write a reply ${i}` }] });
       for await (const _ of stream);
     }
+    await expect(client.chat.completions.create({ model: 'nope/unknown', messages: [{ role: 'user', content: 'Hello?' }] })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    // Last, so it is the newest failure in the request log.
     await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'mock:fail=502' }] })).rejects.toThrow();
     await waitForLoggedCalls(tenantId, ALL_CALLS);
 
@@ -173,7 +178,7 @@ describe('the dashboard', () => {
     expect(drawn.map((c) => c.label)).toEqual(expect.arrayContaining([expect.stringContaining('Spend in USD'), expect.stringContaining('Requests and errors')]));
     for (const chart of drawn) expect(chart.painted).toBe(true);
     // Requests plus errors, summed over the buckets: the chart plots what was logged.
-    expect(drawn.find((c) => c.label.startsWith('Requests and errors'))!.total).toBe(ALL_CALLS + FAILED_CALLS);
+    expect(drawn.find((c) => c.label.startsWith('Requests and errors'))!.total).toBe(ALL_CALLS + FAILED_CALLS + REFUSED_CALLS);
   });
 
   it('changes the range from the picker: the URL, the window asked for, and the old numbers dimmed until the new ones arrive', async () => {
@@ -296,10 +301,13 @@ describe('the dashboard', () => {
     await poll(() => failures.textContent()).toContain('502');
     const drawn = await charts();
     expect(drawn.find((c) => c.label.startsWith('Latency p50, p95 and p99'))!.series).toBe(3);
-    expect(drawn.find((c) => c.label.startsWith('Error rate by provider'))!.total).toBeCloseTo((FAILED_CALLS / ALL_CALLS) * 100, 6);
+    // The providers' own failures: the proxy's refusal is no provider's error, and it is named, not "(none)".
+    expect(drawn.find((c) => c.label.startsWith('Upstream error rate by provider'))!.total).toBeCloseTo((FAILED_CALLS / UPSTREAM_CALLS) * 100, 6);
+    const refused = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'no model (refused: bad request)' }) });
+    expect(await refused.locator('td').allTextContents()).toEqual([String(REFUSED_CALLS), String(REFUSED_CALLS), '0', '0', '–', '–']);
     await page.getByRole('link', { name: /All failures in the request log/ }).click();
     await page.getByRole('heading', { name: 'Request log' }).waitFor();
-    await poll(() => page.locator('tr[data-request-id]').count()).toBe(FAILED_CALLS);
+    await poll(() => page.locator('tr[data-request-id]').count()).toBe(FAILED_CALLS + REFUSED_CALLS);
   });
 
   it('filters the request log', async () => {
@@ -312,7 +320,7 @@ describe('the dashboard', () => {
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await page.getByLabel('Tenant').selectOption({ label: 'Browser Test Co' });
     await page.getByLabel('Status').selectOption('ok');
-    await poll(() => page.locator('tr[data-request-id]').count()).toBe(ALL_CALLS - FAILED_CALLS);
+    await poll(() => page.locator('tr[data-request-id]').count()).toBe(ALL_CALLS - FAILED_CALLS - REFUSED_CALLS);
   });
 
   it("opens a call's details: the attempts that failed before the last, and the prompt when the tenant stores it", async () => {

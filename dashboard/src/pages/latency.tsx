@@ -13,6 +13,13 @@ import { useTenantNames } from '../tenant-names';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
+/**
+ * A provider's or model's name; calls refused before a model was chosen (an unknown model, a bad
+ * request) are grouped under "(none)", which says nothing to on-call.
+ */
+const groupName = (key: string) => (key === '(none)' ? 'no model (refused: bad request)' : key);
+const pct = (v: number) => `${v.toFixed(1)}%`;
+
 export function LatencyPage({ range, refreshMs }: PageProps) {
   const { interval } = RANGES[range];
   const [errorsBy, setErrorsBy] = useState<Extract<GroupBy, 'provider' | 'model'>>('provider');
@@ -72,17 +79,22 @@ export function LatencyPage({ range, refreshMs }: PageProps) {
               <ChartView
                 type="line"
                 {...timeAxis(s, range)}
-                datasets={lineDatasets(s, [{ label: 'Error rate', value: (p) => (p.requests ? p.error_rate * 100 : null) }])}
-                yTitle="% of calls"
-                format={(v) => `${v.toFixed(1)}%`}
-                label={`Share of calls that failed, per ${interval}`}
+                datasets={lineDatasets(s, [
+                  // Every failure, the proxy's own refusals (limits, budgets, bad requests) included…
+                  { label: 'All calls', value: (p) => (p.requests ? p.error_rate * 100 : null) },
+                  // …and only what the upstreams failed, of the calls that reached one.
+                  { label: 'Upstream calls', value: (p) => (p.upstream_error_rate === null ? null : p.upstream_error_rate * 100) },
+                ])}
+                yTitle="% failed"
+                format={pct}
+                label={`Share of all calls and of upstream calls that failed, per ${interval}`}
               />
             )}
           </Async>
         </section>
         <section class="card" aria-labelledby="errors-by">
           <div class="card-head">
-            <h2 id="errors-by">Errors by {errorsBy}</h2>
+            <h2 id="errors-by">Upstream errors by {errorsBy}</h2>
             <fieldset class="segmented">
               <legend class="visually-hidden">Group errors by</legend>
               {(['provider', 'model'] as const).map((g) => (
@@ -97,30 +109,40 @@ export function LatencyPage({ range, refreshMs }: PageProps) {
               <>
                 <ChartView
                   type="bar"
-                  labels={b.data.map((g) => g.key)}
-                  datasets={[{ label: 'Error rate', data: b.data.map((g) => g.error_rate * 100), colour: b.data.map((g) => keyColour(b.group_by, g.key)) }]}
-                  yTitle="% of calls"
-                  format={(v) => `${v.toFixed(1)}%`}
-                  label={`Error rate by ${errorsBy}`}
+                  labels={b.data.map((g) => groupName(g.key))}
+                  datasets={[
+                    {
+                      label: 'Upstream error rate',
+                      data: b.data.map((g) => (g.upstream_error_rate === null ? null : g.upstream_error_rate * 100)),
+                      colour: b.data.map((g) => keyColour(b.group_by, g.key)),
+                    },
+                  ]}
+                  yTitle="% of upstream calls failed"
+                  format={pct}
+                  label={`Upstream error rate by ${errorsBy}`}
                 />
                 <div class="table-wrap">
                   <table>
                     <thead>
                       <tr>
                         <th scope="col">{errorsBy === 'provider' ? 'Provider' : 'Model'}</th>
-                        <th scope="col" class="num">Requests</th>
-                        <th scope="col" class="num">Errors</th>
-                        <th scope="col" class="num">Error rate</th>
+                        <th scope="col" class="num">Calls</th>
+                        <th scope="col" class="num">Failed, all</th>
+                        <th scope="col" class="num">Reached upstream</th>
+                        <th scope="col" class="num">Upstream errors</th>
+                        <th scope="col" class="num">Upstream error rate</th>
                         <th scope="col" class="num">p95</th>
                       </tr>
                     </thead>
                     <tbody>
                       {b.data.map((g) => (
                         <tr>
-                          <th scope="row">{g.key}</th>
+                          <th scope="row">{groupName(g.key)}</th>
                           <td class="num">{count(g.requests)}</td>
                           <td class="num">{count(g.errors)}</td>
-                          <td class="num">{percent(g.error_rate, 2)}</td>
+                          <td class="num">{count(g.upstream_calls)}</td>
+                          <td class="num">{count(g.upstream_errors)}</td>
+                          <td class="num">{percent(g.upstream_error_rate, 2)}</td>
                           <td class="num">{ms(g.latency_ms.p95)}</td>
                         </tr>
                       ))}

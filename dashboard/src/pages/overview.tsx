@@ -48,7 +48,7 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
               tone={s.cheap_token_share === null ? undefined : s.cheap_token_share >= CHEAP_SHARE_TARGET ? 'good' : 'bad'}
               note={<TargetBar value={s.cheap_token_share} target={CHEAP_SHARE_TARGET} label={`Cheap-tier share against the ${CHEAP_SHARE_TARGET * 100}% target`} />}
             />
-            <Stat label="Error rate" value={percent(s.error_rate, 2)} tone={s.error_rate > 0.05 ? 'bad' : undefined} note={`of ${count(s.requests)} calls`} />
+            <Stat label="Error rate" value={percent(s.error_rate, 2)} tone={s.error_rate > 0.05 ? 'bad' : undefined} note={`of ${count(s.requests)} calls; upstream ${percent(s.upstream_error_rate, 2)}`} />
             <Stat label="Latency p95" value={ms(s.latency_ms.p95)} note={`p50 ${ms(s.latency_ms.p50)} · p99 ${ms(s.latency_ms.p99)}`} />
             <Stat label="Time to first token p95" value={ms(s.ttft_ms.p95)} note={`p50 ${ms(s.ttft_ms.p50)}`} />
           </section>
