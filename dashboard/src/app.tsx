@@ -43,6 +43,8 @@ function Page(props: PageProps) {
 
 export function App() {
   const [signedIn, setSignedIn] = useState(() => session.token() !== null);
+  // Why the last session ended, when the proxy ended it rather than the user.
+  const [ended, setEnded] = useState<string | null>(null);
   const route = useRoute();
   const [autoRefresh, setAutoRefresh] = useState(true);
   useEffect(
@@ -50,6 +52,7 @@ export function App() {
       onUnauthorized(() => {
         session.signOut();
         setSignedIn(false);
+        setEnded('Your session ended: the admin token was rejected. Sign in again with the current one.');
       }),
     [],
   );
@@ -63,7 +66,16 @@ export function App() {
   const title = signedIn ? (PAGES.find((p) => p.path === current)?.title ?? 'Overview') : 'Sign in';
   useEffect(() => void (document.title = `${title} · AI cost proxy`), [title]);
 
-  if (!signedIn) return <SignInPage onSignedIn={() => setSignedIn(true)} />;
+  if (!signedIn)
+    return (
+      <SignInPage
+        notice={ended}
+        onSignedIn={() => {
+          setEnded(null);
+          setSignedIn(true);
+        }}
+      />
+    );
 
   return (
     <div class="shell">

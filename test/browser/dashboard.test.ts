@@ -173,7 +173,11 @@ describe('the dashboard', () => {
     await open('overview');
     const requests = page.getByRole('group', { name: 'Requests', exact: true });
     await poll(() => requests.textContent()).toContain(String(ALL_CALLS));
-    expect(await page.getByRole('group', { name: 'Cheap-tier share' }).getByRole('meter').count()).toBe(1);
+    const cheapShare = page.getByRole('group', { name: 'Cheap-tier share' });
+    expect(await cheapShare.getByRole('meter').count()).toBe(1);
+    expect(await cheapShare.textContent()).toContain('Target 70%');
+    // The range's figure among today's and the month's says which it is.
+    await page.getByRole('group', { name: 'Cache savings, last 24 hours' }).waitFor();
     const drawn = await charts();
     expect(drawn.map((c) => c.label)).toEqual(expect.arrayContaining([expect.stringContaining('Spend in USD'), expect.stringContaining('Requests and errors')]));
     for (const chart of drawn) expect(chart.painted).toBe(true);
@@ -445,5 +449,6 @@ describe('the dashboard', () => {
     await page.evaluate(() => sessionStorage.setItem('ai-proxy-admin-token', 'revoked-token'));
     await open('overview');
     await page.getByLabel('Admin token').waitFor();
+    expect(await page.getByRole('status').textContent()).toContain('Your session ended: the admin token was rejected');
   });
 });

@@ -27,13 +27,16 @@ export function LoadedStat<T>({ label, state, value, note }: { label: string; st
   );
 }
 
-/** A share against a target, as a bar with the target marked. */
+/** A share against a target, as a bar with the target marked and named. */
 export function TargetBar({ value, target, label }: { value: number | null; target: number; label: string }) {
   const width = Math.max(0, Math.min(1, value ?? 0)) * 100;
   return (
     <div class="target-bar" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={value === null ? undefined : Math.round(value * 100)}>
       <div class={`target-fill${value !== null && value >= target ? ' met' : ''}`} style={{ width: `${width}%` }} />
-      <div class="target-mark" style={{ left: `${target * 100}%` }} title={`Target ${target * 100}%`} />
+      <div class="target-mark" style={{ left: `${target * 100}%` }} />
+      <div class="target-caption" style={{ left: `${target * 100}%` }}>
+        Target {target * 100}%
+      </div>
     </div>
   );
 }

@@ -34,7 +34,7 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
       <section class="stats" aria-label="Spend">
         <LoadedStat label="Spend today (UTC)" state={today} value={(t) => usd(t.cost_usd)} note={(t) => `${count(t.requests)} calls`} />
         <LoadedStat label="Month to date" state={spend} value={(s) => usd(total(s, 'month_to_date_usd'))} note={(s) => `Forecast ${usd(total(s, 'forecast_usd'))} by month end`} />
-        <LoadedStat label="Cache savings" state={summary} value={(s) => usd(s.saved_usd)} note={(s) => `Hit rate ${percent(s.cache_hit_rate)}`} />
+        <LoadedStat label={`Cache savings, ${RANGES[range].label.toLowerCase()}`} state={summary} value={(s) => usd(s.saved_usd)} note={(s) => `Hit rate ${percent(s.cache_hit_rate)}`} />
       </section>
 
       <Async state={summary}>

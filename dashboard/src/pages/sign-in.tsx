@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, session } from '../api';
 
-export function SignInPage({ onSignedIn }: { onSignedIn: () => void }) {
+export function SignInPage({ notice, onSignedIn }: { notice: string | null; onSignedIn: () => void }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -26,6 +26,11 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => void }) {
     <main class="sign-in">
       <form class="card" onSubmit={submit}>
         <h1>AI cost proxy</h1>
+        {notice && (
+          <p class="notice" role="status">
+            {notice}
+          </p>
+        )}
         <p>Sign in with the proxy's admin token (<code>ADMIN_TOKEN</code>). It is kept for this browser tab only.</p>
         <label for="admin-token">Admin token</label>
         <input id="admin-token" type="password" autocomplete="current-password" required value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
