@@ -307,8 +307,8 @@ describe('the dashboard', () => {
     expect(drawn.find((c) => c.label.startsWith('Latency p50, p95 and p99'))!.series).toBe(3);
     // The providers' own failures: the proxy's refusal is no provider's error, and it is named, not "(none)".
     expect(drawn.find((c) => c.label.startsWith('Upstream error rate by provider'))!.total).toBeCloseTo((FAILED_CALLS / UPSTREAM_CALLS) * 100, 6);
-    const refused = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'no model (refused: bad request)' }) });
-    expect(await refused.locator('td').allTextContents()).toEqual([String(REFUSED_CALLS), String(REFUSED_CALLS), '0', '0', '–', '–']);
+    const refused = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'no model (bad request)' }) });
+    expect(await refused.locator('td').allTextContents()).toEqual([String(REFUSED_CALLS), String(REFUSED_CALLS), '0 of 0', '–', '–']);
     await page.getByRole('link', { name: /All failures in the request log/ }).click();
     await page.getByRole('heading', { name: 'Request log' }).waitFor();
     await poll(() => page.locator('tr[data-request-id]').count()).toBe(FAILED_CALLS + REFUSED_CALLS);

@@ -17,7 +17,7 @@ import { useApi } from '../use-api';
  * A provider's or model's name; calls refused before a model was chosen (an unknown model, a bad
  * request) are grouped under "(none)", which says nothing to on-call.
  */
-const groupName = (key: string) => (key === '(none)' ? 'no model (refused: bad request)' : key);
+const groupName = (key: string) => (key === '(none)' ? 'no model (bad request)' : key);
 const pct = (v: number) => `${v.toFixed(1)}%`;
 
 export function LatencyPage({ range, refreshMs }: PageProps) {
@@ -104,6 +104,9 @@ export function LatencyPage({ range, refreshMs }: PageProps) {
               ))}
             </fieldset>
           </div>
+          <p class="muted small">
+            Upstream errors: calls that reached a provider and failed there. Failed: every failed call, the proxy's own refusals (rate limits, budgets, bad requests) included.
+          </p>
           <Async state={groups} empty={(b) => b.data.length === 0}>
             {(b) => (
               <>
@@ -127,8 +130,7 @@ export function LatencyPage({ range, refreshMs }: PageProps) {
                       <tr>
                         <th scope="col">{errorsBy === 'provider' ? 'Provider' : 'Model'}</th>
                         <th scope="col" class="num">Calls</th>
-                        <th scope="col" class="num">Failed, all</th>
-                        <th scope="col" class="num">Reached upstream</th>
+                        <th scope="col" class="num">Failed</th>
                         <th scope="col" class="num">Upstream errors</th>
                         <th scope="col" class="num">Upstream error rate</th>
                         <th scope="col" class="num">p95</th>
@@ -140,8 +142,9 @@ export function LatencyPage({ range, refreshMs }: PageProps) {
                           <th scope="row">{groupName(g.key)}</th>
                           <td class="num">{count(g.requests)}</td>
                           <td class="num">{count(g.errors)}</td>
-                          <td class="num">{count(g.upstream_calls)}</td>
-                          <td class="num">{count(g.upstream_errors)}</td>
+                          <td class="num">
+                            {count(g.upstream_errors)} of {count(g.upstream_calls)}
+                          </td>
                           <td class="num">{percent(g.upstream_error_rate, 2)}</td>
                           <td class="num">{ms(g.latency_ms.p95)}</td>
                         </tr>
