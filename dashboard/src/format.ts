@@ -10,6 +10,12 @@ export const count = (value: number) => (Math.abs(value) >= 10_000 ? compact.for
 export const percent = (value: number | null, digits = 1) => (value === null ? '–' : `${(value * 100).toFixed(digits)}%`);
 export const ms = (value: number | null) => (value === null ? '–' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${whole.format(value)} ms`);
 
+/**
+ * A model's or provider's name in a breakdown. Calls refused before a model was chosen (an unknown
+ * model, a bad request) are grouped under "(none)", which would say nothing to a reader.
+ */
+export const groupName = (key: string) => (key === '(none)' ? 'no model (bad request)' : key);
+
 /** Time of day for today's moments, with the date for older ones. */
 export function dateTime(iso: string, now = new Date()): string {
   const d = new Date(iso);

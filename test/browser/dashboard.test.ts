@@ -420,7 +420,7 @@ describe('the dashboard', () => {
     const [series] = await Promise.all([page.waitForRequest(/\/admin\/analytics\/timeseries/), page.getByLabel('Time range').selectOption('last-month')]);
     const window = new URL(series.url()).searchParams;
     expect([window.get('from'), window.get('to')]).toEqual([lastMonthStart, monthStart]);
-    await page.getByRole('region', { name: 'Spend over time' }).getByText('No calls in this window yet.').waitFor();
+    await page.getByRole('region', { name: 'Spend over time' }).getByText('No calls in this window.').waitFor();
   });
 
   it('fits a phone screen without sideways scrolling', async () => {

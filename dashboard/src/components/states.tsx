@@ -35,7 +35,7 @@ export function Async<T>({ state, children, empty }: { state: Loaded<T>; childre
       ) : (
         <>
           {state.error && <ErrorNote error={state.error} retry={state.reload} />}
-          {empty?.(state.data) ? <Empty>No calls in this window yet.</Empty> : children(state.data)}
+          {empty?.(state.data) ? <Empty>No calls in this window.</Empty> : children(state.data)}
         </>
       )}
     </div>

@@ -6,18 +6,13 @@ import type { PageProps } from '../app';
 import { keyColour } from '../colours';
 import { ChartView } from '../components/chart';
 import { Async, Empty } from '../components/states';
-import { count, dateTime, ms, percent } from '../format';
+import { count, dateTime, groupName, ms, percent } from '../format';
 import { href } from '../router';
 import { hasCalls, lineDatasets, timeAxis } from '../series';
 import { useTenantNames } from '../tenant-names';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
-/**
- * A provider's or model's name; calls refused before a model was chosen (an unknown model, a bad
- * request) are grouped under "(none)", which says nothing to on-call.
- */
-const groupName = (key: string) => (key === '(none)' ? 'no model (bad request)' : key);
 const pct = (v: number) => `${v.toFixed(1)}%`;
 
 export function LatencyPage({ range, refreshMs }: PageProps) {

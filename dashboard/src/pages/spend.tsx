@@ -5,7 +5,7 @@ import { api } from '../api';
 import type { PageProps } from '../app';
 import { ChartView } from '../components/chart';
 import { Async, Empty } from '../components/states';
-import { count, percent, usd } from '../format';
+import { count, groupName, percent, usd } from '../format';
 import { href } from '../router';
 import { hasCalls, stackedDatasets, timeAxis } from '../series';
 import { useTenantNames } from '../tenant-names';
@@ -132,7 +132,7 @@ export function SpendPage({ range, refreshMs }: PageProps) {
                 <tbody>
                   {b.data.map((g) => (
                     <tr>
-                      <th scope="row">{g.key}</th>
+                      <th scope="row">{groupName(g.key)}</th>
                       <td class="num">{count(g.requests)}</td>
                       <td class="num">{count(g.prompt_tokens)}</td>
                       <td class="num">{count(g.completion_tokens)}</td>
