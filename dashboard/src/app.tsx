@@ -59,8 +59,8 @@ export function App() {
 
   const range = isRangeId(route.params.get('range') ?? undefined) ? (route.params.get('range') as RangeId) : DEFAULT_RANGE;
   const [current = 'overview', id] = route.segments;
-  // The tenant list is the one view the range does not change, and with the request log the one
-  // that does not refresh itself (new rows would move the rows being read).
+  // The range applies to every view but the tenant list. Views of live numbers refresh themselves;
+  // the tenant list and the request log do not (new rows would move the rows being read).
   const ranged = !(current === 'tenants' && !id);
   const live = ['overview', 'spend', 'latency'].includes(current) || (current === 'tenants' && id !== undefined);
   const title = signedIn ? (PAGES.find((p) => p.path === current)?.title ?? 'Overview') : 'Sign in';

@@ -16,7 +16,6 @@ const theme = getComputedStyle(document.documentElement);
 Chart.defaults.color = theme.getPropertyValue('--muted').trim() || '#5f6b7a';
 Chart.defaults.borderColor = theme.getPropertyValue('--border').trim() || '#dde2e8';
 
-
 /** A series as the pages describe it; styling is decided here, once. */
 export interface Dataset {
   label: string;
