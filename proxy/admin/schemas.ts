@@ -7,12 +7,17 @@ export const ErrorSchema = z
   })
   .openapi('Error');
 
-export const ModelIdSchema = z.string().regex(/^(openai|anthropic|workers-ai|mock)\/.+$/, 'expected provider/model, e.g. openai/gpt-4o-mini').max(256);
+// Printable ASCII without spaces: a model id ends up in response headers (x-proxy-model), where a control
+// character would make every call on that tier fail after its upstream call.
+export const ModelIdSchema = z.string().regex(/^(openai|anthropic|workers-ai|mock)\/[\x21-\x7e]+$/, 'expected provider/model in printable ASCII without spaces, e.g. openai/gpt-4o-mini').max(256);
+
+/** Control characters (NUL, newlines...) and unpaired surrogates: unreadable, and D1 cannot store a lone surrogate faithfully. */
+const displayable = (value: string) => !/[\p{Cc}\p{Cs}]/u.test(value);
 const ModelId = ModelIdSchema;
 
 // Strict: a misspelt setting is an error, not silently ignored.
 export const TenantSettingsSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200).openapi({ example: 'acme-support' }),
+  name: z.string().trim().min(1).max(200).refine(displayable, { message: 'use no control characters or unpaired surrogates' }).openapi({ example: 'acme-support' }),
   rpm: z.number().int().positive().nullable().optional().openapi({ description: 'Requests per minute; null for unlimited.' }),
   tpm: z.number().int().positive().nullable().optional().openapi({ description: 'Tokens per minute; null for unlimited.' }),
   monthly_budget_usd: z.number().nonnegative().max(1e9).nullable().optional().openapi({ description: 'Monthly spend cap in USD; null for none.' }),
@@ -180,13 +185,21 @@ export const TimeseriesQuery = AnalyticsQuery.extend({
 
 const nullableMs = z.number().nullable();
 
+/** The upstreams' own failures, apart from the proxy's refusals (analytics/aggregate.ts). */
+const upstreamErrorFields = {
+  upstream_calls: z.number().openapi({ description: 'Calls that reached an upstream (at least one attempt): not response-cache hits, nor calls the proxy refused' }),
+  upstream_errors: z.number().openapi({ description: 'Of those, the calls that failed (status >= 400), client disconnects (499) excepted; a call rescued by a retry or fallback is not one' }),
+  upstream_error_rate: z.number().nullable().openapi({ description: 'upstream_errors / upstream_calls; null when no call reached an upstream' }),
+};
+
 export const SummarySchema = z
   .object({
     from: z.string(),
     to: z.string(),
     requests: z.number(),
-    errors: z.number(),
+    errors: z.number().openapi({ description: "Calls that failed (status >= 400), the proxy's own refusals (rate limits, budget, bad requests) included" }),
     error_rate: z.number(),
+    ...upstreamErrorFields,
     prompt_tokens: z.number(),
     completion_tokens: z.number(),
     cached_tokens: z.number(),
@@ -219,6 +232,7 @@ const PointSchema = z.object({
   requests: z.number(),
   errors: z.number(),
   error_rate: z.number(),
+  ...upstreamErrorFields,
   prompt_tokens: z.number(),
   completion_tokens: z.number(),
   cached_tokens: z.number(),
