@@ -101,7 +101,8 @@ const CONTENT_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
 const insertFromJson = (table: string, columns: string[], key: string) =>
   `INSERT INTO ${table} (${columns.join(', ')}) SELECT ${columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?1) WHERE true ON CONFLICT (${key}) DO NOTHING`;
 const INSERTS = {
-  requests: insertFromJson('requests', REQUEST_COLUMNS.map(([c]) => c), 'id'),
+  // RETURNING names the calls really inserted (not skipped as copies), whose cost is new spend.
+  requests: `${insertFromJson('requests', REQUEST_COLUMNS.map(([c]) => c), 'id')} RETURNING id`,
   attempts: insertFromJson('request_attempts', ATTEMPT_COLUMNS.map(([c]) => c), 'request_id, attempt'),
   contents: insertFromJson('request_content', CONTENT_COLUMNS.map(([c]) => c), 'request_id'),
 };
@@ -175,12 +176,97 @@ async function writeRows(env: Env, rows: Rows, id: string): Promise<D1Result | n
   }
 }
 
-/** Writes one record to D1; false when D1 would not take it. */
-async function writeToD1(env: Env, r: RequestRecord): Promise<boolean> {
-  const inserted = await writeRows(env, addRows(emptyRows(), r), r.id);
-  if (inserted && inserted.meta.changes > 0) noteSpend(r.tenantId, r.ts, r.costNano);
-  return inserted !== null;
+/** A record waiting for its D1 write; `written` says how it went, once it has. */
+interface PendingRecord {
+  record: RequestRecord;
+  written?: boolean;
 }
+
+/** A group write under way: its records, and when it started. */
+interface GroupWrite {
+  group: PendingRecord[];
+  since: number;
+}
+
+/** The records of one D1 binding waiting to be written, and the write under way. */
+interface D1Writer {
+  waiting: PendingRecord[];
+  current: GroupWrite | null;
+}
+
+/** Per D1 binding, so each database (tests give some calls a failing one) has its own queue. */
+const writers = new WeakMap<D1Database, D1Writer>();
+
+/** Records per group write: the queue consumer's batch size. */
+const MAX_RECORDS_PER_WRITE = 100;
+/** How often a record written by another call's group looks whether it is done. */
+const POLL_MS = 10;
+/**
+ * How long a group write may take before the calls waiting on it stop waiting. The call that
+ * made it may be gone (its waitUntil ran out) with the write never finishing: its records go
+ * back in line for the next write, and if the old one did land after all, ON CONFLICT skips
+ * the copies.
+ */
+const GROUP_WRITE_MAX_MS = 5000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Writes a group of records as one transaction and marks how it went for each. */
+async function writeGroup(env: Env, group: PendingRecord[]): Promise<void> {
+  const rows = emptyRows();
+  for (const pending of group) addRows(rows, pending.record);
+  const result = await writeRows(env, rows, group.length === 1 ? group[0].record.id : `${group[0].record.id} and ${group.length - 1} more`);
+  const inserted = new Set(result?.results.map((row) => (row as { id: string }).id));
+  for (const pending of group) {
+    pending.written = result !== null;
+    // This isolate's month-to-date totals take the cost of each call new to the log.
+    if (inserted.has(pending.record.id)) noteSpend(pending.record.tenantId, pending.record.ts, pending.record.costNano);
+  }
+}
+
+/** Puts a record in line for the next D1 write of this isolate. */
+function joinD1Group(env: Env, r: RequestRecord): PendingRecord {
+  let writer = writers.get(env.DB);
+  if (!writer) writers.set(env.DB, (writer = { waiting: [], current: null }));
+  const own: PendingRecord = { record: r };
+  writer.waiting.push(own);
+  return own;
+}
+
+/**
+ * Sees a record in line written to D1; false when D1 would not take it. Writes are grouped per
+ * isolate (a group commit): one is under way at a time, and the records in line meanwhile go
+ * together in the next, made by the first of their calls to find D1 free. Under load, one
+ * statement stores many calls, which otherwise is most of a call's cost. Each call waits for
+ * its own record inside its own waitUntil, looking at a plain flag on a timer: promises shared
+ * between requests would tie one request's continuation to another's lifetime, which the
+ * runtime does not guarantee.
+ */
+async function writtenToD1(env: Env, own: PendingRecord): Promise<boolean> {
+  const writer = writers.get(env.DB)!;
+  while (own.written === undefined) {
+    const under = writer.current;
+    if (under && Date.now() - under.since < GROUP_WRITE_MAX_MS) {
+      await sleep(POLL_MS);
+      continue;
+    }
+    if (under) writer.waiting.unshift(...under.group.filter((p) => p.written === undefined));
+    const mine: GroupWrite = { group: writer.waiting.splice(0, MAX_RECORDS_PER_WRITE), since: Date.now() };
+    writer.current = mine;
+    try {
+      await writeGroup(env, mine.group);
+    } finally {
+      if (writer.current === mine) writer.current = null;
+    }
+  }
+  return own.written;
+}
+
+/**
+ * How long a record lingers before it is written: the response is on its way first, and the
+ * records of calls ending meanwhile join the same write. Nobody waits for it but the log.
+ */
+const LINGER_MS = 5;
 
 /**
  * Stored content longer than this (characters, request and answer together) does not ride in the
@@ -214,22 +300,28 @@ async function sendToQueue(env: Env, r: RequestRecord): Promise<boolean> {
 export const logsThroughQueue = (env: Env) => env.REQUEST_LOG_SINK === 'queue' && env.LOG_QUEUE !== undefined;
 
 /**
- * Stores one call's record. Analytics Engine gets its point at once. The D1 row goes straight
- * to D1 (retried), or, with REQUEST_LOG_SINK=queue, through the LOG_QUEUE for the consumer to
+ * Stores one call's record, once the response is on its way. Analytics Engine gets its point at
+ * once. The D1 row goes straight to D1 (grouped with other calls' rows, retried), or, with
+ * REQUEST_LOG_SINK=queue, through the LOG_QUEUE for the consumer to
  * insert in batches (the scaling path for high volume). Each path falls back on the other, so
  * a row survives either being down; if both are, the record is printed whole to the Worker's
  * logs, the last place it can be recovered from.
  */
 export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void> {
+  const viaQueue = logsThroughQueue(env);
+  // The record gets in line for D1 at once; the work of writing it waits: callers hand this to
+  // waitUntil as they answer, and the calls ending meanwhile join the same write.
+  const inLine = viaQueue ? null : joinD1Group(env, r);
+  await sleep(LINGER_MS);
   try {
     env.AE?.writeDataPoint(toDataPoint(r));
   } catch (error) {
     // Analytics Engine is the secondary copy: its failure must not cost us the D1 row.
     console.error('analytics engine write failed', r.id, error);
   }
-  const written = logsThroughQueue(env)
-    ? (await sendToQueue(env, r)) || (await writeToD1(env, r))
-    : (await writeToD1(env, r)) || (await sendToQueue(env, r));
+  const written = inLine
+    ? (await writtenToD1(env, inLine)) || (await sendToQueue(env, r))
+    : (await sendToQueue(env, r)) || (await writtenToD1(env, joinD1Group(env, r)));
   if (!written) console.error('request log: unwritten record', JSON.stringify(r));
 }
 
