@@ -9,10 +9,30 @@ import { invalidRequest, ProxyError } from './errors';
 const tooLarge = (maxBytes: number) =>
   new ProxyError(413, `The request body is larger than the ${maxBytes} bytes this proxy accepts.`, 'invalid_request_error', 'request_too_large');
 
-/** A request body: as parsed, and as sent (kept so it can be forwarded without serialising it again). */
+/**
+ * A request body: as parsed, and as sent, kept so it can be forwarded without serialising it
+ * again. `bytes` are exactly `text` in UTF-8 (a leading BOM dropped), or null when the client's
+ * bytes were not valid UTF-8 and `text` holds replacement characters instead.
+ */
 export interface JsonBody {
   value: unknown;
   text: string;
+  bytes: Uint8Array | null;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+const lenientUtf8 = new TextDecoder('utf-8');
+const BOM = [0xef, 0xbb, 0xbf];
+
+/** The body's text, and its bytes when they are that text exactly. */
+function decode(bytes: Uint8Array): { text: string; bytes: Uint8Array | null } {
+  // The decoders drop a leading BOM from the text; the bytes drop it too, so offsets agree.
+  const unmarked = BOM.every((b, i) => bytes[i] === b) ? bytes.subarray(BOM.length) : bytes;
+  try {
+    return { text: strictUtf8.decode(unmarked), bytes: unmarked };
+  } catch {
+    return { text: lenientUtf8.decode(unmarked), bytes: null };
+  }
 }
 
 export async function readJsonBody(request: Request, maxBytes: number): Promise<JsonBody> {
@@ -21,8 +41,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (!request.body) throw invalidRequest('The request needs a JSON body.', null, 'invalid_json');
   // With a declared length the runtime delivers no more than that: read it natively. Without
   // one (chunked), count the bytes while reading and stop at the cap.
-  const text = declared !== null ? await request.text() : await readCapped(request.body, maxBytes);
-  if (text.length > maxBytes) throw tooLarge(maxBytes);
+  const received = declared !== null ? new Uint8Array(await request.arrayBuffer()) : await readCapped(request.body, maxBytes);
+  if (received.byteLength > maxBytes) throw tooLarge(maxBytes);
+  const { text, bytes } = decode(received);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -30,13 +51,12 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     throw invalidRequest('We could not parse the JSON body of your request. The body must be valid JSON.', null, 'invalid_json');
   }
   if (depthExceeds(value, MAX_DEPTH)) throw invalidRequest(`The request body nests deeper than ${MAX_DEPTH} levels.`, null, 'too_deeply_nested');
-  return { value, text };
+  return { value, text, bytes };
 }
 
-async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<string> {
+async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
   const reader = body.getReader();
-  const decoder = new TextDecoder();
-  const parts: string[] = [];
+  const parts: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -46,10 +66,15 @@ async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): P
       await reader.cancel().catch(() => {});
       throw tooLarge(maxBytes);
     }
-    parts.push(decoder.decode(value, { stream: true }));
+    parts.push(value);
   }
-  parts.push(decoder.decode());
-  return parts.join('');
+  const whole = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    whole.set(part, at);
+    at += part.byteLength;
+  }
+  return whole;
 }
 
 /** Far deeper than any real request (tool schemas included), far shallower than the stack. */

@@ -84,12 +84,18 @@ function topLevelValues(text: string): Map<string, Span[]> | null {
   }
 }
 
+/** A change to the text: `text[start, end)` becomes `value` (an insertion when start === end). */
+interface Edit extends Span {
+  value: string;
+}
+
 /**
- * `text` (a JSON object) with each of `fields` set: replaced where the key is present, added at
- * the end where it is not. Null when that cannot be done safely (not an object, malformed, or
- * a key to set appears more than once, where parsers disagree on which one counts).
+ * The edits that set each of `fields` in `text` (a JSON object): replaced where the key is
+ * present, added at the end where it is not. Null when that cannot be done safely (not an
+ * object, malformed, or a key to set appears more than once, where parsers disagree on which
+ * one counts). In text order.
  */
-export function withTopLevelFields(text: string, fields: Record<string, unknown>): string | null {
+function fieldEdits(text: string, fields: Record<string, unknown>): Edit[] | null {
   let spans: Map<string, Span[]> | null;
   try {
     spans = topLevelValues(text);
@@ -97,24 +103,80 @@ export function withTopLevelFields(text: string, fields: Record<string, unknown>
     return null;
   }
   if (!spans) return null;
-  const replacements: Array<Span & { value: string }> = [];
+  const edits: Edit[] = [];
   const added: string[] = [];
   for (const [key, value] of Object.entries(fields)) {
     const found = spans.get(key);
     if (found && found.length > 1) return null;
-    if (found) replacements.push({ ...found[0], value: JSON.stringify(value) });
+    if (found) edits.push({ ...found[0], value: JSON.stringify(value) });
     else added.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
   }
-  replacements.sort((a, b) => a.start - b.start);
+  edits.sort((a, b) => a.start - b.start);
+  if (added.length > 0) {
+    // Just after the last member (or the opening brace), before the closing one.
+    let at = text.lastIndexOf('}');
+    while (isSpace(text.charCodeAt(at - 1))) at--;
+    edits.push({ start: at, end: at, value: `${spans.size > 0 ? ',' : ''}${added.join(',')}` });
+  }
+  return edits;
+}
+
+/** `text` (a JSON object) with each of `fields` set, the rest left as it is; null as fieldEdits. */
+export function withTopLevelFields(text: string, fields: Record<string, unknown>): string | null {
+  const edits = fieldEdits(text, fields);
+  if (!edits) return null;
   // Built by concatenation: V8 joins the pieces lazily (rope strings), so the long unchanged
   // stretches are copied once, when the result is encoded for the upstream.
   let result = '';
   let at = 0;
-  for (const r of replacements) {
-    result += text.slice(at, r.start) + r.value;
-    at = r.end;
+  for (const edit of edits) {
+    result += text.slice(at, edit.start) + edit.value;
+    at = edit.end;
   }
-  if (added.length === 0) return result + text.slice(at);
-  const close = text.lastIndexOf('}');
-  return `${result}${text.slice(at, close).trimEnd()}${spans.size > 0 ? ',' : ''}${added.join(',')}}`;
+  return result + text.slice(at);
+}
+
+/** How many bytes UTF-8 takes for text[from, to), as TextEncoder writes it. */
+function utf8Length(text: string, from: number, to: number): number {
+  let bytes = 0;
+  for (let i = from; i < to; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if ((code & 0xfc00) === 0xd800 && i + 1 < to && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The same edit made on `bytes`, the UTF-8 of `text`, so the unchanged stretches are copied
+ * rather than encoded again: a 1 MiB prompt costs a memory copy instead of an encode. Each edit's
+ * place in the bytes is measured from whichever end of the text is nearer (the fields a proxy
+ * sets sit near the start or the end of a body).
+ */
+export function withTopLevelFieldsInBytes(text: string, bytes: Uint8Array, fields: Record<string, unknown>): Uint8Array | null {
+  const edits = fieldEdits(text, fields);
+  if (!edits) return null;
+  const pieces = edits.map((edit) => {
+    const start = edit.start <= text.length / 2 ? utf8Length(text, 0, edit.start) : bytes.length - utf8Length(text, edit.start, text.length);
+    return { start, end: start + utf8Length(text, edit.start, edit.end), value: encoder.encode(edit.value) };
+  });
+  const size = pieces.reduce((total, p) => total + p.value.length - (p.end - p.start), bytes.length);
+  const result = new Uint8Array(size);
+  let from = 0;
+  let to = 0;
+  for (const piece of pieces) {
+    result.set(bytes.subarray(from, piece.start), to);
+    to += piece.start - from;
+    result.set(piece.value, to);
+    to += piece.value.length;
+    from = piece.end;
+  }
+  result.set(bytes.subarray(from), to);
+  return result;
 }

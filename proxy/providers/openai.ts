@@ -4,7 +4,7 @@
  * `stream_options.include_usage` is forced on so the proxy always learns the real usage.
  */
 import { ProxyError } from '../errors';
-import { withTopLevelFields } from '../json-fields';
+import { withTopLevelFields, withTopLevelFieldsInBytes } from '../json-fields';
 import { readSse, type SseEvent } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { fromOpenAIUsage } from '../usage';
@@ -24,14 +24,17 @@ function headers(env: Env): HeadersInit {
 }
 
 /**
- * The upstream body: the client's as sent, with `fields` set. Editing the raw text keeps a large
- * prompt from being serialised again (json-fields.ts); the parsed body is the fallback.
+ * The upstream body: the client's as sent, with `fields` set. Editing the bytes as received (or,
+ * failing those, the text) keeps a large prompt from being serialised and encoded again
+ * (json-fields.ts); the parsed body is the fallback.
  */
-function upstreamBody(call: ChatCall | EmbeddingsCall, fields: Record<string, unknown>): string {
-  return (call.rawBody !== undefined && withTopLevelFields(call.rawBody, fields)) || JSON.stringify({ ...call.body, ...fields });
+function upstreamBody(call: ChatCall | EmbeddingsCall, fields: Record<string, unknown>): Uint8Array | string {
+  const raw = call.raw;
+  const edited = raw && (raw.bytes ? withTopLevelFieldsInBytes(raw.text, raw.bytes, fields) : withTopLevelFields(raw.text, fields));
+  return edited || JSON.stringify({ ...call.body, ...fields });
 }
 
-async function post(env: Env, path: string, body: string, signal: AbortSignal): Promise<Response> {
+async function post(env: Env, path: string, body: Uint8Array | string, signal: AbortSignal): Promise<Response> {
   const response = await fetchUpstream('openai', `${baseUrl(env)}${path}`, { method: 'POST', headers: headers(env), body, signal });
   if (!response.ok) throw upstreamFailure('openai', response.status, await upstreamErrorMessage(response, env), response.headers);
   return response;

@@ -3,6 +3,7 @@
  * requests arrive as Chat Completions bodies and providers answer with OpenAI JSON or OpenAI
  * stream chunks, translating their own wire format at the edge (as Portkey's gateway does).
  */
+import type { JsonBody } from '../body';
 import type { Env } from '../env';
 import type { Usage } from '../usage';
 
@@ -47,12 +48,15 @@ export interface EmbeddingsRequest {
   [field: string]: unknown;
 }
 
+/** A request body as the client sent it: its text, and its bytes when they are that text exactly. */
+export type SentBody = Pick<JsonBody, 'text' | 'bytes'>;
+
 export interface ChatCall {
   /** The model as the provider names it (no `provider/` prefix). */
   model: string;
   body: ChatRequest;
   /** The body as the client sent it: a provider that forwards it nearly unchanged can edit this instead of serialising `body`. */
-  rawBody?: string;
+  raw?: SentBody;
   env: Env;
   /** Aborted when the client goes away: providers pass it to their upstream fetch. */
   signal: AbortSignal;
@@ -63,7 +67,7 @@ export interface ChatCall {
 export interface EmbeddingsCall {
   model: string;
   body: EmbeddingsRequest;
-  rawBody?: string;
+  raw?: SentBody;
   env: Env;
   signal: AbortSignal;
 }

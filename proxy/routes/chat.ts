@@ -12,7 +12,7 @@ import { meterStream, type StreamOutcome } from '../metered-stream';
 import { tiersFor, type ResolvedModel, type Tiers } from '../models';
 import { PROVIDERS } from '../providers';
 import { estimatePromptTokens } from '../providers/content';
-import type { ChatRequest, ChatResult } from '../providers/types';
+import type { ChatRequest, ChatResult, SentBody } from '../providers/types';
 import { withFirst, type PartReader } from '../stream-parts';
 import { admitCall, type Admission } from '../limits';
 import { effectivePrice } from '../prices';
@@ -107,7 +107,7 @@ async function started(parts: PartReader, attempt: Attempt, timeoutMs: number): 
 }
 
 /** Calls the routed model, with retries and then the fallback (failover.ts), until an answer starts. */
-async function callUpstream(c: AppContext, body: ChatRequest, rawBody: string, routed: ResolvedModel, tiers: Tiers): Promise<ChatResult> {
+async function callUpstream(c: AppContext, body: ChatRequest, raw: SentBody, routed: ResolvedModel, tiers: Tiers): Promise<ChatResult> {
   const call = c.get('call');
   const policy = failoverPolicy(c.env);
   const fallback = fallbackFor(c.env, tiers, routed);
@@ -118,7 +118,7 @@ async function callUpstream(c: AppContext, body: ChatRequest, rawBody: string, r
     async (attempt) => {
       const { model } = attempt;
       if (model !== routed) model.price = await effectivePrice(c.env, model.id, model.price);
-      const chat = PROVIDERS[model.provider].chat({ model: model.model, body, rawBody, env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${c.get('tenant').tenantId}` });
+      const chat = PROVIDERS[model.provider].chat({ model: model.model, body, raw, env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${c.get('tenant').tenantId}` });
       const result = await attempt.within(body.stream ? policy.connectTimeoutMs : policy.firstByteTimeoutMs, chat);
       return result.kind === 'stream' ? { kind: 'stream', parts: await started(result.parts, attempt, policy.firstByteTimeoutMs) } : result;
     },
@@ -150,7 +150,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
 
   let result: ChatResult;
   try {
-    result = await callUpstream(c, body, raw.text, routed, tiers);
+    result = await callUpstream(c, body, raw, routed, tiers);
   } catch (error) {
     admission.settle(0);
     throw error;

@@ -43,7 +43,7 @@ export async function embeddings(c: AppContext): Promise<Response> {
       async (attempt) => {
         const { model } = attempt;
         if (model !== resolved) model.price = await effectivePrice(c.env, model.id, model.price);
-        return attempt.within(policy.firstByteTimeoutMs, PROVIDERS[model.provider].embeddings({ model: model.model, body, rawBody: raw.text, env: c.env, signal: attempt.signal }));
+        return attempt.within(policy.firstByteTimeoutMs, PROVIDERS[model.provider].embeddings({ model: model.model, body, raw, env: c.env, signal: attempt.signal }));
       },
       attemptHooks(call),
     );
