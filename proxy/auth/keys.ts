@@ -5,9 +5,14 @@ export const KEY_PREFIX = 'sk-proxy-';
 
 export const generateApiKey = () => `${KEY_PREFIX}${randomToken(40)}`;
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** Every call hashes its key, so this stays a table lookup per byte. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  let hex = '';
+  for (const byte of digest) hex += HEX[byte];
+  return hex;
 }
 
 /** Compares two secrets in constant time: hashing first makes the lengths equal too. */
