@@ -5,7 +5,7 @@
  */
 import type { Env } from './env';
 import { ProxyError } from './errors';
-import { forgetKey, FRESH_MS, recalledKey, rememberKey, STALE_IF_ERROR_MS } from './auth/key-cache';
+import { forgetKey, FRESH_MS, knownHash, recalledKey, rememberHash, rememberKey, STALE_IF_ERROR_MS } from './auth/key-cache';
 import { generateApiKey, sha256Hex } from './auth/keys';
 import { newKeyId, newTenantId } from './ids';
 
@@ -161,9 +161,12 @@ export async function revokeKey(env: Env, keyId: string): Promise<boolean> {
  * this isolate has seen recently is still served; an unknown one gets a 503, never a pass.
  */
 export async function authenticateKey(env: Env, apiKey: string): Promise<TenantContext | null> {
-  const keyHash = await sha256Hex(apiKey);
+  const keyHash = knownHash(apiKey) ?? (await sha256Hex(apiKey));
   const fresh = recalledKey(keyHash, FRESH_MS);
-  if (fresh) return fresh;
+  if (fresh) {
+    rememberHash(apiKey, keyHash);
+    return fresh;
+  }
   let context: TenantContext | null;
   try {
     context = await lookUpKey(env, keyHash);
@@ -173,8 +176,10 @@ export async function authenticateKey(env: Env, apiKey: string): Promise<TenantC
     console.error('key lookup failed: KV and D1 unavailable', error instanceof Error ? error.message : error);
     throw new ProxyError(503, 'The proxy cannot check API keys right now: its key store is unavailable. Try again shortly.', 'server_error', 'key_store_unavailable', null, { 'retry-after': '5' });
   }
-  if (context) rememberKey(keyHash, context);
-  else forgetKey(keyHash);
+  if (context) {
+    rememberKey(keyHash, context);
+    rememberHash(apiKey, keyHash);
+  } else forgetKey(keyHash);
   return context;
 }
 

@@ -24,6 +24,20 @@ export function rememberKey(keyHash: string, context: TenantContext, now = Date.
   if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
 }
 
+/**
+ * Hashes of keys that authenticated here, by key, so a known key's calls skip the SHA-256 (a
+ * hash never changes; revoking a key forgets its context above, not this). The keys are held
+ * only in this isolate's memory, as each request holds its own.
+ */
+const hashes = new Map<string, string>();
+
+export function rememberHash(apiKey: string, keyHash: string): void {
+  hashes.set(apiKey, keyHash);
+  if (hashes.size > MAX_ENTRIES) hashes.delete(hashes.keys().next().value!);
+}
+
+export const knownHash = (apiKey: string): string | undefined => hashes.get(apiKey);
+
 export function forgetKey(keyHash: string): void {
   entries.delete(keyHash);
 }
