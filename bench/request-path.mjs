@@ -56,7 +56,7 @@ function bindings() {
     },
     first: async () => null,
     all: async () => ({ results: [] }),
-    run: async () => ({ meta: { changes: 1 } }),
+    run: async () => ({ results: [], meta: { changes: 1 } }),
   };
   return {
     DB: { prepare: () => statement, batch: async (statements) => statements.map(() => ({ results: [], meta: { changes: 1 } })) },

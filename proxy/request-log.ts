@@ -214,10 +214,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Writes a group of records as one transaction and marks how it went for each. */
 async function writeGroup(env: Env, group: PendingRecord[]): Promise<void> {
   const rows = emptyRows();
-  for (const pending of group) addRows(rows, pending.record);
-  const result = await writeRows(env, rows, group.length === 1 ? group[0].record.id : `${group[0].record.id} and ${group.length - 1} more`);
-  const inserted = new Set(result?.results.map((row) => (row as { id: string }).id));
+  const members: PendingRecord[] = [];
   for (const pending of group) {
+    try {
+      // Built apart first, so a record that fails half-way leaves nothing behind.
+      const own = addRows(emptyRows(), pending.record);
+      rows.requests.push(...own.requests);
+      rows.attempts.push(...own.attempts);
+      rows.contents.push(...own.contents);
+      members.push(pending);
+    } catch (error) {
+      // A record that cannot be made into rows is not let spoil the others: it goes on alone
+      // to the queue, whose consumer says what is wrong with it.
+      console.error('request log: a record could not be made into rows', pending.record.id, reason(error));
+      pending.written = false;
+    }
+  }
+  if (members.length === 0) return;
+  const result = await writeRows(env, rows, members.length === 1 ? members[0].record.id : `${members[0].record.id} and ${members.length - 1} more`);
+  const inserted = new Set(result?.results?.map((row) => (row as { id: string }).id));
+  for (const pending of members) {
     pending.written = result !== null;
     // This isolate's month-to-date totals take the cost of each call new to the log.
     if (inserted.has(pending.record.id)) noteSpend(pending.record.tenantId, pending.record.ts, pending.record.costNano);

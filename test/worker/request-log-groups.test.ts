@@ -4,7 +4,7 @@
  * a write that never finishes holds no record back for long.
  */
 import { describe, expect, it } from 'vitest';
-import { writeRequestLog } from '../../proxy/request-log';
+import { writeRequestLog, type RequestRecord } from '../../proxy/request-log';
 import { callRecord } from './analytics-helpers';
 import { env } from './harness';
 
@@ -41,6 +41,18 @@ describe('grouped request-log writes', () => {
     expect(results.map((r) => r.id).sort()).toEqual(records.map((r) => r.id).sort());
     expect(inserts()).toBeLessThan(records.length / 4);
     expect((await spentBy(tenantId))!.spent).toBe(records.reduce((sum, r) => sum + r.costNano, 0));
+  });
+
+  it('lets a record that cannot be stored spoil nothing: the rest of its group is written, it goes on to the queue', async () => {
+    const tenantId = `ten_broken${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const good = [0, 1, 2].map((i) => callRecord({ id: `req_broken_${tenantId}_${i}`, ts: Date.now(), tenantId, costNano: 700 }));
+    const broken = { ...callRecord({ id: `req_broken_${tenantId}_x`, ts: Date.now(), tenantId }), usage: undefined } as unknown as RequestRecord;
+    const queued: unknown[] = [];
+    const queue = { send: async (body: unknown) => void queued.push(body) } as unknown as Queue;
+    await Promise.all([...good, broken].map((r) => writeRequestLog({ ...env, LOG_QUEUE: queue }, r)));
+    const { results } = await env.DB.prepare('SELECT id FROM requests WHERE tenant_id = ? ORDER BY id').bind(tenantId).all<{ id: string }>();
+    expect(results.map((r) => r.id)).toEqual(good.map((r) => r.id));
+    expect(queued).toEqual([broken]);
   });
 
   it('takes over from a write that never finishes, and writes its records too', async () => {
