@@ -49,20 +49,42 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
   const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
   let finished = false;
 
+  // The idle watchdog: one timer for the whole stream, not one per part. It counts only the time
+  // spent waiting for the upstream (a client slow to read is not the upstream being idle); when
+  // that reaches idleTimeoutMs, the upstream is cancelled, which ends the read waiting on it.
+  let waitingSince: number | null = null;
+  let idleFailure: ProxyError | null = null;
+  let watchdog = 0;
+  const watch = (afterMs: number) => {
+    watchdog = setTimeout(() => {
+      const waited = waitingSince === null ? 0 : Date.now() - waitingSince;
+      if (waited < options.idleTimeoutMs) return watch(options.idleTimeoutMs - waited);
+      idleFailure = new ProxyError(504, `The upstream sent nothing for ${options.idleTimeoutMs} ms.`, 'upstream_error', 'upstream_timeout');
+      parts.cancel(idleFailure).catch(() => {});
+    }, afterMs);
+  };
+  watch(options.idleTimeoutMs);
+
   const finish = (status: number, error: ProxyError | null) => {
     if (finished) return;
     finished = true;
+    clearTimeout(watchdog);
     resolveEnded(options.onEnd({ status, error, usage, usageFinal, chunksSent, ttftMs }));
   };
 
-  /** The next part; the idle timer runs only when it must be waited for. */
-  const nextPart = (): Promise<StreamPart | null> => {
+  /** The next part, timed by the watchdog when it must be waited for. */
+  const nextPart = async (): Promise<StreamPart | null> => {
     if (parts.buffered()) return parts.read();
-    let timer = 0;
-    const idle = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ProxyError(504, `The upstream sent nothing for ${options.idleTimeoutMs} ms.`, 'upstream_error', 'upstream_timeout')), options.idleTimeoutMs);
-    });
-    return Promise.race([parts.read(), idle]).finally(() => clearTimeout(timer));
+    waitingSince = Date.now();
+    try {
+      const part = await parts.read().catch((error: unknown) => {
+        throw idleFailure ?? error;
+      });
+      if (idleFailure) throw idleFailure;
+      return part;
+    } finally {
+      waitingSince = null;
+    }
   };
 
   const body = new ReadableStream<Uint8Array>({
