@@ -157,9 +157,12 @@ function streamParts(model: string, p: Plan, signal: AbortSignal): PartReader {
     deltas.push({ content: (i === 0 ? '' : ' ') + p.words.slice(i, i + WORDS_PER_CHUNK).join(' ') });
   }
   let next = 0;
+  // Cancelling the parts (the idle watchdog, a client gone) ends the wait for the next chunk at once, as it would a fetch.
+  const cancelled = new AbortController();
+  const stopped = AbortSignal.any([signal, cancelled.signal]);
   return partReader(async (): Promise<StreamPart[] | null> => {
     if (next > deltas.length + 1) return null;
-    if (next > 0) await sleep(p.chunkDelayMs, signal);
+    if (next > 0) await sleep(p.chunkDelayMs, stopped);
     if (p.streamError && next === Math.min(2, deltas.length)) throw upstreamFailure('mock', 500, 'simulated failure mid-stream (mock:stream-error)');
     const at = next++;
     if (at < deltas.length) {
@@ -168,7 +171,7 @@ function streamParts(model: string, p: Plan, signal: AbortSignal): PartReader {
     }
     if (at === deltas.length) return [{ data: chunk({}, p.finishReason) }];
     return [{ data: JSON.stringify({ id: p.id, object: 'chat.completion.chunk', created: p.created, model, choices: [], usage: toOpenAIUsage(p.usage) }), usage: p.usage, usageOnly: true }];
-  });
+  }, { cancel: async () => cancelled.abort() });
 }
 
 function embeddingVector(text: string, dimensions: number): number[] {

@@ -81,6 +81,15 @@ describe('the mock provider, the default on a fresh machine', () => {
     expect((await chat({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }, { MOCK_FAILURE_RATE: '1' })).response.status).toBe(503);
   });
 
+  it('stops waiting for its next chunk when the idle timeout cancels it (a minute-long gap would outlast the test)', async () => {
+    const slow = await chat({ model: 'cheap', stream: true, messages: [{ role: 'user', content: `slow ${nonce()}` }] }, { MOCK_CHUNK_DELAY_MS: '60000', UPSTREAM_IDLE_TIMEOUT_MS: '200' });
+    const events = await readSse(slow.response);
+    expect(JSON.parse(events[0].data).choices[0].delta.role).toBe('assistant');
+    expect(JSON.parse(events.at(-1)!.data).error).toMatchObject({ type: 'upstream_error', code: 'upstream_timeout' });
+    await slow.settled();
+    expect(await loggedRow(slow.response.headers.get('x-request-id'))).toMatchObject({ status: 504, error_type: 'upstream_timeout' });
+  });
+
   it('serves deterministic, normalized embeddings', async () => {
     const call = await postJson('/v1/embeddings', { model: 'mock-embed', input: ['a cat', 'a dog'], dimensions: 16 }, { apiKey: tenant.apiKey });
     const body = (await call.response.json()) as { data: { embedding: number[]; index: number }[]; usage: { prompt_tokens: number } };
