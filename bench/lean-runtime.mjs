@@ -6,7 +6,8 @@
  * - startProxy(): the proxy bundled from proxy/index.ts by esbuild, with the bindings of
  *   wrangler.jsonc (local D1, KV, Analytics Engine, Durable Objects, queue) in memory, the
  *   migrations applied, and a tenant created through its admin API.
- * - startBareWorker(): the baseline (bare-worker.mjs).
+ * - startBareWorker(): the baseline (bare-worker.mjs), passing bodies through natively or, with
+ *   `readInJs`, reading the answer in JavaScript.
  * Each runs in its own workerd process, whose id is kept so CPU time can be read from /proc.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -56,8 +57,9 @@ async function started(worker, { inspectorPort } = {}) {
   return { mf, url, pid, dispose: () => mf.dispose() };
 }
 
-export function startBareWorker(upstreamUrl) {
-  return started({ name: 'bare', scriptPath: join(root, 'bench/bare-worker.mjs'), bindings: { UPSTREAM: upstreamUrl } });
+export function startBareWorker(upstreamUrl, { readInJs = false } = {}) {
+  const bindings = { UPSTREAM: upstreamUrl, ...(readInJs ? { READ_IN_JS: '1' } : {}) };
+  return started({ name: readInJs ? 'bare-js-read' : 'bare', scriptPath: join(root, 'bench/bare-worker.mjs'), bindings });
 }
 
 /** The proxy bundled as `wrangler deploy` would, by esbuild, into `outdir`. */
