@@ -4,7 +4,7 @@
  */
 import { ProxyError } from '../errors';
 import { upstreamText } from './upstream';
-import { readSse } from '../sse';
+import { readSse, type SseEvent } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { estimateTokens, fromOpenAIUsage, toOpenAIUsage, type Usage } from '../usage';
 import { estimatePromptTokens, messageText } from './content';
@@ -52,6 +52,22 @@ function usageOf(output: AiTextOutput | undefined, call: ChatCall, completionTex
   return { promptTokens: estimatePromptTokens(call.body.messages), completionTokens: estimateTokens(completionText), cachedTokens: 0, cacheWriteTokens: 0 };
 }
 
+const upstreamError = (message: string, code: string) => new ProxyError(502, message, 'upstream_error', code);
+
+function parsedEvent(data: string): AiTextOutput | null {
+  try {
+    const value: unknown = JSON.parse(data);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as AiTextOutput) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Workers AI's events ({ response, usage }) as OpenAI chunks. As with the other providers, every
+ * failure is a 502 upstream error: a lost stream, an event that is not JSON, and a stream that
+ * ends without [DONE] (a cut-off answer must not be logged as complete).
+ */
 function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): PartReader {
   const events = readSse(body);
   const id = `chatcmpl-${crypto.randomUUID()}`;
@@ -64,8 +80,14 @@ function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): PartRead
   let finished = false;
   return partReader(async (): Promise<StreamPart[] | null> => {
     if (finished) return null;
-    const event = await events.read();
-    if (event === null || event.data === '[DONE]') {
+    let event: SseEvent | null;
+    try {
+      event = await events.read();
+    } catch {
+      throw upstreamError('The workers-ai stream was interrupted.', 'upstream_stream_error');
+    }
+    if (event === null) throw upstreamError('The workers-ai stream ended before the answer was complete.', 'upstream_stream_incomplete');
+    if (event.data === '[DONE]') {
       finished = true;
       const final = usage ?? usageOf(undefined, call, text);
       return [
@@ -73,9 +95,13 @@ function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): PartRead
         { data: chunk([], { usage: toOpenAIUsage(final) }), usage: final, usageOnly: true },
       ];
     }
-    const output = JSON.parse(event.data) as AiTextOutput;
+    const output = parsedEvent(event.data);
+    if (!output) {
+      await events.cancel().catch(() => {});
+      throw upstreamError('The workers-ai upstream sent a stream event that is not a JSON object.', 'upstream_bad_response');
+    }
     if (output.usage) usage = fromOpenAIUsage(output.usage);
-    const piece = output.response ?? '';
+    const piece = typeof output.response === 'string' ? output.response : '';
     text += piece;
     const delta = started ? { content: piece } : { role: 'assistant', content: piece };
     started = true;
