@@ -63,7 +63,7 @@ const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
   error: 'expected an ISO 8601 date-time with an offset (2026-11-01T09:30:00Z) or a date (2026-11-01, its UTC midnight)',
 });
 
-export const TimeWindowQuery = z.object({
+export const TimeWindowQuery = z.strictObject({
   from: Instant.optional().openapi({ description: 'ISO 8601 date-time with an offset, or a date (its UTC midnight); default 24 hours before `to`.' }),
   to: Instant.optional().openapi({ description: 'Exclusive, in the same forms (`to=2026-12-01` ends with November 30); default now.' }),
 });

@@ -225,6 +225,11 @@ describe.each(queryOperations.map((op) => [op.key, op] as const))('%s', (key, op
     else expect(text.split('\n').filter(Boolean).length).toBeGreaterThan(1);
   });
 
+  it('refuses a parameter it does not know, naming it (a misspelt filter must not quietly widen the answer)', async () => {
+    const error = await expectRefused(`${base()}?${required('')}tenat=${fixtures.tenantId}`, {}, 400);
+    expect(error).toMatchObject({ param: 'tenat', code: 'unknown_parameter' });
+  });
+
   const cases = op.query.flatMap((p) => hostileQueryValues(p.name, p.schema).map((q) => [q.what, p.name, q] as const));
   it.each(cases)('%s: refused naming it, or answered with nothing it should not show', async (_what, name, q) => {
     const url = `${base()}?${required(name)}${q.query}`;
