@@ -10,7 +10,7 @@ import { invalidRequest, ProxyError } from '../errors';
 import { readSse, type SseEvent, type SseReader } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { toOpenAIUsage, type Usage } from '../usage';
-import { fetchUpstream, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from './upstream';
+import { fetchUpstream, nextUpstreamEvent, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from './upstream';
 import { markPromptCache } from './anthropic-prompt-cache';
 import type { ChatCall, ChatMessage, ChatRequest, ChatResult, Provider, StreamPart } from './types';
 
@@ -400,12 +400,7 @@ export function anthropicStreamParts(events: SseReader, secrets: ProviderSecrets
   return partReader(
     async () => {
       if (finished) return null;
-      let event: SseEvent | null;
-      try {
-        event = await events.read();
-      } catch {
-        throw upstreamError('The anthropic stream was interrupted.', 'upstream_stream_error');
-      }
+      const event = await nextUpstreamEvent(events, 'anthropic');
       if (event === null) throw upstreamError('The anthropic stream ended early.', 'upstream_stream_incomplete');
       let parts: StreamPart[];
       try {

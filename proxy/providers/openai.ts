@@ -5,10 +5,10 @@
  */
 import { ProxyError } from '../errors';
 import { withTopLevelFields, withTopLevelFieldsInBytes } from '../json-fields';
-import { readSse, type SseEvent } from '../sse';
+import { readSse } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { fromOpenAIUsage } from '../usage';
-import { fetchUpstream, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from './upstream';
+import { fetchUpstream, nextUpstreamEvent, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from './upstream';
 import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
 import type { Env } from '../env';
 
@@ -99,12 +99,7 @@ export function openAIStreamParts(body: ReadableStream<Uint8Array>, secrets: Pro
   let finished = false;
   let usageSeen = false;
   return partReader(async () => {
-    let event: SseEvent | null;
-    try {
-      event = await events.read();
-    } catch {
-      throw upstreamError('The openai stream was interrupted.', 'upstream_stream_error');
-    }
+    const event = await nextUpstreamEvent(events, 'openai');
     if (event === null) {
       if (done || (finished && usageSeen)) return null;
       throw upstreamError('The openai stream ended before the answer was complete.', 'upstream_stream_incomplete');

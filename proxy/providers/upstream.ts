@@ -5,6 +5,7 @@
  */
 import type { Env } from '../env';
 import { clientClosed, ProxyError } from '../errors';
+import type { SseEvent, SseReader } from '../sse';
 import type { ProviderName } from './types';
 
 export async function fetchUpstream(provider: ProviderName, url: string, init: RequestInit): Promise<Response> {
@@ -13,6 +14,15 @@ export async function fetchUpstream(provider: ProviderName, url: string, init: R
   } catch (error) {
     if (init.signal?.aborted) throw clientClosed();
     throw new ProxyError(502, `Could not reach the ${provider} upstream.`, 'upstream_error', 'upstream_unreachable');
+  }
+}
+
+/** The next event of an upstream's stream; a stream that breaks (a lost connection) is a 502 upstream error. */
+export async function nextUpstreamEvent(events: SseReader, provider: ProviderName): Promise<SseEvent | null> {
+  try {
+    return await events.read();
+  } catch {
+    throw new ProxyError(502, `The ${provider} stream was interrupted.`, 'upstream_error', 'upstream_stream_error');
   }
 }
 

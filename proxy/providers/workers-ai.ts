@@ -3,8 +3,8 @@
  * every call fails with a message that says how to add it.
  */
 import { ProxyError } from '../errors';
-import { upstreamText } from './upstream';
-import { readSse, type SseEvent } from '../sse';
+import { nextUpstreamEvent, upstreamText } from './upstream';
+import { readSse } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { estimateTokens, fromOpenAIUsage, toOpenAIUsage, type Usage } from '../usage';
 import { estimatePromptTokens, messageText } from './content';
@@ -80,12 +80,7 @@ function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): PartRead
   let finished = false;
   return partReader(async (): Promise<StreamPart[] | null> => {
     if (finished) return null;
-    let event: SseEvent | null;
-    try {
-      event = await events.read();
-    } catch {
-      throw upstreamError('The workers-ai stream was interrupted.', 'upstream_stream_error');
-    }
+    const event = await nextUpstreamEvent(events, 'workers-ai');
     if (event === null) throw upstreamError('The workers-ai stream ended before the answer was complete.', 'upstream_stream_incomplete');
     if (event.data === '[DONE]') {
       finished = true;
