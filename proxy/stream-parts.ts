@@ -10,7 +10,10 @@ export interface PartReader {
   read(): Promise<StreamPart | null>;
   /** Whether read() can answer from what has already arrived, without waiting for the upstream. */
   buffered(): boolean;
-  /** Stops reading and releases the upstream. */
+  /**
+   * Stops reading and releases the upstream. A read() waiting on the upstream must then settle
+   * soon (as a cancelled fetch body's does): the metered stream's idle watchdog relies on it.
+   */
   cancel(reason?: unknown): Promise<void>;
 }
 

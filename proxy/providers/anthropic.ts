@@ -10,7 +10,7 @@ import { invalidRequest, ProxyError } from '../errors';
 import { readSse, type SseEvent, type SseReader } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { toOpenAIUsage, type Usage } from '../usage';
-import { fetchUpstream, nextUpstreamEvent, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from './upstream';
+import { fetchUpstream, nextUpstreamEvent, upstreamError, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from './upstream';
 import { markPromptCache } from './anthropic-prompt-cache';
 import type { ChatCall, ChatMessage, ChatRequest, ChatResult, Provider, StreamPart } from './types';
 
@@ -22,7 +22,6 @@ const DEFAULT_MAX_TOKENS = 4096;
 const baseUrl = (env: Env) => (env.ANTHROPIC_BASE_URL?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, '');
 
 /** A failure of the upstream's answer itself (as opposed to an HTTP error status). */
-const upstreamError = (message: string, code: string, status = 502) => new ProxyError(status, message, 'upstream_error', code);
 
 // ---------------------------------------------------------------------------------------------
 // Wire types (only the fields the proxy reads or writes)

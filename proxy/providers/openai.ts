@@ -8,7 +8,7 @@ import { withTopLevelFields, withTopLevelFieldsInBytes } from '../json-fields';
 import { readSse } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { fromOpenAIUsage } from '../usage';
-import { fetchUpstream, nextUpstreamEvent, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from './upstream';
+import { fetchUpstream, nextUpstreamEvent, upstreamError, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from './upstream';
 import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from './types';
 import type { Env } from '../env';
 
@@ -51,7 +51,6 @@ export function promptCacheKeyField(body: ChatRequest, key: string | undefined, 
 }
 
 /** An answer's failure after its headers said 200, before any byte reached the client: another try may cure it. */
-const upstreamError = (message: string, code: string) => new ProxyError(502, message, 'upstream_error', code);
 
 /** A plain answer's body; a connection lost while reading it is a retryable 502, not the proxy's own failure. */
 async function bodyText(response: Response): Promise<string> {

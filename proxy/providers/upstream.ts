@@ -17,12 +17,15 @@ export async function fetchUpstream(provider: ProviderName, url: string, init: R
   }
 }
 
+/** A failure of the upstream's answer itself (a broken or malformed stream): 502 unless said otherwise. */
+export const upstreamError = (message: string, code: string, status = 502) => new ProxyError(status, message, 'upstream_error', code);
+
 /** The next event of an upstream's stream; a stream that breaks (a lost connection) is a 502 upstream error. */
 export async function nextUpstreamEvent(events: SseReader, provider: ProviderName): Promise<SseEvent | null> {
   try {
     return await events.read();
   } catch {
-    throw new ProxyError(502, `The ${provider} stream was interrupted.`, 'upstream_error', 'upstream_stream_error');
+    throw upstreamError(`The ${provider} stream was interrupted.`, 'upstream_stream_error');
   }
 }
 

@@ -3,7 +3,7 @@
  * every call fails with a message that says how to add it.
  */
 import { ProxyError } from '../errors';
-import { nextUpstreamEvent, upstreamText } from './upstream';
+import { nextUpstreamEvent, upstreamError, upstreamText } from './upstream';
 import { readSse } from '../sse';
 import { partReader, type PartReader } from '../stream-parts';
 import { estimateTokens, fromOpenAIUsage, toOpenAIUsage, type Usage } from '../usage';
@@ -52,7 +52,6 @@ function usageOf(output: AiTextOutput | undefined, call: ChatCall, completionTex
   return { promptTokens: estimatePromptTokens(call.body.messages), completionTokens: estimateTokens(completionText), cachedTokens: 0, cacheWriteTokens: 0 };
 }
 
-const upstreamError = (message: string, code: string) => new ProxyError(502, message, 'upstream_error', code);
 
 function parsedEvent(data: string): AiTextOutput | null {
   try {
