@@ -161,12 +161,17 @@ export async function revokeKey(env: Env, keyId: string): Promise<boolean> {
  * this isolate has seen recently is still served; an unknown one gets a 503, never a pass.
  */
 export async function authenticateKey(env: Env, apiKey: string): Promise<TenantContext | null> {
-  const keyHash = knownHash(apiKey) ?? (await sha256Hex(apiKey));
+  const remembered = knownHash(apiKey);
+  const keyHash = remembered ?? (await sha256Hex(apiKey));
+  const context = await contextOfKey(env, keyHash);
+  // Only keys that authenticated are remembered, so made-up keys cannot fill the memory.
+  if (context && !remembered) rememberHash(apiKey, keyHash);
+  return context;
+}
+
+async function contextOfKey(env: Env, keyHash: string): Promise<TenantContext | null> {
   const fresh = recalledKey(keyHash, FRESH_MS);
-  if (fresh) {
-    rememberHash(apiKey, keyHash);
-    return fresh;
-  }
+  if (fresh) return fresh;
   let context: TenantContext | null;
   try {
     context = await lookUpKey(env, keyHash);
@@ -176,10 +181,8 @@ export async function authenticateKey(env: Env, apiKey: string): Promise<TenantC
     console.error('key lookup failed: KV and D1 unavailable', error instanceof Error ? error.message : error);
     throw new ProxyError(503, 'The proxy cannot check API keys right now: its key store is unavailable. Try again shortly.', 'server_error', 'key_store_unavailable', null, { 'retry-after': '5' });
   }
-  if (context) {
-    rememberKey(keyHash, context);
-    rememberHash(apiKey, keyHash);
-  } else forgetKey(keyHash);
+  if (context) rememberKey(keyHash, context);
+  else forgetKey(keyHash);
   return context;
 }
 
