@@ -328,7 +328,7 @@ export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void>
   // The record gets in line for D1 at once; the work of writing it waits: callers hand this to
   // waitUntil as they answer, and the calls ending meanwhile join the same write.
   const inLine = viaQueue ? null : joinD1Group(env, r);
-  await sleep(LINGER_MS);
+  if (inLine) await sleep(LINGER_MS);
   try {
     env.AE?.writeDataPoint(toDataPoint(r));
   } catch (error) {
