@@ -2,7 +2,7 @@
 /**
  * `npm run bench:load [-- --seconds 60] [--clients 64]`: a sustained run against the proxy on the
  * lean harness (lean-runtime.mjs): CLIENTS concurrent clients for SECONDS, a mix of plain calls
- * and streams (some abandoned by their client half-way), once with each request-log sink (d1,
+ * and streams (passed through and re-framed, some abandoned by their client half-way), once with each request-log sink (d1,
  * queue). Then every call the clients saw (by its x-request-id) must have its row in D1, and the
  * tenants' month-to-date spend must equal the sum of the rows' costs (no write counted twice):
  * the run reports calls made, rows written, rows lost (which must be 0) and whether spend adds up.
@@ -25,8 +25,8 @@ const CLIENTS = arg('clients', 64);
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
 
 /** One call; an abandoned stream is cut by the client after its first bytes. Resolves with the request id the client saw. */
-function call(url, apiKey, { stream, abandon }) {
-  const body = chatBody(2048, stream);
+function call(url, apiKey, { stream, includeUsage, abandon }) {
+  const body = chatBody(2048, stream, includeUsage);
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const request = http.request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
@@ -61,7 +61,8 @@ async function run(upstream, sink) {
         while (Date.now() < deadline) {
           const n = i++;
           const stream = n % 10 < 3;
-          seen.push(await call(url, proxy.apiKey, { stream, abandon: n % 30 === 1 }));
+          // Streams alternate between the two ways the proxy sends them: passed through (the client asked for usage) and re-framed.
+          seen.push(await call(url, proxy.apiKey, { stream, includeUsage: n % 2 === 0, abandon: n % 30 === 1 }));
         }
       }),
     );

@@ -4,14 +4,15 @@
  * lean harness (Miniflare straight on workerd, see lean-runtime.mjs) against the same local
  * upstream (upstream.mjs), beside a bare pass-through Worker in the same harness:
  *
- * 1. Latency and throughput, plain and streaming, at 1 and 16 concurrent clients: the direct
- *    upstream, the bare Worker and the proxy, in alternating rounds (the single client pausing
- *    10 ms between calls, the sixteen never). "Added" latency is a
- *    Worker's minus the direct upstream's; the proxy's added latency is given as a ratio of the
- *    bare Worker's (target: at most 1.3x) and its throughput as a ratio of the bare Worker's
- *    (target: at least 0.8x). Streams have a second baseline: the bare Worker reading the answer
- *    in JavaScript and passing each chunk on unchanged (what any Worker that looks at a stream pays
- *    before doing anything with it), to tell the cost of the proxy's metering from that of reading.
+ * 1. Latency and throughput, plain and streaming (both ways the proxy sends a stream, see MODES),
+ *    at 1 and 16 concurrent clients: the direct upstream, the bare Worker and the proxy, in
+ *    alternating rounds (the single client pausing 10 ms between calls, the sixteen never).
+ *    "Added" latency is a Worker's minus the direct upstream's; the proxy's added latency is given
+ *    as a ratio of the bare Worker's (target: at most 1.3x) and its throughput as a ratio of the
+ *    bare Worker's (target: at least 0.8x). Re-framed streams have a second baseline: the bare
+ *    Worker reading the answer in JavaScript and passing each chunk on unchanged (what any Worker
+ *    that handles a stream chunk by chunk pays before doing anything with it), to tell the cost of
+ *    the proxy's metering from that of reading.
  * 2. CPU per request of the request path (parse, auth, route, meter, log), with 4 KB and
  *    1 MiB bodies: the workerd process's CPU time over a run of calls, proxy minus bare Worker
  *    (targets: under 1 ms at 4 KB, under 5 ms at 1 MiB).
@@ -31,6 +32,16 @@ const VARS = Object.fromEntries(process.argv.flatMap((arg, i) => (arg === '--var
 const ROUNDS = QUICK ? 1 : 3;
 const COUNT = { 1: QUICK ? 300 : 1500, 16: QUICK ? 1500 : 6000 };
 const PAUSE_MS = 10;
+/**
+ * What is called: a plain call; a stream whose client asked for the usage chunk, which the proxy
+ * passes through as the upstream sent it (pass-through-stream.ts); and a stream whose client did
+ * not, which the proxy re-frames event by event (metered-stream.ts) to take the usage chunk out.
+ */
+const MODES = [
+  { name: 'plain', stream: false },
+  { name: 'stream, usage asked (passed through)', stream: true, includeUsage: true },
+  { name: 'stream, no usage asked (re-framed)', stream: true, includeUsage: false, reading: true },
+];
 
 export async function startUpstream() {
   const child = spawn(process.execPath, [join(root, 'bench/upstream.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -59,20 +70,20 @@ async function main() {
     const targets = {
       direct: { url: `${upstream.url}/v1/chat/completions`, headers: {} },
       bare: { url: `${bare.url}/v1/chat/completions`, headers: {} },
-      reading: { url: `${reading.url}/v1/chat/completions`, headers: {}, streamOnly: true },
+      reading: { url: `${reading.url}/v1/chat/completions`, headers: {}, readingOnly: true },
       proxy: { url: `${proxy.url}/v1/chat/completions`, headers: { authorization: `Bearer ${proxy.apiKey}` } },
     };
     console.log(`Node ${process.version}, ${ROUNDS} round(s); upstream, bare Worker and proxy on 127.0.0.1 (workerd via Miniflare, no wrangler dev).\n`);
 
     // 1. Latency and throughput.
     const samples = {};
-    for (const mode of CPU_ONLY ? [] : ['plain', 'stream']) {
-      const body = chatBody(4 * 1024, mode === 'stream');
+    for (const mode of CPU_ONLY ? [] : MODES) {
+      const body = chatBody(4 * 1024, mode.stream, mode.includeUsage);
       for (const concurrency of [1, 16]) {
         for (let round = 0; round < ROUNDS; round++) {
           for (const [name, target] of Object.entries(targets)) {
-            if (target.streamOnly && mode !== 'stream') continue;
-            const key = `${mode}|${concurrency}|${name}`;
+            if (target.readingOnly && !mode.reading) continue;
+            const key = `${mode.name}|${concurrency}|${name}`;
             // One client pauses between calls, as an app does, so each call finds the Worker idle
             // (work it left for after its response, such as the log write, done): what is measured
             // is the latency a call sees. Sixteen clients never pause: that is the throughput run.
@@ -94,23 +105,23 @@ async function main() {
     if (!CPU_ONLY) console.log('Latency: a plain call to its last byte, a stream to its first byte (the first token); the last column is a stream\'s time to its last byte.\n');
     if (!CPU_ONLY) console.log('| mode | clients | path | p50 | p99 | added p50 | added p99 | throughput | stream end p50 |');
     if (!CPU_ONLY) console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const mode of CPU_ONLY ? [] : ['plain', 'stream']) {
+    for (const mode of CPU_ONLY ? [] : MODES) {
       for (const concurrency of [1, 16]) {
         const stat = (name) => {
-          const s = samples[`${mode}|${concurrency}|${name}`];
+          const s = samples[`${mode.name}|${concurrency}|${name}`];
           // A stream's latency is its time to the first byte (the first token); a plain call's, to the last.
-          const latencies = mode === 'stream' ? s.firstBytes : s.latencies;
+          const latencies = mode.stream ? s.firstBytes : s.latencies;
           return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: (s.requests / s.ms) * 1000, last50: percentile(s.latencies, 50) };
         };
         const [direct, bareStat, proxyStat] = [stat('direct'), stat('bare'), stat('proxy')];
-        const readingStat = mode === 'stream' ? stat('reading') : null;
+        const readingStat = mode.reading ? stat('reading') : null;
         const paths = [['direct upstream', direct], ['bare Worker', bareStat], ...(readingStat ? [['bare Worker reading in JS', readingStat]] : []), ['proxy', proxyStat]];
         for (const [name, s] of paths) {
           const added = name === 'direct upstream' ? '' : `| ${fmt(s.p50 - direct.p50)} | ${fmt(s.p99 - direct.p99)} `;
-          console.log(`| ${mode} | ${concurrency} | ${name} | ${fmt(s.p50)} | ${fmt(s.p99)} ${added || '| | '}| ${Math.round(s.rps)}/s | ${mode === 'stream' ? fmt(s.last50) : ''} |`);
+          console.log(`| ${mode.name} | ${concurrency} | ${name} | ${fmt(s.p50)} | ${fmt(s.p99)} ${added || '| | '}| ${Math.round(s.rps)}/s | ${mode.stream ? fmt(s.last50) : ''} |`);
         }
         const row = {
-          mode,
+          mode: mode.name,
           concurrency,
           addedP50: (proxyStat.p50 - direct.p50) / (bareStat.p50 - direct.p50),
           addedP99: (proxyStat.p99 - direct.p99) / (bareStat.p99 - direct.p99),

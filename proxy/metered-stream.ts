@@ -1,9 +1,14 @@
 /**
- * Turns a provider's parts into the SSE bytes the client receives, without buffering: one
- * upstream part is read per client pull, and this is the only JS stream a streamed call has. Along the way it notes the time to
- * the first chunk and the latest usage, drops the usage-only chunk when the client did not
- * ask for it (as OpenAI does), turns an upstream failure into an error event the SDKs raise,
- * and reports exactly once how the stream ended: completed, failed or abandoned.
+ * Streamed answers as the client receives them, metered on the way. The meter (streamMeter) is
+ * shared by both ways a stream reaches the client: it notes the time to the first chunk, the
+ * latest usage and the content chunks, times the upstream's silences, and reports exactly once
+ * how the stream ended: completed, failed or abandoned.
+ *
+ * meterStream, here, writes the SSE bytes itself from the provider's parts: it can translate a
+ * provider's format, drop the usage-only chunk a client did not ask for (as OpenAI does), and
+ * turn a failure into an error event at an event boundary. It is the only JS stream such a call
+ * has; one upstream part is read per client pull, nothing is buffered. pass-through-stream.ts is
+ * the other way, for answers already in the client's form.
  */
 import { clientClosed, ProxyError, toProxyError } from './errors';
 import type { StreamPart } from './providers/types';
@@ -35,12 +40,18 @@ export interface MeterOptions {
   onEnd: (outcome: StreamOutcome) => Promise<void>;
 }
 
-const DONE = sseText('[DONE]');
-/** A chunk grows to about this size before it is sent, however much more has arrived. */
-const MAX_CHUNK_CHARS = 16 * 1024;
-const encoder = new TextEncoder();
+export interface StreamMeter {
+  /** The next part (null at the end), the wait for it timed by the idle watchdog. */
+  next(): Promise<StreamPart | null>;
+  /** Notes what a part tells (usage, content, the first chunk's time); true when it goes to the client. */
+  take(part: StreamPart): boolean;
+  /** Reports how the stream ended and stops the watchdog; only the first call counts. */
+  finish(status: number, error: ProxyError | null): void;
+  /** Settles when the end has been reported and handled (onEnd). */
+  ended: Promise<void>;
+}
 
-export function meterStream(parts: PartReader, options: MeterOptions): { body: ReadableStream<Uint8Array>; ended: Promise<void> } {
+export function streamMeter(parts: PartReader, options: MeterOptions): StreamMeter {
   let usage: Usage | null = null;
   let usageFinal = false;
   let chunksSent = 0;
@@ -65,28 +76,49 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
   };
   watch(options.idleTimeoutMs);
 
-  const finish = (status: number, error: ProxyError | null) => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(watchdog);
-    resolveEnded(options.onEnd({ status, error, usage, usageFinal, chunksSent, ttftMs }));
+  return {
+    async next() {
+      if (parts.buffered()) return parts.read();
+      waitingSince = Date.now();
+      try {
+        const part = await parts.read().catch((error: unknown) => {
+          throw idleFailure ?? error;
+        });
+        if (idleFailure) throw idleFailure;
+        return part;
+      } finally {
+        waitingSince = null;
+      }
+    },
+    take(part) {
+      if (part.usage) usage = part.usage;
+      if (part.usageOnly) usageFinal = true;
+      if (part.data && !part.usageOnly) options.onChunk?.(part.data);
+      if (!part.data || (part.usageOnly && !options.includeUsage)) return false;
+      if (ttftMs === null) ttftMs = Date.now() - options.startedAt;
+      if (!part.usageOnly) chunksSent++;
+      return true;
+    },
+    finish(status, error) {
+      if (finished) return;
+      finished = true;
+      clearTimeout(watchdog);
+      resolveEnded(options.onEnd({ status, error, usage, usageFinal, chunksSent, ttftMs }));
+    },
+    ended,
   };
+}
 
-  /** The next part, timed by the watchdog when it must be waited for. */
-  const nextPart = async (): Promise<StreamPart | null> => {
-    if (parts.buffered()) return parts.read();
-    waitingSince = Date.now();
-    try {
-      const part = await parts.read().catch((error: unknown) => {
-        throw idleFailure ?? error;
-      });
-      if (idleFailure) throw idleFailure;
-      return part;
-    } finally {
-      waitingSince = null;
-    }
-  };
+/** The error event that ends a failed stream, as the SDKs expect it. */
+export const errorEvent = (error: ProxyError) => sseText(JSON.stringify(error.toBody()));
 
+export const DONE = sseText('[DONE]');
+/** A chunk grows to about this size before it is sent, however much more has arrived. */
+const MAX_CHUNK_CHARS = 16 * 1024;
+const encoder = new TextEncoder();
+
+export function meterStream(parts: PartReader, options: MeterOptions): { body: ReadableStream<Uint8Array>; ended: Promise<void> } {
+  const meter = streamMeter(parts, options);
   const body = new ReadableStream<Uint8Array>({
     // Each pull delivers every part that has already arrived as one chunk, so a burst of
     // upstream events costs one write, not one each; it never waits to fill a chunk.
@@ -97,26 +129,20 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
       try {
         for (;;) {
           if (out !== '' && (!parts.buffered() || out.length > MAX_CHUNK_CHARS)) break;
-          const part = await nextPart();
+          const part = await meter.next();
           if (part === null) {
             controller.enqueue(encoder.encode(out + DONE));
             controller.close();
-            finish(200, null);
+            meter.finish(200, null);
             return;
           }
-          if (part.usage) usage = part.usage;
-          if (part.usageOnly) usageFinal = true;
-          if (part.data && !part.usageOnly) options.onChunk?.(part.data);
-          if (!part.data || (part.usageOnly && !options.includeUsage)) continue;
-          if (ttftMs === null) ttftMs = Date.now() - options.startedAt;
-          if (!part.usageOnly) chunksSent++;
-          out += sseText(part.data);
+          if (meter.take(part)) out += sseText(part.data!);
         }
       } catch (thrown) {
         const error = toProxyError(thrown);
-        controller.enqueue(encoder.encode(out + sseText(JSON.stringify(error.toBody()))));
+        controller.enqueue(encoder.encode(out + errorEvent(error)));
         controller.close();
-        finish(error.status, error);
+        meter.finish(error.status, error);
         // A stalled upstream is still open; one that failed is released all the same.
         parts.cancel(error).catch(() => {});
         return;
@@ -124,9 +150,9 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
       controller.enqueue(encoder.encode(out));
     },
     cancel(reason) {
-      finish(499, clientClosed());
+      meter.finish(499, clientClosed());
       return parts.cancel(reason).catch(() => {});
     },
   });
-  return { body, ended };
+  return { body, ended: meter.ended };
 }

@@ -1,7 +1,8 @@
 /**
  * Streamed answers inside the proxy: a pull-based reader of parts rather than a chain of
  * ReadableStreams. Each JS stream stage costs promise hops and queueing for every chunk; a
- * streamed call now has exactly one, the metered stream the client reads (metered-stream.ts).
+ * streamed call has at most one, the metered stream the client reads (metered-stream.ts), and
+ * none when the upstream's bytes are passed through (pass-through-stream.ts).
  */
 import type { StreamPart } from './providers/types';
 

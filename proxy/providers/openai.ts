@@ -1,7 +1,8 @@
 /**
  * OpenAI and every OpenAI-compatible upstream (vLLM, Ollama, Groq, ...). The body is forwarded
  * as the client sent it, unknown fields included; only `model` is replaced and, for streams,
- * `stream_options.include_usage` is forced on so the proxy always learns the real usage.
+ * `stream_options.include_usage` is forced on so the proxy always learns the real usage. A
+ * stream whose client asked for usage itself is passed through as the upstream sent it.
  */
 import { ProxyError } from '../errors';
 import { withTopLevelFields, withTopLevelFieldsInBytes } from '../json-fields';
@@ -71,7 +72,7 @@ function usageOf(json: string) {
 
 /** One OpenAI chunk as parts, noting usage. Only chunks that mention usage (or an error) are parsed. */
 function chunkParts(data: string, secrets: ProviderSecrets): StreamPart[] {
-  if (data === '[DONE]') return [];
+  if (data === '[DONE]') return [{ done: true }];
   if (data.includes('"error"')) {
     const parsed = JSON.parse(data) as { error?: { message?: string } };
     if (parsed.error) throw upstreamError(`openai upstream failed mid-stream: ${upstreamText(String(parsed.error.message ?? 'unknown error'), secrets)}`, 'upstream_stream_error');
@@ -132,7 +133,13 @@ export const openai: Provider = {
       const streamOptions = { ...(body.stream_options ?? {}), include_usage: true };
       const response = await post(env, '/chat/completions', upstreamBody(call, { ...fields, stream_options: streamOptions }), signal);
       if (!response.body) throw upstreamError('The openai upstream sent an empty stream.', 'upstream_error');
-      return { kind: 'stream', parts: openAIStreamParts(response.body, env) };
+      // A client that asked for usage wants the upstream's stream exactly as it is: it can be
+      // passed through, the proxy metering a copy. Otherwise the usage chunk must be taken out.
+      if (body.stream_options?.include_usage !== true) return { kind: 'stream', parts: openAIStreamParts(response.body, env) };
+      const [toClient, toMeter] = response.body.tee();
+      const parts = openAIStreamParts(toMeter, env);
+      const cancel = (reason?: unknown) => Promise.all([parts.cancel(reason), toClient.cancel(reason).catch(() => {})]).then(() => {});
+      return { kind: 'stream', parts: { ...parts, cancel }, passThrough: toClient };
     }
     const response = await post(env, '/chat/completions', upstreamBody(call, fields), signal);
     const json = await bodyText(response);

@@ -80,11 +80,22 @@ export interface StreamPart {
   usage?: Usage;
   /** The chunk only carries usage (`choices: []`): sent only if the client asked for it. */
   usageOnly?: boolean;
+  /** The upstream's own end of stream (OpenAI's `[DONE]`), which carries nothing else. */
+  done?: boolean;
 }
 
 export type ChatResult =
   | { kind: 'completion'; /** OpenAI `chat.completion` JSON text */ json: string; usage: Usage }
-  | { kind: 'stream'; parts: PartReader };
+  | {
+      kind: 'stream';
+      parts: PartReader;
+      /**
+       * The upstream's own SSE bytes, when they are already exactly what the client asked for:
+       * sent on unchanged (pass-through-stream.ts) while `parts` reads a copy for metering.
+       * Cancelling `parts` releases these too, as long as they are not being sent.
+       */
+      passThrough?: ReadableStream<Uint8Array>;
+    };
 
 export interface EmbeddingsResult {
   /** OpenAI `list` of embeddings, JSON text. */

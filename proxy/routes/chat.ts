@@ -8,7 +8,8 @@ import { attemptHooks, callRecord, formatUsd, keepRequest, logCall, routingHeade
 import { clientClosed } from '../errors';
 import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../env';
 import { fallbackFor, failoverPolicy, withFailover, type Attempt } from '../failover';
-import { meterStream, type StreamOutcome } from '../metered-stream';
+import { meterStream, type MeterOptions, type StreamOutcome } from '../metered-stream';
+import { passThroughStream } from '../pass-through-stream';
 import { tiersFor, type ResolvedModel, type Tiers } from '../models';
 import { PROVIDERS } from '../providers';
 import { estimatePromptTokens } from '../providers/content';
@@ -52,8 +53,12 @@ interface StreamHandling {
   onComplete?: (json: string, usage: Usage) => Promise<unknown>;
 }
 
-function streamResponse(c: AppContext, body: ChatRequest, parts: PartReader, headers: Record<string, string>, handling: StreamHandling): Response {
+/** A streamed answer: its parts, and the upstream's bytes when they can be passed through (providers/types.ts). */
+type StreamedAnswer = { parts: PartReader; passThrough?: ReadableStream<Uint8Array> };
+
+function streamResponse(c: AppContext, body: ChatRequest, answer: StreamedAnswer, headers: Record<string, string>, handling: StreamHandling): Response {
   const call = c.get('call');
+  const { parts, passThrough } = answer;
   // The client left while the answer was being prepared (a cache read, say): its row is written.
   if (call.logged) {
     parts.cancel().catch(() => {});
@@ -61,7 +66,7 @@ function streamResponse(c: AppContext, body: ChatRequest, parts: PartReader, hea
   }
   // The answer is assembled when it is to be cached or stored with the call.
   const assembler = handling.onComplete || call.requestText !== null ? new CompletionAssembler() : null;
-  const { body: stream, ended } = meterStream(parts, {
+  const options: MeterOptions = {
     includeUsage: body.stream_options?.include_usage === true,
     startedAt: c.get('startedAt'),
     idleTimeoutMs: failoverPolicy(c.env).idleTimeoutMs,
@@ -76,7 +81,8 @@ function streamResponse(c: AppContext, body: ChatRequest, parts: PartReader, hea
         writeRequestLog(c.env, callRecord(c, { status: outcome.status, error: outcome.error, usage, usageEstimated: estimated, ttftMs: outcome.ttftMs, cache: handling.cache, responseText: completed })),
       ]);
     },
-  });
+  };
+  const { body: stream, ended } = passThrough ? passThroughStream(passThrough, parts, { ...options, clientSignal: c.req.raw.signal }) : meterStream(parts, options);
   // From here the metered stream writes the call's row, however the stream ends.
   call.logged = true;
   c.executionCtx.waitUntil(ended);
@@ -87,7 +93,7 @@ function streamResponse(c: AppContext, body: ChatRequest, parts: PartReader, hea
 
 /** A cache hit consumes no tokens: its whole reservation is given back. */
 function answerFromCache(c: AppContext, body: ChatRequest, headers: Record<string, string>, hit: CachedCompletion, admission: Admission): Response {
-  if (body.stream) return streamResponse(c, body, replayAsStream(hit.json, hit.usage), headers, { cache: 'HIT', admission });
+  if (body.stream) return streamResponse(c, body, { parts: replayAsStream(hit.json, hit.usage) }, headers, { cache: 'HIT', admission });
   admission.settle(0);
   logCall(c, { status: 200, usage: hit.usage, cache: 'HIT', responseText: hit.json });
   return new Response(hit.json, { headers: { 'content-type': 'application/json', ...headers, 'x-proxy-cost-usd': formatUsd(0) } });
@@ -120,7 +126,7 @@ async function callUpstream(c: AppContext, body: ChatRequest, raw: SentBody, rou
       if (model !== routed) model.price = await effectivePrice(c.env, model.id, model.price);
       const chat = PROVIDERS[model.provider].chat({ model: model.model, body, raw, env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${c.get('tenant').tenantId}` });
       const result = await attempt.within(body.stream ? policy.connectTimeoutMs : policy.firstByteTimeoutMs, chat);
-      return result.kind === 'stream' ? { kind: 'stream', parts: await started(result.parts, attempt, policy.firstByteTimeoutMs) } : result;
+      return result.kind === 'stream' ? { ...result, parts: await started(result.parts, attempt, policy.firstByteTimeoutMs) } : result;
     },
     attemptHooks(call),
   );
@@ -162,7 +168,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
       ? undefined
       : (json: string, usage: Usage) => storeCompletion(c.env.KV, caching.key, caching.ttlS, { json, usage, model: routed.id });
 
-  if (result.kind === 'stream') return streamResponse(c, body, result.parts, headers, { cache: cacheStatus, admission, onComplete: store });
+  if (result.kind === 'stream') return streamResponse(c, body, result, headers, { cache: cacheStatus, admission, onComplete: store });
 
   admission.settle(tokensOf(result.usage));
   const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus, responseText: result.json });

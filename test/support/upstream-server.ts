@@ -87,6 +87,8 @@
  *   - `upstream:reset-stream=N`   streams: send the first N events, then destroy the connection.
  *   - `upstream:bad-chunk`        OpenAI streams: after the first event, a chunk whose tool call
  *                                  index is "__proto__" and an event that is not JSON.
+ *   - `upstream:sse-comment`      OpenAI streams: an SSE comment (`: keep-alive`) after the
+ *                                  first event, as some OpenAI-compatible servers send.
  *
  * Auth: requests without a key are accepted (like a local OpenAI-compatible server); a key
  * starting with `sk-invalid` (OpenAI `Authorization: Bearer`, Anthropic `x-api-key`) gets a
@@ -148,6 +150,7 @@ interface Markers {
   truncateStream?: number;
   resetStream?: number;
   badChunk: boolean;
+  sseComment: boolean;
   cache?: 'read' | 'write' | 'none';
 }
 
@@ -186,6 +189,7 @@ function markers(raw: string, model: unknown): Markers {
     truncateStream: truncateStream ? Number(truncateStream[1]) : undefined,
     resetStream: resetStream ? Number(resetStream[1]) : undefined,
     badChunk: text.includes('upstream:bad-chunk'),
+    sseComment: text.includes('upstream:sse-comment'),
     cache: cache ? (cache[1] as Markers['cache']) : undefined,
   };
 }
@@ -490,6 +494,7 @@ async function openaiChat(r: Responder, body: any) {
   if (includeUsage) events.push(chunk([], { usage }));
   events.push('data: [DONE]\n\n');
   if (r.m.badChunk) events.splice(1, 0, delta({ tool_calls: [{ index: '__proto__', function: { name: 'x', arguments: '{}' } }] }), 'data: {not json\n\n');
+  if (r.m.sseComment) events.splice(1, 0, ': keep-alive\n\n');
 
   if (r.m.midstreamError) {
     for (const e of events.slice(0, 3)) await r.send(e);

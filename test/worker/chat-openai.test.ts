@@ -99,6 +99,21 @@ describe('OpenAI upstream, streaming', () => {
     expect(row?.cost_nano).toBe(costNano({ promptTokens: usageChunk.usage.prompt_tokens, completionTokens: usageChunk.usage.completion_tokens, cachedTokens: 0, cacheWriteTokens: 0 }, GPT4O_MINI));
   });
 
+  it('passes the upstream stream through as sent when the client asked for usage; re-frames it otherwise', async () => {
+    for (const includeUsage of [true, false]) {
+      const tag = nonce();
+      const call = await chat({ model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: includeUsage }, messages: [{ role: 'user', content: `upstream:sse-comment hi ${tag}` }] });
+      const text = await call.response.text();
+      await call.settled();
+      // The upstream's keep-alive comment reaches the client only through the pass-through.
+      expect(text.includes(': keep-alive\n\n'), `include_usage ${includeUsage}`).toBe(includeUsage);
+      expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+      const row = await loggedRow(call.response.headers.get('x-request-id'));
+      expect(row).toMatchObject({ status: 200, stream: 1, usage_estimated: 0 });
+      expect(row!.ttft_ms).not.toBeNull();
+    }
+  });
+
   it('turns an upstream failure mid-stream into an error event and logs it', async () => {
     const call = await chat({ model: 'openai/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `upstream:midstream-error ${nonce()}` }] });
     expect(call.response.status).toBe(200);

@@ -15,10 +15,16 @@ beforeAll(async () => {
   tenant = await createTestTenant();
 });
 
-const chat = async (content: string, options: { model?: string; stream?: boolean; env?: Record<string, string> } = {}) => {
+/** `includeUsage` asks for the usage chunk: the OpenAI stream is then passed through rather than re-framed (pass-through-stream.ts). */
+const chat = async (content: string, options: { model?: string; stream?: boolean; includeUsage?: boolean; env?: Record<string, string> } = {}) => {
   const call = await postJson(
     '/v1/chat/completions',
-    { model: options.model ?? 'openai/gpt-4o-mini', stream: options.stream, messages: [{ role: 'user', content }] },
+    {
+      model: options.model ?? 'openai/gpt-4o-mini',
+      stream: options.stream,
+      ...(options.includeUsage ? { stream_options: { include_usage: true } } : {}),
+      messages: [{ role: 'user', content }],
+    },
     { apiKey: tenant.apiKey, env: { ...upstreamEnv(), ...options.env } },
   );
   const text = await call.response.text();
@@ -175,20 +181,6 @@ describe('timeouts', () => {
     expect(timedOut.completed).toBe(false);
   });
 
-  it('times out a stream that does not connect, and one whose first chunk does not come', async () => {
-    const connect = nonce();
-    const slowHeaders = await chat(`upstream:first=${connect}:1:slow=3000`, { stream: true, env: { UPSTREAM_CONNECT_TIMEOUT_MS: '300' } });
-    expect(slowHeaders.status).toBe(200);
-    expect(slowHeaders.attempts).toMatchObject([{ status: 504, error_type: 'upstream_timeout' }]);
-
-    const firstByte = nonce();
-    const slowFirstChunk = await chat(`upstream:first=${firstByte}:1:first-event-delay=3000`, { stream: true, env: { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '300' } });
-    expect(slowFirstChunk.status).toBe(200);
-    expect(slowFirstChunk.text).toContain('[DONE]');
-    expect(slowFirstChunk.row).toMatchObject({ status: 200, attempts: 2, stream: 1 });
-    expect(slowFirstChunk.attempts).toMatchObject([{ status: 504, error_type: 'upstream_timeout' }]);
-  });
-
   it('answers 504 when every attempt times out', async () => {
     const call = await chat(`upstream:slow=2000 ${nonce()}`, { env: { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '100', UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' } });
     expect(call.status).toBe(504);
@@ -197,25 +189,140 @@ describe('timeouts', () => {
   });
 });
 
-describe('after the first byte', () => {
-  it('never retries a stream that fails mid-way: the client gets an error event, the row what was used', async () => {
-    const tag = nonce();
-    const call = await postJson(
-      '/v1/chat/completions',
-      { model: 'openai/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `tell me a long story upstream:midstream-error ${tag}` }] },
-      { apiKey: tenant.apiKey, env: upstreamEnv() },
-    );
-    expect(call.response.status).toBe(200);
-    const events = await readSse(call.response);
-    await call.settled();
-    expect(events.some((e) => e.data.includes('"content"'))).toBe(true);
-    expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_stream_error' } });
-    expect(await upstreamRequests(tag)).toHaveLength(1);
-    const row = await loggedRow(call.response.headers.get('x-request-id'));
-    expect(row).toMatchObject({ status: 502, attempts: 1, usage_estimated: 1, error_type: 'upstream_stream_error' });
-    expect(row!.prompt_tokens).toBeGreaterThan(0);
-    expect(row!.completion_tokens).toBeGreaterThan(0);
-    expect(row!.cost_nano).toBeGreaterThan(0);
+/**
+ * Streams reach the client two ways: re-framed event by event by the proxy (metered-stream.ts), or,
+ * when the client asked for the usage chunk, as the upstream's own bytes (pass-through-stream.ts).
+ * Every fault must end the same way on both.
+ */
+describe.each([
+  ['re-framed', false],
+  ['passed through', true],
+] as const)('streams %s', (_path, includeUsage) => {
+  describe('timeouts', () => {
+    it('times out a stream that does not connect, and one whose first chunk does not come', async () => {
+      const connect = nonce();
+      const slowHeaders = await chat(`upstream:first=${connect}:1:slow=3000`, { stream: true, includeUsage, env: { UPSTREAM_CONNECT_TIMEOUT_MS: '300' } });
+      expect(slowHeaders.status).toBe(200);
+      expect(slowHeaders.attempts).toMatchObject([{ status: 504, error_type: 'upstream_timeout' }]);
+
+      const firstByte = nonce();
+      const slowFirstChunk = await chat(`upstream:first=${firstByte}:1:first-event-delay=3000`, { stream: true, includeUsage, env: { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '300' } });
+      expect(slowFirstChunk.status).toBe(200);
+      expect(slowFirstChunk.text).toContain('[DONE]');
+      expect(slowFirstChunk.row).toMatchObject({ status: 200, attempts: 2, stream: 1 });
+      expect(slowFirstChunk.attempts).toMatchObject([{ status: 504, error_type: 'upstream_timeout' }]);
+    });
+  });
+
+  describe('after the first byte', () => {
+    it('never retries a stream that fails mid-way: the client gets an error event, the row what was used', async () => {
+      const tag = nonce();
+      const call = await postJson(
+        '/v1/chat/completions',
+        { model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: includeUsage }, messages: [{ role: 'user', content: `tell me a long story upstream:midstream-error ${tag}` }] },
+        { apiKey: tenant.apiKey, env: upstreamEnv() },
+      );
+      expect(call.response.status).toBe(200);
+      const events = await readSse(call.response);
+      await call.settled();
+      expect(events.some((e) => e.data.includes('"content"'))).toBe(true);
+      expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_stream_error' } });
+      expect(await upstreamRequests(tag)).toHaveLength(1);
+      const row = await loggedRow(call.response.headers.get('x-request-id'));
+      expect(row).toMatchObject({ status: 502, attempts: 1, usage_estimated: 1, error_type: 'upstream_stream_error' });
+      expect(row!.prompt_tokens).toBeGreaterThan(0);
+      expect(row!.completion_tokens).toBeGreaterThan(0);
+      expect(row!.cost_nano).toBeGreaterThan(0);
+    });
+  });
+
+  describe('an upstream answer cut off before any byte reached the client', () => {
+    it('retries a stream whose connection drops before its first event; one that drops later ends with an error event', async () => {
+      const tag = nonce();
+      const early = await chat(`upstream:first=${tag}:1:reset-stream=0 hi`, { stream: true, includeUsage });
+      expect(early.status).toBe(200);
+      expect(early.text).toContain('[DONE]');
+      expect(early.attempts).toMatchObject([{ attempt: 1, status: 502, error_type: 'upstream_stream_error' }]);
+
+      const late = await chat(`upstream:reset-stream=3 tell me more ${nonce()}`, { stream: true, includeUsage });
+      expect(late.status).toBe(200);
+      expect(late.text).not.toContain('[DONE]');
+      expect(late.text).toContain('upstream_stream_error');
+      expect(late.row).toMatchObject({ status: 502, attempts: 1, error_type: 'upstream_stream_error', usage_estimated: 1 });
+    });
+  });
+
+  describe('an OpenAI stream that ends early', () => {
+    it('ends the client stream with an error event and logs 502 upstream_stream_incomplete with the usage seen', async () => {
+      const call = await chat(`upstream:truncate-stream=3 tell me a story ${nonce()}`, { stream: true, includeUsage });
+      expect(call.status).toBe(200);
+      expect(call.text).not.toContain('[DONE]');
+      expect(JSON.parse(call.text.trim().split('\n\n').at(-1)!.slice(6))).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_stream_incomplete' } });
+      expect(call.row).toMatchObject({ status: 502, error_type: 'upstream_stream_incomplete', usage_estimated: 1, attempts: 1 });
+      expect(call.row!.completion_tokens).toBeGreaterThan(0);
+    });
+
+    it('retries a 200 that ends before its first event', async () => {
+      const tag = nonce();
+      const call = await chat(`upstream:first=${tag}:1:truncate-stream=0 hi`, { stream: true, includeUsage });
+      expect(call.status).toBe(200);
+      expect(call.text).toContain('[DONE]');
+      expect(call.row).toMatchObject({ status: 200, attempts: 2 });
+      expect(call.attempts).toMatchObject([{ attempt: 1, status: 502, error_type: 'upstream_stream_incomplete' }]);
+    });
+
+    it('accepts a stream that ends after its finish_reason and usage without [DONE]', async () => {
+      // Reply "Echo: upstream:truncate-stream=6 hi": role, three words, finish, usage, then [DONE] (cut).
+      const call = await chat('upstream:truncate-stream=6 hi', { stream: true, includeUsage });
+      expect(call.text).toContain('"finish_reason":"stop"');
+      expect(call.text).toContain('[DONE]');
+      expect(call.row).toMatchObject({ status: 200, usage_estimated: 0 });
+    });
+  });
+
+  describe('a client that leaves mid-stream', () => {
+    it('has its upstream cancelled and its row written: 499, with the output sent so far estimated', async () => {
+      const tag = nonce();
+      // A tenant of its own: another test counts this file's tenant's 499 rows.
+      const leaver = await createTestTenant();
+      const controller = new AbortController();
+      const call = await callProxy(
+        new Request('http://proxy.test/v1/chat/completions', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${leaver.apiKey}` },
+          body: JSON.stringify({ model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: includeUsage }, messages: [{ role: 'user', content: `upstream:chunk-delay=100 write a long essay ${tag}` }] }),
+          signal: controller.signal,
+        }),
+        undefined,
+        upstreamEnv(),
+      );
+      const reader = call.response.body!.getReader();
+      const received = new TextDecoder().decode((await reader.read()).value) + new TextDecoder().decode((await reader.read()).value);
+      expect(received).toContain('"content"');
+      controller.abort();
+      await reader.cancel().catch(() => {});
+      await call.settled();
+      await expect.poll(async () => (await upstreamRequests(tag))[0].aborted).toBe(true);
+      expect((await upstreamRequests(tag))[0].completed).toBe(false);
+      const row = await loggedRow(call.response.headers.get('x-request-id'));
+      expect(row).toMatchObject({ status: 499, error_type: 'client_closed', usage_estimated: 1, stream: 1 });
+      expect(row!.completion_tokens).toBeGreaterThan(0);
+    });
+  });
+
+  describe('a stream that stalls after its first byte', () => {
+    it('ends with an error event after UPSTREAM_IDLE_TIMEOUT_MS, cancels the upstream and logs 504 with the usage so far', async () => {
+      const tag = nonce();
+      const started = Date.now();
+      const call = await chat(`upstream:hang tell me a story ${tag}`, { stream: true, includeUsage, env: { UPSTREAM_IDLE_TIMEOUT_MS: '300' } });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(call.status).toBe(200);
+      expect(call.text).toContain('Echo:');
+      expect(JSON.parse(call.text.trim().split('\n\n').at(-1)!.slice(6))).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_timeout' } });
+      expect(call.row).toMatchObject({ status: 504, error_type: 'upstream_timeout', usage_estimated: 1 });
+      expect(call.row!.completion_tokens).toBeGreaterThan(0);
+      await expect.poll(async () => (await upstreamRequests(tag))[0].aborted).toBe(true);
+    });
   });
 });
 
@@ -319,48 +426,6 @@ describe('an upstream answer cut off before any byte reached the client', () => 
     expect(JSON.parse(always.text).error).toMatchObject({ type: 'upstream_error', code: 'upstream_interrupted' });
     expect(always.row).toMatchObject({ status: 502, attempts: 2, error_type: 'upstream_interrupted' });
   });
-
-  it('retries a stream whose connection drops before its first event; one that drops later ends with an error event', async () => {
-    const tag = nonce();
-    const early = await chat(`upstream:first=${tag}:1:reset-stream=0 hi`, { stream: true });
-    expect(early.status).toBe(200);
-    expect(early.text).toContain('[DONE]');
-    expect(early.attempts).toMatchObject([{ attempt: 1, status: 502, error_type: 'upstream_stream_error' }]);
-
-    const late = await chat(`upstream:reset-stream=3 tell me more ${nonce()}`, { stream: true });
-    expect(late.status).toBe(200);
-    expect(late.text).not.toContain('[DONE]');
-    expect(late.text).toContain('upstream_stream_error');
-    expect(late.row).toMatchObject({ status: 502, attempts: 1, error_type: 'upstream_stream_error', usage_estimated: 1 });
-  });
-});
-
-describe('an OpenAI stream that ends early', () => {
-  it('ends the client stream with an error event and logs 502 upstream_stream_incomplete with the usage seen', async () => {
-    const call = await chat(`upstream:truncate-stream=3 tell me a story ${nonce()}`, { stream: true });
-    expect(call.status).toBe(200);
-    expect(call.text).not.toContain('[DONE]');
-    expect(JSON.parse(call.text.trim().split('\n\n').at(-1)!.slice(6))).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_stream_incomplete' } });
-    expect(call.row).toMatchObject({ status: 502, error_type: 'upstream_stream_incomplete', usage_estimated: 1, attempts: 1 });
-    expect(call.row!.completion_tokens).toBeGreaterThan(0);
-  });
-
-  it('retries a 200 that ends before its first event', async () => {
-    const tag = nonce();
-    const call = await chat(`upstream:first=${tag}:1:truncate-stream=0 hi`, { stream: true });
-    expect(call.status).toBe(200);
-    expect(call.text).toContain('[DONE]');
-    expect(call.row).toMatchObject({ status: 200, attempts: 2 });
-    expect(call.attempts).toMatchObject([{ attempt: 1, status: 502, error_type: 'upstream_stream_incomplete' }]);
-  });
-
-  it('accepts a stream that ends after its finish_reason and usage without [DONE]', async () => {
-    // Reply "Echo: upstream:truncate-stream=6 hi": role, three words, finish, usage, then [DONE] (cut).
-    const call = await chat('upstream:truncate-stream=6 hi', { stream: true });
-    expect(call.text).toContain('"finish_reason":"stop"');
-    expect(call.text).toContain('[DONE]');
-    expect(call.row).toMatchObject({ status: 200, usage_estimated: 0 });
-  });
 });
 
 describe('timeout and retry settings', () => {
@@ -377,21 +442,6 @@ describe('timeout and retry settings', () => {
     for (const name of ['UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 'UPSTREAM_CONNECT_TIMEOUT_MS', 'UPSTREAM_RETRY_BASE_MS', 'UPSTREAM_MAX_RETRIES']) {
       expect(warnings.filter((w) => w.startsWith(`${name}=`)), name).toHaveLength(1);
     }
-  });
-});
-
-describe('a stream that stalls after its first byte', () => {
-  it('ends with an error event after UPSTREAM_IDLE_TIMEOUT_MS, cancels the upstream and logs 504 with the usage so far', async () => {
-    const tag = nonce();
-    const started = Date.now();
-    const call = await chat(`upstream:hang tell me a story ${tag}`, { stream: true, env: { UPSTREAM_IDLE_TIMEOUT_MS: '300' } });
-    expect(Date.now() - started).toBeLessThan(5000);
-    expect(call.status).toBe(200);
-    expect(call.text).toContain('Echo:');
-    expect(JSON.parse(call.text.trim().split('\n\n').at(-1)!.slice(6))).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_timeout' } });
-    expect(call.row).toMatchObject({ status: 504, error_type: 'upstream_timeout', usage_estimated: 1 });
-    expect(call.row!.completion_tokens).toBeGreaterThan(0);
-    await expect.poll(async () => (await upstreamRequests(tag))[0].aborted).toBe(true);
   });
 });
 
