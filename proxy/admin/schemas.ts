@@ -74,7 +74,14 @@ export const RequestLogQuery = TimeWindowQuery.extend({
   status: z.string().regex(/^(\d{3}|error|ok)$/).optional().openapi({ description: 'An HTTP status, `error` or `ok`.' }),
   tier: z.enum(['cheap', 'expensive']).optional(),
   cache: z.enum(['HIT', 'MISS', 'BYPASS', 'hit', 'miss', 'bypass']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  // Digits only: a coerced number would take 1e2, 0x10 or 5.0 as well.
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'expected a whole number from 1 to 500')
+    .transform(Number)
+    .pipe(z.number().min(1, 'expected a whole number from 1 to 500').max(500, 'expected a whole number from 1 to 500'))
+    .default(50)
+    .openapi({ type: 'integer', minimum: 1, maximum: 500, default: 50 }),
   cursor: z.string().max(200).optional(),
 });
 

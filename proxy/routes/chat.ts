@@ -54,7 +54,7 @@ interface StreamHandling {
 }
 
 /** A streamed answer: its parts, and the upstream's bytes when they can be passed through (providers/types.ts). */
-type StreamedAnswer = { parts: PartReader; passThrough?: ReadableStream<Uint8Array> };
+type StreamedAnswer = Pick<Extract<ChatResult, { kind: 'stream' }>, 'parts' | 'passThrough'>;
 
 function streamResponse(c: AppContext, body: ChatRequest, answer: StreamedAnswer, headers: Record<string, string>, handling: StreamHandling): Response {
   const call = c.get('call');

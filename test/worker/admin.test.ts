@@ -123,6 +123,9 @@ describe('GET /admin/requests', () => {
 
   it('rejects a bad filter', async () => {
     expect((await callAdmin('/admin/requests?limit=100000')).response.status).toBe(400);
+    // Only digits: no exponents, hex, fractions or signs.
+    for (const limit of ['1e2', '0x10', '5.0', '+5', '0', '501', '']) expect((await callAdmin(`/admin/requests?limit=${limit}`)).response.status, limit).toBe(400);
+    expect((await callAdmin('/admin/requests?limit=007')).response.status).toBe(200);
     expect((await callAdmin('/admin/requests?from=yesterday')).response.status).toBe(400);
   });
 });

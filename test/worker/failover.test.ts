@@ -313,9 +313,8 @@ describe.each([
   describe('a stream that stalls after its first byte', () => {
     it('ends with an error event after UPSTREAM_IDLE_TIMEOUT_MS, cancels the upstream and logs 504 with the usage so far', async () => {
       const tag = nonce();
-      const started = Date.now();
+      // The upstream never ends this stream: only the idle timeout can (else the test times out).
       const call = await chat(`upstream:hang tell me a story ${tag}`, { stream: true, includeUsage, env: { UPSTREAM_IDLE_TIMEOUT_MS: '300' } });
-      expect(Date.now() - started).toBeLessThan(5000);
       expect(call.status).toBe(200);
       expect(call.text).toContain('Echo:');
       expect(JSON.parse(call.text.trim().split('\n\n').at(-1)!.slice(6))).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_timeout' } });

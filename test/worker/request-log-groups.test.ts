@@ -55,7 +55,9 @@ describe('grouped request-log writes', () => {
     expect(queued).toEqual([broken]);
   });
 
-  it('takes over from a write that never finishes, and writes its records too', async () => {
+  // The takeover waits GROUP_WRITE_MAX_MS (5 s) once. The test's own timeout is what fails it if a
+  // later write waited again (or forever): no clock is read here.
+  it('takes over from a write that never finishes, and writes its records too', { timeout: 9_000 }, async () => {
     const { db } = countingD1({ holdFirst: true });
     const tenantId = `ten_stuck${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`;
     const [first, second, third] = [0, 1, 2].map((i) => callRecord({ id: `req_stuck_${tenantId}_${i}`, ts: Date.now(), tenantId, costNano: 500 }));
@@ -63,15 +65,11 @@ describe('grouped request-log writes', () => {
     // meanwhile, waits for it a while, then writes both.
     void writeRequestLog({ ...env, DB: db }, first);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const started = Date.now();
     await writeRequestLog({ ...env, DB: db }, second);
-    expect(Date.now() - started).toBeLessThan(10_000);
     const ids = async () => (await env.DB.prepare('SELECT id FROM requests WHERE tenant_id = ? ORDER BY id').bind(tenantId).all<{ id: string }>()).results.map((r) => r.id);
     expect(await ids()).toEqual([first.id, second.id]);
     // Writes go on as usual afterwards.
-    const next = Date.now();
     await writeRequestLog({ ...env, DB: db }, third);
-    expect(Date.now() - next).toBeLessThan(1000);
     expect(await ids()).toEqual([first.id, second.id, third.id]);
     expect((await spentBy(tenantId))!.spent).toBe(1500);
   });
