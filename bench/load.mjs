@@ -61,8 +61,9 @@ async function run(upstream, sink) {
         while (Date.now() < deadline) {
           const n = i++;
           const stream = n % 10 < 3;
-          // Streams alternate between the two ways the proxy sends them: passed through (the client asked for usage) and re-framed.
-          seen.push(await call(url, proxy.apiKey, { stream, includeUsage: n % 2 === 0, abandon: n % 30 === 1 }));
+          // Streams alternate, ten calls at a time, between the two ways the proxy sends them:
+          // passed through (the client asked for usage) and re-framed; abandoned ones too.
+          seen.push(await call(url, proxy.apiKey, { stream, includeUsage: Math.floor(n / 10) % 2 === 0, abandon: n % 30 === 1 }));
         }
       }),
     );
@@ -97,7 +98,7 @@ async function run(upstream, sink) {
 
 const upstream = await startUpstream();
 try {
-  console.log(`${CLIENTS} concurrent clients for ${SECONDS} s per run; 30% streams, 1 in 10 of them abandoned by its client after the first bytes.\n`);
+  console.log(`${CLIENTS} concurrent clients for ${SECONDS} s per run; 30% streams (half passed through, half re-framed), 1 in 10 of them abandoned by its client after the first bytes.\n`);
   console.log('| request-log sink | calls | abandoned by client | failed | calls/s | p50 | p99 | rows in D1 | lost rows | spend = sum of rows |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   let faults = 0;
