@@ -23,8 +23,9 @@ it('npm start serves /health with D1, KV and Analytics Engine', async () => {
 });
 
 it('prints the admin token it uses and accepts it', async () => {
-  // The local default is printed; a token from the developer's .dev.vars is not echoed.
-  if (server.adminToken === 'dev-admin-token') expect(server.output()).toContain('ADMIN_TOKEN: dev-admin-token');
+  // The local default is printed; a token from the developer's .dev.vars is not echoed. npm start
+  // prints it once its own probe of /health answers, which may come after this test's did.
+  if (server.adminToken === 'dev-admin-token') await expect.poll(() => server.output(), { timeout: 5000 }).toContain('ADMIN_TOKEN: dev-admin-token');
   const res = await fetch(`${server.url}/admin/tenants`, { headers: { authorization: `Bearer ${server.adminToken}` } });
   expect(res.status).toBe(200);
 });

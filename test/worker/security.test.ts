@@ -55,6 +55,12 @@ describe('prompts and answers', () => {
     expect(plainDetail.content.truncated).toBe(false);
     const streamDetail = (await (await callAdmin(`/admin/requests/${stream.response.headers.get('x-request-id')}`)).response.json()) as Detail;
     expect(JSON.parse(streamDetail.content.response!).choices[0].message.content).toContain(`streamed ${tag}`);
+    // A stream passed through (the client asked for usage) is kept the same way, from the proxy's copy.
+    const passed = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `passed ${tag}` }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    await readSse(passed.response);
+    await passed.settled();
+    const passedDetail = (await (await callAdmin(`/admin/requests/${passed.response.headers.get('x-request-id')}`)).response.json()) as Detail;
+    expect(JSON.parse(passedDetail.content.response!).choices[0].message.content).toContain(`passed ${tag}`);
     // The setting shows on the tenant and can be turned off.
     const off = await callAdmin(`/admin/tenants/${tenant.id}`, { method: 'PATCH', json: { store_content: false } });
     expect(((await off.response.json()) as { store_content: boolean }).store_content).toBe(false);
