@@ -10,6 +10,10 @@
  * with readAtLeast: a tee() pulls its source as far as its hungriest branch asks, so the client's
  * branch would wait for the copy's big read. Hence a read of whatever is there, then a pause.
  *
+ * Memory: the meter reads ahead of a slow client, so the tee keeps what the client has not taken
+ * yet: at most the answer itself, kilobytes to a few megabytes for a chat completion. (The
+ * re-framing path reads the upstream only as fast as the client.)
+ *
  * What the client sees differs from meterStream's in two ways: the upstream's own framing (its
  * comments and keep-alives, its line endings) arrives as sent; and on failure the error event
  * follows the upstream's bytes as they stood, not an event boundary (after a blank line, so that
