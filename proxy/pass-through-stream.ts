@@ -74,7 +74,9 @@ export function passThroughStream(
     meter.finish(499, clientClosed());
     stop(clientClosed());
   };
-  options.clientSignal.addEventListener('abort', onClientGone, { once: true });
+  // A client already gone before this point would never hear the event.
+  if (options.clientSignal.aborted) onClientGone();
+  else options.clientSignal.addEventListener('abort', onClientGone, { once: true });
 
   // Resolves to whether the upstream sent its own [DONE]. Nothing after it matters: the copy is
   // let go there, saving the read that would find its end.
