@@ -51,8 +51,6 @@ export function promptCacheKeyField(body: ChatRequest, key: string | undefined, 
   return { prompt_cache_key: key };
 }
 
-/** An answer's failure after its headers said 200, before any byte reached the client: another try may cure it. */
-
 /** A plain answer's body; a connection lost while reading it is a retryable 502, not the proxy's own failure. */
 async function bodyText(response: Response): Promise<string> {
   try {

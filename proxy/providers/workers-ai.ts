@@ -52,7 +52,7 @@ function usageOf(output: AiTextOutput | undefined, call: ChatCall, completionTex
   return { promptTokens: estimatePromptTokens(call.body.messages), completionTokens: estimateTokens(completionText), cachedTokens: 0, cacheWriteTokens: 0 };
 }
 
-
+/** A stream event's JSON object, or null when the event is not one. */
 function parsedEvent(data: string): AiTextOutput | null {
   try {
     const value: unknown = JSON.parse(data);
