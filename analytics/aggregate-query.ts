@@ -8,7 +8,7 @@
  * span several rows (a window, a day made of hours, raw rows at the edges) merge histograms,
  * with json_each and window functions in SQLite's C code.
  */
-import { invalidRequest } from '../proxy/errors';
+import { invalidRequest } from '../proxy/core/errors';
 import { analyticsState, COUNTERS, projectionFor, RAW_COUNTER_SQL, type AnalyticsState, type Counters, type Dimension, type Scope } from './aggregate';
 import { bucketUpperBound, mergeInto, percentileBucket, type Histogram } from './histogram';
 import { bucketSql, histogramJsonSql } from './histogram-sql';

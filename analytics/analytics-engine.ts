@@ -11,9 +11,9 @@
  * (0: a response-cache hit or a call refused before any; points written before the field
  * existed read 0, so they count as no upstream call).
  */
-import type { Env } from '../proxy/env';
+import type { Env } from '../proxy/core/env';
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../proxy/admin/schemas';
-import { invalidRequest, ProxyError } from '../proxy/errors';
+import { invalidRequest, ProxyError } from '../proxy/core/errors';
 import type { Scope } from './aggregate';
 import { bucketGrid } from './timeseries';
 import type { GroupBy, Interval, Point, Series, Summary, Timeseries } from './types';

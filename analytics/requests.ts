@@ -2,7 +2,7 @@
  * The request log as the admin API and the dashboard read it: newest first, filtered, and
  * paginated by a keyset cursor so no query ever reads more than one page of rows.
  */
-import { invalidRequest } from '../proxy/errors';
+import { invalidRequest } from '../proxy/core/errors';
 import type { RequestAttempt, RequestDetail, RequestLogPage, RequestLogRow, StoredRequestRow } from './types';
 
 export interface RequestLogFilter {

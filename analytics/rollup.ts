@@ -11,8 +11,8 @@
  * and each run rebuilds those hours, and their days, from scratch. Every rebuild replaces whole
  * hours and days, so the job is idempotent.
  */
-import type { Env } from '../proxy/env';
-import { numberVar } from '../proxy/env';
+import type { Env } from '../proxy/core/env';
+import { numberVar } from '../proxy/core/env';
 import { analyticsState, columnsOf, COUNTERS, PROJECTIONS, RAW_COUNTER_SQL, STATE_KEYS, SUMMED, type AnalyticsState } from './aggregate';
 import { bucketSql, histogramEntriesSql, histogramJsonSql, percentileBucketsSql } from './histogram-sql';
 import { DAY_MS, HOUR_MS } from './segments';

@@ -4,8 +4,8 @@
  */
 import { test } from 'vitest';
 import type { ChatRequest } from '../proxy/providers/types';
-import * as router from '../proxy/router';
-import * as validation from '../proxy/validation';
+import * as router from '../proxy/routing/tiers';
+import * as validation from '../proxy/http/validation';
 import { printRatios } from './report';
 
 // Local bindings: calling through the module namespace on every iteration would measure

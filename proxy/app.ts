@@ -1,16 +1,16 @@
 /** The Hono app: the OpenAI-compatible proxy under /v1, the admin API under /admin, /health (the dashboard is static assets). */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { admin } from './admin/app';
+import { admin } from './admin/api';
 import { tenantAuth } from './auth/tenant-auth';
-import { corsFor } from './cors';
-import { logCall, routingHeaders, trackCall, type AppEnv } from './context';
-import { errorResponse, ProxyError, toProxyError } from './errors';
-import { newRequestId } from './ids';
-import { chatCompletions } from './routes/chat';
-import { embeddings } from './routes/embeddings';
-import { health } from './routes/health';
-import { listModels } from './routes/models';
+import { corsFor } from './http/cors';
+import { logCall, routingHeaders, trackCall, type AppEnv } from './pipeline/call';
+import { errorResponse, ProxyError, toProxyError } from './core/errors';
+import { newRequestId } from './core/ids';
+import { chatCompletions } from './endpoints/chat-completions';
+import { embeddings } from './endpoints/embeddings';
+import { health } from './endpoints/health';
+import { listModels } from './endpoints/models';
 
 export const app = new Hono<AppEnv>();
 

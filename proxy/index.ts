@@ -1,10 +1,10 @@
 /** Worker entry point. */
 import { runRollup } from '../analytics/rollup';
 import { app } from './app';
-import type { Env } from './env';
-import { consumeRequestLog, type RequestRecord } from './request-log';
+import type { Env } from './core/env';
+import { consumeRequestLog, type RequestRecord } from './request-log/writer';
 
-export { TenantRateLimiter } from './rate-limit-store';
+export { TenantRateLimiter } from './limits/stores';
 
 export default {
   fetch: app.fetch,

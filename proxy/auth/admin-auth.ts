@@ -3,8 +3,8 @@
  * admin API is closed (503) rather than open.
  */
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../context';
-import { invalidApiKey, ProxyError } from '../errors';
+import type { AppEnv } from '../pipeline/call';
+import { invalidApiKey, ProxyError } from '../core/errors';
 import { bearerToken, secretsEqual } from './keys';
 
 export const adminAuth: MiddlewareHandler<AppEnv> = async (c, next) => {

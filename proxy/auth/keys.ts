@@ -1,5 +1,5 @@
 /** Tenant API keys: generated from the CSPRNG, stored and looked up only as SHA-256 hashes. */
-import { randomToken } from '../ids';
+import { randomToken } from '../core/ids';
 
 export const KEY_PREFIX = 'sk-proxy-';
 

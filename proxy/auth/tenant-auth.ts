@@ -1,8 +1,8 @@
 /** Authenticates the tenant API key on /v1/* (OpenAI's `Authorization: Bearer` convention). */
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../context';
-import { invalidApiKey } from '../errors';
-import { authenticateKey } from '../tenants';
+import type { AppEnv } from '../pipeline/call';
+import { invalidApiKey } from '../core/errors';
+import { authenticateKey } from '../tenants/store';
 import { bearerToken } from './keys';
 
 export const tenantAuth: MiddlewareHandler<AppEnv> = async (c, next) => {

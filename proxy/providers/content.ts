@@ -1,5 +1,5 @@
 /** Reading text out of Chat Completions messages, shared by providers and the meter. */
-import { estimateTokens } from '../usage';
+import { estimateTokens } from '../core/usage';
 import type { ChatMessage } from './types';
 
 /** The text of a message's content: a string, or the text parts of a content-part array. */

@@ -3,11 +3,11 @@
  * requests arrive as Chat Completions bodies and providers answer with OpenAI JSON or OpenAI
  * stream chunks, translating their own wire format at the edge (as Portkey's gateway does).
  */
-import type { JsonBody } from '../body';
-import type { Env } from '../env';
-import type { Usage } from '../usage';
+import type { JsonBody } from '../http/body';
+import type { Env } from '../core/env';
+import type { Usage } from '../core/usage';
 
-import type { PartReader } from '../stream-parts';
+import type { PartReader } from '../streaming/parts';
 import type { ProviderName } from './names';
 
 export type { ProviderName };

@@ -3,9 +3,9 @@
  * of upstream failures to the status the client should see. A failure of the proxy's own
  * credentials is not the client's fault, so it is a 502, and its text is not passed on.
  */
-import type { Env } from '../env';
-import { clientClosed, ProxyError } from '../errors';
-import type { SseEvent, SseReader } from '../sse';
+import type { Env } from '../core/env';
+import { clientClosed, ProxyError } from '../core/errors';
+import type { SseEvent, SseReader } from '../streaming/sse';
 import type { ProviderName } from './types';
 
 export async function fetchUpstream(provider: ProviderName, url: string, init: RequestInit): Promise<Response> {

@@ -5,7 +5,7 @@
  */
 import OpenAI, { APIError, AuthenticationError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing';
+import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
 import { startUpstreamServer, type UpstreamServer } from '../support/upstream-server';
 import { startServer, type RunningServer } from './server';
 

@@ -3,10 +3,10 @@
  * (failover.ts) or per streamed chunk (the mock provider) would pile up over a long call.
  */
 import { describe, expect, it } from 'vitest';
-import type { Env } from '../../proxy/env';
-import { ProxyError } from '../../proxy/errors';
-import { DEFAULT_POLICY, withFailover } from '../../proxy/failover';
-import type { ResolvedModel } from '../../proxy/models';
+import type { Env } from '../../proxy/core/env';
+import { ProxyError } from '../../proxy/core/errors';
+import { DEFAULT_POLICY, withFailover } from '../../proxy/routing/failover';
+import type { ResolvedModel } from '../../proxy/routing/models';
 import { mock } from '../../proxy/providers/mock';
 
 /** A signal that counts the abort listeners currently on it. */

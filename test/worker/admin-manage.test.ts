@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { costNano } from '../../proxy/pricing';
-import { effectivePrice } from '../../proxy/prices';
+import { costNano } from '../../proxy/pricing/catalog';
+import { effectivePrice } from '../../proxy/pricing/overrides';
 import { createTestTenant, loggedRow } from './fixtures';
 import { callAdmin, callProxy, env, postJson } from './harness';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Env } from '../../proxy/env';
-import { toDataPoint, writeRequestLog } from '../../proxy/request-log';
+import type { Env } from '../../proxy/core/env';
+import { toDataPoint, writeRequestLog } from '../../proxy/request-log/writer';
 import { AE_FIXTURE } from '../support/analytics-engine-fixture';
 import { callRecord } from './analytics-helpers';
 import { callAdmin, env, upstreamRequests, upstreamUrl } from './harness';

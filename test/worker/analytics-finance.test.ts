@@ -1,7 +1,7 @@
 /** What finance reads: the spend CSV (safe to open in a spreadsheet) and the month-end forecast. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spendCsv, tenantSpend } from '../../analytics/finance';
-import { writeRequestLog } from '../../proxy/request-log';
+import { writeRequestLog } from '../../proxy/request-log/writer';
 import { callRecord } from './analytics-helpers';
 import { callAdmin, env } from './harness';
 

@@ -1,6 +1,6 @@
 /** Helpers for the analytics and rollup tests: request-log rows, raw-only answers, the rollup tables. */
 import { STATE_KEYS } from '../../analytics/aggregate';
-import type { RequestRecord } from '../../proxy/request-log';
+import type { RequestRecord } from '../../proxy/request-log/writer';
 import { env } from './harness';
 
 /** A successful, non-streamed call of the mock provider's cheap model; `fields` override. */

@@ -6,7 +6,7 @@ import { runRollup } from '../../analytics/rollup';
 import { DAY_MS, HOUR_MS } from '../../analytics/segments';
 import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
-import { writeRequestLog, type RequestRecord } from '../../proxy/request-log';
+import { writeRequestLog, type RequestRecord } from '../../proxy/request-log/writer';
 import { callRecord } from './analytics-helpers';
 import { callAdmin, env } from './harness';
 

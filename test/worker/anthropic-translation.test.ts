@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { ProxyError } from '../../proxy/errors';
+import { ProxyError } from '../../proxy/core/errors';
 import { anthropicStreamParts, fromAnthropicMessage, fromAnthropicUsage, toAnthropicRequest, type AnthropicResponse } from '../../proxy/providers/anthropic';
 import type { ChatRequest, StreamPart } from '../../proxy/providers/types';
-import { readSse } from '../../proxy/sse';
-import type { PartReader } from '../../proxy/stream-parts';
+import { readSse } from '../../proxy/streaming/sse';
+import type { PartReader } from '../../proxy/streaming/parts';
 
 const request = (fields: Partial<ChatRequest>): ChatRequest => ({ model: 'anthropic/claude-x', messages: [{ role: 'user', content: 'Hi' }], ...fields });
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { costNano, BUILT_IN_MODELS } from '../../proxy/pricing';
+import { costNano, BUILT_IN_MODELS } from '../../proxy/pricing/catalog';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
 import { nonce, postJson, readSse, recordingAnalytics, TEST_OPENAI_KEY, upstreamEnv, upstreamRequests } from './harness';
 

@@ -5,8 +5,8 @@
  */
 import { createMessageBatch, createExecutionContext, getQueueResult } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Env } from '../../proxy/env';
-import { writeRequestLog, type RequestRecord } from '../../proxy/request-log';
+import type { Env } from '../../proxy/core/env';
+import { writeRequestLog, type RequestRecord } from '../../proxy/request-log/writer';
 import { createTestTenant, loggedRow } from './fixtures';
 import { callAdmin, env, nonce, postJson, unavailableD1, unavailableKV, upstreamEnv } from './harness';
 

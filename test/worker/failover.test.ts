@@ -4,8 +4,8 @@
  * twice. Backoffs are shortened by the test binding UPSTREAM_RETRY_BASE_MS (vitest.config.ts).
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { backoffMs, DEFAULT_POLICY, requestedWaitMs, withFailover } from '../../proxy/failover';
-import { ProxyError } from '../../proxy/errors';
+import { backoffMs, DEFAULT_POLICY, requestedWaitMs, withFailover } from '../../proxy/routing/failover';
+import { ProxyError } from '../../proxy/core/errors';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
 import { callAdmin, callProxy, env, nonce, postJson, readSse, recordingAnalytics, upstreamEnv, upstreamRequests } from './harness';
 

@@ -12,7 +12,7 @@
  */
 import { createExecutionContext, waitOnExecutionContext, type D1Migration } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import type { Env as ProxyEnv } from '../../proxy/env';
+import type { Env as ProxyEnv } from '../../proxy/core/env';
 import type { RecordedRequest } from '../support/recorded-request';
 
 declare global {

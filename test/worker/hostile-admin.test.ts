@@ -7,7 +7,7 @@
  * KV's keys.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MAX_ADMIN_BODY_BYTES } from '../../proxy/admin/app';
+import { MAX_ADMIN_BODY_BYTES } from '../../proxy/admin/api';
 import { createTestTenant } from './fixtures';
 import { callAdmin, callProxy, nonce, TEST_ADMIN_TOKEN } from './harness';
 import {

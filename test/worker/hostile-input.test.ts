@@ -10,9 +10,9 @@
  * and wrong methods and junk query strings at every route. hostile-admin.test.ts: the admin API.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MAX_DEPTH } from '../../proxy/body';
-import { DEFAULT_MAX_BODY_BYTES } from '../../proxy/env';
-import { chatRequestSchema, embeddingsRequestSchema } from '../../proxy/validation';
+import { MAX_DEPTH } from '../../proxy/http/body';
+import { DEFAULT_MAX_BODY_BYTES } from '../../proxy/core/env';
+import { chatRequestSchema, embeddingsRequestSchema } from '../../proxy/http/validation';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
 import { callAdmin, callProxy, nonce, TEST_ADMIN_TOKEN, upstreamEnv } from './harness';
 import {

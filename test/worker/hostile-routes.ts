@@ -8,7 +8,7 @@
  * coverage fails hostile-input.test.ts.
  */
 import { expect } from 'vitest';
-import { admin } from '../../proxy/admin/app';
+import { admin } from '../../proxy/admin/api';
 import { app } from '../../proxy/app';
 import { env, upstreamUrl, TEST_ANTHROPIC_KEY, TEST_OPENAI_KEY } from './harness';
 

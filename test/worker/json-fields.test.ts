@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withTopLevelFields, withTopLevelFieldsInBytes } from '../../proxy/json-fields';
+import { withTopLevelFields, withTopLevelFieldsInBytes } from '../../proxy/http/json-fields';
 
 /** Whatever the edit, the result must parse to the same object as setting the fields on the parsed input. */
 function expectEquivalent(text: string, fields: Record<string, unknown>) {

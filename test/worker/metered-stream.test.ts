@@ -3,10 +3,10 @@
  * content): whatever an upstream chunk holds, the client's stream goes on and the call is logged.
  */
 import { describe, expect, it } from 'vitest';
-import { CompletionAssembler } from '../../proxy/completion-chunks';
-import { meterStream, type StreamOutcome } from '../../proxy/metered-stream';
-import { partsOf } from '../../proxy/stream-parts';
-import { ZERO_USAGE } from '../../proxy/usage';
+import { CompletionAssembler } from '../../proxy/endpoints/chat-completions/chunks';
+import { meterStream, type StreamOutcome } from '../../proxy/streaming/metered-stream';
+import { partsOf } from '../../proxy/streaming/parts';
+import { ZERO_USAGE } from '../../proxy/core/usage';
 import { createTestTenant, loggedRow } from './fixtures';
 import { callAdmin, nonce, postJson, upstreamEnv } from './harness';
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing';
+import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
 import { callProxy, nonce, postJson, readSse } from './harness';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing';
-import { fromOpenAIUsage } from '../../proxy/usage';
+import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
+import { fromOpenAIUsage } from '../../proxy/core/usage';
 
 const price = (id: string) => {
   const model = BUILT_IN_MODELS.find((m) => m.id === id);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing';
+import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
 import type { AnthropicRequest } from '../../proxy/providers/anthropic';
-import { markPromptCache } from '../../proxy/providers/anthropic-prompt-cache';
+import { markPromptCache } from '../../proxy/providers/anthropic/prompt-cache';
 import { promptCacheKeyField } from '../../proxy/providers/openai';
 import { createTestTenant, loggedRow } from './fixtures';
 import { nonce, postJson, upstreamEnv, upstreamRequests } from './harness';

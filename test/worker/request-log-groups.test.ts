@@ -4,7 +4,7 @@
  * a write that never finishes holds no record back for long.
  */
 import { describe, expect, it } from 'vitest';
-import { writeRequestLog, type RequestRecord } from '../../proxy/request-log';
+import { writeRequestLog, type RequestRecord } from '../../proxy/request-log/writer';
 import { callRecord } from './analytics-helpers';
 import { env } from './harness';
 

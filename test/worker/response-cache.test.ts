@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readCachedCompletion, storeCompletion } from '../../proxy/response-cache';
+import { readCachedCompletion, storeCompletion } from '../../proxy/cache/response-cache';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
 import { env, nonce, postJson, readSse, upstreamEnv, upstreamRequests } from './harness';
 

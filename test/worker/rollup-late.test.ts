@@ -8,7 +8,7 @@ import { runRollup, type RollupReport } from '../../analytics/rollup';
 import { DAY_MS, HOUR_MS } from '../../analytics/segments';
 import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
-import { writeRequestLog } from '../../proxy/request-log';
+import { writeRequestLog } from '../../proxy/request-log/writer';
 import { callRecord, rawOnly, rollupTables } from './analytics-helpers';
 import { env } from './harness';
 

@@ -9,8 +9,8 @@ import { HOURLY_RETENTION_DAYS, runRollup, type RollupReport } from '../../analy
 import { DAY_MS, HOUR_MS } from '../../analytics/segments';
 import { summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
-import type { Env } from '../../proxy/env';
-import { writeRequestLog } from '../../proxy/request-log';
+import type { Env } from '../../proxy/core/env';
+import { writeRequestLog } from '../../proxy/request-log/writer';
 import { callRecord } from './analytics-helpers';
 import { callAdmin, env } from './harness';
 

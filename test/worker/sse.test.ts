@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readSse, type SseEvent } from '../../proxy/sse';
+import { readSse, type SseEvent } from '../../proxy/streaming/sse';
 
 function bytes(...pieces: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reconcile, refill, reserve, type LimitState } from '../../proxy/token-bucket';
+import { reconcile, refill, reserve, type LimitState } from '../../proxy/limits/token-bucket';
 
 const T0 = 1_700_000_000_000;
 

@@ -5,7 +5,7 @@
  * SSE stream of them ending with [DONE]).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing';
+import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
 import { nonce, postJson, readSse } from './harness';
 

@@ -1,0 +1,308 @@
+/**
+ * The admin API: an OpenAPIHono app, so every route is validated by its zod schema and
+ * documented in /admin/openapi.json from the same definition.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { analyticsEngineConfig, summaryFromAnalyticsEngine, timeseriesFromAnalyticsEngine } from '../../analytics/analytics-engine';
+import { spendCsv, tenantSpend } from '../../analytics/finance';
+import { queryRequestLog, requestDetail } from '../../analytics/requests';
+import { breakdown, summary } from '../../analytics/summary';
+import { timeseries } from '../../analytics/timeseries';
+import { adminAuth } from '../auth/admin-auth';
+import type { AppEnv } from '../pipeline/call';
+import { invalidRequest, ProxyError } from '../core/errors';
+import { listPrices, setPriceOverride } from '../pricing/overrides';
+import { createTenant, deleteTenant, getTenant, issueKey, listKeys, listTenants, revokeKey, updateTenant } from '../tenants/store';
+import { REFERENCE_PAGE } from './reference-page';
+import {
+  AnalyticsQuery, BreakdownQuery, BreakdownSchema, CreatedTenantSchema, ErrorSchema, SpendSchema, SummarySchema, TimeseriesQuery, TimeseriesSchema, TimeWindowQuery, IssuedKeySchema, KeySummarySchema, ModelIdSchema, PriceEntrySchema, PriceSchema, RequestLogQuery,
+  RequestDetailSchema, RequestLogRowSchema, TenantPatchSchema, TenantSchema, TenantSettingsSchema,
+} from './schemas';
+import { PRICES_AS_OF } from '../pricing/catalog';
+
+
+const DAY_MS = 86_400_000;
+
+/** `from`/`to` as epoch ms; the default window is the 24 hours before `to` (default now). */
+function windowOf(q: { from?: string; to?: string }): { from: number; to: number } {
+  const to = q.to ? Date.parse(q.to) : Date.now();
+  const from = q.from ? Date.parse(q.from) : to - DAY_MS;
+  if (from >= to) throw invalidRequest('`from` must be before `to`.', 'from', 'invalid_value');
+  return { from, to };
+}
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
+const errors = {
+  400: json(ErrorSchema, 'Invalid request'),
+  401: json(ErrorSchema, 'Missing or wrong admin token'),
+  503: json(ErrorSchema, 'ADMIN_TOKEN is not configured'),
+};
+const security = [{ AdminToken: [] }];
+const ModelIdParam = ModelIdSchema.openapi({ param: { name: 'model', in: 'path' }, example: 'openai/gpt-4o-mini' });
+const notFound = (what: string) => new ProxyError(404, `No ${what} with that id.`, 'invalid_request_error', 'not_found');
+
+export const admin = new OpenAPIHono<AppEnv>({
+  // Validation failures answer in the same OpenAI error shape as the rest of the proxy.
+  defaultHook: (result) => {
+    if (result.success) return;
+    const issue = result.error.issues[0];
+    // A strict body's unknown field is named as the param (it has no path of its own).
+    if (issue.code === 'unrecognized_keys') {
+      const key = [...issue.path, issue.keys[0]].join('.').slice(0, 100);
+      throw invalidRequest(`Unrecognized parameter: '${key}'.`, key, 'unknown_parameter');
+    }
+    const param = issue.path.join('.') || null;
+    throw invalidRequest(`Invalid value for '${param ?? 'body'}': ${issue.message}.`, param, 'invalid_value');
+  },
+});
+
+// The OpenAPI document and its reference page are public: they describe the API and hold no data.
+const PUBLIC_PATHS = new Set(['/admin/openapi.json', '/admin/docs']);
+admin.use('*', async (c, next) => (PUBLIC_PATHS.has(c.req.path) ? next() : adminAuth(c, next)));
+// Admin bodies are a few settings: anything larger is refused before it is read (after the token check).
+export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
+admin.use(
+  '*',
+  bodyLimit({
+    maxSize: MAX_ADMIN_BODY_BYTES,
+    onError: () => {
+      throw new ProxyError(413, `The request body is larger than the ${MAX_ADMIN_BODY_BYTES} bytes the admin API accepts.`, 'invalid_request_error', 'request_too_large');
+    },
+  }),
+);
+admin.openAPIRegistry.registerComponent('securitySchemes', 'AdminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
+
+const OPENAPI_INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'AI cost proxy admin API',
+    version: '0.1.0',
+    description: 'Tenants, keys, prices and the request log. Send `Authorization: Bearer <ADMIN_TOKEN>`. A readable reference is at /admin/docs.',
+  },
+};
+admin.get('/openapi.json', (c) => {
+  const doc = admin.getOpenAPI31Document(OPENAPI_INFO);
+  // Hono's `{model{.+}}` (a parameter that may contain slashes) is plain `{model}` in OpenAPI.
+  doc.paths = Object.fromEntries(Object.entries(doc.paths ?? {}).map(([path, item]) => [path.replace(/\{(\w+)\{[^}]*\}\}/g, '{$1}'), item]));
+  return c.json(doc);
+});
+admin.get('/docs', (c) => c.html(REFERENCE_PAGE));
+
+admin.openapi(
+  createRoute({
+    method: 'post', path: '/tenants', security, summary: 'Create a tenant and its first API key',
+    request: { body: { content: { 'application/json': { schema: TenantSettingsSchema } }, required: true } },
+    responses: { 201: json(CreatedTenantSchema, 'The tenant, with its API key shown once'), ...errors },
+  }),
+  async (c) => {
+    const { tenant, key } = await createTenant(c.env, c.req.valid('json'));
+    return c.json({ ...tenant, key_id: key.key_id, api_key: key.api_key, key_prefix: key.key_prefix }, 201);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/tenants', security, summary: 'List tenants',
+    responses: { 200: json(z.object({ data: z.array(TenantSchema) }), 'All tenants'), ...errors },
+  }),
+  async (c) => c.json({ data: await listTenants(c.env) }, 200),
+);
+
+const TenantParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/tenants/{id}', security, summary: 'Get a tenant',
+    request: { params: TenantParams },
+    responses: { 200: json(TenantSchema, 'The tenant'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
+  }),
+  async (c) => {
+    const tenant = await getTenant(c.env, c.req.valid('param').id);
+    if (!tenant) throw notFound('tenant');
+    return c.json(tenant, 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'patch', path: '/tenants/{id}', security, summary: 'Change a tenant’s settings (takes effect on its next call)',
+    request: { params: TenantParams, body: { content: { 'application/json': { schema: TenantPatchSchema } }, required: true } },
+    responses: { 200: json(TenantSchema, 'The updated tenant'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
+  }),
+  async (c) => {
+    const tenant = await updateTenant(c.env, c.req.valid('param').id, c.req.valid('json'));
+    if (!tenant) throw notFound('tenant');
+    return c.json(tenant, 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'delete', path: '/tenants/{id}', security, summary: 'Delete a tenant and its keys (its request log stays)',
+    request: { params: TenantParams },
+    responses: { 200: json(z.object({ id: z.string(), deleted: z.literal(true) }), 'Deleted'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param');
+    if (!(await deleteTenant(c.env, id))) throw notFound('tenant');
+    return c.json({ id, deleted: true as const }, 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/tenants/{id}/keys', security, summary: 'List a tenant’s keys (prefixes only)',
+    request: { params: TenantParams },
+    responses: { 200: json(z.object({ data: z.array(KeySummarySchema) }), 'The keys'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid('param');
+    if (!(await getTenant(c.env, id))) throw notFound('tenant');
+    return c.json({ data: await listKeys(c.env, id) }, 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'post', path: '/tenants/{id}/keys', security, summary: 'Issue another API key for a tenant',
+    request: { params: TenantParams },
+    responses: { 201: json(IssuedKeySchema, 'The key, shown once'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
+  }),
+  async (c) => {
+    const tenant = await getTenant(c.env, c.req.valid('param').id);
+    if (!tenant) throw notFound('tenant');
+    return c.json(await issueKey(c.env, tenant), 201);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'delete', path: '/keys/{key_id}', security, summary: 'Revoke an API key',
+    request: { params: z.object({ key_id: z.string().openapi({ param: { name: 'key_id', in: 'path' } }) }) },
+    responses: { 200: json(z.object({ key_id: z.string(), revoked: z.literal(true) }), 'Revoked'), 404: json(ErrorSchema, 'No such live key'), ...errors },
+  }),
+  async (c) => {
+    const { key_id } = c.req.valid('param');
+    if (!(await revokeKey(c.env, key_id))) throw notFound('live key');
+    return c.json({ key_id, revoked: true as const }, 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/requests', security, summary: 'The request log, newest first, cursor-paginated',
+    request: { query: RequestLogQuery },
+    responses: { 200: json(z.object({ data: z.array(RequestLogRowSchema), next_cursor: z.string().nullable() }), 'One page of calls'), ...errors },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    return c.json(await queryRequestLog(c.env.DB, { ...q, ...windowOf(q) }), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/requests/{id}', security, summary: 'One call, with the upstream attempts that failed before its last one',
+    request: { params: z.object({ id: z.string().max(100) }) },
+    responses: { 200: json(RequestDetailSchema, 'The call'), 404: json(ErrorSchema, 'No such call'), ...errors },
+  }),
+  async (c) => {
+    const detail = await requestDetail(c.env.DB, c.req.valid('param').id);
+    if (!detail) throw notFound('request');
+    return c.json(detail, 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/analytics/summary', security, summary: 'Headline numbers of a window: requests, errors, tokens, cost, savings, cheap-tier share, cache hit rate, latency percentiles',
+    request: { query: AnalyticsQuery },
+    responses: { 200: json(SummarySchema, 'The summary'), ...errors },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    const scope = { ...windowOf(q), tenant: q.tenant };
+    const ae = analyticsEngineConfig(c.env);
+    c.header('x-analytics-source', ae ? 'analytics-engine' : 'd1');
+    return c.json(ae ? await summaryFromAnalyticsEngine(ae, scope) : await summary(c.env.DB, scope), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/analytics/breakdown', security, summary: 'The summary per tenant, model, tier or provider (largest spend first); always from D1',
+    request: { query: BreakdownQuery },
+    responses: { 200: json(BreakdownSchema, 'One summary per group'), ...errors },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    c.header('x-analytics-source', 'd1');
+    return c.json(await breakdown(c.env.DB, { ...windowOf(q), tenant: q.tenant }, q.group_by), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/analytics/timeseries', security, summary: 'The same numbers per minute, hour or day, optionally per tenant, model, tier or provider',
+    request: { query: TimeseriesQuery },
+    responses: { 200: json(TimeseriesSchema, 'One series per group, every bucket present'), ...errors },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    const scope = { ...windowOf(q), tenant: q.tenant };
+    const ae = analyticsEngineConfig(c.env);
+    c.header('x-analytics-source', ae ? 'analytics-engine' : 'd1');
+    try {
+      return c.json(ae ? await timeseriesFromAnalyticsEngine(ae, scope, q.interval, q.group_by) : await timeseries(c.env.DB, scope, q.interval, q.group_by), 200);
+    } catch (error) {
+      if (error instanceof RangeError) throw invalidRequest(error.message, 'interval', 'too_many_points');
+      throw error;
+    }
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/analytics/spend', security, summary: 'Month-to-date spend per tenant, budget use, and a month-end forecast from the last 7 days',
+    responses: { 200: json(SpendSchema, 'Per tenant'), ...errors },
+  }),
+  async (c) => c.json(await tenantSpend(c.env.DB), 200),
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/export.csv', security, summary: 'Spend per day, tenant and model, as CSV (exact USD, 9 decimals)',
+    request: { query: TimeWindowQuery },
+    responses: { 200: { content: { 'text/csv': { schema: z.string() } }, description: 'CSV with a header row' }, ...errors },
+  }),
+  async (c) => {
+    const csv = await spendCsv(c.env.DB, windowOf(c.req.valid('query')));
+    return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="ai-proxy-spend.csv"' });
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get', path: '/prices', security, summary: 'Prices in force: the built-in table with overrides applied',
+    responses: { 200: json(z.object({ data: z.array(PriceEntrySchema), as_of: z.string() }), 'USD per million tokens'), ...errors },
+  }),
+  async (c) => c.json({ data: await listPrices(c.env), as_of: PRICES_AS_OF }, 200),
+);
+
+admin.openapi(
+  createRoute({
+    method: 'put', path: '/prices/{model{.+}}', security, summary: 'Override (or add) the price of a model',
+    request: {
+      params: z.object({ model: ModelIdParam }),
+      body: { content: { 'application/json': { schema: PriceSchema } }, required: true },
+    },
+    responses: { 200: json(PriceEntrySchema, 'The price now in force'), ...errors },
+  }),
+  async (c) => {
+    const { model } = c.req.valid('param');
+    await setPriceOverride(c.env, model, c.req.valid('json'));
+    const entry = (await listPrices(c.env)).find((p) => p.model === model)!;
+    return c.json(entry, 200);
+  },
+);

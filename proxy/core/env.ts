@@ -1,0 +1,83 @@
+/**
+ * The Worker's bindings and configuration. Written by hand rather than generated because
+ * secrets and the optional AI binding are not in wrangler.jsonc; `npm run types` regenerates
+ * the runtime types in worker-configuration.d.ts.
+ */
+export interface Env {
+  DB: D1Database;
+  KV: KVNamespace;
+  /** Analytics Engine dataset; optional so a misconfigured deploy still serves traffic. */
+  AE?: AnalyticsEngineDataset;
+  /** Workers AI; has no local emulation. */
+  AI?: Ai;
+  /** The request-log queue: the path rows take with REQUEST_LOG_SINK=queue, and the fallback when D1 refuses one. */
+  LOG_QUEUE?: Queue<import('../request-log/writer').RequestRecord>;
+  /** Exact per-tenant rate limits, for tenants with rate_limit_store = durable-object. */
+  RATE_LIMITER: DurableObjectNamespace<import('../limits/stores').TenantRateLimiter>;
+
+  ADMIN_TOKEN?: string;
+  OPENAI_API_KEY?: string;
+  OPENAI_BASE_URL?: string;
+  ANTHROPIC_API_KEY?: string;
+  ANTHROPIC_BASE_URL?: string;
+  CHEAP_MODEL?: string;
+  EXPENSIVE_MODEL?: string;
+  MAX_BODY_BYTES?: string;
+  /** With both set, analytics summaries and series come from the Analytics Engine SQL API. */
+  CF_ACCOUNT_ID?: string;
+  CF_API_TOKEN?: string;
+  /** The Analytics Engine dataset (wrangler.jsonc) and, for tests or proxies, the SQL API's URL. */
+  AE_DATASET?: string;
+  AE_SQL_URL?: string;
+  /** Upstream timeouts and retries (failover.ts): milliseconds, and retries per model. */
+  UPSTREAM_CONNECT_TIMEOUT_MS?: string;
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS?: string;
+  UPSTREAM_MAX_RETRIES?: string;
+  UPSTREAM_RETRY_BASE_MS?: string;
+  /** Streams: the longest wait for the upstream's next part once the first has arrived. */
+  UPSTREAM_IDLE_TIMEOUT_MS?: string;
+  /** The chat model tried when the routed one keeps failing: provider/model, or `none`; default the other tier. */
+  FALLBACK_MODEL?: string;
+  /** The embeddings model tried when the requested one keeps failing: provider/model; unset: none. */
+  FALLBACK_EMBEDDINGS_MODEL?: string;
+  /** `d1` (default): each call's row is written to D1 directly; `queue`: through LOG_QUEUE, inserted in batches. */
+  REQUEST_LOG_SINK?: string;
+  /** Origins (comma-separated, or `*`) allowed to call /v1/* and /admin/* from a browser; unset: none. */
+  CORS_ALLOWED_ORIGINS?: string;
+  ADMIN_CORS_ALLOWED_ORIGINS?: string;
+  /** Days of raw request-log rows to keep; older ones live on in the hourly and daily rollups. */
+  RETENTION_DAYS?: string;
+  /** Mock provider: milliseconds before the first token, and between streamed chunks. */
+  MOCK_LATENCY_MS?: string;
+  MOCK_CHUNK_DELAY_MS?: string;
+  /** Mock provider: fraction (0..1) of calls that fail with a 503, chosen by prompt hash. */
+  MOCK_FAILURE_RATE?: string;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** Reads a numeric var, falling back when it is unset or not a finite number. */
+export function numberVar(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) ? parsed : fallback;
+}
+
+/** Settings already reported as unusable (name=value), so each is said once per isolate, not per call. */
+const reported = new Set<string>();
+
+/**
+ * A numeric setting that must lie in [min, max]: unset is the default, and so is anything else
+ * that is not such a number (`soon`, 0 or a negative timeout), said once in the logs. `max`
+ * defaults to the longest delay setTimeout takes (a longer one fires at once).
+ */
+export function rangeVar(name: string, value: string | undefined, fallback: number, min: number, max = 2 ** 31 - 1): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const parsed = Number(value);
+  if (parsed >= min && parsed <= max) return parsed;
+  if (!reported.has(`${name}=${value}`)) {
+    reported.add(`${name}=${value}`);
+    console.warn(`${name}=${JSON.stringify(value)} is not a number from ${min} to ${max}: using ${fallback}`);
+  }
+  return fallback;
+}

@@ -1,0 +1,92 @@
+/**
+ * Admission of a proxied call: the monthly budget, then the tenant's rpm/tpm buckets. The
+ * tokens reserved are an estimate (prompt plus the completion allowance); once the call ends
+ * the reservation is corrected to the real usage.
+ */
+import type { AppContext } from '../pipeline/call';
+import { enforceBudget } from './budget';
+import { ProxyError } from '../core/errors';
+import { DurableObjectRateLimitStore, KvRateLimitStore, type RateLimitStore } from './stores';
+import { reservedTokens, type BucketView, type LimitDecision, type Limits } from './token-bucket';
+
+export interface Admission {
+  /** Corrects the token reservation to what the call really used (0 for a cache hit or a failure); only the first call counts. */
+  settle(usedTokens: number): void;
+}
+
+/** OpenAI's duration format for x-ratelimit-reset-*: "20ms", "1.5s", "6m0s". */
+export function formatReset(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.ceil(ms))}ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${Number(seconds.toFixed(1))}s`;
+  return `${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`;
+}
+
+export function rateLimitHeaders(decision: Pick<LimitDecision, 'requests' | 'tokens'>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const add = (suffix: string, view: BucketView | null) => {
+    if (!view) return;
+    headers[`x-ratelimit-limit-${suffix}`] = String(view.limit);
+    headers[`x-ratelimit-remaining-${suffix}`] = String(view.remaining);
+    headers[`x-ratelimit-reset-${suffix}`] = formatReset(view.resetMs);
+  };
+  add('requests', decision.requests);
+  add('tokens', decision.tokens);
+  return headers;
+}
+
+function storeFor(c: AppContext): RateLimitStore {
+  return c.get('tenant').tenant.rate_limit_store === 'durable-object'
+    ? new DurableObjectRateLimitStore(c.env.RATE_LIMITER)
+    : new KvRateLimitStore(c.env.KV, (work) => c.executionCtx.waitUntil(work));
+}
+
+const NO_LIMITS: Admission = { settle: () => {} };
+
+/** Admits the call (or throws the 429), and keeps the admission on the call for whoever settles it. */
+export async function admitCall(c: AppContext, estimatedTokens: number): Promise<Admission> {
+  const admission = await admit(c, estimatedTokens);
+  c.get('call').admission = admission;
+  return admission;
+}
+
+async function admit(c: AppContext, estimatedTokens: number): Promise<Admission> {
+  const { tenantId, tenant } = c.get('tenant');
+  await enforceBudget(c.env, tenantId, tenant.monthly_budget_usd);
+  const limits: Limits = { rpm: tenant.rpm, tpm: tenant.tpm };
+  if (!limits.rpm && !limits.tpm) return NO_LIMITS;
+
+  const store = storeFor(c);
+  let decision: LimitDecision;
+  try {
+    decision = await store.reserve(tenantId, limits, estimatedTokens);
+  } catch (error) {
+    // Limits fail open: a store that cannot answer must not take the proxy down with it.
+    console.error('rate-limit store unavailable, admitting the call', tenantId, error instanceof Error ? error.message : error);
+    return NO_LIMITS;
+  }
+  c.set('rateLimitHeaders', rateLimitHeaders(decision));
+  if (!decision.allowed) {
+    const retryAfterS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+    throw new ProxyError(
+      429,
+      `Rate limit reached for ${decision.exceeded} per minute (limit ${decision.exceeded === 'requests' ? limits.rpm : limits.tpm}). Try again in ${retryAfterS}s.`,
+      // OpenAI names the exhausted dimension as the error type.
+      decision.exceeded!,
+      'rate_limit_exceeded',
+      null,
+      { 'retry-after': String(retryAfterS), 'retry-after-ms': String(decision.retryAfterMs) },
+    );
+  }
+  const reserved = reservedTokens(limits, estimatedTokens);
+  let settled = false;
+  return {
+    settle(usedTokens) {
+      if (settled) return;
+      settled = true;
+      if (limits.tpm && usedTokens !== reserved) {
+        c.executionCtx.waitUntil(store.reconcile(tenantId, limits, usedTokens - reserved).catch((error) => console.warn('rate-limit reconcile failed', tenantId, error instanceof Error ? error.message : error)));
+      }
+    },
+  };
+}

@@ -1,0 +1,195 @@
+/** The per-request state shared by the proxy's middleware and routes, and the call's one log row. */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { Env } from '../core/env';
+import { clientClosed, ProxyError } from '../core/errors';
+import type { Attempt, FailedAttempt } from '../routing/failover';
+import type { Admission } from '../limits/admission';
+import type { ResolvedModel } from '../routing/models';
+import { nanoToUsd, costNano } from '../pricing/catalog';
+import { writeRequestLog, type CacheStatus, type RequestRecord } from '../request-log/writer';
+import type { TenantContext } from '../tenants/store';
+import { ZERO_USAGE, type Usage } from '../core/usage';
+
+/** What is known so far about the call being proxied; filled in as the route proceeds. */
+export interface CallInfo {
+  endpoint: RequestRecord['endpoint'];
+  modelRequested: string | null;
+  /** The model of the current (finally: the last) upstream attempt. */
+  resolved: ResolvedModel | null;
+  /** The model the call was routed to, before any fallback. */
+  routed: ResolvedModel | null;
+  stream: boolean;
+  /** Upstream attempts made (0: answered from the cache, or refused before any). */
+  attempts: number;
+  /** Attempts that failed and were followed by another; logged with the call. */
+  failedAttempts: FailedAttempt[];
+  /** Estimated prompt tokens, billed if the client goes away before the upstream answers. */
+  promptTokens: number;
+  /** The call's rate-limit reservation, once admitted. */
+  admission: Admission | null;
+  /** Aborted when the client goes away: cancels the upstream call. */
+  controller: AbortController;
+  /** The call's row is written, or is the metered stream's to write: it must not be written again. */
+  logged: boolean;
+  /** The request body, kept only for tenants that store content. */
+  requestText: string | null;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    startedAt: number;
+    tenant: TenantContext;
+    call: CallInfo;
+    /** OpenAI's x-ratelimit-* headers, added to whatever response the call gets. */
+    rateLimitHeaders: Record<string, string>;
+  };
+}
+
+export type AppContext = Context<AppEnv>;
+
+export interface CallResult {
+  status: number;
+  error?: ProxyError | null;
+  usage?: Usage;
+  usageEstimated?: boolean;
+  ttftMs?: number | null;
+  cache?: CacheStatus;
+  /** The answer as sent (JSON), for tenants that store content. */
+  responseText?: string | null;
+}
+
+/** Each of a call's stored request and answer is cut to this many characters. */
+export const MAX_STORED_CHARS = 256 * 1024;
+
+/** The prompt and answer to keep with the call's row: only when its tenant opted in. */
+function storedContent(call: CallInfo, responseText: string | null | undefined): RequestRecord['content'] {
+  if (call.requestText === null) return undefined;
+  const response = responseText ?? null;
+  return {
+    request: call.requestText.slice(0, MAX_STORED_CHARS),
+    response: response?.slice(0, MAX_STORED_CHARS) ?? null,
+    truncated: call.requestText.length > MAX_STORED_CHARS || (response?.length ?? 0) > MAX_STORED_CHARS,
+  };
+}
+
+/** For a tenant that stores content, keeps the request body on the call. */
+export function keepRequest(c: AppContext, body: unknown): void {
+  if (c.get('tenant').tenant.store_content) c.get('call').requestText = JSON.stringify(body);
+}
+
+export const costOfCall = (usage: Usage, resolved: ResolvedModel | null) => (resolved?.price ? costNano(usage, resolved.price) : 0);
+
+export function callRecord(c: AppContext, result: CallResult): RequestRecord {
+  const call = c.get('call');
+  const tenant = c.get('tenant');
+  const resolved = call.resolved;
+  const usage = result.usage ?? ZERO_USAGE;
+  const cost = costOfCall(usage, resolved);
+  // A response-cache hit costs nothing; what it would have cost is what it saved.
+  const hit = result.cache === 'HIT';
+  return {
+    id: c.get('requestId'),
+    ts: c.get('startedAt'),
+    tenantId: tenant.tenantId,
+    keyId: tenant.keyId,
+    endpoint: call.endpoint,
+    modelRequested: call.modelRequested,
+    model: resolved?.id ?? null,
+    provider: resolved?.provider ?? null,
+    tier: resolved?.tier ?? null,
+    routeReason: resolved?.reason ?? null,
+    status: result.status,
+    errorType: result.error?.code ?? result.error?.type ?? null,
+    errorMessage: result.error?.message ?? null,
+    usage,
+    usageEstimated: result.usageEstimated ?? false,
+    costNano: hit ? 0 : cost,
+    savedNano: hit ? cost : 0,
+    latencyMs: Date.now() - c.get('startedAt'),
+    ttftMs: result.ttftMs ?? null,
+    stream: call.stream,
+    cache: result.cache ?? 'BYPASS',
+    attempts: call.attempts,
+    failedAttempts: call.failedAttempts.map((f) => ({
+      attempt: f.number,
+      ts: f.startedAt,
+      model: f.model.id,
+      provider: f.model.provider,
+      tier: f.model.tier,
+      status: f.error.status,
+      errorType: f.error.code ?? f.error.type,
+      errorMessage: f.error.message,
+      latencyMs: f.latencyMs,
+    })),
+    content: storedContent(call, result.responseText),
+  };
+}
+
+/** withFailover's hooks for a call: its row names the latest attempt's model and number, and keeps the failed ones. */
+export const attemptHooks = (call: CallInfo) => ({
+  onAttempt(attempt: Attempt) {
+    call.attempts = attempt.number;
+    call.resolved = attempt.model;
+  },
+  onFailure(failed: FailedAttempt) {
+    call.failedAttempts.push(failed);
+  },
+});
+
+/** Logs the call after the response is sent; a call is logged once, whatever else tries. */
+export function logCall(c: AppContext, result: CallResult): RequestRecord {
+  const record = callRecord(c, result);
+  const call = c.get('call');
+  if (!call.logged) {
+    call.logged = true;
+    c.executionCtx.waitUntil(writeRequestLog(c.env, record));
+  }
+  return record;
+}
+
+/**
+ * Starts the call record of an authenticated /v1 request and watches for the client going
+ * away (request.signal, with the `enable_request_signal` compatibility flag): the upstream is
+ * cancelled and, unless the call is already logged or streaming (the metered stream logs its
+ * own end), the row is written at once with status 499 and the prompt billed as estimated. A
+ * Worker's pending work may be cancelled with its client, so the row cannot wait for it.
+ */
+export const trackCall: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const call: CallInfo = {
+    endpoint: 'chat', modelRequested: null, resolved: null, routed: null, stream: false, attempts: 0, failedAttempts: [],
+    promptTokens: 0, admission: null, controller: new AbortController(), logged: false, requestText: null,
+  };
+  c.set('call', call);
+  const signal = c.req.raw.signal;
+  const onClientGone = () => {
+    call.controller.abort(clientClosed());
+    if (call.logged) return;
+    call.admission?.settle(call.promptTokens);
+    logCall(c, { status: 499, error: clientClosed(), usage: { ...ZERO_USAGE, promptTokens: call.promptTokens }, usageEstimated: true });
+  };
+  // A client that left while the key was being checked gets the same treatment at once.
+  if (signal.aborted) onClientGone();
+  else signal.addEventListener('abort', onClientGone, { once: true });
+  try {
+    await next();
+  } finally {
+    signal.removeEventListener('abort', onClientGone);
+  }
+};
+
+/** The x-proxy-* headers that tell the client what the proxy did. */
+export function routingHeaders(call: CallInfo, cache?: CacheStatus): Record<string, string> {
+  const resolved = call.resolved!;
+  return {
+    'x-proxy-model': resolved.id,
+    'x-proxy-tier': resolved.tier,
+    'x-proxy-route-reason': resolved.reason,
+    ...(cache ? { 'x-proxy-cache': cache } : {}),
+    ...(call.attempts > 0 ? { 'x-proxy-attempts': String(call.attempts) } : {}),
+    ...(call.routed && call.routed.id !== resolved.id ? { 'x-proxy-fallback-from': call.routed.id } : {}),
+  };
+}
+
+export const formatUsd = (nano: number) => nanoToUsd(nano).toFixed(9);

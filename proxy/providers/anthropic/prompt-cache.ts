@@ -1,0 +1,38 @@
+/**
+ * Marks the parts of an Anthropic request that are worth caching on Anthropic's side: tool
+ * definitions and long system prompts, the parts apps repeat on every call. Cache reads cost
+ * a tenth of normal input; writes cost 1.25x, so only prefixes at least as long as the
+ * provider's minimum (1,024 tokens) are marked. A request that already sets any
+ * `cache_control` of its own is left exactly as it is.
+ */
+import type { AnthropicRequest } from '.';
+
+export const MIN_CACHEABLE_TOKENS = 1024;
+
+const EPHEMERAL = { type: 'ephemeral' } as const;
+
+/** Four characters a token: the estimate only decides whether marking can pay off. */
+const approxTokens = (value: unknown) => Math.ceil((typeof value === 'string' ? value : JSON.stringify(value)).length / 4);
+
+function hasOwnCacheControl(request: AnthropicRequest): boolean {
+  const marked = (blocks: ReadonlyArray<{ cache_control?: unknown }> | undefined) => blocks?.some((b) => b.cache_control) ?? false;
+  return marked(request.tools) || marked(request.system) || request.messages.some((m) => marked(m.content as Array<{ cache_control?: unknown }>));
+}
+
+export function markPromptCache(request: AnthropicRequest): AnthropicRequest {
+  if (hasOwnCacheControl(request)) return request;
+  const toolTokens = request.tools?.length ? approxTokens(request.tools) : 0;
+  const systemTokens = request.system?.reduce((sum, block) => sum + approxTokens(block.text), 0) ?? 0;
+  const marked: AnthropicRequest = { ...request };
+
+  // The cached prefix runs tools -> system -> messages, so a breakpoint on the system prompt
+  // covers the tools too; tools get their own when they alone are long enough, so that a
+  // system prompt that varies does not cost them their cache.
+  if (request.tools?.length && toolTokens >= MIN_CACHEABLE_TOKENS) {
+    marked.tools = request.tools.map((tool, i, all) => (i === all.length - 1 ? { ...tool, cache_control: EPHEMERAL } : tool));
+  }
+  if (request.system?.length && toolTokens + systemTokens >= MIN_CACHEABLE_TOKENS) {
+    marked.system = request.system.map((block, i, all) => (i === all.length - 1 ? { ...block, cache_control: EPHEMERAL } : block));
+  }
+  return marked;
+}

@@ -1,0 +1,152 @@
+/**
+ * OpenAI and every OpenAI-compatible upstream (vLLM, Ollama, Groq, ...). The body is forwarded
+ * as the client sent it, unknown fields included; only `model` is replaced and, for streams,
+ * `stream_options.include_usage` is forced on so the proxy always learns the real usage. A
+ * stream whose client asked for usage itself is passed through as the upstream sent it.
+ */
+import { ProxyError } from '../../core/errors';
+import { withTopLevelFields, withTopLevelFieldsInBytes } from '../../http/json-fields';
+import { readSse } from '../../streaming/sse';
+import { partReader, type PartReader } from '../../streaming/parts';
+import { fromOpenAIUsage } from '../../core/usage';
+import { fetchUpstream, nextUpstreamEvent, upstreamError, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from '../upstream';
+import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from '../types';
+import type { Env } from '../../core/env';
+
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+const baseUrl = (env: Env) => (env.OPENAI_BASE_URL?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, '');
+
+function headers(env: Env): HeadersInit {
+  return {
+    'content-type': 'application/json',
+    ...(env.OPENAI_API_KEY ? { authorization: `Bearer ${env.OPENAI_API_KEY}` } : {}),
+  };
+}
+
+/**
+ * The upstream body: the client's as sent, with `fields` set. Editing the bytes as received (or,
+ * failing those, the text) keeps a large prompt from being serialised and encoded again
+ * (json-fields.ts); the parsed body is the fallback.
+ */
+function upstreamBody(call: ChatCall | EmbeddingsCall, fields: Record<string, unknown>): Uint8Array | string {
+  const raw = call.raw;
+  const edited = raw && (raw.bytes ? withTopLevelFieldsInBytes(raw.text, raw.bytes, fields) : withTopLevelFields(raw.text, fields));
+  return edited || JSON.stringify({ ...call.body, ...fields });
+}
+
+async function post(env: Env, path: string, body: Uint8Array | string, signal: AbortSignal): Promise<Response> {
+  const response = await fetchUpstream('openai', `${baseUrl(env)}${path}`, { method: 'POST', headers: headers(env), body, signal });
+  if (!response.ok) throw upstreamFailure('openai', response.status, await upstreamErrorMessage(response, env), response.headers);
+  return response;
+}
+
+/**
+ * OpenAI caches long prompt prefixes by itself; a stable per-tenant `prompt_cache_key` keeps
+ * one tenant's calls on the same cache. Only api.openai.com is known to accept the field
+ * (strict OpenAI-compatible servers reject unknown ones), and a key the client set wins.
+ */
+export function promptCacheKeyField(body: ChatRequest, key: string | undefined, base: string): { prompt_cache_key?: string } {
+  if (!key || base !== DEFAULT_BASE_URL || body.prompt_cache_key !== undefined) return {};
+  return { prompt_cache_key: key };
+}
+
+/** A plain answer's body; a connection lost while reading it is a retryable 502, not the proxy's own failure. */
+async function bodyText(response: Response): Promise<string> {
+  try {
+    return await response.text();
+  } catch {
+    throw upstreamError('The openai upstream\'s answer was cut off.', 'upstream_interrupted');
+  }
+}
+
+function usageOf(json: string) {
+  try {
+    return fromOpenAIUsage((JSON.parse(json) as { usage?: unknown }).usage);
+  } catch {
+    throw upstreamError('The openai upstream sent a response that is not JSON.', 'upstream_bad_response');
+  }
+}
+
+/** One OpenAI chunk as parts, noting usage. Only chunks that mention usage (or an error) are parsed. */
+function chunkParts(data: string, secrets: ProviderSecrets): StreamPart[] {
+  if (data === '[DONE]') return [{ done: true }];
+  if (data.includes('"error"')) {
+    const parsed = JSON.parse(data) as { error?: { message?: string } };
+    if (parsed.error) throw upstreamError(`openai upstream failed mid-stream: ${upstreamText(String(parsed.error.message ?? 'unknown error'), secrets)}`, 'upstream_stream_error');
+  }
+  if (data.includes('"usage":{')) {
+    const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+    return [{ data, usage: fromOpenAIUsage(parsed.usage), usageOnly: (parsed.choices?.length ?? 0) === 0 }];
+  }
+  return [{ data }];
+}
+
+/** A chunk that ends the answer (`"finish_reason":"stop"`, spaced or not; null does not count). */
+const FINISHED = /"finish_reason":\s*"/;
+
+/**
+ * Reads OpenAI chunks. Every failure is a 502 upstream error (retried when it comes before the
+ * first part): a lost connection, an error event, a chunk that should be JSON and is not, and a
+ * stream that ends before it is complete: without [DONE], or at least a finish_reason and the
+ * usage that follows it (the proxy always asks for it).
+ */
+export function openAIStreamParts(body: ReadableStream<Uint8Array>, secrets: ProviderSecrets): PartReader {
+  const events = readSse(body);
+  let done = false;
+  let finished = false;
+  let usageSeen = false;
+  return partReader(async () => {
+    const event = await nextUpstreamEvent(events, 'openai');
+    if (event === null) {
+      if (done || (finished && usageSeen)) return null;
+      throw upstreamError('The openai stream ended before the answer was complete.', 'upstream_stream_incomplete');
+    }
+    const data = event.data;
+    if (data === '[DONE]') done = true;
+    else if (!finished && FINISHED.test(data)) finished = true;
+    try {
+      const parts = chunkParts(data, secrets);
+      if (parts[0]?.usage) usageSeen = true;
+      return parts;
+    } catch (error) {
+      await events.cancel().catch(() => {});
+      throw error instanceof ProxyError ? error : upstreamError('The openai upstream sent a stream chunk that is not JSON.', 'upstream_bad_response');
+    }
+  }, { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() });
+}
+
+export const openai: Provider = {
+  name: 'openai',
+
+  unavailableReason(env) {
+    const custom = baseUrl(env) !== DEFAULT_BASE_URL;
+    return env.OPENAI_API_KEY || custom ? null : 'set OPENAI_API_KEY (or OPENAI_BASE_URL for an OpenAI-compatible server) to use openai/ models';
+  },
+
+  async chat(call: ChatCall): Promise<ChatResult> {
+    const { env, signal, model, body } = call;
+    const fields = { model, ...promptCacheKeyField(body, call.promptCacheKey, baseUrl(env)) };
+    if (body.stream) {
+      const streamOptions = { ...(body.stream_options ?? {}), include_usage: true };
+      const response = await post(env, '/chat/completions', upstreamBody(call, { ...fields, stream_options: streamOptions }), signal);
+      if (!response.body) throw upstreamError('The openai upstream sent an empty stream.', 'upstream_error');
+      // A client that asked for usage wants the upstream's stream exactly as it is: it can be
+      // passed through, the proxy metering a copy. Otherwise the usage chunk must be taken out.
+      if (body.stream_options?.include_usage !== true) return { kind: 'stream', parts: openAIStreamParts(response.body, env) };
+      const [toClient, toMeter] = response.body.tee();
+      const parts = openAIStreamParts(toMeter, env);
+      const cancel = (reason?: unknown) => Promise.all([parts.cancel(reason), toClient.cancel(reason).catch(() => {})]).then(() => {});
+      return { kind: 'stream', parts: { ...parts, cancel }, passThrough: toClient };
+    }
+    const response = await post(env, '/chat/completions', upstreamBody(call, fields), signal);
+    const json = await bodyText(response);
+    return { kind: 'completion', json, usage: usageOf(json) };
+  },
+
+  async embeddings(call: EmbeddingsCall): Promise<EmbeddingsResult> {
+    const response = await post(call.env, '/embeddings', upstreamBody(call, { model: call.model }), call.signal);
+    const json = await bodyText(response);
+    return { json, usage: usageOf(json) };
+  },
+};
