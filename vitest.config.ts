@@ -64,6 +64,14 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // Checks of the source tree itself, from Node: no import cycles, and what analytics/ may import.
+        test: {
+          name: 'repo',
+          environment: 'node',
+          include: ['test/repo/**/*.test.ts'],
+        },
+      },
     ],
   },
 });

@@ -12,11 +12,11 @@
  * existed read 0, so they count as no upstream call).
  */
 import type { Env } from '../proxy/core/env';
-import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../proxy/admin/schemas';
 import { invalidRequest, ProxyError } from '../proxy/core/errors';
 import type { Scope } from './aggregate';
 import { bucketGrid } from './timeseries';
-import type { GroupBy, Interval, Point, Series, Summary, Timeseries } from './types';
+import type { GroupBy, Interval, Point, Summary, Timeseries } from './types';
+import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../proxy/core/ids';
 
 export const DEFAULT_AE_DATASET = 'ai_proxy_requests';
 
@@ -39,7 +39,7 @@ export function analyticsEngineConfig(env: Env): AnalyticsEngineConfig | null {
 async function query<T>(config: AnalyticsEngineConfig, sql: string): Promise<T[]> {
   const response = await fetch(config.url, { method: 'POST', headers: { authorization: `Bearer ${config.token}` }, body: sql });
   if (!response.ok) {
-    throw new ProxyError(502, `The Analytics Engine SQL API answered ${response.status}: ${(await response.text()).slice(0, 300)}`, 'upstream_error', 'analytics_engine_failed');
+    throw new ProxyError(502, `The Analytics Engine SQL API answered ${response.status}: ${(await response.text()).slice(0, 300)}`, { type: 'upstream_error', code: 'analytics_engine_failed' });
   }
   return ((await response.json()) as { data: T[] }).data;
 }

@@ -12,10 +12,10 @@
  * hours and days, so the job is idempotent.
  */
 import type { Env } from '../proxy/core/env';
-import { numberVar } from '../proxy/core/env';
 import { analyticsState, columnsOf, COUNTERS, PROJECTIONS, RAW_COUNTER_SQL, STATE_KEYS, SUMMED, type AnalyticsState } from './aggregate';
 import { bucketSql, histogramEntriesSql, histogramJsonSql, percentileBucketsSql } from './histogram-sql';
 import { DAY_MS, HOUR_MS } from './segments';
+import { numberVar } from '../proxy/core/config';
 
 /** New hours rolled up per run, so a long backlog is worked off over several runs within D1's limits. */
 export const MAX_HOURS_PER_RUN = 48;

@@ -2,7 +2,7 @@
 import { emptyCounters, type Scope } from './aggregate';
 import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type PointRow } from './aggregate-query';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './segments';
-import type { GroupBy, Interval, Point, Series, Timeseries } from './types';
+import type { GroupBy, Interval, Point, Timeseries } from './types';
 
 export const INTERVAL_MS: Record<Interval, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
 /** More points than a chart can show: ask for a coarser interval. */

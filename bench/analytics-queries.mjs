@@ -22,27 +22,34 @@ const TARGET_MS = 200;
 const TOKEN = 'bench-token';
 const state = mkdtempSync(join(tmpdir(), 'ai-proxy-bench-'));
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
+/** @type {import('node:child_process').ChildProcessByStdio<null, import('node:stream').Readable, import('node:stream').Readable> | undefined} */
 let server;
 
 function cleanUp() {
   if (server && server.exitCode === null) {
-    try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ }
+    try { process.kill(-(/** @type {number} */ (server.pid)), 'SIGTERM'); } catch { /* already gone */ }
   }
   rmSync(state, { recursive: true, force: true });
 }
 process.on('exit', cleanUp);
 process.on('SIGINT', () => process.exit(130));
 
-const freePort = () => new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => done(port)); }); });
+/** @returns {Promise<number>} */
+const freePort = () => new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = /** @type {import('node:net').AddressInfo} */ (s.address()); s.close(() => done(port)); }); });
 
 // A small seeded PRNG, so every run seeds the same data.
 let prngState = 12345;
 const random = () => ((prngState = (prngState * 16807) % 2147483647) / 2147483647);
 
 const TENANTS = Array.from({ length: 20 }, (_, i) => `ten_bench${String(i).padStart(2, '0')}`);
+/** @type {[model: string, provider: string, tier: string, inPico: number, outPico: number][]} */
 const MODELS = [['mock/mock-mini', 'mock', 'cheap', 150, 600], ['openai/gpt-4o-mini', 'openai', 'cheap', 150, 600], ['anthropic/claude-haiku-4-5', 'anthropic', 'cheap', 1000, 5000],
   ['openai/gpt-4o', 'openai', 'expensive', 2500, 10000], ['anthropic/claude-sonnet-4-5', 'anthropic', 'expensive', 3000, 15000]];
 
+/**
+ * @param {number} i
+ * @param {number} now
+ */
 function row(i, now) {
   const cheap = random() < 0.7;
   const [model, provider, tier, inPico, outPico] = MODELS[cheap ? Math.floor(random() * 3) : 3 + Math.floor(random() * 2)];
@@ -59,10 +66,12 @@ function row(i, now) {
   return `('req_b${i}',${ts},'${TENANTS[i % TENANTS.length]}','key_b','chat','auto','${model}','${provider}','${tier}','rule:default',${status},${status === 200 ? 'NULL' : "'upstream_error'"},NULL,${prompt},${completion},${Math.floor(prompt / 4)},0,0,${cost},${cache === 'HIT' ? 100000 : 0},${latency},${ttft},${stream},'${cache}')`;
 }
 
+/** @param {number} now */
 async function seedDatabase(now) {
   const started = Date.now();
   const applied = spawnSync(process.execPath, [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], { cwd: root, env, encoding: 'utf8' });
   if (applied.status !== 0) throw new Error(`migrations failed:\n${applied.stdout}\n${applied.stderr}`);
+  /** @type {import('wrangler').PlatformProxy<{ DB: import('./lean-runtime.mjs').D1 }>} */
   const proxy = await getPlatformProxy({ configPath: join(root, 'wrangler.jsonc'), persist: { path: join(state, 'v3') } });
   const db = proxy.env.DB;
   await db.batch(TENANTS.map((id, i) => db.prepare(`INSERT INTO tenants (id, name, routing, cache_ttl_s, monthly_budget_nano, created_at, updated_at) VALUES ('${id}', 'Tenant ${i}', 'passthrough', 3600, 500000000000, 0, 0)`)));
@@ -79,7 +88,7 @@ async function seedDatabase(now) {
     await db.batch(statements);
   }
   // Month-to-date spend followed the rows by itself (the trigger of migrations/0009).
-  const { n } = await db.prepare('SELECT COUNT(*) AS n FROM requests').first();
+  const { n } = /** @type {{ n: number }} */ (await db.prepare('SELECT COUNT(*) AS n FROM requests').first());
   await proxy.dispose();
   if (n !== ROWS) throw new Error(`seeded ${n} rows, expected ${ROWS}`);
   return (Date.now() - started) / 1000;
@@ -102,6 +111,11 @@ async function startServer() {
 // A query slower than this is reported as failed: a dashboard would have given up long before.
 const GIVE_UP_MS = 60_000;
 
+/**
+ * @param {string} url
+ * @param {string} path
+ * @param {number} [runs]
+ */
 async function time(url, path, runs = 7) {
   const get = () =>
     fetch(`${url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(GIVE_UP_MS) })
@@ -118,6 +132,12 @@ async function time(url, path, runs = 7) {
   return { median: samples[Math.floor(samples.length / 2)], p95: samples[Math.ceil(samples.length * 0.95) - 1] };
 }
 
+/**
+ * @param {string} url
+ * @param {string} label
+ * @param {number} now
+ * @param {number} runs
+ */
 async function measure(url, label, now, runs) {
   const window = `from=${new Date(now - 30 * DAY).toISOString()}&to=${new Date(now).toISOString()}`;
   const queries = [
@@ -145,7 +165,7 @@ async function measure(url, label, now, runs) {
     } catch (error) {
       // A raw scan of a month can exceed what one Worker invocation may do: that is the
       // point of the rollups, and worth reporting rather than stopping on.
-      console.log(`  ${name.padEnd(34)} failed: ${String(error.message).split('\n')[0].slice(0, 120)}`);
+      console.log(`  ${name.padEnd(34)} failed: ${String(/** @type {Error} */ (error).message).split('\n')[0].slice(0, 120)}`);
       results.push({ name, failed: true });
       continue;
     }

@@ -8,6 +8,10 @@
  * baseline shows what reading a stream in a Worker costs by itself.
  */
 export default {
+  /**
+   * @param {Request} request
+   * @param {{ UPSTREAM: string, READ_IN_JS?: string }} env
+   */
   async fetch(request, env) {
     const url = new URL(request.url);
     const upstream = await fetch(env.UPSTREAM + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body });

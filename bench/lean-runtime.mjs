@@ -20,6 +20,13 @@ import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wran
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const ADMIN_TOKEN = 'bench-admin-token';
 
+/**
+ * The part of a D1 binding the benchmarks use, as workerd's types describe it (those types
+ * cannot be loaded beside Node's: the two sets of globals clash).
+ * @typedef {{ prepare(query: string): D1Statement, batch(statements: D1Statement[]): Promise<unknown[]> }} D1
+ * @typedef {{ bind(...values: unknown[]): D1Statement, first(): Promise<Record<string, unknown> | null>, all(): Promise<{ results: Record<string, unknown>[] }> }} D1Statement
+ */
+
 /** Process ids of this process's workerd children. */
 function workerdChildren() {
   const pids = [];
@@ -36,7 +43,10 @@ function workerdChildren() {
   return pids;
 }
 
-/** User + system CPU time of a process (all its threads), in milliseconds. */
+/**
+ * User + system CPU time of a process (all its threads), in milliseconds.
+ * @param {number} pid
+ */
 export function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -45,24 +55,43 @@ export function cpuMs(pid) {
 }
 
 // The Miniflare that wrangler itself runs (so the same workerd), driven with the options
-// format wrangler uses (v4), converted for Miniflare 5 as wrangler does.
-const { Miniflare, convertV4MiniflareOptions } = createRequire(import.meta.resolve('wrangler'))('miniflare');
+// format wrangler uses (v4), converted for Miniflare 5 as wrangler does. Typed by what is used
+// here: the miniflare at the top of node_modules, whose types tsc would find, is another version.
+/**
+ * @typedef {{ ready: Promise<URL>, getD1Database(bindingName: string): Promise<D1>, dispose(): Promise<void> }} MiniflareInstance
+ * @typedef {{ Miniflare: new (options: unknown) => MiniflareInstance, convertV4MiniflareOptions(options: object): unknown }} MiniflareModule
+ */
+const { Miniflare, convertV4MiniflareOptions } = /** @type {MiniflareModule} */ (createRequire(import.meta.resolve('wrangler'))('miniflare'));
 
-/** Starts one Worker in its own Miniflare (its own workerd process, in-memory storage) on a loopback port. */
+/** @typedef {{ mf: MiniflareInstance, url: string, pid: number, dispose: () => Promise<void> }} StartedWorker */
+
+/**
+ * Starts one Worker in its own Miniflare (its own workerd process, in-memory storage) on a loopback port.
+ * @param {object} worker Miniflare (v4) options of the Worker
+ * @param {{ inspectorPort?: number }} [options]
+ * @returns {Promise<StartedWorker>}
+ */
 async function started(worker, { inspectorPort } = {}) {
   const before = new Set(workerdChildren());
   const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port: 0, inspectorPort, workers: [{ modules: true, compatibilityDate: '2026-10-01', ...worker }] }));
   const url = (await mf.ready).toString().replace(/\/$/, '');
-  const pid = workerdChildren().find((p) => !before.has(p));
+  const pid = /** @type {number} */ (workerdChildren().find((p) => !before.has(p)));
   return { mf, url, pid, dispose: () => mf.dispose() };
 }
 
+/**
+ * @param {string} upstreamUrl
+ * @param {{ readInJs?: boolean }} [options]
+ */
 export function startBareWorker(upstreamUrl, { readInJs = false } = {}) {
   const bindings = { UPSTREAM: upstreamUrl, ...(readInJs ? { READ_IN_JS: '1' } : {}) };
   return started({ name: readInJs ? 'bare-js-read' : 'bare', scriptPath: join(root, 'bench/bare-worker.mjs'), bindings });
 }
 
-/** The proxy bundled as `wrangler deploy` would, by esbuild, into `outdir`. */
+/**
+ * The proxy bundled as `wrangler deploy` would, by esbuild, into `outdir`.
+ * @param {string} outdir
+ */
 async function bundleProxy(outdir) {
   const outfile = join(outdir, 'proxy.mjs');
   await build({
@@ -80,7 +109,10 @@ async function bundleProxy(outdir) {
   return outfile;
 }
 
-/** Applies migrations/*.sql in order, split into statements as wrangler splits them. */
+/**
+ * Applies migrations/*.sql in order, split into statements as wrangler splits them.
+ * @param {D1} db
+ */
 async function migrate(db) {
   for (const file of readdirSync(join(root, 'migrations')).filter((f) => f.endsWith('.sql')).sort()) {
     const statements = unstable_splitSqlQuery(readFileSync(join(root, 'migrations', file), 'utf8'));
@@ -91,6 +123,8 @@ async function migrate(db) {
 /**
  * The proxy on `upstreamUrl` (an OpenAI-compatible server), with wrangler.jsonc's bindings and
  * `vars` on top of its vars, its migrations applied, and a tenant with `tenantSettings`.
+ * @param {string} upstreamUrl
+ * @param {{ outdir: string, vars?: Record<string, string>, tenantSettings?: Record<string, unknown>, inspectorPort?: number }} options
  */
 export async function startProxy(upstreamUrl, { outdir, vars = {}, tenantSettings = {}, inspectorPort }) {
   const scriptPath = await bundleProxy(outdir);
@@ -104,7 +138,8 @@ export async function startProxy(upstreamUrl, { outdir, vars = {}, tenantSetting
     // The dashboard's assets are not on the request path measured.
     assets: undefined,
     bindings: {
-      ...workerOptions.bindings,
+      // Typed `unknown` by wrangler's declarations; miniflare's are Record<string, Json>.
+      .../** @type {Record<string, unknown> | undefined} */ (workerOptions.bindings),
       ADMIN_TOKEN,
       OPENAI_BASE_URL: `${upstreamUrl}/v1`,
       OPENAI_API_KEY: 'sk-bench-upstream',
@@ -121,25 +156,32 @@ export async function startProxy(upstreamUrl, { outdir, vars = {}, tenantSetting
     body: JSON.stringify({ name: 'bench', ...tenantSettings }),
   });
   if (created.status !== 201) throw new Error(`creating the bench tenant: ${created.status} ${await created.text()}`);
-  const { api_key: apiKey, id: tenantId } = await created.json();
+  const { api_key: apiKey, id: tenantId } = /** @type {{ api_key: string, id: string }} */ (await created.json());
   return { ...worker, db, apiKey, tenantId };
 }
 
 /**
  * Records a V8 CPU profile of the Worker `name` in workerd (through its inspector on
  * `inspectorPort`) while `work` runs; resolves with the profile.
+ * @param {number} inspectorPort
+ * @param {string} name
+ * @param {() => Promise<unknown>} work
+ * @returns {Promise<unknown>}
  */
 export async function profileWorker(inspectorPort, name, work) {
+  /** @type {{ id?: string, title?: string, webSocketDebuggerUrl: string }[]} */
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
   const target = targets.find((t) => t.id?.includes(name) || t.title?.includes(name)) ?? targets[0];
   const socket = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => ((socket.onopen = resolve), (socket.onerror = reject)));
   let id = 0;
+  /** @type {Map<number, (result: { profile?: unknown }) => void>} */
   const pending = new Map();
   socket.onmessage = (message) => {
     const reply = JSON.parse(message.data);
-    if (reply.id && pending.has(reply.id)) pending.get(reply.id)(reply.result);
+    if (reply.id) pending.get(reply.id)?.(reply.result);
   };
+  /** @type {(method: string, params?: object) => Promise<{ profile?: unknown }>} */
   const send = (method, params = {}) => new Promise((resolve) => (pending.set(++id, resolve), socket.send(JSON.stringify({ id, method, params }))));
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 100 });

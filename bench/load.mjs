@@ -16,6 +16,10 @@ import { percentile } from './http-load.mjs';
 import { startProxy } from './lean-runtime.mjs';
 import { startUpstream } from './proxy-overhead.mjs';
 
+/**
+ * @param {string} name
+ * @param {number} fallback
+ */
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -24,13 +28,28 @@ const SECONDS = arg('seconds', 60);
 const CLIENTS = arg('clients', 64);
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
 
-/** One call; an abandoned stream is cut by the client after its first bytes. Resolves with the request id the client saw. */
+/**
+ * What a client saw of one call: its request id and status, how it ended, and its latency.
+ * @typedef {{ id: string | string[] | undefined, status: number | undefined, outcome: 'completed', ms: number }} Completed
+ * @typedef {{ id: string | string[] | undefined, status: number | undefined, outcome: 'abandoned', ms: number }} Abandoned
+ * @typedef {{ id: null, status?: undefined, outcome: 'abandoned-early' }} AbandonedEarly
+ * @typedef {Completed | Abandoned | AbandonedEarly} Seen
+ */
+
+/**
+ * One call; an abandoned stream is cut by the client after its first bytes. Resolves with the request id the client saw.
+ * @param {string} url
+ * @param {string} apiKey
+ * @param {{ stream: boolean, includeUsage: boolean, abandon: boolean }} options
+ * @returns {Promise<Seen>}
+ */
 function call(url, apiKey, { stream, includeUsage, abandon }) {
   const body = chatBody(2048, stream, includeUsage);
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const request = http.request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
       const id = response.headers['x-request-id'];
+      /** @param {'completed' | 'abandoned'} outcome */
       const done = (outcome) => resolve({ id, status: response.statusCode, outcome, ms: Number(process.hrtime.bigint() - started) / 1e6 });
       response.once('data', () => {
         if (abandon) {
@@ -47,11 +66,16 @@ function call(url, apiKey, { stream, includeUsage, abandon }) {
   });
 }
 
+/**
+ * @param {{ url: string }} upstream
+ * @param {string} sink
+ */
 async function run(upstream, sink) {
   const outdir = mkdtempSync(join(tmpdir(), 'ai-proxy-load-'));
   const proxy = await startProxy(upstream.url, { outdir, vars: { REQUEST_LOG_SINK: sink } });
   try {
     const url = `${proxy.url}/v1/chat/completions`;
+    /** @type {Seen[]} */
     const seen = [];
     const deadline = Date.now() + SECONDS * 1000;
     let i = 0;
@@ -73,7 +97,7 @@ async function run(upstream, sink) {
     // Rows are written after each response (and, with the queue, by its consumer): wait for them.
     let rows = 0;
     for (let wait = 0; wait < 120; wait++) {
-      rows = (await proxy.db.prepare('SELECT COUNT(*) AS n FROM requests').first()).n;
+      rows = /** @type {{ n: number }} */ (await proxy.db.prepare('SELECT COUNT(*) AS n FROM requests').first()).n;
       if (rows >= ids.length) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -88,7 +112,7 @@ async function run(upstream, sink) {
     const abandoned = seen.filter((s) => s.outcome !== 'completed').length;
     const statuses = await proxy.db.prepare('SELECT status, COUNT(*) AS n FROM requests GROUP BY status').all();
     // Every row's cost counted once in the tenant's month, however often a write was retried.
-    const spend = await proxy.db.prepare('SELECT (SELECT COALESCE(SUM(cost_nano), 0) FROM requests) AS logged, (SELECT COALESCE(SUM(spent_nano), 0) FROM tenant_spend) AS counted').first();
+    const spend = /** @type {{ logged: number, counted: number }} */ (await proxy.db.prepare('SELECT (SELECT COALESCE(SUM(cost_nano), 0) FROM requests) AS logged, (SELECT COALESCE(SUM(spent_nano), 0) FROM tenant_spend) AS counted').first());
     return { sink, calls: seen.length, abandoned, failed, rps: seen.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rows, lost: missing.length, spendMatches: spend.logged === spend.counted, spend, statuses: statuses.results };
   } finally {
     await proxy.dispose();

@@ -28,14 +28,18 @@ import { cpuMs, root, startBareWorker, startProxy } from './lean-runtime.mjs';
 const QUICK = process.argv.includes('--quick');
 const CPU_ONLY = process.argv.includes('--cpu-only');
 /** `--var NAME=VALUE` (repeatable): proxy settings for this run, e.g. REQUEST_LOG_SINK=queue. */
+/** @type {Record<string, string>} */
 const VARS = Object.fromEntries(process.argv.flatMap((arg, i) => (arg === '--var' ? [process.argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
 const ROUNDS = QUICK ? 1 : 3;
+/** @type {Record<number, number>} */
 const COUNT = { 1: QUICK ? 300 : 1500, 16: QUICK ? 1500 : 6000 };
 const PAUSE_MS = 10;
 /**
  * What is called: a plain call; a stream whose client asked for the usage chunk, which the proxy
  * passes through as the upstream sent it (pass-through-stream.ts); and a stream whose client did
  * not, which the proxy re-frames event by event (metered-stream.ts) to take the usage chunk out.
+ * @typedef {{ name: string, stream: boolean, includeUsage?: boolean, reading?: boolean }} Mode
+ * @type {Mode[]}
  */
 const MODES = [
   { name: 'plain', stream: false },
@@ -46,13 +50,20 @@ const MODES = [
 export async function startUpstream() {
   const child = spawn(process.execPath, [join(root, 'bench/upstream.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
-    child.stdout.once('data', (d) => resolve(Number(/listening (\d+)/.exec(String(d))[1])));
+    child.stdout.once('data', (d) => resolve(Number(/** @type {RegExpExecArray} */ (/listening (\d+)/.exec(String(d)))[1])));
     child.once('exit', (code) => reject(new Error(`upstream exited ${code}`)));
   });
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
+/**
+ * A path's latencies (ms) and throughput (calls/s) in one mode.
+ * @typedef {{ p50: number, p99: number, rps: number, last50: number }} Stat
+ */
+
+/** @param {number} ms */
 const fmt = (ms) => `${ms.toFixed(2)} ms`;
+/** @param {number} x */
 const ratio = (x) => `${x.toFixed(2)}x`;
 
 async function main() {
@@ -67,6 +78,7 @@ async function main() {
     rmSync(outdir, { recursive: true, force: true });
   };
   try {
+    /** @type {Record<string, { url: string, headers: Record<string, string>, readingOnly?: boolean }>} */
     const targets = {
       direct: { url: `${upstream.url}/v1/chat/completions`, headers: {} },
       bare: { url: `${bare.url}/v1/chat/completions`, headers: {} },
@@ -76,6 +88,7 @@ async function main() {
     console.log(`Node ${process.version}, ${ROUNDS} round(s); upstream, bare Worker and proxy on 127.0.0.1 (workerd via Miniflare, no wrangler dev).\n`);
 
     // 1. Latency and throughput.
+    /** @type {Record<string, { latencies: number[], firstBytes: number[], requests: number, ms: number }>} */
     const samples = {};
     for (const mode of CPU_ONLY ? [] : MODES) {
       const body = chatBody(4 * 1024, mode.stream, mode.includeUsage);
@@ -107,6 +120,10 @@ async function main() {
     if (!CPU_ONLY) console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const mode of CPU_ONLY ? [] : MODES) {
       for (const concurrency of [1, 16]) {
+        /**
+         * @param {string} name
+         * @returns {Stat}
+         */
         const stat = (name) => {
           const s = samples[`${mode.name}|${concurrency}|${name}`];
           // A stream's latency is its time to the first byte (the first token); a plain call's, to the last.
@@ -115,7 +132,8 @@ async function main() {
         };
         const [direct, bareStat, proxyStat] = [stat('direct'), stat('bare'), stat('proxy')];
         const readingStat = mode.reading ? stat('reading') : null;
-        const paths = [['direct upstream', direct], ['bare Worker', bareStat], ...(readingStat ? [['bare Worker reading in JS', readingStat]] : []), ['proxy', proxyStat]];
+        /** @type {[name: string, stat: Stat][]} */
+        const paths = [['direct upstream', direct], ['bare Worker', bareStat], ...(readingStat ? [/** @type {[string, Stat]} */ (['bare Worker reading in JS', readingStat])] : []), ['proxy', proxyStat]];
         for (const [name, s] of paths) {
           const added = name === 'direct upstream' ? '' : `| ${fmt(s.p50 - direct.p50)} | ${fmt(s.p99 - direct.p99)} `;
           console.log(`| ${mode.name} | ${concurrency} | ${name} | ${fmt(s.p50)} | ${fmt(s.p99)} ${added || '| | '}| ${Math.round(s.rps)}/s | ${mode.stream ? fmt(s.last50) : ''} |`);
@@ -135,7 +153,9 @@ async function main() {
     if (!CPU_ONLY) console.log('\n| mode | clients | proxy added p50 / bare | proxy added p99 / bare | proxy throughput / bare | JS-reading Worker throughput / bare | proxy throughput / JS-reading Worker |');
     if (!CPU_ONLY) console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of results) {
+      /** @param {boolean} ok */
       const mark = (ok) => (ok ? 'ok' : '**over**');
+      /** @param {number | null} x */
       const optional = (x) => (x === null ? '' : ratio(x));
       console.log(`| ${r.mode} | ${r.concurrency} | ${ratio(r.addedP50)} ${mark(r.addedP50 <= 1.3)} | ${ratio(r.addedP99)} ${mark(r.addedP99 <= 1.3)} | ${ratio(r.throughput)} ${r.throughput >= 0.8 ? 'ok' : '**under**'} | ${optional(r.readingThroughput)} | ${optional(r.throughputVsReading)} |`);
     }
@@ -143,14 +163,20 @@ async function main() {
     // 2. CPU per request, proxy minus bare Worker.
     console.log('\n| body | bare Worker CPU / call | proxy CPU / call | request path (proxy − bare) | target |');
     console.log('| --- | ---: | ---: | ---: | --- |');
+    /** @typedef {[label: string, bytes: number, calls: number, target: number, mode: Mode]} CpuRun */
+    /** @type {CpuRun[]} */
     const cpuRuns = [
       ['4 KB', 4 * 1024, QUICK ? 400 : 2000, 1, MODES[0]],
       ['1 MiB', 1024 * 1024 - 512, QUICK ? 40 : 150, 5, MODES[0]],
       // The two ways of sending a stream differ most in CPU, which is what a Worker is billed for.
-      ...MODES.slice(1).map((mode) => [`4 KB ${mode.name}`, 4 * 1024, QUICK ? 400 : 2000, 1, mode]),
+      ...MODES.slice(1).map(/** @returns {CpuRun} */ (mode) => [`4 KB ${mode.name}`, 4 * 1024, QUICK ? 400 : 2000, 1, mode]),
     ];
     for (const [label, bytes, calls, target, mode] of cpuRuns) {
       const body = chatBody(bytes, mode.stream, mode.includeUsage);
+      /**
+       * @param {{ url: string, pid: number }} worker
+       * @param {Record<string, string>} headers
+       */
       const perCall = async (worker, headers) => {
         await load({ concurrency: 1, count: 20, next: () => ({ url: `${worker.url}/v1/chat/completions`, body, headers }) });
         await new Promise((r) => setTimeout(r, 300));
@@ -166,7 +192,7 @@ async function main() {
       console.log(`| ${label} | ${fmt(bareCpu)} | ${fmt(proxyCpu)} | ${fmt(path)} | < ${target} ms ${path < target ? 'ok' : '**over**'} |`);
     }
     // Sanity: the proxy logged what it served.
-    const { n } = await proxy.db.prepare('SELECT COUNT(*) AS n FROM requests').first();
+    const { n } = /** @type {{ n: number }} */ (await proxy.db.prepare('SELECT COUNT(*) AS n FROM requests').first());
     console.log(`\n(${n} proxied calls logged to D1 during the run.)`);
   } finally {
     await cleanUp();

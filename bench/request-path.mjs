@@ -23,7 +23,18 @@ import { root } from './lean-runtime.mjs';
 
 const PROFILE = process.argv.includes('--profile');
 
-/** Bundles proxy/app.ts for Node, with the one Workers-only import stood in for. */
+/**
+ * A Worker's fetch handler, and the context it is given.
+ * @typedef {{ waitUntil(promise: Promise<unknown>): void, passThroughOnException(): void, props: object }} Ctx
+ * @typedef {{ fetch(request: Request, env: Bindings, ctx: Ctx): Response | Promise<Response> }} Handler
+ * @typedef {ReturnType<typeof bindings>} Bindings
+ */
+
+/**
+ * Bundles proxy/app.ts for Node, with the one Workers-only import stood in for.
+ * @param {string} outdir
+ * @returns {Promise<Handler>}
+ */
 async function loadApp(outdir) {
   const outfile = join(outdir, 'app.mjs');
   await build({
@@ -49,6 +60,7 @@ async function loadApp(outdir) {
 
 /** Bindings that answer at once: their own work happens outside the Worker. */
 function bindings() {
+  /** @type {Map<string, string>} */
   const kv = new Map();
   const statement = {
     bind() {
@@ -59,8 +71,15 @@ function bindings() {
     run: async () => ({ results: [], meta: { changes: 1 } }),
   };
   return {
-    DB: { prepare: () => statement, batch: async (statements) => statements.map(() => ({ results: [], meta: { changes: 1 } })) },
-    KV: { get: async (key, type) => (kv.has(key) ? (type === 'json' ? JSON.parse(kv.get(key)) : kv.get(key)) : null), put: async (key, value) => void kv.set(key, value), delete: async (key) => void kv.delete(key) },
+    DB: { prepare: () => statement, batch: async (/** @type {unknown[]} */ statements) => statements.map(() => ({ results: [], meta: { changes: 1 } })) },
+    KV: {
+      /** @type {(key: string, type?: string) => Promise<unknown>} */
+      get: async (key, type) => (kv.has(key) ? (type === 'json' ? JSON.parse(/** @type {string} */ (kv.get(key))) : kv.get(key)) : null),
+      /** @type {(key: string, value: string) => Promise<void>} */
+      put: async (key, value) => void kv.set(key, value),
+      /** @type {(key: string) => Promise<void>} */
+      delete: async (key) => void kv.delete(key),
+    },
     AE: { writeDataPoint() {} },
     ADMIN_TOKEN: 'bench',
     OPENAI_API_KEY: 'sk-bench',
@@ -74,6 +93,7 @@ function bindings() {
 const CHUNKS = 20;
 const usage = { prompt_tokens: 1000, completion_tokens: CHUNKS, total_tokens: 1000 + CHUNKS, prompt_tokens_details: { cached_tokens: 0 } };
 const plainAnswer = JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'word '.repeat(CHUNKS).trim() }, finish_reason: 'stop' }], usage });
+/** @param {object} o */
 const sse = (o) => `data: ${JSON.stringify(o)}\n\n`;
 const streamAnswer = [
   sse({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }),
@@ -83,19 +103,25 @@ const streamAnswer = [
 ].map((s) => new TextEncoder().encode(s));
 
 // Workers' constant-time compare (used by the admin API), from Node's own.
-crypto.subtle.timingSafeEqual ??= (a, b) => timingSafeEqual(new Uint8Array(a), new Uint8Array(b));
+/** @type {SubtleCrypto & { timingSafeEqual?: (a: ArrayBuffer, b: ArrayBuffer) => boolean }} */ (crypto.subtle).timingSafeEqual ??= (a, b) => timingSafeEqual(new Uint8Array(a), new Uint8Array(b));
 
 const encoder = new TextEncoder();
 
-/** Whether a body asks for a stream: bodies.mjs puts `stream` first, so its start says. */
+/**
+ * Whether a body asks for a stream: bodies.mjs puts `stream` first, so its start says.
+ * @param {Uint8Array} bytes
+ */
 const asksForStream = (bytes) => new TextDecoder().decode(bytes.subarray(0, 32)).includes('"stream":true');
 
 /**
  * The upstream. A string body is encoded to bytes, as a runtime's fetch does before sending it
  * (that is the Worker's work); bytes and a streamed body are passed on as they are, as a
  * runtime pipes them.
+ * @param {unknown} _url
+ * @param {{ body?: unknown, headers: { get?(name: string): string | null } }} init what the app and the bare handler pass
+ * @returns {Promise<Response>}
  */
-globalThis.fetch = async (_url, init) => {
+const upstreamFetch = async (_url, init) => {
   const stream =
     typeof init.body === 'string' ? asksForStream(encoder.encode(init.body))
     : init.body instanceof Uint8Array ? asksForStream(init.body)
@@ -103,11 +129,17 @@ globalThis.fetch = async (_url, init) => {
   if (!stream) return new Response(plainAnswer, { headers: { 'content-type': 'application/json' } });
   return new Response(new ReadableStream({ start(c) { for (const part of streamAnswer) c.enqueue(part); c.close(); } }), { headers: { 'content-type': 'text/event-stream' } });
 };
+globalThis.fetch = /** @type {typeof fetch} */ (upstreamFetch);
 
-/** A bare pass-through, measured the same way. */
+/**
+ * A bare pass-through, measured the same way.
+ * @type {Handler}
+ */
 const bare = { fetch: (request) => fetch('http://upstream.bench/v1/chat/completions', { method: 'POST', headers: request.headers, body: request.body }) };
 
+/** @returns {{ ctx: Ctx, settled: () => Promise<unknown[]> }} */
 function context() {
+  /** @type {Promise<unknown>[]} */
   const pending = [];
   return { ctx: { waitUntil: (p) => pending.push(p), passThroughOnException() {}, props: {} }, settled: () => Promise.all(pending) };
 }
@@ -115,6 +147,10 @@ function context() {
 /**
  * One call, answered and read; resolves with its work left for after the response (the log
  * write, in ctx.waitUntil), which runs on while the next calls are made, as in a Worker.
+ * @param {Handler} handler
+ * @param {Bindings} env
+ * @param {Uint8Array<ArrayBuffer>} body
+ * @param {Record<string, string>} headers
  */
 async function call(handler, env, body, headers) {
   const { ctx, settled } = context();
@@ -129,9 +165,16 @@ async function call(handler, env, body, headers) {
 /**
  * CPU time (user + system) per call, in ms: after a warm-up, the median of seven batches of
  * `calls` calls, so that a garbage collection landing in one batch does not decide the result.
+ * @param {Handler} handler
+ * @param {Bindings} env
+ * @param {Uint8Array<ArrayBuffer>} body
+ * @param {Record<string, string>} headers
+ * @param {number} calls
  */
 async function cpuPerCall(handler, env, body, headers, calls) {
+  /** @param {number} count */
   const run = async (count) => {
+    /** @type {Promise<unknown[]>[]} */
     const leftovers = [];
     for (let i = 0; i < count; i++) leftovers.push((await call(handler, env, body, headers)).leftover);
     // Every call's work is done, and counted, before the batch's time is read.
@@ -168,7 +211,7 @@ try {
   console.log(`Node ${process.version}. CPU per call (user + system), the proxy's request path against a bare pass-through:\n`);
   console.log('| body | mode | bare pass-through | proxy | request path (proxy − bare) | target |');
   console.log('| --- | --- | ---: | ---: | ---: | --- |');
-  for (const [label, bytes, calls, target] of [['4 KB', 4 * 1024, 1000, 1], ['1 MiB', 1024 * 1024 - 512, 60, 5]]) {
+  for (const [label, bytes, calls, target] of /** @type {[string, number, number, number][]} */ ([['4 KB', 4 * 1024, 1000, 1], ['1 MiB', 1024 * 1024 - 512, 60, 5]])) {
     for (const stream of [false, true]) {
       const body = encoder.encode(chatBody(bytes, stream));
       const length = { 'content-length': String(body.byteLength) };

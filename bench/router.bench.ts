@@ -5,7 +5,7 @@
 import { test } from 'vitest';
 import type { ChatRequest } from '../proxy/providers/types';
 import * as router from '../proxy/routing/tiers';
-import * as validation from '../proxy/http/validation';
+import * as validation from '../proxy/endpoints/chat-completions/schema';
 import { printRatios } from './report';
 
 // Local bindings: calling through the module namespace on every iteration would measure

@@ -9,7 +9,13 @@
 import http from 'node:http';
 
 const STREAM_CHUNKS = 20;
+/** @param {number} promptTokens */
 const usage = (promptTokens) => ({ prompt_tokens: promptTokens, completion_tokens: STREAM_CHUNKS, total_tokens: promptTokens + STREAM_CHUNKS, prompt_tokens_details: { cached_tokens: 0 } });
+/**
+ * @param {string} id
+ * @param {object} delta
+ * @param {string | null} [finish]
+ */
 const chunk = (id, delta, finish = null) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
 
 const server = http.createServer((req, res) => {
@@ -39,4 +45,4 @@ const server = http.createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+server.listen(0, '127.0.0.1', () => console.log(`listening ${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`));

@@ -4,13 +4,14 @@ import { HTTPException } from 'hono/http-exception';
 import { admin } from './admin/api';
 import { tenantAuth } from './auth/tenant-auth';
 import { corsFor } from './http/cors';
-import { logCall, routingHeaders, trackCall, type AppEnv } from './pipeline/call';
+import { logCall, routingHeaders, trackCall } from './pipeline/call';
 import { errorResponse, ProxyError, toProxyError } from './core/errors';
 import { newRequestId } from './core/ids';
 import { chatCompletions } from './endpoints/chat-completions';
 import { embeddings } from './endpoints/embeddings';
 import { health } from './endpoints/health';
 import { listModels } from './endpoints/models';
+import type { AppEnv } from './http/context';
 
 export const app = new Hono<AppEnv>();
 
@@ -42,19 +43,21 @@ app.get('/v1/models', listModels);
 app.use('/admin/*', corsFor((env) => env.ADMIN_CORS_ALLOWED_ORIGINS, { allowHeaders: ['authorization', 'content-type'], exposeHeaders: ['x-request-id', 'x-analytics-source'] }));
 app.route('/admin', admin);
 
-app.notFound(() => errorResponse(new ProxyError(404, 'Unknown endpoint.', 'invalid_request_error', 'unknown_url')));
+app.notFound(() => errorResponse(new ProxyError(404, 'Unknown endpoint.', { type: 'invalid_request_error', code: 'unknown_url' })));
 
 /** Hono's own 4xx (a body its JSON validator could not parse, or did not take for JSON) in the OpenAI shape. */
 function honoClientError(thrown: HTTPException): ProxyError {
   if (thrown.status === 415) {
-    return new ProxyError(415, 'The request body must be JSON: send it with `Content-Type: application/json`.', 'invalid_request_error', 'unsupported_media_type');
+    return new ProxyError(415, 'The request body must be JSON: send it with `Content-Type: application/json`.', { type: 'invalid_request_error', code: 'unsupported_media_type' });
   }
-  return new ProxyError(thrown.status, `Invalid request: ${thrown.message || 'bad request'}.`, 'invalid_request_error', 'invalid_json');
+  return new ProxyError(thrown.status, `Invalid request: ${thrown.message || 'bad request'}.`, { type: 'invalid_request_error', code: 'invalid_json' });
 }
 
 app.onError((thrown, c) => {
   const error = thrown instanceof HTTPException && thrown.status < 500 ? honoClientError(thrown) : toProxyError(thrown);
   if (error.status >= 500 && !(thrown instanceof ProxyError)) console.error('unhandled error', c.get('requestId'), thrown);
+  // What failed underneath (an upstream's connection error, say) is for the operator, never the client.
+  else if (error.status >= 500 && error.cause !== undefined) console.warn(`${error.code ?? error.type}`, c.get('requestId'), error.cause instanceof Error ? error.cause.message : error.cause);
   const call = c.get('call');
   // Every call that got past authentication is logged, failures included.
   if (call) logCall(c, { status: error.status, error });

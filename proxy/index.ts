@@ -2,7 +2,8 @@
 import { runRollup } from '../analytics/rollup';
 import { app } from './app';
 import type { Env } from './core/env';
-import { consumeRequestLog, type RequestRecord } from './request-log/writer';
+import type { RequestRecord } from './core/request-record';
+import { consumeRequestLog } from './request-log/consumer';
 
 export { TenantRateLimiter } from './limits/stores';
 

@@ -39,15 +39,32 @@ const TOPICS = ['an invoice dispute', 'a shipping delay', 'a login problem', 'a 
 // Long enough (> 1,024 tokens) for the provider-side prompt cache to apply on reuse.
 const HANDBOOK = `You are the support assistant of a software company. ${'Follow the style guide: be brief, be kind, cite the policy section, never promise refunds without a ticket. '.repeat(60)}`;
 
+/**
+ * @template T
+ * @param {T[]} items
+ * @returns {T}
+ */
 const pick = (items) => items[Math.floor(Math.random() * items.length)];
 /** Log-normal-ish latencies: most calls quick, a long tail, as real providers behave. */
 const latency = () => Math.round(Math.min(8000, 120 * Math.exp(Math.random() * 2.2 + (Math.random() < 0.05 ? 1.5 : 0))));
 
+/**
+ * @param {string} name
+ * @param {string} fallback
+ */
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
+/**
+ * @param {string} url
+ * @param {string} token
+ * @param {string} method
+ * @param {string} path
+ * @param {object} [body]
+ * @returns {Promise<unknown>}
+ */
 async function admin(url, token, method, path, body) {
   const response = await fetch(`${url}/admin${path}`, {
     method,
@@ -58,23 +75,35 @@ async function admin(url, token, method, path, body) {
   return response.json();
 }
 
-/** The demo tenants, created on first use; on later runs each gets a fresh key (keys are shown only once). */
+/** @typedef {(typeof DEMO_TENANTS)[number] & { client: OpenAI }} DemoTenant */
+
+/**
+ * The demo tenants, created on first use; on later runs each gets a fresh key (keys are shown only once).
+ * @param {string} url
+ * @param {string} adminToken
+ * @returns {Promise<DemoTenant[]>}
+ */
 async function demoTenants(url, adminToken) {
-  const existing = (await admin(url, adminToken, 'GET', '/tenants')).data;
+  const existing = /** @type {{ data: { id: string, name: string }[] }} */ (await admin(url, adminToken, 'GET', '/tenants')).data;
   return Promise.all(
     DEMO_TENANTS.map(async (spec) => {
       const found = existing.find((t) => t.name === spec.name);
-      const key = found ? (await admin(url, adminToken, 'POST', `/tenants/${found.id}/keys`)).api_key : (await admin(url, adminToken, 'POST', '/tenants', { name: spec.name, ...spec.settings })).api_key;
+      const key = found ? /** @type {{ api_key: string }} */ (await admin(url, adminToken, 'POST', `/tenants/${found.id}/keys`)).api_key : /** @type {{ api_key: string }} */ (await admin(url, adminToken, 'POST', '/tenants', { name: spec.name, ...spec.settings })).api_key;
       return { ...spec, client: new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 }) };
     }),
   );
 }
 
-/** One call of the mix; returns what kind of call it was and how it ended. */
+/**
+ * One call of the mix; returns what kind of call it was and how it ended.
+ * @param {DemoTenant} tenant
+ * @returns {Promise<string>}
+ */
 async function oneCall(tenant) {
   const task = pick(tenant.tasks);
   const roll = Math.random();
   const headers = { 'x-task': task };
+  /** @param {string} text */
   const say = (text) => `${text} mock:latency=${latency()}`;
   try {
     if (roll < 0.05) {
@@ -118,7 +147,7 @@ async function oneCall(tenant) {
     );
     return 'chat';
   } catch (error) {
-    if (error?.name === 'AbortError' || error instanceof OpenAI.APIUserAbortError) return 'abandoned';
+    if (/** @type {{ name?: unknown } | null | undefined} */ (error)?.name === 'AbortError' || error instanceof OpenAI.APIUserAbortError) return 'abandoned';
     if (error instanceof OpenAI.RateLimitError) return 'rate-limited';
     if (error instanceof OpenAI.APIError) return `error ${error.status ?? 'stream'}`;
     throw error;
@@ -128,10 +157,12 @@ async function oneCall(tenant) {
 /**
  * Runs the mix against a server for `seconds`, `concurrency` calls at a time. Returns the
  * outcome counts. Exported for the screenshot script.
+ * @param {{ url: string, adminToken: string, seconds?: number, concurrency?: number, onProgress?: (sent: number, outcomes: Record<string, number>) => void }} options
  */
 export async function runDemoTraffic({ url, adminToken, seconds = 60, concurrency = 6, onProgress = () => {} }) {
   const tenants = await demoTenants(url, adminToken);
   const weighted = tenants.flatMap((t) => Array.from({ length: t.weight }, () => t));
+  /** @type {Record<string, number>} */
   const outcomes = {};
   const deadline = Date.now() + seconds * 1000;
   let sent = 0;
@@ -147,6 +178,7 @@ export async function runDemoTraffic({ url, adminToken, seconds = 60, concurrenc
   return { sent, outcomes };
 }
 
+/** @param {string} url */
 async function answers(url) {
   try {
     return (await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) })).status < 500;
@@ -161,12 +193,13 @@ async function main() {
   const seconds = Number(arg('seconds', '60'));
   const concurrency = Number(arg('concurrency', '6'));
 
+  /** @type {import('node:child_process').ChildProcess | undefined} */
   let server;
   if (!(await answers(url))) {
     const port = new URL(url).port || '8787';
     console.log(`Nothing answers at ${url}: starting the server (npm start -- --port ${port})…`);
     server = spawn(process.execPath, [join(root, 'scripts/start.mjs'), '--port', port], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-    process.on('SIGINT', () => server.kill('SIGINT'));
+    process.on('SIGINT', () => server?.kill('SIGINT'));
     server.on('exit', (code) => process.exit(code ?? 0));
     const deadline = Date.now() + 120_000;
     while (!(await answers(url))) {

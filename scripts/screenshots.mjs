@@ -3,7 +3,8 @@
  * `npm run screenshots [-- --seconds 240]`: starts the server on a fresh local state, sends the
  * demo traffic (scripts/demo.mjs) for a few minutes, so that the minute charts have a shape, and
  * saves screenshots of every dashboard page (last 15 minutes), at laptop and phone widths, into
- * docs/screenshots/. Needs Chromium (CHROMIUM_PATH, default /usr/bin/chromium).
+ * docs/screenshots/. Chromium: CHROMIUM_PATH, else a system one, else the one in
+ * @sparticuz/chromium (see scripts/chromium.mjs).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from './chromium.mjs';
 import { runDemoTraffic } from './demo.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,7 +26,7 @@ const state = mkdtempSync(join(tmpdir(), 'ai-proxy-screenshots-'));
 const port = await new Promise((done) => {
   const s = createServer();
   s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
+    const { port } = /** @type {import('node:net').AddressInfo} */ (s.address());
     s.close(() => done(port));
   });
 });
@@ -37,7 +39,7 @@ const server = spawn(process.execPath, [join(root, 'scripts/start.mjs'), '--port
 });
 const stop = () => {
   try {
-    process.kill(-server.pid, 'SIGTERM');
+    if (server.pid) process.kill(-server.pid, 'SIGTERM');
   } catch {
     /* already gone */
   }
@@ -60,10 +62,12 @@ const { sent } = await runDemoTraffic({ url, adminToken: token, seconds, concurr
 console.log(`${sent} calls sent; taking screenshots`);
 
 mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await chromium.launch(await chromiumLaunchOptions());
+/**
+ * @param {string} name
+ * @param {string} hash
+ * @param {{ width: number, height: number }} viewport
+ */
 async function shoot(name, hash, viewport) {
   const page = await browser.newPage({ viewport, colorScheme: 'light' });
   await page.addInitScript((t) => sessionStorage.setItem('ai-proxy-admin-token', t), token);

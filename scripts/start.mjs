@@ -25,7 +25,12 @@ const wranglerBin = join(dirname(require.resolve('wrangler/package.json')), 'bin
 
 const userArgs = process.argv.slice(2);
 
-/** Value of `--name value` or `--name=value` (last one wins), for any of the given names. */
+/**
+ * Value of `--name value` or `--name=value` (last one wins), for any of the given names.
+ * @param {string[]} args
+ * @param {...string} names
+ * @returns {string | undefined}
+ */
 function argValue(args, ...names) {
   let value;
   for (let i = 0; i < args.length; i++) {
@@ -37,7 +42,11 @@ function argValue(args, ...names) {
   return value;
 }
 
-/** Values of a repeatable flag such as `--var A:1 B:2 --var C:3` (yargs array style). */
+/**
+ * Values of a repeatable flag such as `--var A:1 B:2 --var C:3` (yargs array style).
+ * @param {string[]} args
+ * @param {string} name
+ */
 function argValues(args, name) {
   const values = [];
   for (let i = 0; i < args.length; i++) {
@@ -49,7 +58,11 @@ function argValues(args, name) {
   return values;
 }
 
-/** Whether a dotenv-style file defines `key` (a non-comment `KEY=` or `export KEY=` line). */
+/**
+ * Whether a dotenv-style file defines `key` (a non-comment `KEY=` or `export KEY=` line).
+ * @param {string} path
+ * @param {string} key
+ */
 function fileDefines(path, key) {
   if (!existsSync(path)) return false;
   const re = new RegExp(`^\\s*(export\\s+)?${key}\\s*=`, 'm');
@@ -65,6 +78,11 @@ const configDir = configPath ? dirname(resolve(configPath)) : root;
 
 const childEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
 
+/**
+ * @param {string[]} args
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Promise<{ code: number | null, signal: NodeJS.Signals | null }>}
+ */
 function run(args, env) {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [wranglerBin, ...args], { cwd: root, env, stdio: 'inherit' });
@@ -89,7 +107,7 @@ if (migrated.code !== 0) {
 }
 
 // 2. The admin token.
-const devVars = [wranglerEnv && join(configDir, `.dev.vars.${wranglerEnv}`), join(configDir, '.dev.vars')].filter(Boolean);
+const devVars = /** @type {string[]} */ ([wranglerEnv && join(configDir, `.dev.vars.${wranglerEnv}`), join(configDir, '.dev.vars')].filter(Boolean));
 const devVarsFile = devVars.find((p) => existsSync(p));
 const dotEnvFiles = devVarsFile ? [] : ['.env', '.env.local', ...(wranglerEnv ? [`.env.${wranglerEnv}`, `.env.${wranglerEnv}.local`] : [])].map((f) => join(configDir, f));
 const cliToken = argValues(userArgs, '--var').find((v) => v.startsWith('ADMIN_TOKEN:'));
@@ -116,7 +134,7 @@ const url = `http://${host}:${port}`;
 const child = spawn(process.execPath, [wranglerBin, ...devArgs], { cwd: root, env: childEnv, stdio: 'inherit' });
 
 let exiting = false;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const signal of /** @type {NodeJS.Signals[]} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
   process.on(signal, () => {
     exiting = true;
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);

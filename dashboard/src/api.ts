@@ -3,7 +3,7 @@
  * sent as a bearer header (never a cookie, so no CSRF surface) and forgotten when the tab closes.
  */
 import type { Breakdown, GroupBy, Interval, RequestDetail, RequestLogPage, Spend, Summary, Timeseries } from '../../analytics/types';
-import type { CreatedTenant, IssuedKey, KeySummary, Tenant, TenantSettings } from '../../proxy/admin/schemas';
+import type { CreatedTenant, IssuedKey, KeySummary, Tenant, TenantSettingsInput } from '../../proxy/tenants/schemas';
 
 const TOKEN_KEY = 'ai-proxy-admin-token';
 
@@ -90,8 +90,8 @@ export const api = {
   spendCsv: async (w: Window) => (await call('/export.csv', { query: { ...w } })).blob(),
   tenants: () => getJson<{ data: Tenant[] }>('/tenants'),
   tenant: (id: string) => getJson<Tenant>(`/tenants/${encodeURIComponent(id)}`),
-  createTenant: (settings: TenantSettings) => sendJson<CreatedTenant>('POST', '/tenants', settings),
-  updateTenant: (id: string, patch: Partial<TenantSettings>) => sendJson<Tenant>('PATCH', `/tenants/${encodeURIComponent(id)}`, patch),
+  createTenant: (settings: TenantSettingsInput) => sendJson<CreatedTenant>('POST', '/tenants', settings),
+  updateTenant: (id: string, patch: Partial<TenantSettingsInput>) => sendJson<Tenant>('PATCH', `/tenants/${encodeURIComponent(id)}`, patch),
   keys: (id: string) => getJson<{ data: KeySummary[] }>(`/tenants/${encodeURIComponent(id)}/keys`),
   issueKey: (id: string) => sendJson<IssuedKey>('POST', `/tenants/${encodeURIComponent(id)}/keys`),
   revokeKey: (keyId: string) => sendJson<{ key_id: string; revoked: true }>('DELETE', `/keys/${encodeURIComponent(keyId)}`),

@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { onUnauthorized, session } from './api';
 import { RangePicker } from './components/range-picker';
+import type { PageProps } from './page-props';
 import { LatencyPage } from './pages/latency';
 import { OverviewPage } from './pages/overview';
 import { RequestsPage } from './pages/requests';
@@ -9,7 +10,7 @@ import { SignInPage } from './pages/sign-in';
 import { SpendPage } from './pages/spend';
 import { TenantPage } from './pages/tenant';
 import { TenantsPage } from './pages/tenants';
-import { href, useRoute, type Route } from './router';
+import { href, useRoute } from './router';
 import { DEFAULT_RANGE, isRangeId, type RangeId } from './time-range';
 
 const PAGES = [
@@ -19,13 +20,6 @@ const PAGES = [
   { path: 'latency', title: 'Latency & errors' },
   { path: 'requests', title: 'Request log' },
 ] as const;
-
-export interface PageProps {
-  route: Route;
-  range: RangeId;
-  /** How often the page reloads its numbers (while the tab is shown); undefined: it does not. */
-  refreshMs?: number;
-}
 
 /** Live pages reload this often, all of them, unless auto-refresh is off. */
 const REFRESH_MS = 30_000;

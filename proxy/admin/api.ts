@@ -10,16 +10,15 @@ import { queryRequestLog, requestDetail } from '../../analytics/requests';
 import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
 import { adminAuth } from '../auth/admin-auth';
-import type { AppEnv } from '../pipeline/call';
 import { invalidRequest, ProxyError } from '../core/errors';
 import { listPrices, setPriceOverride } from '../pricing/overrides';
 import { createTenant, deleteTenant, getTenant, issueKey, listKeys, listTenants, revokeKey, updateTenant } from '../tenants/store';
 import { REFERENCE_PAGE } from './reference-page';
-import {
-  AnalyticsQuery, BreakdownQuery, BreakdownSchema, CreatedTenantSchema, ErrorSchema, SpendSchema, SummarySchema, TimeseriesQuery, TimeseriesSchema, TimeWindowQuery, IssuedKeySchema, KeySummarySchema, ModelIdSchema, PriceEntrySchema, PriceSchema, RequestLogQuery,
-  RequestDetailSchema, RequestLogRowSchema, TenantPatchSchema, TenantSchema, TenantSettingsSchema,
-} from './schemas';
+import { ErrorSchema, PriceEntrySchema, PriceSchema } from './schemas';
 import { PRICES_AS_OF } from '../pricing/catalog';
+import type { AppEnv } from '../http/context';
+import { AnalyticsQuery, BreakdownQuery, BreakdownSchema, SpendSchema, SummarySchema, TimeseriesQuery, TimeseriesSchema, TimeWindowQuery, RequestLogQuery, RequestDetailSchema, RequestLogPageSchema } from '../../analytics/schemas';
+import { CreatedTenantSchema, IssuedKeySchema, KeySummarySchema, ModelIdSchema, TenantPatchSchema, TenantSchema, TenantSettingsSchema } from '../tenants/schemas';
 
 
 const DAY_MS = 86_400_000;
@@ -40,7 +39,7 @@ const errors = {
 };
 const security = [{ AdminToken: [] }];
 const ModelIdParam = ModelIdSchema.openapi({ param: { name: 'model', in: 'path' }, example: 'openai/gpt-4o-mini' });
-const notFound = (what: string) => new ProxyError(404, `No ${what} with that id.`, 'invalid_request_error', 'not_found');
+const notFound = (what: string) => new ProxyError(404, `No ${what} with that id.`, { type: 'invalid_request_error', code: 'not_found' });
 
 export const admin = new OpenAPIHono<AppEnv>({
   // Validation failures answer in the same OpenAI error shape as the rest of the proxy.
@@ -67,7 +66,7 @@ admin.use(
   bodyLimit({
     maxSize: MAX_ADMIN_BODY_BYTES,
     onError: () => {
-      throw new ProxyError(413, `The request body is larger than the ${MAX_ADMIN_BODY_BYTES} bytes the admin API accepts.`, 'invalid_request_error', 'request_too_large');
+      throw new ProxyError(413, `The request body is larger than the ${MAX_ADMIN_BODY_BYTES} bytes the admin API accepts.`, { type: 'invalid_request_error', code: 'request_too_large' });
     },
   }),
 );
@@ -193,7 +192,7 @@ admin.openapi(
   createRoute({
     method: 'get', path: '/requests', security, summary: 'The request log, newest first, cursor-paginated',
     request: { query: RequestLogQuery },
-    responses: { 200: json(z.object({ data: z.array(RequestLogRowSchema), next_cursor: z.string().nullable() }), 'One page of calls'), ...errors },
+    responses: { 200: json(RequestLogPageSchema, 'One page of calls'), ...errors },
   }),
   async (c) => {
     const q = c.req.valid('query');

@@ -1,9 +1,9 @@
 /** Authenticates the tenant API key on /v1/* (OpenAI's `Authorization: Bearer` convention). */
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../pipeline/call';
 import { invalidApiKey } from '../core/errors';
 import { authenticateKey } from '../tenants/store';
 import { bearerToken } from './keys';
+import type { AppEnv } from '../http/context';
 
 export const tenantAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearerToken(c.req.raw);

@@ -3,6 +3,8 @@
  * secrets and the optional AI binding are not in wrangler.jsonc; `npm run types` regenerates
  * the runtime types in worker-configuration.d.ts.
  */
+import type { RequestRecord } from './request-record';
+
 export interface Env {
   DB: D1Database;
   KV: KVNamespace;
@@ -11,8 +13,12 @@ export interface Env {
   /** Workers AI; has no local emulation. */
   AI?: Ai;
   /** The request-log queue: the path rows take with REQUEST_LOG_SINK=queue, and the fallback when D1 refuses one. */
-  LOG_QUEUE?: Queue<import('../request-log/writer').RequestRecord>;
-  /** Exact per-tenant rate limits, for tenants with rate_limit_store = durable-object. */
+  LOG_QUEUE?: Queue<RequestRecord>;
+  /**
+   * Exact per-tenant rate limits, for tenants with rate_limit_store = durable-object. Typed with
+   * the class bound to it, as Cloudflare's generated Env types do: core's one reference outward,
+   * a type-only one to a module that imports nothing from core.
+   */
   RATE_LIMITER: DurableObjectNamespace<import('../limits/stores').TenantRateLimiter>;
 
   ADMIN_TOKEN?: string;
@@ -52,32 +58,4 @@ export interface Env {
   MOCK_CHUNK_DELAY_MS?: string;
   /** Mock provider: fraction (0..1) of calls that fail with a 503, chosen by prompt hash. */
   MOCK_FAILURE_RATE?: string;
-}
-
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-
-/** Reads a numeric var, falling back when it is unset or not a finite number. */
-export function numberVar(value: string | undefined, fallback: number): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  const parsed = Number(value);
-  return Number.isFinite(parsed) ? parsed : fallback;
-}
-
-/** Settings already reported as unusable (name=value), so each is said once per isolate, not per call. */
-const reported = new Set<string>();
-
-/**
- * A numeric setting that must lie in [min, max]: unset is the default, and so is anything else
- * that is not such a number (`soon`, 0 or a negative timeout), said once in the logs. `max`
- * defaults to the longest delay setTimeout takes (a longer one fires at once).
- */
-export function rangeVar(name: string, value: string | undefined, fallback: number, min: number, max = 2 ** 31 - 1): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  const parsed = Number(value);
-  if (parsed >= min && parsed <= max) return parsed;
-  if (!reported.has(`${name}=${value}`)) {
-    reported.add(`${name}=${value}`);
-    console.warn(`${name}=${JSON.stringify(value)} is not a number from ${min} to ${max}: using ${fallback}`);
-  }
-  return fallback;
 }

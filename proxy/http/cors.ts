@@ -7,8 +7,8 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
-import type { AppEnv } from '../pipeline/call';
 import type { Env } from '../core/env';
+import type { AppEnv } from './context';
 
 export function corsFor(setting: (env: Env) => string | undefined, options: { allowHeaders?: string[]; exposeHeaders: string[] }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -3,11 +3,12 @@
  * tokens reserved are an estimate (prompt plus the completion allowance); once the call ends
  * the reservation is corrected to the real usage.
  */
-import type { AppContext } from '../pipeline/call';
+import type { Env } from '../core/env';
 import { enforceBudget } from './budget';
 import { ProxyError } from '../core/errors';
 import { DurableObjectRateLimitStore, KvRateLimitStore, type RateLimitStore } from './stores';
 import { reservedTokens, type BucketView, type LimitDecision, type Limits } from './token-bucket';
+import type { TenantContext } from '../tenants/schemas';
 
 export interface Admission {
   /** Corrects the token reservation to what the call really used (0 for a cache hit or a failure); only the first call counts. */
@@ -35,58 +36,54 @@ export function rateLimitHeaders(decision: Pick<LimitDecision, 'requests' | 'tok
   return headers;
 }
 
-function storeFor(c: AppContext): RateLimitStore {
-  return c.get('tenant').tenant.rate_limit_store === 'durable-object'
-    ? new DurableObjectRateLimitStore(c.env.RATE_LIMITER)
-    : new KvRateLimitStore(c.env.KV, (work) => c.executionCtx.waitUntil(work));
+/** What admitting a call needs from its request: the bindings, the caller, and a way to finish work after the response. */
+export interface AdmissionRequest {
+  env: Env;
+  tenant: TenantContext;
+  waitUntil(work: Promise<unknown>): void;
+}
+
+function storeFor({ env, tenant, waitUntil }: AdmissionRequest): RateLimitStore {
+  return tenant.tenant.rate_limit_store === 'durable-object' ? new DurableObjectRateLimitStore(env.RATE_LIMITER) : new KvRateLimitStore(env.KV, waitUntil);
 }
 
 const NO_LIMITS: Admission = { settle: () => {} };
 
-/** Admits the call (or throws the 429), and keeps the admission on the call for whoever settles it. */
-export async function admitCall(c: AppContext, estimatedTokens: number): Promise<Admission> {
-  const admission = await admit(c, estimatedTokens);
-  c.get('call').admission = admission;
-  return admission;
-}
-
-async function admit(c: AppContext, estimatedTokens: number): Promise<Admission> {
-  const { tenantId, tenant } = c.get('tenant');
-  await enforceBudget(c.env, tenantId, tenant.monthly_budget_usd);
+/**
+ * Admits the call or throws the 429 (or the budget's 429). `headers` are OpenAI's
+ * x-ratelimit-* for the tenant's buckets, sent with whatever answer the call gets.
+ */
+export async function admitCall(request: AdmissionRequest, estimatedTokens: number): Promise<{ admission: Admission; headers: Record<string, string> }> {
+  const { env, tenant: { tenantId, tenant }, waitUntil } = request;
+  await enforceBudget(env, tenantId, tenant.monthly_budget_usd);
   const limits: Limits = { rpm: tenant.rpm, tpm: tenant.tpm };
-  if (!limits.rpm && !limits.tpm) return NO_LIMITS;
+  if (!limits.rpm && !limits.tpm) return { admission: NO_LIMITS, headers: {} };
 
-  const store = storeFor(c);
+  const store = storeFor(request);
   let decision: LimitDecision;
   try {
     decision = await store.reserve(tenantId, limits, estimatedTokens);
   } catch (error) {
     // Limits fail open: a store that cannot answer must not take the proxy down with it.
     console.error('rate-limit store unavailable, admitting the call', tenantId, error instanceof Error ? error.message : error);
-    return NO_LIMITS;
+    return { admission: NO_LIMITS, headers: {} };
   }
-  c.set('rateLimitHeaders', rateLimitHeaders(decision));
+  const headers = rateLimitHeaders(decision);
   if (!decision.allowed) {
     const retryAfterS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-    throw new ProxyError(
-      429,
-      `Rate limit reached for ${decision.exceeded} per minute (limit ${decision.exceeded === 'requests' ? limits.rpm : limits.tpm}). Try again in ${retryAfterS}s.`,
-      // OpenAI names the exhausted dimension as the error type.
-      decision.exceeded!,
-      'rate_limit_exceeded',
-      null,
-      { 'retry-after': String(retryAfterS), 'retry-after-ms': String(decision.retryAfterMs) },
-    );
+    throw new ProxyError(429, `Rate limit reached for ${decision.exceeded} per minute (limit ${decision.exceeded === 'requests' ? limits.rpm : limits.tpm}). Try again in ${retryAfterS}s.`, { type: // OpenAI names the exhausted dimension as the error type.
+      decision.exceeded!, code: 'rate_limit_exceeded', headers: { ...headers, 'retry-after': String(retryAfterS), 'retry-after-ms': String(decision.retryAfterMs) } });
   }
   const reserved = reservedTokens(limits, estimatedTokens);
   let settled = false;
-  return {
+  const admission: Admission = {
     settle(usedTokens) {
       if (settled) return;
       settled = true;
       if (limits.tpm && usedTokens !== reserved) {
-        c.executionCtx.waitUntil(store.reconcile(tenantId, limits, usedTokens - reserved).catch((error) => console.warn('rate-limit reconcile failed', tenantId, error instanceof Error ? error.message : error)));
+        waitUntil(store.reconcile(tenantId, limits, usedTokens - reserved).catch((error) => console.warn('rate-limit reconcile failed', tenantId, error instanceof Error ? error.message : error)));
       }
     },
   };
+  return { admission, headers };
 }

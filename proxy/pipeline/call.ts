@@ -1,53 +1,17 @@
-/** The per-request state shared by the proxy's middleware and routes, and the call's one log row. */
-import type { Context, MiddlewareHandler } from 'hono';
-import type { Env } from '../core/env';
+/**
+ * A proxied call from start to row: tracking it from authentication on (a client that leaves is
+ * logged at once), its one row in the request log, and the x-proxy-* headers that tell the
+ * client what the proxy did. Every endpoint logs through here, so a call is logged once.
+ */
+import type { MiddlewareHandler } from 'hono';
 import { clientClosed, ProxyError } from '../core/errors';
 import type { Attempt, FailedAttempt } from '../routing/failover';
-import type { Admission } from '../limits/admission';
+import type { AppContext, AppEnv, CallInfo } from '../http/context';
 import type { ResolvedModel } from '../routing/models';
 import { nanoToUsd, costNano } from '../pricing/catalog';
-import { writeRequestLog, type CacheStatus, type RequestRecord } from '../request-log/writer';
-import type { TenantContext } from '../tenants/store';
+import { writeRequestLog } from '../request-log/writer';
 import { ZERO_USAGE, type Usage } from '../core/usage';
-
-/** What is known so far about the call being proxied; filled in as the route proceeds. */
-export interface CallInfo {
-  endpoint: RequestRecord['endpoint'];
-  modelRequested: string | null;
-  /** The model of the current (finally: the last) upstream attempt. */
-  resolved: ResolvedModel | null;
-  /** The model the call was routed to, before any fallback. */
-  routed: ResolvedModel | null;
-  stream: boolean;
-  /** Upstream attempts made (0: answered from the cache, or refused before any). */
-  attempts: number;
-  /** Attempts that failed and were followed by another; logged with the call. */
-  failedAttempts: FailedAttempt[];
-  /** Estimated prompt tokens, billed if the client goes away before the upstream answers. */
-  promptTokens: number;
-  /** The call's rate-limit reservation, once admitted. */
-  admission: Admission | null;
-  /** Aborted when the client goes away: cancels the upstream call. */
-  controller: AbortController;
-  /** The call's row is written, or is the metered stream's to write: it must not be written again. */
-  logged: boolean;
-  /** The request body, kept only for tenants that store content. */
-  requestText: string | null;
-}
-
-export interface AppEnv {
-  Bindings: Env;
-  Variables: {
-    requestId: string;
-    startedAt: number;
-    tenant: TenantContext;
-    call: CallInfo;
-    /** OpenAI's x-ratelimit-* headers, added to whatever response the call gets. */
-    rateLimitHeaders: Record<string, string>;
-  };
-}
-
-export type AppContext = Context<AppEnv>;
+import type { CacheStatus, RequestRecord } from '../core/request-record';
 
 export interface CallResult {
   status: number;
@@ -72,11 +36,6 @@ function storedContent(call: CallInfo, responseText: string | null | undefined):
     response: response?.slice(0, MAX_STORED_CHARS) ?? null,
     truncated: call.requestText.length > MAX_STORED_CHARS || (response?.length ?? 0) > MAX_STORED_CHARS,
   };
-}
-
-/** For a tenant that stores content, keeps the request body on the call. */
-export function keepRequest(c: AppContext, body: unknown): void {
-  if (c.get('tenant').tenant.store_content) c.get('call').requestText = JSON.stringify(body);
 }
 
 export const costOfCall = (usage: Usage, resolved: ResolvedModel | null) => (resolved?.price ? costNano(usage, resolved.price) : 0);

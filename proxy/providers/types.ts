@@ -8,6 +8,7 @@ import type { Env } from '../core/env';
 import type { Usage } from '../core/usage';
 
 import type { PartReader } from '../streaming/parts';
+
 import type { ProviderName } from './names';
 
 export type { ProviderName };
@@ -70,18 +71,6 @@ export interface EmbeddingsCall {
   raw?: SentBody;
   env: Env;
   signal: AbortSignal;
-}
-
-/** One item of a streamed answer. */
-export interface StreamPart {
-  /** An OpenAI `chat.completion.chunk` as JSON text, sent to the client as one SSE event. */
-  data?: string;
-  /** Usage known so far (cumulative). The last one seen is what gets billed. */
-  usage?: Usage;
-  /** The chunk only carries usage (`choices: []`): sent only if the client asked for it. */
-  usageOnly?: boolean;
-  /** The upstream's own end of stream (OpenAI's `[DONE]`), which carries nothing else. */
-  done?: boolean;
 }
 
 export type ChatResult =

@@ -13,19 +13,20 @@ export async function fetchUpstream(provider: ProviderName, url: string, init: R
     return await fetch(url, init);
   } catch (error) {
     if (init.signal?.aborted) throw clientClosed();
-    throw new ProxyError(502, `Could not reach the ${provider} upstream.`, 'upstream_error', 'upstream_unreachable');
+    throw new ProxyError(502, `Could not reach the ${provider} upstream.`, { type: 'upstream_error', code: 'upstream_unreachable', cause: error });
   }
 }
 
 /** A failure of the upstream's answer itself (a broken or malformed stream): 502 unless said otherwise. */
-export const upstreamError = (message: string, code: string, status = 502) => new ProxyError(status, message, 'upstream_error', code);
+export const upstreamError = (message: string, code: string, { status = 502, cause }: { status?: number; cause?: unknown } = {}) =>
+  new ProxyError(status, message, { type: 'upstream_error', code, cause });
 
 /** The next event of an upstream's stream; a stream that breaks (a lost connection) is a 502 upstream error. */
 export async function nextUpstreamEvent(events: SseReader, provider: ProviderName): Promise<SseEvent | null> {
   try {
     return await events.read();
-  } catch {
-    throw upstreamError(`The ${provider} stream was interrupted.`, 'upstream_stream_error');
+  } catch (error) {
+    throw upstreamError(`The ${provider} stream was interrupted.`, 'upstream_stream_error', { cause: error });
   }
 }
 
@@ -42,14 +43,14 @@ function retryHeaders(headers: Headers | undefined): Record<string, string> {
 /** Maps an upstream HTTP failure to the error the client gets. */
 export function upstreamFailure(provider: ProviderName, status: number, message: string, headers?: Headers): ProxyError {
   if (status === 401 || status === 403) {
-    return new ProxyError(502, `The ${provider} upstream rejected the proxy's credentials.`, 'upstream_error', 'upstream_auth_failed');
+    return new ProxyError(502, `The ${provider} upstream rejected the proxy's credentials.`, { type: 'upstream_error', code: 'upstream_auth_failed' });
   }
-  if (status === 429) return new ProxyError(429, `The ${provider} upstream is rate limiting: ${message}`, 'rate_limit_error', 'rate_limit_exceeded', null, retryHeaders(headers));
-  if (status === 404) return new ProxyError(404, `${provider} upstream: ${message}`, 'invalid_request_error', 'model_not_found', 'model');
-  if (status >= 400 && status < 500) return new ProxyError(status === 413 ? 413 : 400, `${provider} upstream: ${message}`, 'invalid_request_error', 'upstream_rejected');
-  if (status === 503 || status === 529) return new ProxyError(503, `The ${provider} upstream is overloaded: ${message}`, 'upstream_error', 'upstream_overloaded', null, retryHeaders(headers));
-  if (status === 504) return new ProxyError(504, `The ${provider} upstream timed out.`, 'upstream_error', 'upstream_timeout');
-  return new ProxyError(502, `The ${provider} upstream failed (${status}): ${message}`, 'upstream_error', 'upstream_error');
+  if (status === 429) return new ProxyError(429, `The ${provider} upstream is rate limiting: ${message}`, { type: 'rate_limit_error', code: 'rate_limit_exceeded', headers: retryHeaders(headers) });
+  if (status === 404) return new ProxyError(404, `${provider} upstream: ${message}`, { type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
+  if (status >= 400 && status < 500) return new ProxyError(status === 413 ? 413 : 400, `${provider} upstream: ${message}`, { type: 'invalid_request_error', code: 'upstream_rejected' });
+  if (status === 503 || status === 529) return new ProxyError(503, `The ${provider} upstream is overloaded: ${message}`, { type: 'upstream_error', code: 'upstream_overloaded', headers: retryHeaders(headers) });
+  if (status === 504) return new ProxyError(504, `The ${provider} upstream timed out.`, { type: 'upstream_error', code: 'upstream_timeout' });
+  return new ProxyError(502, `The ${provider} upstream failed (${status}): ${message}`, { type: 'upstream_error', code: 'upstream_error' });
 }
 
 /** Upstream error texts are shown to clients and logged; keep them short. */

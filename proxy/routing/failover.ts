@@ -6,10 +6,9 @@
  * answered (a complete response, or a stream's first part), before the route responds.
  */
 import type { Env } from '../core/env';
-import { rangeVar } from '../core/env';
 import { clientClosed, ProxyError, toProxyError } from '../core/errors';
-import type { ResolvedModel, Tiers } from './models';
-import { resolveModel } from './models';
+import { type ResolvedModel, resolveModel, type Tiers } from './models';
+import { rangeVar } from '../core/config';
 
 export interface FailoverPolicy {
   /** Streams: until the upstream's response headers (Workers' fetch shows nothing earlier). */
@@ -170,7 +169,7 @@ function startAttempt(number: number, model: ResolvedModel, clientSignal: AbortS
       let timer = 0;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          const error = new ProxyError(504, `The ${model.provider} upstream did not answer within ${ms} ms.`, 'upstream_error', 'upstream_timeout');
+          const error = new ProxyError(504, `The ${model.provider} upstream did not answer within ${ms} ms.`, { type: 'upstream_error', code: 'upstream_timeout' });
           controller.abort(error);
           reject(error);
         }, ms);

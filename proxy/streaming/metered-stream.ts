@@ -11,8 +11,7 @@
  * the other way, for answers already in the client's form.
  */
 import { clientClosed, ProxyError, toProxyError } from '../core/errors';
-import type { StreamPart } from '../providers/types';
-import type { PartReader } from './parts';
+import type { PartReader, StreamPart } from './parts';
 import { sseText } from './sse';
 import type { Usage } from '../core/usage';
 
@@ -70,7 +69,7 @@ export function streamMeter(parts: PartReader, options: MeterOptions): StreamMet
     watchdog = setTimeout(() => {
       const waited = waitingSince === null ? 0 : Date.now() - waitingSince;
       if (waited < options.idleTimeoutMs) return watch(options.idleTimeoutMs - waited);
-      idleFailure = new ProxyError(504, `The upstream sent nothing for ${options.idleTimeoutMs} ms.`, 'upstream_error', 'upstream_timeout');
+      idleFailure = new ProxyError(504, `The upstream sent nothing for ${options.idleTimeoutMs} ms.`, { type: 'upstream_error', code: 'upstream_timeout' });
       parts.cancel(idleFailure).catch(() => {});
     }, afterMs);
   };

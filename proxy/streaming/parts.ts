@@ -4,7 +4,19 @@
  * streamed call has at most one, the metered stream the client reads (metered-stream.ts), and
  * none when the upstream's bytes are passed through (pass-through-stream.ts).
  */
-import type { StreamPart } from '../providers/types';
+import type { Usage } from '../core/usage';
+
+/** One item of a streamed answer. */
+export interface StreamPart {
+  /** An OpenAI `chat.completion.chunk` as JSON text (the internal form's stream event), sent to the client as one SSE event. */
+  data?: string;
+  /** Usage known so far (cumulative). The last one seen is what gets billed. */
+  usage?: Usage;
+  /** The chunk only carries usage (`choices: []`): sent only if the client asked for it. */
+  usageOnly?: boolean;
+  /** The upstream's own end of stream (OpenAI's `[DONE]`), which carries nothing else. */
+  done?: boolean;
+}
 
 /** The parts of a streamed answer, one per read(); null at the end. read() rejects when the upstream fails mid-way. */
 export interface PartReader {

@@ -1,3 +1,4 @@
+import type { TenantContext } from './schemas';
 /**
  * This isolate's memory of recently authenticated keys (key hash -> tenant context).
  *
@@ -9,7 +10,6 @@
  * Admin changes made in this isolate update it at once; other isolates see a change within
  * FRESH_MS, on top of KV's own propagation (up to 60 s across locations).
  */
-import type { TenantContext } from './store';
 
 export const FRESH_MS = 30_000;
 export const STALE_IF_ERROR_MS = 15 * 60_000;

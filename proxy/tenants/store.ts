@@ -8,45 +8,7 @@ import { ProxyError } from '../core/errors';
 import { forgetKey, FRESH_MS, knownHash, recalledKey, rememberHash, rememberKey, STALE_IF_ERROR_MS } from './key-cache';
 import { generateApiKey, sha256Hex } from '../auth/keys';
 import { newKeyId, newTenantId } from '../core/ids';
-
-export type Routing = 'auto' | 'passthrough';
-export type RateLimitStoreKind = 'kv' | 'durable-object';
-
-export interface TenantSettings {
-  name: string;
-  rpm: number | null;
-  tpm: number | null;
-  monthly_budget_usd: number | null;
-  routing: Routing;
-  cache_ttl_s: number;
-  /** Tier overrides (`provider/model`); null = the deployment's CHEAP_MODEL / EXPENSIVE_MODEL. */
-  cheap_model: string | null;
-  expensive_model: string | null;
-  /** Where the rpm/tpm buckets live: KV (approximate across locations) or a Durable Object (exact). */
-  rate_limit_store: RateLimitStoreKind;
-  /** Keep each call's prompt and answer (request_content); off unless the tenant opts in. */
-  store_content: boolean;
-}
-
-export interface Tenant extends TenantSettings {
-  id: string;
-  created_at: string;
-  updated_at: string;
-}
-
-/** What an authenticated call knows about its caller. */
-export interface TenantContext {
-  tenantId: string;
-  keyId: string;
-  tenant: TenantSettings;
-}
-
-export interface IssuedKey {
-  key_id: string;
-  api_key: string;
-  key_prefix: string;
-  created_at: string;
-}
+import type { IssuedKey, KeySummary, RateLimitStoreKind, Routing, Tenant, TenantContext, TenantSettings } from './schemas';
 
 interface TenantRow {
   id: string;
@@ -179,7 +141,7 @@ async function contextOfKey(env: Env, keyHash: string): Promise<TenantContext | 
     const known = recalledKey(keyHash, STALE_IF_ERROR_MS);
     if (known) return known;
     console.error('key lookup failed: KV and D1 unavailable', error instanceof Error ? error.message : error);
-    throw new ProxyError(503, 'The proxy cannot check API keys right now: its key store is unavailable. Try again shortly.', 'server_error', 'key_store_unavailable', null, { 'retry-after': '5' });
+    throw new ProxyError(503, 'The proxy cannot check API keys right now: its key store is unavailable. Try again shortly.', { type: 'server_error', code: 'key_store_unavailable', headers: { 'retry-after': '5' } });
   }
   if (context) rememberKey(keyHash, context);
   else forgetKey(keyHash);
@@ -264,13 +226,6 @@ export async function deleteTenant(env: Env, id: string): Promise<boolean> {
     env.DB.prepare('DELETE FROM tenants WHERE id = ?').bind(id),
   ]);
   return deleted.meta.changes > 0;
-}
-
-export interface KeySummary {
-  key_id: string;
-  key_prefix: string;
-  created_at: string;
-  revoked_at: string | null;
 }
 
 export async function listKeys(env: Env, tenantId: string): Promise<KeySummary[]> {

@@ -1,14 +1,12 @@
-/** How the browser tests start Chromium: Debian's package (installed by .ci/run), headless. */
-import { existsSync } from 'node:fs';
+/**
+ * How the browser tests start Chromium, headless. They must run after a plain `npm install` on a
+ * fresh machine, where no browser may be installed and `npx playwright install` cannot download
+ * one: scripts/chromium.mjs (shared with `npm run screenshots`) takes CHROMIUM_PATH, else a system
+ * Chromium, else the one shipped in the `@sparticuz/chromium` dev dependency.
+ */
 import type { LaunchOptions } from 'playwright-core';
+import { chromiumLaunchOptions } from '../../scripts/chromium.mjs';
 
-export function launchOptions(): LaunchOptions {
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) throw new Error(`No Chromium at ${executablePath}: install Debian's chromium package (.ci/run does) or set CHROMIUM_PATH.`);
-  return {
-    executablePath,
-    headless: true,
-    // playwright-core gives each launch a fresh temporary profile.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  };
+export function launchOptions(): Promise<LaunchOptions> {
+  return chromiumLaunchOptions();
 }

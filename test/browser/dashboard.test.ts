@@ -1,5 +1,5 @@
 /**
- * The dashboard in real headless Chromium (Debian's package, driven by playwright-core) against
+ * The dashboard in real headless Chromium (found by ./chromium.ts, driven by playwright-core) against
  * the real server (`npm start`): sign in, create a tenant and use its key with the openai SDK,
  * then check every page draws what that traffic logged.
  */
@@ -93,7 +93,7 @@ const open = async (hash: string) => {
 
 beforeAll(async () => {
   server = await startServer();
-  browser = await chromium.launch(launchOptions());
+  browser = await chromium.launch(await launchOptions());
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (error) => {
     throw error;

@@ -33,7 +33,7 @@ describe('abort listeners', () => {
     const model = { requested: 'm', id: 'mock/mock-mini', provider: 'mock', model: 'mock-mini', tier: 'cheap', reason: 'model', price: null } as ResolvedModel;
     let calls = 0;
     const run = async () => {
-      if (++calls < 4) throw new ProxyError(503, 'busy', 'upstream_error');
+      if (++calls < 4) throw new ProxyError(503, 'busy', { type: 'upstream_error' });
       return 'answer';
     };
     const policy = { ...DEFAULT_POLICY, maxRetries: 3, retryBaseMs: 1 };

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../proxy/core/env';
-import { toDataPoint, writeRequestLog } from '../../proxy/request-log/writer';
+import { writeRequestLog } from '../../proxy/request-log/writer';
 import { AE_FIXTURE } from '../support/analytics-engine-fixture';
 import { callRecord } from './analytics-helpers';
 import { callAdmin, env, upstreamRequests, upstreamUrl } from './harness';
+import { toDataPoint } from '../../proxy/request-log/data-point';
 
 const aeEnv = () => ({ CF_ACCOUNT_ID: 'acct123', CF_API_TOKEN: 'ae-test-token', AE_SQL_URL: `${upstreamUrl()}/client/v4/accounts/acct123/analytics_engine/sql` });
 const window = 'from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z';

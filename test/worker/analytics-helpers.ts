@@ -1,7 +1,7 @@
 /** Helpers for the analytics and rollup tests: request-log rows, raw-only answers, the rollup tables. */
 import { STATE_KEYS } from '../../analytics/aggregate';
-import type { RequestRecord } from '../../proxy/request-log/writer';
 import { env } from './harness';
+import type { RequestRecord } from '../../proxy/core/request-record';
 
 /** A successful, non-streamed call of the mock provider's cheap model; `fields` override. */
 export function callRecord(fields: Partial<RequestRecord> & Pick<RequestRecord, 'id' | 'ts'>): RequestRecord {

@@ -6,9 +6,10 @@ import { runRollup } from '../../analytics/rollup';
 import { DAY_MS, HOUR_MS } from '../../analytics/segments';
 import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
-import { writeRequestLog, type RequestRecord } from '../../proxy/request-log/writer';
+import { writeRequestLog } from '../../proxy/request-log/writer';
 import { callRecord } from './analytics-helpers';
 import { callAdmin, env } from './harness';
+import type { RequestRecord } from '../../proxy/core/request-record';
 
 // A fixed, hour-aligned window in the past: three days of known calls.
 const NOW = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;

@@ -1,9 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import { ProxyError } from '../../proxy/core/errors';
-import { anthropicStreamParts, fromAnthropicMessage, fromAnthropicUsage, toAnthropicRequest, type AnthropicResponse } from '../../proxy/providers/anthropic';
-import type { ChatRequest, StreamPart } from '../../proxy/providers/types';
+import type { ChatRequest } from '../../proxy/providers/types';
 import { readSse } from '../../proxy/streaming/sse';
 import type { PartReader } from '../../proxy/streaming/parts';
+import type { StreamPart } from '../../proxy/streaming/parts';
+import { fromAnthropicMessage, fromAnthropicUsage, toAnthropicRequest } from '../../proxy/providers/anthropic/translate';
+import { anthropicStreamParts } from '../../proxy/providers/anthropic/stream';
+import type { AnthropicResponse } from '../../proxy/providers/anthropic/types';
 
 const request = (fields: Partial<ChatRequest>): ChatRequest => ({ model: 'anthropic/claude-x', messages: [{ role: 'user', content: 'Hi' }], ...fields });
 

@@ -6,9 +6,10 @@
 import { createMessageBatch, createExecutionContext, getQueueResult } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../proxy/core/env';
-import { writeRequestLog, type RequestRecord } from '../../proxy/request-log/writer';
+import { writeRequestLog } from '../../proxy/request-log/writer';
 import { createTestTenant, loggedRow } from './fixtures';
 import { callAdmin, env, nonce, postJson, unavailableD1, unavailableKV, upstreamEnv } from './harness';
+import type { RequestRecord } from '../../proxy/core/request-record';
 
 const ask = (apiKey: string, content: string, overrides: Record<string, unknown> = {}, body: Record<string, unknown> = {}) =>
   postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content }], ...body }, { apiKey, env: { ...upstreamEnv(), ...overrides } });

@@ -98,13 +98,13 @@ describe('retries', () => {
   });
 
   it('waits longer before each retry, with jitter, or as long as the upstream asks', () => {
-    const error = new ProxyError(503, 'overloaded', 'upstream_error');
+    const error = new ProxyError(503, 'overloaded', { type: 'upstream_error' });
     const policy = { ...DEFAULT_POLICY, retryBaseMs: 200 };
     expect([1, 2, 3].map((retry) => backoffMs(error, retry, policy, () => 0))).toEqual([100, 200, 400]);
     expect([1, 2, 3].map((retry) => backoffMs(error, retry, policy, () => 0.999999))).toEqual([1, 2, 3].map((retry) => expect.closeTo(200 * 2 ** (retry - 1), 3)));
-    const asked = new ProxyError(429, 'slow down', 'rate_limit_error', null, null, { 'retry-after': '2' });
+    const asked = new ProxyError(429, 'slow down', { type: 'rate_limit_error', headers: { 'retry-after': '2' } });
     expect(backoffMs(asked, 1, policy)).toBe(2000);
-    expect(backoffMs(new ProxyError(429, '', 'rate_limit_error', null, null, { 'retry-after': '11' }), 1, policy)).toBeNull();
+    expect(backoffMs(new ProxyError(429, '', { type: 'rate_limit_error', headers: { 'retry-after': '11' } }), 1, policy)).toBeNull();
     expect(requestedWaitMs({ 'retry-after-ms': '150', 'retry-after': '9' })).toBe(150);
     const now = Date.UTC(2026, 10, 25, 12, 0, 0);
     expect(requestedWaitMs({ 'retry-after': 'Wed, 25 Nov 2026 12:00:03 GMT' }, now)).toBe(3000);

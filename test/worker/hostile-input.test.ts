@@ -11,10 +11,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DEPTH } from '../../proxy/http/body';
-import { DEFAULT_MAX_BODY_BYTES } from '../../proxy/core/env';
-import { chatRequestSchema, embeddingsRequestSchema } from '../../proxy/http/validation';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
 import { callAdmin, callProxy, nonce, TEST_ADMIN_TOKEN, upstreamEnv } from './harness';
+import { DEFAULT_MAX_BODY_BYTES } from '../../proxy/core/config';
+import { chatRequestSchema } from '../../proxy/endpoints/chat-completions/schema';
+import { embeddingsRequestSchema } from '../../proxy/endpoints/embeddings/schema';
 import {
   adminOperations, deepArray, expectClientError, hostileFieldValues, hostileQueryValues, isolatedUpstream, methodOf, pathOf, ROUTES, routeKeys, servedRoutes, storedState,
   type Fixtures,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
-import type { AnthropicRequest } from '../../proxy/providers/anthropic';
 import { markPromptCache } from '../../proxy/providers/anthropic/prompt-cache';
 import { promptCacheKeyField } from '../../proxy/providers/openai';
 import { createTestTenant, loggedRow } from './fixtures';
 import { nonce, postJson, upstreamEnv, upstreamRequests } from './harness';
+import type { AnthropicRequest } from '../../proxy/providers/anthropic/types';
 
 const LONG = 'Company policy that every support answer must follow. '.repeat(120); // ~1,600 tokens
 const SHORT = 'Be brief.';

@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { toProxyError } from '../../proxy/core/errors';
+import { fetchUpstream } from '../../proxy/providers/upstream';
 import { createTestTenant, loggedRow, rowsForTenant, type TestTenant } from './fixtures';
 import { callAdmin, callProxy, nonce, postJson, upstreamEnv, upstreamRequests } from './harness';
 
@@ -149,5 +151,20 @@ describe('abandoned streams', () => {
     const row = await loggedRow(call.response.headers.get('x-request-id'));
     expect(row).toMatchObject({ status: 499, usage_estimated: 1, model: 'mock/mock-large', tier: 'expensive' });
     expect(row!.completion_tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('errors keep their cause', () => {
+  it('an unreachable upstream is a 502 whose cause is the failed fetch', async () => {
+    const failure = await fetchUpstream('openai', 'http://127.0.0.1:1/v1/chat/completions', { method: 'POST' }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ status: 502, code: 'upstream_unreachable' });
+    expect((failure as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it('an unknown failure becomes a 500 naming no internals, the original kept as its cause', async () => {
+    const original = new TypeError('secret internals');
+    const error = toProxyError(original);
+    expect(error.toBody().error).toEqual({ message: 'The proxy failed to handle the request.', type: 'server_error', param: null, code: 'internal_error' });
+    expect(error.cause).toBe(original);
   });
 });

@@ -4,9 +4,10 @@
  * a write that never finishes holds no record back for long.
  */
 import { describe, expect, it } from 'vitest';
-import { writeRequestLog, type RequestRecord } from '../../proxy/request-log/writer';
+import { writeRequestLog } from '../../proxy/request-log/writer';
 import { callRecord } from './analytics-helpers';
 import { env } from './harness';
+import type { RequestRecord } from '../../proxy/core/request-record';
 
 /** The test's D1 with each statement that inserts calls counted; with `holdFirst`, the first one never finishes. */
 function countingD1(options: { holdFirst?: boolean } = {}) {

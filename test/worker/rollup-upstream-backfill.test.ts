@@ -9,9 +9,10 @@ import { runRollup, type RollupReport } from '../../analytics/rollup';
 import { DAY_MS, HOUR_MS } from '../../analytics/segments';
 import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
-import { writeRequestLog, type RequestRecord } from '../../proxy/request-log/writer';
+import { writeRequestLog } from '../../proxy/request-log/writer';
 import { callRecord, rawOnly } from './analytics-helpers';
 import { env } from './harness';
+import type { RequestRecord } from '../../proxy/core/request-record';
 
 const NOW = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
 const ROLLED_AT = NOW + 5 * 60_000;

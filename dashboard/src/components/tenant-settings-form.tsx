@@ -1,6 +1,6 @@
 /** A tenant's name, limits, budget and routing: for creating a tenant and for changing one. */
 import { useState } from 'preact/hooks';
-import type { Tenant, TenantSettings } from '../../../proxy/admin/schemas';
+import type { Tenant, TenantSettingsInput } from '../../../proxy/tenants/schemas';
 
 /** '' means no limit; anything else must be a positive whole number. */
 function parseLimit(text: string, what: string): number | null {
@@ -10,7 +10,7 @@ function parseLimit(text: string, what: string): number | null {
   return value;
 }
 
-export function TenantSettingsForm({ tenant, submitLabel, onSubmit, onCancel }: { tenant?: Tenant; submitLabel: string; onSubmit: (settings: Partial<TenantSettings>) => Promise<void>; onCancel?: () => void }) {
+export function TenantSettingsForm({ tenant, submitLabel, onSubmit, onCancel }: { tenant?: Tenant; submitLabel: string; onSubmit: (settings: Partial<TenantSettingsInput>) => Promise<void>; onCancel?: () => void }) {
   const [name, setName] = useState(tenant?.name ?? '');
   const [rpm, setRpm] = useState(tenant?.rpm?.toString() ?? '');
   const [tpm, setTpm] = useState(tenant?.tpm?.toString() ?? '');

@@ -2,11 +2,11 @@
 import { useState } from 'preact/hooks';
 import type { GroupBy } from '../../../analytics/types';
 import { api } from '../api';
-import type { PageProps } from '../app';
 import { keyColour } from '../colours';
 import { ChartView } from '../components/chart';
 import { Async, Empty } from '../components/states';
 import { count, dateTime, groupName, ms, percent } from '../format';
+import type { PageProps } from '../page-props';
 import { href } from '../router';
 import { hasCalls, lineDatasets, timeAxis } from '../series';
 import { useTenantNames } from '../tenant-names';

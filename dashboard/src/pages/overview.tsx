@@ -1,11 +1,11 @@
 /** Overview: today's and this month's spend, and the health of the chosen window at a glance. */
 import type { Spend } from '../../../analytics/types';
 import { api } from '../api';
-import type { PageProps } from '../app';
 import { ChartView } from '../components/chart';
 import { Async } from '../components/states';
 import { LoadedStat, Stat, TargetBar } from '../components/stat';
 import { count, ms, percent, usd } from '../format';
+import type { PageProps } from '../page-props';
 import { hasCalls, lineDatasets, stackedDatasets, timeAxis } from '../series';
 import { RANGES, todayWindow, windowOf } from '../time-range';
 import { useApi } from '../use-api';

@@ -1,11 +1,11 @@
 /** The request log: filtered by tenant, model, status, tier and cache, newest first, a page at a time. */
 import { useState } from 'preact/hooks';
 import { api, type RequestFilters } from '../api';
-import type { PageProps } from '../app';
 import { RequestDetails } from '../components/request-details';
 import { Async, Empty } from '../components/states';
 import { count, dateTime, ms, usd } from '../format';
-import { navigate } from '../router';
+import type { PageProps } from '../page-props';
+import { navigate, parseRoute } from '../router';
 import { useTenantNames } from '../tenant-names';
 import { windowOf } from '../time-range';
 import { useApi } from '../use-api';
@@ -13,8 +13,10 @@ import { useApi } from '../use-api';
 const FILTERS = ['tenant', 'model', 'status', 'tier', 'cache'] as const;
 const PAGE_SIZE = 50;
 
+const filtersOf = (params: URLSearchParams): RequestFilters => Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? undefined]));
+
 export function RequestsPage({ route, range }: PageProps) {
-  const filters: RequestFilters = Object.fromEntries(FILTERS.map((f) => [f, route.params.get(f) ?? undefined]));
+  const filters = filtersOf(route.params);
   // The cursors of the pages before this one, in the URL (`cursor=c2.c3`): a reload or a link shows
   // the same page, the back button pages back, and a second click on "Older" asks for the same URL.
   const stack = (route.params.get('cursor') ?? '').split('.').filter(Boolean);
@@ -25,7 +27,9 @@ export function RequestsPage({ route, range }: PageProps) {
   // The call whose details are open, if any.
   const [open, setOpen] = useState<string | null>(null);
 
-  const setFilter = (key: (typeof FILTERS)[number], value: string) => navigate('requests', { ...filters, range, [key]: value || undefined });
+  // From the URL as it is now, not as this render saw it: a change not yet rendered (Clear
+  // filters, then a pick straight after) must not be undone.
+  const setFilter = (key: (typeof FILTERS)[number], value: string) => navigate('requests', { ...filtersOf(parseRoute(location.hash).params), range, [key]: value || undefined });
   // Cursors are base64 without padding, so '.' cannot occur in one.
   const goToPage = (cursors: string[]) => navigate('requests', { ...filters, range, cursor: cursors.join('.') || undefined });
 

@@ -2,10 +2,10 @@
 import { useState } from 'preact/hooks';
 import type { GroupBy } from '../../../analytics/types';
 import { api } from '../api';
-import type { PageProps } from '../app';
 import { ChartView } from '../components/chart';
 import { Async, Empty } from '../components/states';
 import { count, groupName, percent, usd } from '../format';
+import type { PageProps } from '../page-props';
 import { href } from '../router';
 import { hasCalls, stackedDatasets, timeAxis } from '../series';
 import { useTenantNames } from '../tenant-names';

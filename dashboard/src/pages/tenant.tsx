@@ -1,13 +1,13 @@
 /** One tenant: its numbers and charts, its settings, and its API keys. */
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import type { PageProps } from '../app';
 import { ChartView } from '../components/chart';
 import { SecretOnce } from '../components/secret-once';
 import { Async, Empty, ErrorNote, Loading } from '../components/states';
 import { Stat } from '../components/stat';
 import { TenantSettingsForm } from '../components/tenant-settings-form';
 import { count, dateTime, ms, percent, usd } from '../format';
+import type { PageProps } from '../page-props';
 import { href } from '../router';
 import { hasCalls, lineDatasets, stackedDatasets, timeAxis } from '../series';
 import { RANGES, windowOf } from '../time-range';

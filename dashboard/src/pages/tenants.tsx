@@ -1,11 +1,11 @@
 /** Tenants: each with its limits and this month's spend; create one and get its first key. */
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import type { PageProps } from '../app';
 import { SecretOnce } from '../components/secret-once';
 import { Async, Empty } from '../components/states';
 import { TenantSettingsForm } from '../components/tenant-settings-form';
 import { count, percent, usd } from '../format';
+import type { PageProps } from '../page-props';
 import { href } from '../router';
 import { useApi } from '../use-api';
 

@@ -2,8 +2,7 @@
  * Converting between a chat.completion and its stream of chunks: assembling a streamed
  * answer so the response cache can store it, and replaying a stored answer as a stream.
  */
-import type { StreamPart } from '../../providers/types';
-import { partsOf, type PartReader } from '../../streaming/parts';
+import { type PartReader, partsOf, type StreamPart } from '../../streaming/parts';
 import { toOpenAIUsage, type Usage } from '../../core/usage';
 
 interface ToolCall {

@@ -1,15 +1,15 @@
-/** POST /v1/embeddings: forwarded to the model's provider and logged like chat. */
-import { attemptHooks, formatUsd, keepRequest, logCall, routingHeaders, type AppContext } from '../../pipeline/call';
-import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../../core/env';
-import { readJsonBody } from '../../http/body';
-import { resolveModel, tiersFor } from '../../routing/models';
-import { PROVIDERS } from '../../providers';
-import { parseEmbeddingsRequest } from '../../http/validation';
-import { admitCall } from '../../limits/admission';
-import { embeddingsFallbackFor, failoverPolicy, withFailover } from '../../routing/failover';
-import { effectivePrice } from '../../pricing/overrides';
-import type { EmbeddingsRequest, EmbeddingsResult } from '../../providers/types';
+/** POST /v1/embeddings: forwarded to the model's provider through the shared pipeline and logged like chat. */
 import { estimateTokens } from '../../core/usage';
+import type { AppContext } from '../../http/context';
+import { PROVIDERS } from '../../providers';
+import type { EmbeddingsRequest } from '../../providers/types';
+import { embeddingsFallbackFor } from '../../routing/failover';
+import { resolveModel, tiersFor } from '../../routing/models';
+import { admit } from '../../pipeline/admission';
+import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
+import { readCallRequest, routeCallTo } from '../../pipeline/request';
+import { callUpstream } from '../../pipeline/upstream';
+import { parseEmbeddingsRequest } from './schema';
 
 /** Input size for the tpm reservation: text is estimated, token arrays are counted. */
 function inputTokens(input: EmbeddingsRequest['input']): number {
@@ -19,38 +19,19 @@ function inputTokens(input: EmbeddingsRequest['input']): number {
 
 export async function embeddings(c: AppContext): Promise<Response> {
   const call = c.get('call');
-  call.endpoint = 'embeddings';
-  const raw = await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES));
-  const body = parseEmbeddingsRequest(raw.value);
-  call.modelRequested = body.model;
-  call.promptTokens = inputTokens(body.input);
   // The request is kept for tenants that store content; the vectors are not worth keeping.
-  keepRequest(c, body);
+  const { raw, body } = await readCallRequest(c, 'embeddings', parseEmbeddingsRequest, (request) => ({
+    model: request.model,
+    stream: false,
+    promptTokens: inputTokens(request.input),
+  }));
   const tiers = tiersFor(c.env, c.get('tenant').tenant);
-  const resolved = resolveModel(c.env, tiers, body.model, 'embeddings');
-  call.resolved = call.routed = resolved;
-  resolved.price = await effectivePrice(c.env, resolved.id, resolved.price);
-  const admission = await admitCall(c, call.promptTokens);
-  const policy = failoverPolicy(c.env);
-  const fallback = embeddingsFallbackFor(c.env, tiers, resolved);
-  let result: EmbeddingsResult;
-  try {
-    // Retried like chat, then FALLBACK_EMBEDDINGS_MODEL when there is one.
-    result = await withFailover(
-      fallback ? [resolved, fallback] : [resolved],
-      policy,
-      call.controller.signal,
-      async (attempt) => {
-        const { model } = attempt;
-        if (model !== resolved) model.price = await effectivePrice(c.env, model.id, model.price);
-        return attempt.within(policy.firstByteTimeoutMs, PROVIDERS[model.provider].embeddings({ model: model.model, body, raw, env: c.env, signal: attempt.signal }));
-      },
-      attemptHooks(call),
-    );
-  } catch (error) {
-    admission.settle(0);
-    throw error;
-  }
+  const resolved = await routeCallTo(c, resolveModel(c.env, tiers, body.model, 'embeddings'));
+  const admission = await admit(c, call.promptTokens);
+  // Retried like chat, then FALLBACK_EMBEDDINGS_MODEL when there is one.
+  const result = await callUpstream(c, resolved, embeddingsFallbackFor(c.env, tiers, resolved), (attempt, policy) =>
+    attempt.within(policy.firstByteTimeoutMs, PROVIDERS[attempt.model.provider].embeddings({ model: attempt.model.model, body, raw, env: c.env, signal: attempt.signal })),
+  );
   admission.settle(result.usage.promptTokens);
   const record = logCall(c, { status: 200, usage: result.usage });
   return new Response(result.json, {

@@ -1,6 +1,6 @@
 /** GET /v1/models: what this deployment can serve, tier aliases first. */
-import type { AppContext } from '../../pipeline/call';
 import { availableModels, tiersFor } from '../../routing/models';
+import type { AppContext } from '../../http/context';
 
 // OpenAI reports a creation time per model; the proxy's catalog has none, so all share one.
 const CATALOG_CREATED = 1_735_689_600;

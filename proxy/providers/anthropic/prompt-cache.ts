@@ -5,7 +5,7 @@
  * provider's minimum (1,024 tokens) are marked. A request that already sets any
  * `cache_control` of its own is left exactly as it is.
  */
-import type { AnthropicRequest } from '.';
+import type { AnthropicRequest } from './types';
 
 export const MIN_CACHEABLE_TOKENS = 1024;
 

@@ -11,13 +11,13 @@
  *   `mock:fail=<status>` always fails with that status, `mock:stream-error` fails mid-stream,
  *   and `mock:latency=<ms>` sets the latency of that call.
  */
-import { numberVar, type Env } from '../../core/env';
 import { clientClosed, invalidRequest } from '../../core/errors';
 import { estimateTokens, toOpenAIUsage, type Usage } from '../../core/usage';
 import { estimatePromptTokens, messageText } from '../content';
 import { upstreamFailure } from '../upstream';
-import { partReader, type PartReader } from '../../streaming/parts';
-import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from '../types';
+import { type PartReader, partReader, type StreamPart } from '../../streaming/parts';
+import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider } from '../types';
+import { numberVar } from '../../core/config';
 
 const VOCABULARY = (
   'the proxy routes each request to a model tier and records tokens latency cost and tenant so ' +

@@ -7,10 +7,10 @@
 import { ProxyError } from '../../core/errors';
 import { withTopLevelFields, withTopLevelFieldsInBytes } from '../../http/json-fields';
 import { readSse } from '../../streaming/sse';
-import { partReader, type PartReader } from '../../streaming/parts';
+import { type PartReader, partReader, type StreamPart } from '../../streaming/parts';
 import { fromOpenAIUsage } from '../../core/usage';
 import { fetchUpstream, nextUpstreamEvent, upstreamError, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from '../upstream';
-import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from '../types';
+import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider } from '../types';
 import type { Env } from '../../core/env';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -55,16 +55,16 @@ export function promptCacheKeyField(body: ChatRequest, key: string | undefined, 
 async function bodyText(response: Response): Promise<string> {
   try {
     return await response.text();
-  } catch {
-    throw upstreamError('The openai upstream\'s answer was cut off.', 'upstream_interrupted');
+  } catch (error) {
+    throw upstreamError('The openai upstream\'s answer was cut off.', 'upstream_interrupted', { cause: error });
   }
 }
 
 function usageOf(json: string) {
   try {
     return fromOpenAIUsage((JSON.parse(json) as { usage?: unknown }).usage);
-  } catch {
-    throw upstreamError('The openai upstream sent a response that is not JSON.', 'upstream_bad_response');
+  } catch (error) {
+    throw upstreamError('The openai upstream sent a response that is not JSON.', 'upstream_bad_response', { cause: error });
   }
 }
 
@@ -111,7 +111,7 @@ export function openAIStreamParts(body: ReadableStream<Uint8Array>, secrets: Pro
       return parts;
     } catch (error) {
       await events.cancel().catch(() => {});
-      throw error instanceof ProxyError ? error : upstreamError('The openai upstream sent a stream chunk that is not JSON.', 'upstream_bad_response');
+      throw error instanceof ProxyError ? error : upstreamError('The openai upstream sent a stream chunk that is not JSON.', 'upstream_bad_response', { cause: error });
     }
   }, { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() });
 }

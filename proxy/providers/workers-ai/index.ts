@@ -5,10 +5,10 @@
 import { ProxyError } from '../../core/errors';
 import { nextUpstreamEvent, upstreamError, upstreamText } from '../upstream';
 import { readSse } from '../../streaming/sse';
-import { partReader, type PartReader } from '../../streaming/parts';
+import { type PartReader, partReader, type StreamPart } from '../../streaming/parts';
 import { estimateTokens, fromOpenAIUsage, toOpenAIUsage, type Usage } from '../../core/usage';
 import { estimatePromptTokens, messageText } from '../content';
-import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider, StreamPart } from '../types';
+import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider } from '../types';
 import type { Env } from '../../core/env';
 
 const MISSING_BINDING = 'the Workers AI binding `AI` is not configured: add "ai": { "binding": "AI" } to wrangler.jsonc and deploy (it has no local emulation)';
@@ -20,7 +20,7 @@ interface AiTextOutput {
 }
 
 function binding(env: Env): Ai {
-  if (!env.AI) throw new ProxyError(503, `Workers AI is unavailable: ${MISSING_BINDING}.`, 'upstream_error', 'provider_not_configured');
+  if (!env.AI) throw new ProxyError(503, `Workers AI is unavailable: ${MISSING_BINDING}.`, { type: 'upstream_error', code: 'provider_not_configured' });
   return env.AI;
 }
 
@@ -30,7 +30,7 @@ async function run(env: Env, model: string, inputs: Record<string, unknown>): Pr
   } catch (error) {
     if (error instanceof ProxyError) throw error;
     const message = upstreamText(error instanceof Error ? error.message : String(error), env);
-    throw new ProxyError(502, `The workers-ai upstream failed: ${message}`, 'upstream_error', 'upstream_error');
+    throw new ProxyError(502, `The workers-ai upstream failed: ${message}`, { type: 'upstream_error', code: 'upstream_error', cause: error });
   }
 }
 
@@ -111,7 +111,7 @@ export const workersAi: Provider = {
   async chat(call: ChatCall): Promise<ChatResult> {
     const output = await run(call.env, call.model, chatInputs(call));
     if (call.body.stream) {
-      if (!(output instanceof ReadableStream)) throw new ProxyError(502, 'The workers-ai upstream did not stream.', 'upstream_error', 'upstream_bad_response');
+      if (!(output instanceof ReadableStream)) throw new ProxyError(502, 'The workers-ai upstream did not stream.', { type: 'upstream_error', code: 'upstream_bad_response' });
       return { kind: 'stream', parts: streamParts(call, output) };
     }
     const result = output as AiTextOutput;

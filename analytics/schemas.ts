@@ -1,0 +1,194 @@
+/**
+ * The analytics and request-log API's shapes as zod schemas: they validate the admin API's
+ * queries, generate its OpenAPI document, and are the one definition the TypeScript types in
+ * types.ts are derived from (the Worker and the dashboard both use those).
+ */
+import { z } from '@hono/zod-openapi';
+import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../proxy/core/ids';
+
+/** An instant: an ISO 8601 date-time with an offset, or a plain date for finance users, meaning its UTC midnight. */
+const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
+  error: 'expected an ISO 8601 date-time with an offset (2026-11-01T09:30:00Z) or a date (2026-11-01, its UTC midnight)',
+});
+
+export const TimeWindowQuery = z.strictObject({
+  from: Instant.optional().openapi({ description: 'ISO 8601 date-time with an offset, or a date (its UTC midnight); default 24 hours before `to`.' }),
+  to: Instant.optional().openapi({ description: 'Exclusive, in the same forms (`to=2026-12-01` ends with November 30); default now.' }),
+});
+
+export const RequestLogQuery = TimeWindowQuery.extend({
+  tenant: z.string().optional(),
+  model: z.string().optional(),
+  status: z.string().regex(/^(\d{3}|error|ok)$/).optional().openapi({ description: 'An HTTP status, `error` or `ok`.' }),
+  tier: z.enum(['cheap', 'expensive']).optional(),
+  cache: z.enum(['HIT', 'MISS', 'BYPASS', 'hit', 'miss', 'bypass']).optional(),
+  // Digits only: a coerced number would take 1e2, 0x10 or 5.0 as well.
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'expected a whole number from 1 to 500')
+    .transform(Number)
+    .pipe(z.number().min(1, 'expected a whole number from 1 to 500').max(500, 'expected a whole number from 1 to 500'))
+    .default(50)
+    .openapi({ type: 'integer', minimum: 1, maximum: 500, default: 50 }),
+  cursor: z.string().max(200).optional(),
+});
+
+export const RequestLogRowSchema = z
+  .object({
+    id: z.string(),
+    ts: z.string(),
+    tenant_id: z.string(),
+    key_id: z.string(),
+    endpoint: z.string(),
+    model_requested: z.string().nullable(),
+    model: z.string().nullable(),
+    provider: z.string().nullable(),
+    tier: z.string().nullable(),
+    route_reason: z.string().nullable(),
+    status: z.number(),
+    error_type: z.string().nullable(),
+    error_message: z.string().nullable(),
+    prompt_tokens: z.number(),
+    completion_tokens: z.number(),
+    cached_tokens: z.number(),
+    cache_write_tokens: z.number(),
+    usage_estimated: z.boolean(),
+    cost_nano: z.number().openapi({ description: 'Exact cost in nano-USD (1e-9 USD).' }),
+    cost_usd: z.number(),
+    saved_nano: z.number(),
+    saved_usd: z.number().openapi({ description: 'What a response-cache hit saved, in USD.' }),
+    latency_ms: z.number(),
+    ttft_ms: z.number().nullable(),
+    stream: z.boolean(),
+    cache: z.string(),
+    attempts: z.number().openapi({ description: 'Upstream attempts made (retries and fallbacks included); 0 for a cache hit or a call refused before any.' }),
+  })
+  .openapi('RequestLogRow');
+
+export const RequestAttemptSchema = z
+  .object({
+    attempt: z.number(),
+    ts: z.string(),
+    model: z.string(),
+    provider: z.string(),
+    tier: z.string(),
+    status: z.number(),
+    error_type: z.string().nullable(),
+    error_message: z.string().nullable(),
+    latency_ms: z.number(),
+  })
+  .openapi('RequestAttempt');
+
+export const RequestDetailSchema = RequestLogRowSchema.extend({
+  failed_attempts: z.array(RequestAttemptSchema).openapi({ description: 'The attempts before the last, each of which failed (the last is the call itself).' }),
+  content: z
+    .object({ request: z.string(), response: z.string().nullable(), truncated: z.boolean() })
+    .nullable()
+    .openapi({ description: "The call's request body and answer, for tenants with store_content; null otherwise." }),
+}).openapi('RequestDetail');
+
+export const RequestLogPageSchema = z
+  .object({
+    data: z.array(RequestLogRowSchema),
+    next_cursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next (older) page; null on the last page.' }),
+  })
+  .openapi('RequestLogPage');
+
+// The same rule whichever source answers (D1 or the Analytics Engine SQL API, which gets the id inside its SQL).
+export const AnalyticsQuery = TimeWindowQuery.extend({ tenant: z.string().regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional() });
+
+/** What reports may be grouped by, and the buckets of a series. */
+export const GroupBySchema = z.enum(['tenant', 'model', 'tier', 'provider']);
+export const IntervalSchema = z.enum(['minute', 'hour', 'day']);
+
+const nullableMs = z.number().nullable();
+
+/** The upstreams' own failures, apart from the proxy's refusals (analytics/aggregate.ts). */
+const upstreamErrorFields = {
+  upstream_calls: z.number().openapi({ description: 'Calls that reached an upstream (at least one attempt): not response-cache hits, nor calls the proxy refused' }),
+  upstream_errors: z.number().openapi({ description: 'Of those, the calls that failed (status >= 400), client disconnects (499) excepted; a call rescued by a retry or fallback is not one' }),
+  upstream_error_rate: z.number().nullable().openapi({ description: 'upstream_errors / upstream_calls; null when no call reached an upstream' }),
+};
+
+export const SummarySchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    requests: z.number(),
+    errors: z.number().openapi({ description: "Calls that failed (status >= 400), the proxy's own refusals (rate limits, budget, bad requests) included" }),
+    error_rate: z.number(),
+    ...upstreamErrorFields,
+    prompt_tokens: z.number(),
+    completion_tokens: z.number(),
+    cached_tokens: z.number(),
+    cost_usd: z.number(),
+    cost_nano: z.number().openapi({ description: 'Exact cost in nano-USD' }),
+    saved_usd: z.number(),
+    saved_nano: z.number(),
+    cheap_token_share: z.number().nullable().openapi({ description: 'Upstream tokens on the cheap tier over all upstream tokens' }),
+    cache_hit_rate: z.number().nullable(),
+    latency_ms: z.object({ p50: nullableMs, p95: nullableMs, p99: nullableMs }),
+    ttft_ms: z.object({ p50: nullableMs, p95: nullableMs }),
+  })
+  .openapi('Summary');
+
+export const BreakdownQuery = AnalyticsQuery.extend({ group_by: GroupBySchema });
+
+export const TimeseriesQuery = AnalyticsQuery.extend({
+  interval: IntervalSchema.default('hour'),
+  group_by: GroupBySchema.optional(),
+});
+
+export const BreakdownSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    group_by: GroupBySchema,
+    data: z.array(SummarySchema.omit({ from: true, to: true }).extend({ key: z.string() })),
+  })
+  .openapi('Breakdown');
+
+export const PointSchema = z.object({
+  ts: z.string(),
+  requests: z.number(),
+  errors: z.number(),
+  error_rate: z.number(),
+  ...upstreamErrorFields,
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  cached_tokens: z.number(),
+  cost_usd: z.number(),
+  saved_usd: z.number(),
+  cache_hits: z.number(),
+  latency_p50: nullableMs,
+  latency_p95: nullableMs,
+  latency_p99: nullableMs,
+  ttft_p50: nullableMs,
+  ttft_p95: nullableMs,
+});
+
+export const TimeseriesSchema = z
+  .object({
+    interval: IntervalSchema,
+    group_by: GroupBySchema.nullable(),
+    series: z.array(z.object({ key: z.string(), points: z.array(PointSchema) })),
+  })
+  .openapi('Timeseries');
+
+export const SpendSchema = z
+  .object({
+    month: z.string(),
+    data: z.array(
+      z.object({
+        tenant_id: z.string(),
+        name: z.string(),
+        month: z.string(),
+        month_to_date_usd: z.number(),
+        monthly_budget_usd: z.number().nullable(),
+        budget_used: z.number().nullable(),
+        daily_run_rate_usd: z.number(),
+        forecast_usd: z.number(),
+      }),
+    ),
+  })
+  .openapi('TenantSpend');

@@ -1,0 +1,50 @@
+/**
+ * The state a request carries through Hono's middleware and the endpoints: the Worker's
+ * bindings, the authenticated tenant, and what is known so far about the call being proxied.
+ */
+import type { Context } from 'hono';
+import type { Env } from '../core/env';
+import type { RequestRecord } from '../core/request-record';
+import type { Admission } from '../limits/admission';
+import type { FailedAttempt } from '../routing/failover';
+import type { ResolvedModel } from '../routing/models';
+import type { TenantContext } from '../tenants/schemas';
+
+/** What is known so far about the call being proxied; filled in as the route proceeds. */
+export interface CallInfo {
+  endpoint: RequestRecord['endpoint'];
+  modelRequested: string | null;
+  /** The model of the current (finally: the last) upstream attempt. */
+  resolved: ResolvedModel | null;
+  /** The model the call was routed to, before any fallback. */
+  routed: ResolvedModel | null;
+  stream: boolean;
+  /** Upstream attempts made (0: answered from the cache, or refused before any). */
+  attempts: number;
+  /** Attempts that failed and were followed by another; logged with the call. */
+  failedAttempts: FailedAttempt[];
+  /** Estimated prompt tokens, billed if the client goes away before the upstream answers. */
+  promptTokens: number;
+  /** The call's rate-limit reservation, once admitted. */
+  admission: Admission | null;
+  /** Aborted when the client goes away: cancels the upstream call. */
+  controller: AbortController;
+  /** The call's row is written, or is the metered stream's to write: it must not be written again. */
+  logged: boolean;
+  /** The request body, kept only for tenants that store content. */
+  requestText: string | null;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    startedAt: number;
+    tenant: TenantContext;
+    call: CallInfo;
+    /** OpenAI's x-ratelimit-* headers, added to whatever response the call gets. */
+    rateLimitHeaders: Record<string, string>;
+  };
+}
+
+export type AppContext = Context<AppEnv>;

@@ -1,0 +1,52 @@
+/**
+ * The start of every proxied call: its body read under the size cap and validated by the
+ * endpoint's schema, and what the call's row needs to know about it from then on.
+ */
+import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../core/config';
+import type { RequestRecord } from '../core/request-record';
+import { readJsonBody, type JsonBody } from '../http/body';
+import type { AppContext } from '../http/context';
+import { effectivePrice } from '../pricing/overrides';
+import type { ResolvedModel } from '../routing/models';
+
+/** The request as the client sent it (`raw`) and as the endpoint's schema validated it (`body`). */
+export interface CallRequest<Body> {
+  raw: JsonBody;
+  body: Body;
+}
+
+/** What the call's row says about the request, set as soon as the body is valid. */
+export interface CallDescription {
+  model: string;
+  stream: boolean;
+  /** Estimated prompt tokens: billed if the client leaves before the upstream answers. */
+  promptTokens: number;
+}
+
+/** Reads the request of a call to `endpoint`; a body refused here is logged against that endpoint too. */
+export async function readCallRequest<Body>(
+  c: AppContext,
+  endpoint: RequestRecord['endpoint'],
+  parse: (value: unknown) => Body,
+  describe: (body: Body) => CallDescription,
+): Promise<CallRequest<Body>> {
+  const call = c.get('call');
+  call.endpoint = endpoint;
+  const raw = await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES));
+  const body = parse(raw.value);
+  const described = describe(body);
+  call.modelRequested = described.model;
+  call.stream = described.stream;
+  call.promptTokens = described.promptTokens;
+  // Kept only for tenants that store content.
+  if (c.get('tenant').tenant.store_content) call.requestText = JSON.stringify(body);
+  return { raw, body };
+}
+
+/** Notes the model the call was routed to, priced as it is now (a price override may apply). */
+export async function routeCallTo(c: AppContext, routed: ResolvedModel): Promise<ResolvedModel> {
+  const call = c.get('call');
+  call.resolved = call.routed = routed;
+  routed.price = await effectivePrice(c.env, routed.id, routed.price);
+  return routed;
+}

@@ -1,0 +1,130 @@
+/** Anthropic's stream events read as Chat Completions chunks (the internal form's stream parts), usage kept as it grows. */
+import { ProxyError } from '../../core/errors';
+import { toOpenAIUsage } from '../../core/usage';
+import { type PartReader, partReader, type StreamPart } from '../../streaming/parts';
+import type { SseEvent, SseReader } from '../../streaming/sse';
+import { nextUpstreamEvent, upstreamError, upstreamText, type ProviderSecrets } from '../upstream';
+import type { AnthropicUsage } from './types';
+import { fromAnthropicUsage, finishReason } from './translate';
+
+interface StreamEvent {
+  type: string;
+  index?: number;
+  message?: { id: string; model: string; usage?: AnthropicUsage };
+  content_block?: { type: string; id?: string; name?: string; text?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  usage?: AnthropicUsage;
+  error?: { type?: string; message?: string };
+}
+
+function parseEvent(event: SseEvent): StreamEvent {
+  try {
+    const parsed = JSON.parse(event.data) as StreamEvent;
+    // The `type` field and the SSE event name agree on Anthropic; compatible servers may send only one.
+    return { ...parsed, type: parsed.type ?? event.event };
+  } catch (error) {
+    throw upstreamError('The anthropic upstream sent a stream event that is not JSON.', 'upstream_bad_response', { cause: error });
+  }
+}
+
+/** Later usage numbers win; message_delta repeats some fields as null, which must not erase them. */
+function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | undefined): AnthropicUsage {
+  const merged = { ...into };
+  for (const [key, value] of Object.entries(from ?? {})) {
+    if (typeof value === 'number') merged[key as keyof AnthropicUsage] = value;
+  }
+  return merged;
+}
+
+/**
+ * Translates Anthropic stream events into OpenAI chunks, one upstream event per pull so the
+ * answer is never buffered. Usage is reported on message_start (input side), on message_delta
+ * (cumulative output) and in the final usage-only chunk on message_stop.
+ */
+export function anthropicStreamParts(events: SseReader, secrets: ProviderSecrets = {}): PartReader {
+  const created = Math.floor(Date.now() / 1000);
+  let id = '';
+  let model = '';
+  let rawUsage: AnthropicUsage = {};
+  /** Content block index -> OpenAI tool call index (tool_use blocks only, counted from 0). */
+  const toolIndexes = new Map<number, number>();
+  /** Tool call indexes that have received argument text so far. */
+  const toolsWithArguments = new Set<number>();
+  let finished = false;
+
+  const chunk = (delta: object, finish: string | null = null) =>
+    JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] });
+  const toolDelta = (index: number, fields: object) => chunk({ tool_calls: [{ index, ...fields }] });
+
+  /** The parts one event produces: none for pings and bookkeeping events. */
+  function translate(event: StreamEvent): StreamPart[] {
+    switch (event.type) {
+      case 'message_start': {
+        id = event.message?.id ?? id;
+        model = event.message?.model ?? model;
+        rawUsage = mergeUsage(rawUsage, event.message?.usage);
+        return [{ data: chunk({ role: 'assistant', content: '' }), usage: fromAnthropicUsage(rawUsage) }];
+      }
+      case 'content_block_start': {
+        const block = event.content_block;
+        if (block?.type === 'tool_use') {
+          const index = toolIndexes.size;
+          toolIndexes.set(event.index ?? -1, index);
+          return [{ data: toolDelta(index, { id: block.id, type: 'function', function: { name: block.name, arguments: '' } }) }];
+        }
+        return block?.type === 'text' && block.text ? [{ data: chunk({ content: block.text }) }] : [];
+      }
+      case 'content_block_delta': {
+        const delta = event.delta;
+        if (delta?.type === 'text_delta' && delta.text) return [{ data: chunk({ content: delta.text }) }];
+        const index = toolIndexes.get(event.index ?? -1);
+        if (delta?.type === 'input_json_delta' && index !== undefined && delta.partial_json) {
+          toolsWithArguments.add(index);
+          return [{ data: toolDelta(index, { function: { arguments: delta.partial_json } }) }];
+        }
+        return []; // thinking and signature deltas have no OpenAI counterpart
+      }
+      case 'content_block_stop': {
+        // A tool called without arguments streams no JSON at all; OpenAI clients expect "{}".
+        const index = toolIndexes.get(event.index ?? -1);
+        return index !== undefined && !toolsWithArguments.has(index) ? [{ data: toolDelta(index, { function: { arguments: '{}' } }) }] : [];
+      }
+      case 'message_delta': {
+        rawUsage = mergeUsage(rawUsage, event.usage);
+        return [{ data: chunk({}, finishReason(event.delta?.stop_reason)), usage: fromAnthropicUsage(rawUsage) }];
+      }
+      case 'message_stop': {
+        finished = true;
+        const usage = fromAnthropicUsage(rawUsage);
+        const data = JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: toOpenAIUsage(usage) });
+        return [{ data, usage, usageOnly: true }];
+      }
+      case 'error': {
+        const overloaded = event.error?.type === 'overloaded_error';
+        const message = `The anthropic upstream failed mid-stream: ${upstreamText(String(event.error?.message ?? 'unknown error'), secrets)}`;
+        throw overloaded ? upstreamError(message, 'upstream_overloaded', { status: 503 }) : upstreamError(message, 'upstream_stream_error');
+      }
+      default:
+        return []; // ping, and event types added to the API later
+    }
+  }
+
+  return partReader(
+    async () => {
+      if (finished) return null;
+      const event = await nextUpstreamEvent(events, 'anthropic');
+      if (event === null) throw upstreamError('The anthropic stream ended early.', 'upstream_stream_incomplete');
+      let parts: StreamPart[];
+      try {
+        parts = translate(parseEvent(event));
+      } catch (error) {
+        await events.cancel().catch(() => {});
+        throw error instanceof ProxyError ? error : upstreamError('The anthropic stream was interrupted.', 'upstream_stream_error', { cause: error });
+      }
+      // Nothing follows message_stop; release the upstream connection now.
+      if (finished) await events.cancel().catch(() => {});
+      return parts;
+    },
+    { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() },
+  );
+}

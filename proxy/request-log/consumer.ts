@@ -1,0 +1,75 @@
+/**
+ * The request-log queue's consumer (REQUEST_LOG_SINK=queue, and rows D1 refused): records
+ * checked one by one, inserted in batches, a batch D1 refuses retried record by record.
+ */
+import type { Env } from '../core/env';
+import type { RequestRecord } from '../core/request-record';
+import { emptyRows, addRows, runAll, logStatements, reason } from './rows';
+
+const isText = (value: unknown) => typeof value === 'string';
+const isNumber = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+/** What is wrong with a queued record (the first field that is), or null when it can be stored. */
+export function recordProblem(r: unknown): string | null {
+  if (!isObject(r)) return 'not an object';
+  for (const field of ['id', 'tenantId', 'keyId', 'endpoint', 'cache']) if (!isText(r[field])) return field;
+  for (const field of ['ts', 'status', 'costNano', 'savedNano', 'latencyMs', 'attempts']) if (!isNumber(r[field])) return field;
+  const usage = r.usage;
+  if (!isObject(usage) || !['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens'].every((field) => isNumber(usage[field]))) return 'usage';
+  if (!Array.isArray(r.failedAttempts)) return 'failedAttempts';
+  for (const a of r.failedAttempts as unknown[]) {
+    if (!isObject(a) || !['model', 'provider', 'tier', 'errorMessage'].every((f) => isText(a[f])) || !['attempt', 'ts', 'status', 'latencyMs'].every((f) => isNumber(a[f]))) return 'failedAttempts';
+  }
+  const content = r.content;
+  if (content !== undefined && (!isObject(content) || !isText(content.request) || !(content.response === null || isText(content.response)))) return 'content';
+  return null;
+}
+
+/** Inserts the records as one transaction; the error, or null when they are stored. */
+async function insertRecords(env: Env, records: RequestRecord[]): Promise<unknown> {
+  try {
+    const rows = emptyRows();
+    for (const r of records) addRows(rows, r);
+    await runAll(env.DB, logStatements(env.DB, rows));
+    return null;
+  } catch (error) {
+    return error;
+  }
+}
+
+/**
+ * The LOG_QUEUE consumer: inserts a batch of records in one D1 transaction of a few statements
+ * (rows, failed attempts, stored content), however many records. Inserts are idempotent (a
+ * redelivered record is ignored, its spend not counted twice). A record that is not a valid
+ * record is said loudly and retried, which ends in the dead-letter queue. When D1 refuses the
+ * batch, its records are inserted one by one: the ones D1 takes are acknowledged, and only the
+ * ones it refuses are delivered again (all of them, while D1 is down); after max_retries a
+ * message moves to the dead-letter queue alone, to be replayed.
+ */
+export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env: Env): Promise<void> {
+  const valid: Message<RequestRecord>[] = [];
+  for (const message of batch.messages) {
+    const problem = recordProblem(message.body);
+    if (problem === null) valid.push(message);
+    else {
+      console.error(`request log: queued message ${message.id} is not a valid record (${problem}); retried until the dead-letter queue keeps it`);
+      message.retry();
+    }
+  }
+  if (valid.length === 0) return;
+  const failure = await insertRecords(env, valid.map((m) => m.body));
+  if (failure === null) {
+    for (const message of valid) message.ack();
+    return;
+  }
+  if (valid.length > 1) console.error(`request log: D1 refused a batch of ${valid.length} (${reason(failure)}); inserting its records one by one`);
+  await Promise.all(
+    valid.map(async (message) => {
+      const error = valid.length === 1 ? failure : await insertRecords(env, [message.body]);
+      if (error === null) return message.ack();
+      console.error(`request log: D1 refused record ${message.body.id} (${reason(error)}); retrying it`);
+      message.retry({ delaySeconds: 10 });
+    }),
+  );
+}
