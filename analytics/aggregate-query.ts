@@ -98,7 +98,11 @@ interface Source {
 function refuseDeletedDetail(state: AnalyticsState, scope: Scope, resolution: Resolution, segments: Segment[]): void {
   const since = (t: number) => new Date(t).toISOString();
   if (resolution === 'minute' && scope.from < state.rawFrom) {
-    throw invalidRequest(`Minute detail is kept from ${since(state.rawFrom)} only (RETENTION_DAYS): use interval=hour for older windows.`, 'interval', 'beyond_retention');
+    throw invalidRequest(
+      `Minute detail is kept from ${since(state.rawFrom)} only (RETENTION_DAYS): use interval=hour for older windows.`,
+      'interval',
+      'beyond_retention',
+    );
   }
   if (!segments.some((s) => s.source === 'hour' && s.start < state.hourlyFrom)) return;
   if (resolution === 'hour') {
@@ -106,7 +110,11 @@ function refuseDeletedDetail(state: AnalyticsState, scope: Scope, resolution: Re
   }
   // hourlyFrom is a midnight, so the hours refused are a partial day at an end of the window that is not at midnight.
   const param = scope.from % DAY_MS !== 0 ? 'from' : 'to';
-  throw invalidRequest(`Before ${since(state.hourlyFrom)} only whole UTC days are kept: start and end the window at a UTC midnight there.`, param, 'beyond_retention');
+  throw invalidRequest(
+    `Before ${since(state.hourlyFrom)} only whole UTC days are kept: start and end the window at a UTC midnight there.`,
+    param,
+    'beyond_retention',
+  );
 }
 
 /**
@@ -158,7 +166,12 @@ function countersQuery(sources: Source[], resolution: Resolution, dimensions: Di
  * percentile buckets. Every other source yields `parts`: histograms (JSON), merged per point in
  * the Worker. No point gets rows from both.
  */
-function percentileQueries(sources: Source[], resolution: Resolution, dimensions: Dimension[], histogram: HistogramName): { direct: Fragment | null; parts: Fragment | null } {
+function percentileQueries(
+  sources: Source[],
+  resolution: Resolution,
+  dimensions: Dimension[],
+  histogram: HistogramName,
+): { direct: Fragment | null; parts: Fragment | null } {
   const { column, rawFilter } = HISTOGRAM_OF[histogram];
   const direct: Fragment[] = [];
   const parts: Fragment[] = [];
@@ -181,7 +194,8 @@ type ResultRow = Record<string, number | string | null>;
 /** Percentiles per point key: stored ones as they are, parts merged. */
 function percentilesByKey(direct: ResultRow[], parts: ResultRow[]): Map<string, Percentiles> {
   const byKey = new Map<string, Percentiles>();
-  for (const r of direct) byKey.set(keyOf(r as never), { p50: upper(r.p50 as number | null), p95: upper(r.p95 as number | null), p99: upper(r.p99 as number | null) });
+  for (const r of direct)
+    byKey.set(keyOf(r as never), { p50: upper(r.p50 as number | null), p95: upper(r.p95 as number | null), p99: upper(r.p99 as number | null) });
   const merged = new Map<string, Histogram>();
   for (const r of parts) {
     const key = keyOf(r as never);
@@ -193,7 +207,8 @@ function percentilesByKey(direct: ResultRow[], parts: ResultRow[]): Map<string, 
   return byKey;
 }
 
-const keyOf = (r: { bucket_start: number; tenant_id: string; model: string; tier: string }) => `${r.bucket_start}\u0000${r.tenant_id}\u0000${r.model}\u0000${r.tier}`;
+const keyOf = (r: { bucket_start: number; tenant_id: string; model: string; tier: string }) =>
+  `${r.bucket_start}\u0000${r.tenant_id}\u0000${r.model}\u0000${r.tier}`;
 export const NO_PERCENTILES: Percentiles = { p50: null, p95: null, p99: null };
 const upper = (bucket: number | null | undefined) => (bucket === null || bucket === undefined ? null : bucketUpperBound(Number(bucket)));
 

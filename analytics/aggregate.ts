@@ -4,8 +4,20 @@
  */
 
 export const COUNTERS = [
-  'requests', 'errors', 'upstream_calls', 'upstream_errors', 'cache_hits', 'cache_misses', 'prompt_tokens', 'completion_tokens', 'cached_tokens',
-  'cache_write_tokens', 'cheap_tokens', 'tiered_tokens', 'cost_nano', 'saved_nano',
+  'requests',
+  'errors',
+  'upstream_calls',
+  'upstream_errors',
+  'cache_hits',
+  'cache_misses',
+  'prompt_tokens',
+  'completion_tokens',
+  'cached_tokens',
+  'cache_write_tokens',
+  'cheap_tokens',
+  'tiered_tokens',
+  'cost_nano',
+  'saved_nano',
 ] as const;
 
 export type Counter = (typeof COUNTERS)[number];

@@ -4,7 +4,7 @@
  * cost, sampled at high volume, so every sum is weighted by `_sample_interval` and percentiles
  * use quantileExactWeighted. The answers have the same shape as the D1 ones.
  *
- * The data point layout is the one request-log.ts writes: index1 = tenant; blob1 tenant,
+ * The data point layout is the one proxy/request-log/data-point.ts writes: index1 = tenant; blob1 tenant,
  * blob2 model, blob3 provider, blob4 tier, blob5 status, blob6 cache; double1 prompt tokens,
  * double2 completion, double3 cached, double5 cost (nano-USD), double6 saved (nano-USD),
  * double7 latency ms, double8 TTFT ms (-1 = none), double10 status, double11 upstream attempts
@@ -39,7 +39,10 @@ export function analyticsEngineConfig(env: Env): AnalyticsEngineConfig | null {
 async function query<T>(config: AnalyticsEngineConfig, sql: string): Promise<T[]> {
   const response = await fetch(config.url, { method: 'POST', headers: { authorization: `Bearer ${config.token}` }, body: sql });
   if (!response.ok) {
-    throw new ProxyError(502, `The Analytics Engine SQL API answered ${response.status}: ${(await response.text()).slice(0, 300)}`, { type: 'upstream_error', code: 'analytics_engine_failed' });
+    throw new ProxyError(502, `The Analytics Engine SQL API answered ${response.status}: ${(await response.text()).slice(0, 300)}`, {
+      type: 'upstream_error',
+      code: 'analytics_engine_failed',
+    });
   }
   return ((await response.json()) as { data: T[] }).data;
 }
@@ -141,19 +144,16 @@ export async function summaryFromAnalyticsEngine(config: AnalyticsEngineConfig, 
     saved_nano: Math.round(num(sums?.saved_nano)),
     cheap_token_share: ratio(num(sums?.cheap_tokens), num(sums?.tiered_tokens)),
     cache_hit_rate: ratio(num(sums?.cache_hits), num(sums?.cache_hits) + num(sums?.cache_misses)),
-    latency_ms: num(sums?.latency_samples) ? { p50: round(latency?.p50), p95: round(latency?.p95), p99: round(latency?.p99) } : { p50: null, p95: null, p99: null },
+    latency_ms: num(sums?.latency_samples)
+      ? { p50: round(latency?.p50), p95: round(latency?.p95), p99: round(latency?.p99) }
+      : { p50: null, p95: null, p99: null },
     ttft_ms: num(sums?.ttft_samples) ? { p50: round(ttft?.p50), p95: round(ttft?.p95) } : { p50: null, p95: null },
   };
 }
 
 const GROUP_COLUMN: Record<GroupBy, string> = { tenant: 'blob1', model: 'blob2', tier: 'blob4', provider: 'blob3' };
 
-export async function timeseriesFromAnalyticsEngine(
-  config: AnalyticsEngineConfig,
-  scope: Scope,
-  interval: Interval,
-  groupBy?: GroupBy,
-): Promise<Timeseries> {
+export async function timeseriesFromAnalyticsEngine(config: AnalyticsEngineConfig, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<Timeseries> {
   const { first, step, count } = bucketGrid(scope, interval);
   const seconds = step / 1000;
   const key = groupBy ? GROUP_COLUMN[groupBy] : "'all'";
@@ -170,8 +170,24 @@ export async function timeseriesFromAnalyticsEngine(
   const latencyOf = byKey(latency);
   const ttftOf = byKey(ttft);
   const empty = (i: number): Point => ({
-    ts: new Date(first + i * step).toISOString(), requests: 0, errors: 0, error_rate: 0, upstream_calls: 0, upstream_errors: 0, upstream_error_rate: null, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0,
-    cost_usd: 0, saved_usd: 0, cache_hits: 0, latency_p50: null, latency_p95: null, latency_p99: null, ttft_p50: null, ttft_p95: null,
+    ts: new Date(first + i * step).toISOString(),
+    requests: 0,
+    errors: 0,
+    error_rate: 0,
+    upstream_calls: 0,
+    upstream_errors: 0,
+    upstream_error_rate: null,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    cached_tokens: 0,
+    cost_usd: 0,
+    saved_usd: 0,
+    cache_hits: 0,
+    latency_p50: null,
+    latency_p95: null,
+    latency_p99: null,
+    ttft_p50: null,
+    ttft_p95: null,
   });
   const series = new Map<string, Point[]>();
   for (const row of sums) {
@@ -202,5 +218,9 @@ export async function timeseriesFromAnalyticsEngine(
       ttft_p95: round(ttftOf.get(`${row.bucket}\u0000${row.key}`)?.p95),
     };
   }
-  return { interval, group_by: groupBy ?? null, series: [...series.entries()].map(([k, points]) => ({ key: k, points })).sort((a, b) => a.key.localeCompare(b.key)) };
+  return {
+    interval,
+    group_by: groupBy ?? null,
+    series: [...series.entries()].map(([k, points]) => ({ key: k, points })).sort((a, b) => a.key.localeCompare(b.key)),
+  };
 }

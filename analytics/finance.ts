@@ -37,8 +37,16 @@ export async function spendCsv(db: D1Database, scope: Scope): Promise<string> {
     .sort((a, b) => a.bucket_start - b.bucket_start || a.tenant_id.localeCompare(b.tenant_id) || a.model.localeCompare(b.model))
     .map((r) =>
       [
-        new Date(r.bucket_start).toISOString().slice(0, 10), csvField(r.tenant_id), csvField(names.get(r.tenant_id) ?? ''), csvField(r.model),
-        r.requests, r.prompt_tokens, r.completion_tokens, r.cached_tokens, usdString(r.cost_nano), usdString(r.saved_nano),
+        new Date(r.bucket_start).toISOString().slice(0, 10),
+        csvField(r.tenant_id),
+        csvField(names.get(r.tenant_id) ?? ''),
+        csvField(r.model),
+        r.requests,
+        r.prompt_tokens,
+        r.completion_tokens,
+        r.cached_tokens,
+        usdString(r.cost_nano),
+        usdString(r.saved_nano),
       ].join(','),
     );
   return [CSV_HEADER, ...body].join('\n') + '\n';

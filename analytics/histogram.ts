@@ -40,7 +40,9 @@ export function mergeInto(target: Histogram, source: Histogram): Histogram {
  * as histogram-sql.ts's percentileBucketsSql.
  */
 export function percentileBucket(histogram: Histogram, p: number): number | null {
-  const buckets = Object.keys(histogram).map(Number).sort((a, b) => a - b);
+  const buckets = Object.keys(histogram)
+    .map(Number)
+    .sort((a, b) => a - b);
   const total = buckets.reduce((sum, b) => sum + histogram[b], 0);
   if (total === 0) return null;
   let seen = 0;

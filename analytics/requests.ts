@@ -18,8 +18,6 @@ export interface RequestLogFilter {
   cursor?: string;
 }
 
-
-
 interface Cursor {
   ts: number;
   id: string;
@@ -44,16 +42,16 @@ export function decodeCursor(text: string): Cursor | null {
 export async function queryRequestLog(db: D1Database, filter: RequestLogFilter): Promise<RequestLogPage> {
   const where = ['ts >= ?', 'ts < ?'];
   const params: unknown[] = [filter.from, filter.to];
-  if (filter.tenant) where.push('tenant_id = ?'), params.push(filter.tenant);
-  if (filter.model) where.push('(model = ? OR model_requested = ?)'), params.push(filter.model, filter.model);
-  if (filter.tier) where.push('tier = ?'), params.push(filter.tier);
-  if (filter.cache) where.push('cache = ?'), params.push(filter.cache.toUpperCase());
+  if (filter.tenant) (where.push('tenant_id = ?'), params.push(filter.tenant));
+  if (filter.model) (where.push('(model = ? OR model_requested = ?)'), params.push(filter.model, filter.model));
+  if (filter.tier) (where.push('tier = ?'), params.push(filter.tier));
+  if (filter.cache) (where.push('cache = ?'), params.push(filter.cache.toUpperCase()));
   if (filter.status === 'error') where.push('status >= 400');
   else if (filter.status === 'ok') where.push('status < 400');
-  else if (filter.status) where.push('status = ?'), params.push(Number(filter.status));
+  else if (filter.status) (where.push('status = ?'), params.push(Number(filter.status)));
   const cursor = filter.cursor ? decodeCursor(filter.cursor) : null;
   if (filter.cursor && !cursor) throw invalidRequest('Invalid cursor: pass the next_cursor of a previous page as it was given.', 'cursor', 'invalid_value');
-  if (cursor) where.push('(ts < ? OR (ts = ? AND id < ?))'), params.push(cursor.ts, cursor.ts, cursor.id);
+  if (cursor) (where.push('(ts < ? OR (ts = ? AND id < ?))'), params.push(cursor.ts, cursor.ts, cursor.id));
 
   // One extra row tells whether another page exists.
   const { results } = await db
@@ -81,7 +79,11 @@ const toApiRow = (row: StoredRequestRow): RequestLogRow => ({
 export async function requestDetail(db: D1Database, id: string): Promise<RequestDetail | null> {
   const [rows, attempts, content] = await db.batch([
     db.prepare('SELECT * FROM requests WHERE id = ?').bind(id),
-    db.prepare(`SELECT attempt, ts, model, provider, tier, status, error_type, error_message, latency_ms FROM request_attempts WHERE request_id = ? ORDER BY attempt`).bind(id),
+    db
+      .prepare(
+        `SELECT attempt, ts, model, provider, tier, status, error_type, error_message, latency_ms FROM request_attempts WHERE request_id = ? ORDER BY attempt`,
+      )
+      .bind(id),
     db.prepare('SELECT request, response, truncated FROM request_content WHERE request_id = ?').bind(id),
   ]);
   const row = rows.results[0] as StoredRequestRow | undefined;

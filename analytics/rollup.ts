@@ -34,7 +34,10 @@ const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
 
 const KEY = 'dims, bucket_start, tenant_id, model, tier';
-const qualified = (table: string) => KEY.split(', ').map((k) => `${table}.${k}`).join(', ');
+const qualified = (table: string) =>
+  KEY.split(', ')
+    .map((k) => `${table}.${k}`)
+    .join(', ');
 const HISTOGRAMS = ['latency', 'ttft'] as const;
 type HistogramName = (typeof HISTOGRAMS)[number];
 const ALL_PROJECTIONS = PROJECTIONS.map((p) => `'${p}'`).join(', ');
@@ -101,7 +104,10 @@ const HOURLY_FROM_RAW_SQL = insertRollupSql('rollup_hourly', {
   ctes: [
     PROJECTIONS_CTE,
     `raw_counters AS (SELECT ${RAW_GROUP}, ${COUNTERS.map((c) => `SUM(${RAW_COUNTER_SQL[c]}) AS ${c}`).join(', ')} ${RAW} GROUP BY 1, 2, 3, 4)`,
-    ...HISTOGRAMS.map((h) => `raw_${h} AS (SELECT ${RAW_GROUP}, ${bucketSql(RAW_HISTOGRAM_OF[h].column)} AS b, COUNT(*) AS n ${RAW} AND ${RAW_HISTOGRAM_OF[h].filter} GROUP BY 1, 2, 3, 4, 5)`),
+    ...HISTOGRAMS.map(
+      (h) =>
+        `raw_${h} AS (SELECT ${RAW_GROUP}, ${bucketSql(RAW_HISTOGRAM_OF[h].column)} AS b, COUNT(*) AS n ${RAW} AND ${RAW_HISTOGRAM_OF[h].filter} GROUP BY 1, 2, 3, 4, 5)`,
+    ),
   ].join(',\n    '),
   keys: everyProjection('raw_counters'),
   counters: everyProjection('raw_counters', [...COUNTERS]),
@@ -184,14 +190,18 @@ export async function runRollup(env: Env, now = Date.now()): Promise<RollupRepor
   // older than the retention when they came, and are purged below).
   const hours = mergeRanges([...(fresh ? [fresh] : []), ...late.map((h) => ({ start: h, end: h + HOUR_MS }))]);
   const days = mergeRanges(
-    hours.map(({ start, end }) => ({ start: floorTo(start, DAY_MS), end: Math.min(ceilTo(end, DAY_MS), floorTo(watermark, DAY_MS)) })).filter((d) => d.end > d.start),
+    hours
+      .map(({ start, end }) => ({ start: floorTo(start, DAY_MS), end: Math.min(ceilTo(end, DAY_MS), floorTo(watermark, DAY_MS)) }))
+      .filter((d) => d.end > d.start),
   );
   const replace = (table: RollupTable, inserts: string[], { start, end }: Range) =>
     [deleteRollupSql(table), deleteRollupSql(`${table}_histograms`), ...inserts].map((sql) => db.prepare(sql).bind(start, end));
   await db.batch([
     ...hours.flatMap((range) => replace('rollup_hourly', HOURLY_FROM_RAW_SQL, range)),
     ...days.flatMap((range) => replace('rollup_daily', DAILY_FROM_HOURLY_SQL, range)),
-    db.prepare('DELETE FROM rollup_late_hours WHERE bucket_start < ? OR bucket_start IN (SELECT value FROM json_each(?))').bind(state.rawFrom, JSON.stringify(late)),
+    db
+      .prepare('DELETE FROM rollup_late_hours WHERE bucket_start < ? OR bucket_start IN (SELECT value FROM json_each(?))')
+      .bind(state.rawFrom, JSON.stringify(late)),
     ...(fresh ? [db.prepare(setStateSql).bind(STATE_KEYS.rolledUntil, watermark)] : []),
   ]);
   const { purged, rawFrom } = await purgeRawRows(env, now, { ...state, rolledUntil: watermark });
@@ -203,7 +213,10 @@ export async function runRollup(env: Env, now = Date.now()): Promise<RollupRepor
 async function deleteInBatches(db: D1Database, table: string, key: string, where: string, params: unknown[]): Promise<number> {
   let deleted = 0;
   for (let i = 0; i < MAX_DELETE_BATCHES; i++) {
-    const result = await db.prepare(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?)`).bind(...params, DELETE_BATCH).run();
+    const result = await db
+      .prepare(`DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${where} LIMIT ?)`)
+      .bind(...params, DELETE_BATCH)
+      .run();
     deleted += result.meta.changes;
     if (result.meta.changes < DELETE_BATCH) break;
   }
@@ -223,7 +236,11 @@ async function purgeRawRows(env: Env, now: number, state: AnalyticsState): Promi
   const rawFrom = Math.max(state.rawFrom, cutoff);
   if (rawFrom > state.rawFrom) await env.DB.prepare(setStateSql).bind(STATE_KEYS.rawFrom, rawFrom).run();
   let purged = 0;
-  for (const [table, key] of [['requests', 'id'], ['request_attempts', 'rowid'], ['request_content', 'request_id']] as const) {
+  for (const [table, key] of [
+    ['requests', 'id'],
+    ['request_attempts', 'rowid'],
+    ['request_content', 'request_id'],
+  ] as const) {
     const deleted = await deleteInBatches(env.DB, table, key, 'ts < ?', [rawFrom]);
     if (table === 'requests') purged = deleted;
   }

@@ -19,7 +19,11 @@ export const TimeWindowQuery = z.strictObject({
 export const RequestLogQuery = TimeWindowQuery.extend({
   tenant: z.string().optional(),
   model: z.string().optional(),
-  status: z.string().regex(/^(\d{3}|error|ok)$/).optional().openapi({ description: 'An HTTP status, `error` or `ok`.' }),
+  status: z
+    .string()
+    .regex(/^(\d{3}|error|ok)$/)
+    .optional()
+    .openapi({ description: 'An HTTP status, `error` or `ok`.' }),
   tier: z.enum(['cheap', 'expensive']).optional(),
   cache: z.enum(['HIT', 'MISS', 'BYPASS', 'hit', 'miss', 'bypass']).optional(),
   // Digits only: a coerced number would take 1e2, 0x10 or 5.0 as well.
@@ -105,8 +109,12 @@ const nullableMs = z.number().nullable();
 
 /** The upstreams' own failures, apart from the proxy's refusals (analytics/aggregate.ts). */
 const upstreamErrorFields = {
-  upstream_calls: z.number().openapi({ description: 'Calls that reached an upstream (at least one attempt): not response-cache hits, nor calls the proxy refused' }),
-  upstream_errors: z.number().openapi({ description: 'Of those, the calls that failed (status >= 400), client disconnects (499) excepted; a call rescued by a retry or fallback is not one' }),
+  upstream_calls: z
+    .number()
+    .openapi({ description: 'Calls that reached an upstream (at least one attempt): not response-cache hits, nor calls the proxy refused' }),
+  upstream_errors: z.number().openapi({
+    description: 'Of those, the calls that failed (status >= 400), client disconnects (499) excepted; a call rescued by a retry or fallback is not one',
+  }),
   upstream_error_rate: z.number().nullable().openapi({ description: 'upstream_errors / upstream_calls; null when no call reached an upstream' }),
 };
 

@@ -27,7 +27,11 @@ let server;
 
 function cleanUp() {
   if (server && server.exitCode === null) {
-    try { process.kill(-(/** @type {number} */ (server.pid)), 'SIGTERM'); } catch { /* already gone */ }
+    try {
+      process.kill(-(/** @type {number} */ (server.pid)), 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
   }
   rmSync(state, { recursive: true, force: true });
 }
@@ -35,16 +39,28 @@ process.on('exit', cleanUp);
 process.on('SIGINT', () => process.exit(130));
 
 /** @returns {Promise<number>} */
-const freePort = () => new Promise((done) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = /** @type {import('node:net').AddressInfo} */ (s.address()); s.close(() => done(port)); }); });
+const freePort = () =>
+  new Promise((done) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (s.address());
+      s.close(() => done(port));
+    });
+  });
 
 // A small seeded PRNG, so every run seeds the same data.
 let prngState = 12345;
-const random = () => ((prngState = (prngState * 16807) % 2147483647) / 2147483647);
+const random = () => (prngState = (prngState * 16807) % 2147483647) / 2147483647;
 
 const TENANTS = Array.from({ length: 20 }, (_, i) => `ten_bench${String(i).padStart(2, '0')}`);
 /** @type {[model: string, provider: string, tier: string, inPico: number, outPico: number][]} */
-const MODELS = [['mock/mock-mini', 'mock', 'cheap', 150, 600], ['openai/gpt-4o-mini', 'openai', 'cheap', 150, 600], ['anthropic/claude-haiku-4-5', 'anthropic', 'cheap', 1000, 5000],
-  ['openai/gpt-4o', 'openai', 'expensive', 2500, 10000], ['anthropic/claude-sonnet-4-5', 'anthropic', 'expensive', 3000, 15000]];
+const MODELS = [
+  ['mock/mock-mini', 'mock', 'cheap', 150, 600],
+  ['openai/gpt-4o-mini', 'openai', 'cheap', 150, 600],
+  ['anthropic/claude-haiku-4-5', 'anthropic', 'cheap', 1000, 5000],
+  ['openai/gpt-4o', 'openai', 'expensive', 2500, 10000],
+  ['anthropic/claude-sonnet-4-5', 'anthropic', 'expensive', 3000, 15000],
+];
 
 /**
  * @param {number} i
@@ -69,15 +85,26 @@ function row(i, now) {
 /** @param {number} now */
 async function seedDatabase(now) {
   const started = Date.now();
-  const applied = spawnSync(process.execPath, [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], { cwd: root, env, encoding: 'utf8' });
+  const applied = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state],
+    { cwd: root, env, encoding: 'utf8' },
+  );
   if (applied.status !== 0) throw new Error(`migrations failed:\n${applied.stdout}\n${applied.stderr}`);
   /** @type {import('wrangler').PlatformProxy<{ DB: import('./lean-runtime.mjs').D1 }>} */
   const proxy = await getPlatformProxy({ configPath: join(root, 'wrangler.jsonc'), persist: { path: join(state, 'v3') } });
   const db = proxy.env.DB;
-  await db.batch(TENANTS.map((id, i) => db.prepare(`INSERT INTO tenants (id, name, routing, cache_ttl_s, monthly_budget_nano, created_at, updated_at) VALUES ('${id}', 'Tenant ${i}', 'passthrough', 3600, 500000000000, 0, 0)`)));
+  await db.batch(
+    TENANTS.map((id, i) =>
+      db.prepare(
+        `INSERT INTO tenants (id, name, routing, cache_ttl_s, monthly_budget_nano, created_at, updated_at) VALUES ('${id}', 'Tenant ${i}', 'passthrough', 3600, 500000000000, 0, 0)`,
+      ),
+    ),
+  );
   const PER_STATEMENT = 500;
   const PER_BATCH = 40;
-  const columns = 'id, ts, tenant_id, key_id, endpoint, model_requested, model, provider, tier, route_reason, status, error_type, error_message, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, usage_estimated, cost_nano, saved_nano, latency_ms, ttft_ms, stream, cache';
+  const columns =
+    'id, ts, tenant_id, key_id, endpoint, model_requested, model, provider, tier, route_reason, status, error_type, error_message, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, usage_estimated, cost_nano, saved_nano, latency_ms, ttft_ms, stream, cache';
   for (let i = 0; i < ROWS;) {
     const statements = [];
     for (let s = 0; s < PER_BATCH && i < ROWS; s++) {
@@ -97,12 +124,20 @@ async function seedDatabase(now) {
 async function startServer() {
   const port = await freePort();
   let output = '';
-  server = spawn(process.execPath, [join(root, 'scripts/start.mjs'), '--port', String(port), '--ip', '127.0.0.1', '--persist-to', state, '--test-scheduled', '--var', `ADMIN_TOKEN:${TOKEN}`], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(
+    process.execPath,
+    [join(root, 'scripts/start.mjs'), '--port', String(port), '--ip', '127.0.0.1', '--persist-to', state, '--test-scheduled', '--var', `ADMIN_TOKEN:${TOKEN}`],
+    { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   server.stdout.on('data', (d) => (output += d));
   server.stderr.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 240; i++) {
-    try { if ((await fetch(`${url}/health`)).ok) return url; } catch { /* not up yet */ }
+    try {
+      if ((await fetch(`${url}/health`)).ok) return url;
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`server did not start:\n${output}`);
@@ -119,8 +154,13 @@ const GIVE_UP_MS = 60_000;
 async function time(url, path, runs = 7) {
   const get = () =>
     fetch(`${url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(GIVE_UP_MS) })
-      .then(async (r) => { if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`); await r.arrayBuffer(); })
-      .catch((error) => { throw error.name === 'TimeoutError' ? new Error(`no answer within ${GIVE_UP_MS / 1000} s`) : error; });
+      .then(async (r) => {
+        if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
+        await r.arrayBuffer();
+      })
+      .catch((error) => {
+        throw error.name === 'TimeoutError' ? new Error(`no answer within ${GIVE_UP_MS / 1000} s`) : error;
+      });
   await get();
   const samples = [];
   for (let i = 0; i < runs; i++) {
@@ -156,7 +196,9 @@ async function measure(url, label, now, runs) {
   ];
   const baseline = await time(url, '/health');
   console.log(`\n${label} (30-day window, ${ROWS.toLocaleString('en')} rows)`);
-  console.log(`  ${'baseline: GET /health'.padEnd(34)} median ${baseline.median.toFixed(1).padStart(8)} ms  p95 ${baseline.p95.toFixed(1).padStart(8)} ms     1.00x`);
+  console.log(
+    `  ${'baseline: GET /health'.padEnd(34)} median ${baseline.median.toFixed(1).padStart(8)} ms  p95 ${baseline.p95.toFixed(1).padStart(8)} ms     1.00x`,
+  );
   const results = [];
   for (const [name, path] of queries) {
     let t;
@@ -165,13 +207,19 @@ async function measure(url, label, now, runs) {
     } catch (error) {
       // A raw scan of a month can exceed what one Worker invocation may do: that is the
       // point of the rollups, and worth reporting rather than stopping on.
-      console.log(`  ${name.padEnd(34)} failed: ${String(/** @type {Error} */ (error).message).split('\n')[0].slice(0, 120)}`);
+      console.log(
+        `  ${name.padEnd(34)} failed: ${String(/** @type {Error} */ (error).message)
+          .split('\n')[0]
+          .slice(0, 120)}`,
+      );
       results.push({ name, failed: true });
       continue;
     }
     results.push({ name, ...t });
     const mark = t.median <= TARGET_MS ? 'ok' : `over ${TARGET_MS} ms`;
-    console.log(`  ${name.padEnd(34)} median ${t.median.toFixed(1).padStart(8)} ms  p95 ${t.p95.toFixed(1).padStart(8)} ms  ${(t.median / baseline.median).toFixed(2).padStart(7)}x  ${mark}`);
+    console.log(
+      `  ${name.padEnd(34)} median ${t.median.toFixed(1).padStart(8)} ms  p95 ${t.p95.toFixed(1).padStart(8)} ms  ${(t.median / baseline.median).toFixed(2).padStart(7)}x  ${mark}`,
+    );
   }
   return { baseline, results };
 }
@@ -188,7 +236,22 @@ for (let i = 0; i < 40; i++) {
   await fetch(`${url}/__scheduled?cron=*/10+*+*+*+*`);
   const summary = await fetch(`${url}/admin/analytics/summary`, { headers: { authorization: `Bearer ${TOKEN}` } });
   await summary.arrayBuffer();
-  const probe = spawnSync(process.execPath, [join(root, 'node_modules/wrangler/bin/wrangler.js'), 'd1', 'execute', 'DB', '--local', '--persist-to', state, '--json', '--command', "SELECT value FROM analytics_state WHERE key = 'rolled_until'"], { cwd: root, env, encoding: 'utf8' });
+  const probe = spawnSync(
+    process.execPath,
+    [
+      join(root, 'node_modules/wrangler/bin/wrangler.js'),
+      'd1',
+      'execute',
+      'DB',
+      '--local',
+      '--persist-to',
+      state,
+      '--json',
+      '--command',
+      "SELECT value FROM analytics_state WHERE key = 'rolled_until'",
+    ],
+    { cwd: root, env, encoding: 'utf8' },
+  );
   const value = JSON.parse(probe.stdout)[0]?.results?.[0]?.value ?? 0;
   if (value >= Math.floor(now / 3_600_000) * 3_600_000) break;
 }

@@ -18,5 +18,8 @@ export const chatBody = (bytes, stream, includeUsage = false) =>
     ...(stream ? { stream: true } : {}),
     ...(stream && includeUsage ? { stream_options: { include_usage: true } } : {}),
     model: 'openai/gpt-4o-mini',
-    messages: [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: words(bytes) }],
+    messages: [
+      { role: 'system', content: 'Answer briefly.' },
+      { role: 'user', content: words(bytes) },
+    ],
   });

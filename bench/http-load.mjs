@@ -22,13 +22,19 @@ export function post(url, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const since = () => Number(process.hrtime.bigint() - started) / 1e6;
-    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (response) => {
-      /** @type {number | null} */
-      let firstByteMs = null;
-      response.on('data', () => (firstByteMs ??= since()));
-      response.on('end', () => resolve({ status: response.statusCode, ms: since(), firstByteMs: firstByteMs ?? since(), requestId: response.headers['x-request-id'] ?? null }));
-      response.on('error', reject);
-    });
+    const request = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } },
+      (response) => {
+        /** @type {number | null} */
+        let firstByteMs = null;
+        response.on('data', () => (firstByteMs ??= since()));
+        response.on('end', () =>
+          resolve({ status: response.statusCode, ms: since(), firstByteMs: firstByteMs ?? since(), requestId: response.headers['x-request-id'] ?? null }),
+        );
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });

@@ -73,7 +73,9 @@ const { Miniflare, convertV4MiniflareOptions } = /** @type {MiniflareModule} */ 
  */
 async function started(worker, { inspectorPort } = {}) {
   const before = new Set(workerdChildren());
-  const mf = new Miniflare(convertV4MiniflareOptions({ host: '127.0.0.1', port: 0, inspectorPort, workers: [{ modules: true, compatibilityDate: '2026-10-01', ...worker }] }));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({ host: '127.0.0.1', port: 0, inspectorPort, workers: [{ modules: true, compatibilityDate: '2026-10-01', ...worker }] }),
+  );
   const url = (await mf.ready).toString().replace(/\/$/, '');
   const pid = /** @type {number} */ (workerdChildren().find((p) => !before.has(p)));
   return { mf, url, pid, dispose: () => mf.dispose() };
@@ -114,7 +116,9 @@ async function bundleProxy(outdir) {
  * @param {D1} db
  */
 async function migrate(db) {
-  for (const file of readdirSync(join(root, 'migrations')).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const file of readdirSync(join(root, 'migrations'))
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     const statements = unstable_splitSqlQuery(readFileSync(join(root, 'migrations', file), 'utf8'));
     await db.batch(statements.map((statement) => db.prepare(statement)));
   }
@@ -130,24 +134,27 @@ export async function startProxy(upstreamUrl, { outdir, vars = {}, tenantSetting
   const scriptPath = await bundleProxy(outdir);
   // The bindings of wrangler.jsonc; module rules do not apply to a single bundled file.
   const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(join(root, 'wrangler.jsonc')).workerOptions;
-  const worker = await started({
-    ...workerOptions,
-    name: 'ai-cost-proxy',
-    scriptPath,
-    modulesRoot: outdir,
-    // The dashboard's assets are not on the request path measured.
-    assets: undefined,
-    bindings: {
-      // Typed `unknown` by wrangler's declarations; miniflare's are Record<string, Json>.
-      .../** @type {Record<string, unknown> | undefined} */ (workerOptions.bindings),
-      ADMIN_TOKEN,
-      OPENAI_BASE_URL: `${upstreamUrl}/v1`,
-      OPENAI_API_KEY: 'sk-bench-upstream',
-      CHEAP_MODEL: 'openai/gpt-4o-mini',
-      EXPENSIVE_MODEL: 'openai/gpt-4o',
-      ...vars,
+  const worker = await started(
+    {
+      ...workerOptions,
+      name: 'ai-cost-proxy',
+      scriptPath,
+      modulesRoot: outdir,
+      // The dashboard's assets are not on the request path measured.
+      assets: undefined,
+      bindings: {
+        // Typed `unknown` by wrangler's declarations; miniflare's are Record<string, Json>.
+        .../** @type {Record<string, unknown> | undefined} */ (workerOptions.bindings),
+        ADMIN_TOKEN,
+        OPENAI_BASE_URL: `${upstreamUrl}/v1`,
+        OPENAI_API_KEY: 'sk-bench-upstream',
+        CHEAP_MODEL: 'openai/gpt-4o-mini',
+        EXPENSIVE_MODEL: 'openai/gpt-4o',
+        ...vars,
+      },
     },
-  }, { inspectorPort });
+    { inspectorPort },
+  );
   const db = await worker.mf.getD1Database('DB');
   await migrate(db);
   const created = await fetch(`${worker.url}/admin/tenants`, {

@@ -47,20 +47,24 @@ function call(url, apiKey, { stream, includeUsage, abandon }) {
   const body = chatBody(2048, stream, includeUsage);
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const request = http.request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-      const id = response.headers['x-request-id'];
-      /** @param {'completed' | 'abandoned'} outcome */
-      const done = (outcome) => resolve({ id, status: response.statusCode, outcome, ms: Number(process.hrtime.bigint() - started) / 1e6 });
-      response.once('data', () => {
-        if (abandon) {
-          request.destroy();
-          done('abandoned');
-        }
-      });
-      response.on('data', () => {});
-      response.on('end', () => done('completed'));
-      response.on('error', () => done('abandoned'));
-    });
+    const request = http.request(
+      url,
+      { method: 'POST', agent, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        const id = response.headers['x-request-id'];
+        /** @param {'completed' | 'abandoned'} outcome */
+        const done = (outcome) => resolve({ id, status: response.statusCode, outcome, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+        response.once('data', () => {
+          if (abandon) {
+            request.destroy();
+            done('abandoned');
+          }
+        });
+        response.on('data', () => {});
+        response.on('end', () => done('completed'));
+        response.on('error', () => done('abandoned'));
+      },
+    );
     request.on('error', (error) => (abandon ? resolve({ id: null, outcome: 'abandoned-early' }) : reject(error)));
     request.end(body);
   });
@@ -104,7 +108,10 @@ async function run(upstream, sink) {
     const missing = [];
     for (let k = 0; k < ids.length; k += 100) {
       const chunk = ids.slice(k, k + 100);
-      const { results } = await proxy.db.prepare(`SELECT id FROM requests WHERE id IN (${chunk.map(() => '?').join(',')})`).bind(...chunk).all();
+      const { results } = await proxy.db
+        .prepare(`SELECT id FROM requests WHERE id IN (${chunk.map(() => '?').join(',')})`)
+        .bind(...chunk)
+        .all();
       const found = new Set(results.map((r) => r.id));
       missing.push(...chunk.filter((id) => !found.has(id)));
     }
@@ -112,8 +119,25 @@ async function run(upstream, sink) {
     const abandoned = seen.filter((s) => s.outcome !== 'completed').length;
     const statuses = await proxy.db.prepare('SELECT status, COUNT(*) AS n FROM requests GROUP BY status').all();
     // Every row's cost counted once in the tenant's month, however often a write was retried.
-    const spend = /** @type {{ logged: number, counted: number }} */ (await proxy.db.prepare('SELECT (SELECT COALESCE(SUM(cost_nano), 0) FROM requests) AS logged, (SELECT COALESCE(SUM(spent_nano), 0) FROM tenant_spend) AS counted').first());
-    return { sink, calls: seen.length, abandoned, failed, rps: seen.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rows, lost: missing.length, spendMatches: spend.logged === spend.counted, spend, statuses: statuses.results };
+    const spend = /** @type {{ logged: number, counted: number }} */ (
+      await proxy.db
+        .prepare('SELECT (SELECT COALESCE(SUM(cost_nano), 0) FROM requests) AS logged, (SELECT COALESCE(SUM(spent_nano), 0) FROM tenant_spend) AS counted')
+        .first()
+    );
+    return {
+      sink,
+      calls: seen.length,
+      abandoned,
+      failed,
+      rps: seen.length / elapsed,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      rows,
+      lost: missing.length,
+      spendMatches: spend.logged === spend.counted,
+      spend,
+      statuses: statuses.results,
+    };
   } finally {
     await proxy.dispose();
     rmSync(outdir, { recursive: true, force: true });
@@ -122,14 +146,18 @@ async function run(upstream, sink) {
 
 const upstream = await startUpstream();
 try {
-  console.log(`${CLIENTS} concurrent clients for ${SECONDS} s per run; 30% streams (half passed through, half re-framed), 1 in 10 of them abandoned by its client after the first bytes.\n`);
+  console.log(
+    `${CLIENTS} concurrent clients for ${SECONDS} s per run; 30% streams (half passed through, half re-framed), 1 in 10 of them abandoned by its client after the first bytes.\n`,
+  );
   console.log('| request-log sink | calls | abandoned by client | failed | calls/s | p50 | p99 | rows in D1 | lost rows | spend = sum of rows |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   let faults = 0;
   for (const sink of ['d1', 'queue']) {
     const r = await run(upstream, sink);
     if (r.lost > 0 || !r.spendMatches) faults++;
-    console.log(`| ${r.sink} | ${r.calls} | ${r.abandoned} | ${r.failed} | ${Math.round(r.rps)} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.rows} | **${r.lost}** | ${r.spendMatches ? 'yes' : `**no**: ${r.spend.counted} counted, ${r.spend.logged} logged`} |`);
+    console.log(
+      `| ${r.sink} | ${r.calls} | ${r.abandoned} | ${r.failed} | ${Math.round(r.rps)} | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.rows} | **${r.lost}** | ${r.spendMatches ? 'yes' : `**no**: ${r.spend.counted} counted, ${r.spend.logged} logged`} |`,
+    );
     console.log(`|  statuses logged: ${r.statuses.map((s) => `${s.status} × ${s.n}`).join(', ')} | | | | | | | | | |`);
   }
   if (faults > 0) process.exitCode = 1;

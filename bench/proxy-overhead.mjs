@@ -115,7 +115,10 @@ async function main() {
       }
     }
     const results = [];
-    if (!CPU_ONLY) console.log('Latency: a plain call to its last byte, a stream to its first byte (the first token); the last column is a stream\'s time to its last byte.\n');
+    if (!CPU_ONLY)
+      console.log(
+        "Latency: a plain call to its last byte, a stream to its first byte (the first token); the last column is a stream's time to its last byte.\n",
+      );
     if (!CPU_ONLY) console.log('| mode | clients | path | p50 | p99 | added p50 | added p99 | throughput | stream end p50 |');
     if (!CPU_ONLY) console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const mode of CPU_ONLY ? [] : MODES) {
@@ -133,10 +136,17 @@ async function main() {
         const [direct, bareStat, proxyStat] = [stat('direct'), stat('bare'), stat('proxy')];
         const readingStat = mode.reading ? stat('reading') : null;
         /** @type {[name: string, stat: Stat][]} */
-        const paths = [['direct upstream', direct], ['bare Worker', bareStat], ...(readingStat ? [/** @type {[string, Stat]} */ (['bare Worker reading in JS', readingStat])] : []), ['proxy', proxyStat]];
+        const paths = [
+          ['direct upstream', direct],
+          ['bare Worker', bareStat],
+          ...(readingStat ? [/** @type {[string, Stat]} */ (['bare Worker reading in JS', readingStat])] : []),
+          ['proxy', proxyStat],
+        ];
         for (const [name, s] of paths) {
           const added = name === 'direct upstream' ? '' : `| ${fmt(s.p50 - direct.p50)} | ${fmt(s.p99 - direct.p99)} `;
-          console.log(`| ${mode.name} | ${concurrency} | ${name} | ${fmt(s.p50)} | ${fmt(s.p99)} ${added || '| | '}| ${Math.round(s.rps)}/s | ${mode.stream ? fmt(s.last50) : ''} |`);
+          console.log(
+            `| ${mode.name} | ${concurrency} | ${name} | ${fmt(s.p50)} | ${fmt(s.p99)} ${added || '| | '}| ${Math.round(s.rps)}/s | ${mode.stream ? fmt(s.last50) : ''} |`,
+          );
         }
         const row = {
           mode: mode.name,
@@ -150,14 +160,19 @@ async function main() {
         results.push(row);
       }
     }
-    if (!CPU_ONLY) console.log('\n| mode | clients | proxy added p50 / bare | proxy added p99 / bare | proxy throughput / bare | JS-reading Worker throughput / bare | proxy throughput / JS-reading Worker |');
+    if (!CPU_ONLY)
+      console.log(
+        '\n| mode | clients | proxy added p50 / bare | proxy added p99 / bare | proxy throughput / bare | JS-reading Worker throughput / bare | proxy throughput / JS-reading Worker |',
+      );
     if (!CPU_ONLY) console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of results) {
       /** @param {boolean} ok */
       const mark = (ok) => (ok ? 'ok' : '**over**');
       /** @param {number | null} x */
       const optional = (x) => (x === null ? '' : ratio(x));
-      console.log(`| ${r.mode} | ${r.concurrency} | ${ratio(r.addedP50)} ${mark(r.addedP50 <= 1.3)} | ${ratio(r.addedP99)} ${mark(r.addedP99 <= 1.3)} | ${ratio(r.throughput)} ${r.throughput >= 0.8 ? 'ok' : '**under**'} | ${optional(r.readingThroughput)} | ${optional(r.throughputVsReading)} |`);
+      console.log(
+        `| ${r.mode} | ${r.concurrency} | ${ratio(r.addedP50)} ${mark(r.addedP50 <= 1.3)} | ${ratio(r.addedP99)} ${mark(r.addedP99 <= 1.3)} | ${ratio(r.throughput)} ${r.throughput >= 0.8 ? 'ok' : '**under**'} | ${optional(r.readingThroughput)} | ${optional(r.throughputVsReading)} |`,
+      );
     }
 
     // 2. CPU per request, proxy minus bare Worker.
@@ -203,4 +218,3 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   await main();
   process.exit(0);
 }
-

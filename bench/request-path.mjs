@@ -92,18 +92,40 @@ function bindings() {
 
 const CHUNKS = 20;
 const usage = { prompt_tokens: 1000, completion_tokens: CHUNKS, total_tokens: 1000 + CHUNKS, prompt_tokens_details: { cached_tokens: 0 } };
-const plainAnswer = JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'word '.repeat(CHUNKS).trim() }, finish_reason: 'stop' }], usage });
+const plainAnswer = JSON.stringify({
+  id: 'c',
+  object: 'chat.completion',
+  created: 1,
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'word '.repeat(CHUNKS).trim() }, finish_reason: 'stop' }],
+  usage,
+});
 /** @param {object} o */
 const sse = (o) => `data: ${JSON.stringify(o)}\n\n`;
 const streamAnswer = [
-  sse({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }),
-  ...Array.from({ length: CHUNKS }, () => sse({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: ' word' }, finish_reason: null }] })),
+  sse({
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+  }),
+  ...Array.from({ length: CHUNKS }, () =>
+    sse({
+      id: 'c',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta: { content: ' word' }, finish_reason: null }],
+    }),
+  ),
   sse({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [], usage }),
   'data: [DONE]\n\n',
 ].map((s) => new TextEncoder().encode(s));
 
 // Workers' constant-time compare (used by the admin API), from Node's own.
-/** @type {SubtleCrypto & { timingSafeEqual?: (a: ArrayBuffer, b: ArrayBuffer) => boolean }} */ (crypto.subtle).timingSafeEqual ??= (a, b) => timingSafeEqual(new Uint8Array(a), new Uint8Array(b));
+/** @type {SubtleCrypto & { timingSafeEqual?: (a: ArrayBuffer, b: ArrayBuffer) => boolean }} */ (crypto.subtle).timingSafeEqual ??= (a, b) =>
+  timingSafeEqual(new Uint8Array(a), new Uint8Array(b));
 
 const encoder = new TextEncoder();
 
@@ -123,11 +145,21 @@ const asksForStream = (bytes) => new TextDecoder().decode(bytes.subarray(0, 32))
  */
 const upstreamFetch = async (_url, init) => {
   const stream =
-    typeof init.body === 'string' ? asksForStream(encoder.encode(init.body))
-    : init.body instanceof Uint8Array ? asksForStream(init.body)
-    : init.headers.get?.('x-stream') === 'true';
+    typeof init.body === 'string'
+      ? asksForStream(encoder.encode(init.body))
+      : init.body instanceof Uint8Array
+        ? asksForStream(init.body)
+        : init.headers.get?.('x-stream') === 'true';
   if (!stream) return new Response(plainAnswer, { headers: { 'content-type': 'application/json' } });
-  return new Response(new ReadableStream({ start(c) { for (const part of streamAnswer) c.enqueue(part); c.close(); } }), { headers: { 'content-type': 'text/event-stream' } });
+  return new Response(
+    new ReadableStream({
+      start(c) {
+        for (const part of streamAnswer) c.enqueue(part);
+        c.close();
+      },
+    }),
+    { headers: { 'content-type': 'text/event-stream' } },
+  );
 };
 globalThis.fetch = /** @type {typeof fetch} */ (upstreamFetch);
 
@@ -195,7 +227,15 @@ const outdir = mkdtempSync(join(tmpdir(), 'ai-proxy-cpu-'));
 try {
   const app = await loadApp(outdir);
   const env = bindings();
-  const created = await app.fetch(new Request('http://proxy.bench/admin/tenants', { method: 'POST', headers: { authorization: 'Bearer bench', 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench' }) }), env, context().ctx);
+  const created = await app.fetch(
+    new Request('http://proxy.bench/admin/tenants', {
+      method: 'POST',
+      headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench' }),
+    }),
+    env,
+    context().ctx,
+  );
   const createdBody = await created.json();
   if (created.status !== 201) throw new Error(`creating the tenant: ${created.status} ${JSON.stringify(createdBody)}`);
   const { api_key: apiKey } = createdBody;
@@ -211,14 +251,19 @@ try {
   console.log(`Node ${process.version}. CPU per call (user + system), the proxy's request path against a bare pass-through:\n`);
   console.log('| body | mode | bare pass-through | proxy | request path (proxy − bare) | target |');
   console.log('| --- | --- | ---: | ---: | ---: | --- |');
-  for (const [label, bytes, calls, target] of /** @type {[string, number, number, number][]} */ ([['4 KB', 4 * 1024, 1000, 1], ['1 MiB', 1024 * 1024 - 512, 60, 5]])) {
+  for (const [label, bytes, calls, target] of /** @type {[string, number, number, number][]} */ ([
+    ['4 KB', 4 * 1024, 1000, 1],
+    ['1 MiB', 1024 * 1024 - 512, 60, 5],
+  ])) {
     for (const stream of [false, true]) {
       const body = encoder.encode(chatBody(bytes, stream));
       const length = { 'content-length': String(body.byteLength) };
       const bareMs = await cpuPerCall(bare, env, body, { 'content-type': 'application/json', 'x-stream': String(stream), ...length }, calls);
       const proxyMs = await cpuPerCall(app, env, body, { ...auth, ...length }, calls);
       const path = proxyMs - bareMs;
-      console.log(`| ${label} | ${stream ? 'stream' : 'plain'} | ${bareMs.toFixed(3)} ms | ${proxyMs.toFixed(3)} ms | ${path.toFixed(3)} ms | < ${target} ms ${path < target ? 'ok' : '**over**'} |`);
+      console.log(
+        `| ${label} | ${stream ? 'stream' : 'plain'} | ${bareMs.toFixed(3)} ms | ${proxyMs.toFixed(3)} ms | ${path.toFixed(3)} ms | < ${target} ms ${path < target ? 'ok' : '**over**'} |`,
+      );
     }
   }
   if (session) {

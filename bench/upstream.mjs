@@ -10,13 +10,19 @@ import http from 'node:http';
 
 const STREAM_CHUNKS = 20;
 /** @param {number} promptTokens */
-const usage = (promptTokens) => ({ prompt_tokens: promptTokens, completion_tokens: STREAM_CHUNKS, total_tokens: promptTokens + STREAM_CHUNKS, prompt_tokens_details: { cached_tokens: 0 } });
+const usage = (promptTokens) => ({
+  prompt_tokens: promptTokens,
+  completion_tokens: STREAM_CHUNKS,
+  total_tokens: promptTokens + STREAM_CHUNKS,
+  prompt_tokens_details: { cached_tokens: 0 },
+});
 /**
  * @param {string} id
  * @param {object} delta
  * @param {string | null} [finish]
  */
-const chunk = (id, delta, finish = null) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+const chunk = (id, delta, finish = null) =>
+  `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
 
 const server = http.createServer((req, res) => {
   let size = 0;
@@ -31,7 +37,14 @@ const server = http.createServer((req, res) => {
     const promptTokens = Math.max(1, Math.ceil(size / 4));
     const id = 'chatcmpl-bench';
     if (!stream) {
-      const body = JSON.stringify({ id, object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'word '.repeat(STREAM_CHUNKS).trim() }, finish_reason: 'stop' }], usage: usage(promptTokens) });
+      const body = JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'word '.repeat(STREAM_CHUNKS).trim() }, finish_reason: 'stop' }],
+        usage: usage(promptTokens),
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       return;
@@ -40,7 +53,9 @@ const server = http.createServer((req, res) => {
     res.write(chunk(id, { role: 'assistant', content: '' }));
     for (let i = 0; i < STREAM_CHUNKS; i++) res.write(chunk(id, { content: i ? ' word' : 'word' }));
     res.write(chunk(id, {}, 'stop'));
-    res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [], usage: usage(promptTokens) })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [], usage: usage(promptTokens) })}\n\n`,
+    );
     res.end('data: [DONE]\n\n');
   });
 });

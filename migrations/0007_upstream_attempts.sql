@@ -1,4 +1,4 @@
--- Retries and fallbacks (proxy/failover.ts). A call's row records how many upstream attempts it
+-- Retries and fallbacks (proxy/routing/failover.ts). A call's row records how many upstream attempts it
 -- took (0 when answered from the response cache or refused before any); every attempt that
 -- failed and was followed by another is kept here, with the request id and attempt number.
 -- Failed attempts bill nothing: the cost of a call is on its own row only, never counted twice.

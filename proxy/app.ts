@@ -31,7 +31,23 @@ app.use(
   '/v1/*',
   corsFor((env) => env.CORS_ALLOWED_ORIGINS, {
     // No allowHeaders: the headers a preflight asks for are allowed (SDKs send their own x-stainless-* set).
-    exposeHeaders: ['x-request-id', 'x-proxy-model', 'x-proxy-tier', 'x-proxy-route-reason', 'x-proxy-cache', 'x-proxy-cost-usd', 'x-proxy-attempts', 'x-proxy-fallback-from', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+    exposeHeaders: [
+      'x-request-id',
+      'x-proxy-model',
+      'x-proxy-tier',
+      'x-proxy-route-reason',
+      'x-proxy-cache',
+      'x-proxy-cost-usd',
+      'x-proxy-attempts',
+      'x-proxy-fallback-from',
+      'retry-after',
+      'x-ratelimit-limit-requests',
+      'x-ratelimit-remaining-requests',
+      'x-ratelimit-reset-requests',
+      'x-ratelimit-limit-tokens',
+      'x-ratelimit-remaining-tokens',
+      'x-ratelimit-reset-tokens',
+    ],
   }),
   tenantAuth,
   trackCall,
@@ -40,7 +56,10 @@ app.post('/v1/chat/completions', chatCompletions);
 app.post('/v1/embeddings', embeddings);
 app.get('/v1/models', listModels);
 
-app.use('/admin/*', corsFor((env) => env.ADMIN_CORS_ALLOWED_ORIGINS, { allowHeaders: ['authorization', 'content-type'], exposeHeaders: ['x-request-id', 'x-analytics-source'] }));
+app.use(
+  '/admin/*',
+  corsFor((env) => env.ADMIN_CORS_ALLOWED_ORIGINS, { allowHeaders: ['authorization', 'content-type'], exposeHeaders: ['x-request-id', 'x-analytics-source'] }),
+);
 app.route('/admin', admin);
 
 app.notFound(() => errorResponse(new ProxyError(404, 'Unknown endpoint.', { type: 'invalid_request_error', code: 'unknown_url' })));
@@ -48,7 +67,10 @@ app.notFound(() => errorResponse(new ProxyError(404, 'Unknown endpoint.', { type
 /** Hono's own 4xx (a body its JSON validator could not parse, or did not take for JSON) in the OpenAI shape. */
 function honoClientError(thrown: HTTPException): ProxyError {
   if (thrown.status === 415) {
-    return new ProxyError(415, 'The request body must be JSON: send it with `Content-Type: application/json`.', { type: 'invalid_request_error', code: 'unsupported_media_type' });
+    return new ProxyError(415, 'The request body must be JSON: send it with `Content-Type: application/json`.', {
+      type: 'invalid_request_error',
+      code: 'unsupported_media_type',
+    });
   }
   return new ProxyError(thrown.status, `Invalid request: ${thrown.message || 'bad request'}.`, { type: 'invalid_request_error', code: 'invalid_json' });
 }
@@ -57,7 +79,8 @@ app.onError((thrown, c) => {
   const error = thrown instanceof HTTPException && thrown.status < 500 ? honoClientError(thrown) : toProxyError(thrown);
   if (error.status >= 500 && !(thrown instanceof ProxyError)) console.error('unhandled error', c.get('requestId'), thrown);
   // What failed underneath (an upstream's connection error, say) is for the operator, never the client.
-  else if (error.status >= 500 && error.cause !== undefined) console.warn(`${error.code ?? error.type}`, c.get('requestId'), error.cause instanceof Error ? error.cause.message : error.cause);
+  else if (error.status >= 500 && error.cause !== undefined)
+    console.warn(`${error.code ?? error.type}`, c.get('requestId'), error.cause instanceof Error ? error.cause.message : error.cause);
   const call = c.get('call');
   // Every call that got past authentication is logged, failures included.
   if (call) logCall(c, { status: error.status, error });

@@ -17,7 +17,15 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 /** Our switches, whichever Chromium runs (playwright-core adds --headless and a fresh --user-data-dir). */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /**
  * Switches of `@sparticuz/chromium`'s `args` (made for AWS Lambda) left out:
@@ -29,7 +37,15 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
  * - `--disable-features`, `--enable-features`: Chromium reads only the last of each, so these would
  *   replace playwright-core's own lists.
  */
-const DROPPED_PACKAGE_SWITCHES = new Set(['--headless', '--single-process', '--disable-web-security', '--allow-running-insecure-content', '--disable-site-isolation-trials', '--disable-features', '--enable-features']);
+const DROPPED_PACKAGE_SWITCHES = new Set([
+  '--headless',
+  '--single-process',
+  '--disable-web-security',
+  '--allow-running-insecure-content',
+  '--disable-site-isolation-trials',
+  '--disable-features',
+  '--enable-features',
+]);
 
 const SYSTEM_CHROMIUMS = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
@@ -57,7 +73,10 @@ export async function chromiumLaunchOptions() {
     if (!isExecutableFile(fromEnv)) throw new Error(`CHROMIUM_PATH is ${fromEnv}, which is not an executable file.`);
     return { executablePath: fromEnv, headless: true, args: CHROMIUM_ARGS };
   }
-  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'chromium'));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'chromium'));
   const system = [...SYSTEM_CHROMIUMS, ...onPath].find(isExecutableFile);
   if (system) return { executablePath: system, headless: true, args: CHROMIUM_ARGS };
   return bundledChromium();
@@ -75,7 +94,9 @@ async function bundledChromium() {
   const dir = join(tmpdir(), `sparticuz-chromium-${version}`);
   if (!existsSync(join(dir, 'chromium'))) await unpack(entry, dir);
   const { default: packaged } = await import(pathToFileURL(entry).href);
-  const theirs = /** @type {string[]} */ (packaged.args).filter((arg) => !DROPPED_PACKAGE_SWITCHES.has(switchName(arg)) && !CHROMIUM_ARGS.some((ours) => switchName(ours) === switchName(arg)));
+  const theirs = /** @type {string[]} */ (packaged.args).filter(
+    (arg) => !DROPPED_PACKAGE_SWITCHES.has(switchName(arg)) && !CHROMIUM_ARGS.some((ours) => switchName(ours) === switchName(arg)),
+  );
   /** @type {Record<string, string>} */
   const env = {};
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
@@ -107,7 +128,9 @@ async function unpack(entry, dir) {
   mkdirSync(staging);
   try {
     const script = `const { default: chromium } = await import(${JSON.stringify(pathToFileURL(entry).href)}); await chromium.executablePath();`;
-    await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: staging, TMP: staging, TEMP: staging } }).catch((/** @type {{ stderr?: string }} */ error) => {
+    await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, TMPDIR: staging, TMP: staging, TEMP: staging },
+    }).catch((/** @type {{ stderr?: string }} */ error) => {
       throw new Error(error.stderr?.trim() || String(error));
     });
     if (!existsSync(join(staging, 'chromium'))) throw new Error(`@sparticuz/chromium did not unpack a chromium into ${staging}`);

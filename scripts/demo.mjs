@@ -35,7 +35,16 @@ const QUESTIONS = [
   'Which plans include single sign-on?',
   'How do refunds work for annual plans?',
 ];
-const TOPICS = ['an invoice dispute', 'a shipping delay', 'a login problem', 'a feature request', 'a billing upgrade', 'an API timeout', 'a data export', 'a security question'];
+const TOPICS = [
+  'an invoice dispute',
+  'a shipping delay',
+  'a login problem',
+  'a feature request',
+  'a billing upgrade',
+  'an API timeout',
+  'a data export',
+  'a security question',
+];
 // Long enough (> 1,024 tokens) for the provider-side prompt cache to apply on reuse.
 const HANDBOOK = `You are the support assistant of a software company. ${'Follow the style guide: be brief, be kind, cite the policy section, never promise refunds without a ticket. '.repeat(60)}`;
 
@@ -88,7 +97,9 @@ async function demoTenants(url, adminToken) {
   return Promise.all(
     DEMO_TENANTS.map(async (spec) => {
       const found = existing.find((t) => t.name === spec.name);
-      const key = found ? /** @type {{ api_key: string }} */ (await admin(url, adminToken, 'POST', `/tenants/${found.id}/keys`)).api_key : /** @type {{ api_key: string }} */ (await admin(url, adminToken, 'POST', '/tenants', { name: spec.name, ...spec.settings })).api_key;
+      const key = found
+        ? /** @type {{ api_key: string }} */ (await admin(url, adminToken, 'POST', `/tenants/${found.id}/keys`)).api_key
+        : /** @type {{ api_key: string }} */ (await admin(url, adminToken, 'POST', '/tenants', { name: spec.name, ...spec.settings })).api_key;
       return { ...spec, client: new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 }) };
     }),
   );
@@ -116,7 +127,10 @@ async function oneCall(tenant) {
       return 'cacheable';
     }
     if (roll < 0.24) {
-      await tenant.client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: `Summarize ${pick(TOPICS)} mock:fail=${pick([429, 500, 502, 503])}` }] }, { headers });
+      await tenant.client.chat.completions.create(
+        { model: 'auto', messages: [{ role: 'user', content: `Summarize ${pick(TOPICS)} mock:fail=${pick([429, 500, 502, 503])}` }] },
+        { headers },
+      );
       return 'failure';
     }
     if (roll < 0.55) {
@@ -129,7 +143,10 @@ async function oneCall(tenant) {
           stream: true,
           stream_options: Math.random() < 0.5 ? { include_usage: true } : undefined,
           max_tokens: 120 + Math.floor(Math.random() * 300),
-          messages: [{ role: 'system', content: HANDBOOK }, { role: 'user', content: say(`Draft a reply about ${pick(TOPICS)}${broken ? ' mock:stream-error' : ''}`) }],
+          messages: [
+            { role: 'system', content: HANDBOOK },
+            { role: 'user', content: say(`Draft a reply about ${pick(TOPICS)}${broken ? ' mock:stream-error' : ''}`) },
+          ],
         },
         { headers, signal: controller.signal },
       );
@@ -210,7 +227,11 @@ async function main() {
 
   console.log(`Sending demo traffic to ${url} for ${seconds} s (${concurrency} at a time)…`);
   const { sent, outcomes } = await runDemoTraffic({ url, adminToken, seconds, concurrency, onProgress: (n) => process.stdout.write(`\r  ${n} calls`) });
-  console.log(`\r  ${sent} calls: ${Object.entries(outcomes).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  console.log(
+    `\r  ${sent} calls: ${Object.entries(outcomes)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}`,
+  );
   console.log(`\nOpen ${url}/dashboard/ and sign in with the admin token${adminToken === 'dev-admin-token' ? ' (dev-admin-token)' : ''}.`);
   if (server) console.log('The server keeps running; Ctrl-C stops it.');
 }

@@ -31,12 +31,16 @@ const port = await new Promise((done) => {
   });
 });
 const url = `http://127.0.0.1:${port}`;
-const server = spawn(process.execPath, [join(root, 'scripts/start.mjs'), '--port', String(port), '--ip', '127.0.0.1', '--persist-to', state, '--var', `ADMIN_TOKEN:${token}`], {
-  cwd: root,
-  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-  stdio: 'ignore',
-  detached: true,
-});
+const server = spawn(
+  process.execPath,
+  [join(root, 'scripts/start.mjs'), '--port', String(port), '--ip', '127.0.0.1', '--persist-to', state, '--var', `ADMIN_TOKEN:${token}`],
+  {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    stdio: 'ignore',
+    detached: true,
+  },
+);
 const stop = () => {
   try {
     if (server.pid) process.kill(-server.pid, 'SIGTERM');

@@ -109,7 +109,9 @@ if (migrated.code !== 0) {
 // 2. The admin token.
 const devVars = /** @type {string[]} */ ([wranglerEnv && join(configDir, `.dev.vars.${wranglerEnv}`), join(configDir, '.dev.vars')].filter(Boolean));
 const devVarsFile = devVars.find((p) => existsSync(p));
-const dotEnvFiles = devVarsFile ? [] : ['.env', '.env.local', ...(wranglerEnv ? [`.env.${wranglerEnv}`, `.env.${wranglerEnv}.local`] : [])].map((f) => join(configDir, f));
+const dotEnvFiles = devVarsFile
+  ? []
+  : ['.env', '.env.local', ...(wranglerEnv ? [`.env.${wranglerEnv}`, `.env.${wranglerEnv}.local`] : [])].map((f) => join(configDir, f));
 const cliToken = argValues(userArgs, '--var').find((v) => v.startsWith('ADMIN_TOKEN:'));
 
 const devArgs = ['dev', ...userArgs];

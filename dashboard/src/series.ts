@@ -5,7 +5,11 @@ import type { Dataset } from './components/chart';
 import { bucketAxis, type RangeId, type TimeAxis } from './time-range';
 
 /** The x axis of a chart of this series over the range (every series has the same buckets). */
-export const timeAxis = (series: Timeseries, range: RangeId): TimeAxis => bucketAxis((series.series[0]?.points ?? []).map((p) => p.ts), range);
+export const timeAxis = (series: Timeseries, range: RangeId): TimeAxis =>
+  bucketAxis(
+    (series.series[0]?.points ?? []).map((p) => p.ts),
+    range,
+  );
 
 /** A stack shows at most this many series; the smaller rest is summed as "Other". */
 const MAX_STACKED = 8;
@@ -20,7 +24,9 @@ export function stackedDatasets(series: Timeseries, metric: (p: Point) => number
     .map((s) => ({ ...s, total: s.values.reduce((a, b) => a + b, 0) }))
     .filter((s) => s.total > 0)
     .sort((a, b) => b.total - a.total);
-  const shown: Dataset[] = ranked.slice(0, MAX_STACKED).map((s) => ({ label: name(s.key), data: s.values, colour: keyColour(series.group_by ?? 'all', s.key) }));
+  const shown: Dataset[] = ranked
+    .slice(0, MAX_STACKED)
+    .map((s) => ({ label: name(s.key), data: s.values, colour: keyColour(series.group_by ?? 'all', s.key) }));
   const rest = ranked.slice(MAX_STACKED);
   if (rest.length === 0) return shown;
   const other = rest[0].values.map((_, i) => rest.reduce((sum, s) => sum + s.values[i], 0));

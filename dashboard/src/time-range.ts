@@ -15,7 +15,12 @@ interface Range {
   multiDay: boolean;
 }
 
-const last = (label: string, ms: number, interval: Interval): Range => ({ label, interval, window: (now) => ({ from: now - ms, to: now }), multiDay: ms > DAY });
+const last = (label: string, ms: number, interval: Interval): Range => ({
+  label,
+  interval,
+  window: (now) => ({ from: now - ms, to: now }),
+  multiDay: ms > DAY,
+});
 
 /** A calendar month in UTC (the month the budgets and the finance CSV count in), `back` months before the current one, which ends now. */
 const month = (label: string, back: number): Range => ({

@@ -17,9 +17,28 @@ import { REFERENCE_PAGE } from './reference-page';
 import { ErrorSchema, PriceEntrySchema, PriceSchema } from './schemas';
 import { PRICES_AS_OF } from '../pricing/catalog';
 import type { AppEnv } from '../http/context';
-import { AnalyticsQuery, BreakdownQuery, BreakdownSchema, SpendSchema, SummarySchema, TimeseriesQuery, TimeseriesSchema, TimeWindowQuery, RequestLogQuery, RequestDetailSchema, RequestLogPageSchema } from '../../analytics/schemas';
-import { CreatedTenantSchema, IssuedKeySchema, KeySummarySchema, ModelIdSchema, TenantPatchSchema, TenantSchema, TenantSettingsSchema } from '../tenants/schemas';
-
+import {
+  AnalyticsQuery,
+  BreakdownQuery,
+  BreakdownSchema,
+  SpendSchema,
+  SummarySchema,
+  TimeseriesQuery,
+  TimeseriesSchema,
+  TimeWindowQuery,
+  RequestLogQuery,
+  RequestDetailSchema,
+  RequestLogPageSchema,
+} from '../../analytics/schemas';
+import {
+  CreatedTenantSchema,
+  IssuedKeySchema,
+  KeySummarySchema,
+  ModelIdSchema,
+  TenantPatchSchema,
+  TenantSchema,
+  TenantSettingsSchema,
+} from '../tenants/schemas';
 
 const DAY_MS = 86_400_000;
 
@@ -66,7 +85,10 @@ admin.use(
   bodyLimit({
     maxSize: MAX_ADMIN_BODY_BYTES,
     onError: () => {
-      throw new ProxyError(413, `The request body is larger than the ${MAX_ADMIN_BODY_BYTES} bytes the admin API accepts.`, { type: 'invalid_request_error', code: 'request_too_large' });
+      throw new ProxyError(413, `The request body is larger than the ${MAX_ADMIN_BODY_BYTES} bytes the admin API accepts.`, {
+        type: 'invalid_request_error',
+        code: 'request_too_large',
+      });
     },
   }),
 );
@@ -90,7 +112,10 @@ admin.get('/docs', (c) => c.html(REFERENCE_PAGE));
 
 admin.openapi(
   createRoute({
-    method: 'post', path: '/tenants', security, summary: 'Create a tenant and its first API key',
+    method: 'post',
+    path: '/tenants',
+    security,
+    summary: 'Create a tenant and its first API key',
     request: { body: { content: { 'application/json': { schema: TenantSettingsSchema } }, required: true } },
     responses: { 201: json(CreatedTenantSchema, 'The tenant, with its API key shown once'), ...errors },
   }),
@@ -102,7 +127,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/tenants', security, summary: 'List tenants',
+    method: 'get',
+    path: '/tenants',
+    security,
+    summary: 'List tenants',
     responses: { 200: json(z.object({ data: z.array(TenantSchema) }), 'All tenants'), ...errors },
   }),
   async (c) => c.json({ data: await listTenants(c.env) }, 200),
@@ -112,7 +140,10 @@ const TenantParams = z.object({ id: z.string().openapi({ param: { name: 'id', in
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/tenants/{id}', security, summary: 'Get a tenant',
+    method: 'get',
+    path: '/tenants/{id}',
+    security,
+    summary: 'Get a tenant',
     request: { params: TenantParams },
     responses: { 200: json(TenantSchema, 'The tenant'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
   }),
@@ -125,7 +156,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'patch', path: '/tenants/{id}', security, summary: 'Change a tenant’s settings (takes effect on its next call)',
+    method: 'patch',
+    path: '/tenants/{id}',
+    security,
+    summary: 'Change a tenant’s settings (takes effect on its next call)',
     request: { params: TenantParams, body: { content: { 'application/json': { schema: TenantPatchSchema } }, required: true } },
     responses: { 200: json(TenantSchema, 'The updated tenant'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
   }),
@@ -138,7 +172,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'delete', path: '/tenants/{id}', security, summary: 'Delete a tenant and its keys (its request log stays)',
+    method: 'delete',
+    path: '/tenants/{id}',
+    security,
+    summary: 'Delete a tenant and its keys (its request log stays)',
     request: { params: TenantParams },
     responses: { 200: json(z.object({ id: z.string(), deleted: z.literal(true) }), 'Deleted'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
   }),
@@ -151,7 +188,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/tenants/{id}/keys', security, summary: 'List a tenant’s keys (prefixes only)',
+    method: 'get',
+    path: '/tenants/{id}/keys',
+    security,
+    summary: 'List a tenant’s keys (prefixes only)',
     request: { params: TenantParams },
     responses: { 200: json(z.object({ data: z.array(KeySummarySchema) }), 'The keys'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
   }),
@@ -164,7 +204,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'post', path: '/tenants/{id}/keys', security, summary: 'Issue another API key for a tenant',
+    method: 'post',
+    path: '/tenants/{id}/keys',
+    security,
+    summary: 'Issue another API key for a tenant',
     request: { params: TenantParams },
     responses: { 201: json(IssuedKeySchema, 'The key, shown once'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
   }),
@@ -177,7 +220,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'delete', path: '/keys/{key_id}', security, summary: 'Revoke an API key',
+    method: 'delete',
+    path: '/keys/{key_id}',
+    security,
+    summary: 'Revoke an API key',
     request: { params: z.object({ key_id: z.string().openapi({ param: { name: 'key_id', in: 'path' } }) }) },
     responses: { 200: json(z.object({ key_id: z.string(), revoked: z.literal(true) }), 'Revoked'), 404: json(ErrorSchema, 'No such live key'), ...errors },
   }),
@@ -190,7 +236,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/requests', security, summary: 'The request log, newest first, cursor-paginated',
+    method: 'get',
+    path: '/requests',
+    security,
+    summary: 'The request log, newest first, cursor-paginated',
     request: { query: RequestLogQuery },
     responses: { 200: json(RequestLogPageSchema, 'One page of calls'), ...errors },
   }),
@@ -202,7 +251,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/requests/{id}', security, summary: 'One call, with the upstream attempts that failed before its last one',
+    method: 'get',
+    path: '/requests/{id}',
+    security,
+    summary: 'One call, with the upstream attempts that failed before its last one',
     request: { params: z.object({ id: z.string().max(100) }) },
     responses: { 200: json(RequestDetailSchema, 'The call'), 404: json(ErrorSchema, 'No such call'), ...errors },
   }),
@@ -215,7 +267,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/analytics/summary', security, summary: 'Headline numbers of a window: requests, errors, tokens, cost, savings, cheap-tier share, cache hit rate, latency percentiles',
+    method: 'get',
+    path: '/analytics/summary',
+    security,
+    summary: 'Headline numbers of a window: requests, errors, tokens, cost, savings, cheap-tier share, cache hit rate, latency percentiles',
     request: { query: AnalyticsQuery },
     responses: { 200: json(SummarySchema, 'The summary'), ...errors },
   }),
@@ -230,7 +285,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/analytics/breakdown', security, summary: 'The summary per tenant, model, tier or provider (largest spend first); always from D1',
+    method: 'get',
+    path: '/analytics/breakdown',
+    security,
+    summary: 'The summary per tenant, model, tier or provider (largest spend first); always from D1',
     request: { query: BreakdownQuery },
     responses: { 200: json(BreakdownSchema, 'One summary per group'), ...errors },
   }),
@@ -243,7 +301,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/analytics/timeseries', security, summary: 'The same numbers per minute, hour or day, optionally per tenant, model, tier or provider',
+    method: 'get',
+    path: '/analytics/timeseries',
+    security,
+    summary: 'The same numbers per minute, hour or day, optionally per tenant, model, tier or provider',
     request: { query: TimeseriesQuery },
     responses: { 200: json(TimeseriesSchema, 'One series per group, every bucket present'), ...errors },
   }),
@@ -253,7 +314,10 @@ admin.openapi(
     const ae = analyticsEngineConfig(c.env);
     c.header('x-analytics-source', ae ? 'analytics-engine' : 'd1');
     try {
-      return c.json(ae ? await timeseriesFromAnalyticsEngine(ae, scope, q.interval, q.group_by) : await timeseries(c.env.DB, scope, q.interval, q.group_by), 200);
+      return c.json(
+        ae ? await timeseriesFromAnalyticsEngine(ae, scope, q.interval, q.group_by) : await timeseries(c.env.DB, scope, q.interval, q.group_by),
+        200,
+      );
     } catch (error) {
       if (error instanceof RangeError) throw invalidRequest(error.message, 'interval', 'too_many_points');
       throw error;
@@ -263,7 +327,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/analytics/spend', security, summary: 'Month-to-date spend per tenant, budget use, and a month-end forecast from the last 7 days',
+    method: 'get',
+    path: '/analytics/spend',
+    security,
+    summary: 'Month-to-date spend per tenant, budget use, and a month-end forecast from the last 7 days',
     responses: { 200: json(SpendSchema, 'Per tenant'), ...errors },
   }),
   async (c) => c.json(await tenantSpend(c.env.DB), 200),
@@ -271,7 +338,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/export.csv', security, summary: 'Spend per day, tenant and model, as CSV (exact USD, 9 decimals)',
+    method: 'get',
+    path: '/export.csv',
+    security,
+    summary: 'Spend per day, tenant and model, as CSV (exact USD, 9 decimals)',
     request: { query: TimeWindowQuery },
     responses: { 200: { content: { 'text/csv': { schema: z.string() } }, description: 'CSV with a header row' }, ...errors },
   }),
@@ -283,7 +353,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'get', path: '/prices', security, summary: 'Prices in force: the built-in table with overrides applied',
+    method: 'get',
+    path: '/prices',
+    security,
+    summary: 'Prices in force: the built-in table with overrides applied',
     responses: { 200: json(z.object({ data: z.array(PriceEntrySchema), as_of: z.string() }), 'USD per million tokens'), ...errors },
   }),
   async (c) => c.json({ data: await listPrices(c.env), as_of: PRICES_AS_OF }, 200),
@@ -291,7 +364,10 @@ admin.openapi(
 
 admin.openapi(
   createRoute({
-    method: 'put', path: '/prices/{model{.+}}', security, summary: 'Override (or add) the price of a model',
+    method: 'put',
+    path: '/prices/{model{.+}}',
+    security,
+    summary: 'Override (or add) the price of a model',
     request: {
       params: z.object({ model: ModelIdParam }),
       body: { content: { 'application/json': { schema: PriceSchema } }, required: true },

@@ -10,7 +10,10 @@ import type { AppEnv } from '../http/context';
 export const adminAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expected = c.env.ADMIN_TOKEN;
   if (!expected) {
-    throw new ProxyError(503, 'The admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN).', { type: 'server_error', code: 'admin_disabled' });
+    throw new ProxyError(503, 'The admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN).', {
+      type: 'server_error',
+      code: 'admin_disabled',
+    });
   }
   const token = bearerToken(c.req.raw);
   if (!token || !(await secretsEqual(token, expected))) throw invalidApiKey('A valid admin token is required: Authorization: Bearer <ADMIN_TOKEN>.');

@@ -18,10 +18,7 @@ export async function sha256Hex(text: string): Promise<string> {
 /** Compares two secrets in constant time: hashing first makes the lengths equal too. */
 export async function secretsEqual(given: string, expected: string): Promise<boolean> {
   const encoder = new TextEncoder();
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest('SHA-256', encoder.encode(given)),
-    crypto.subtle.digest('SHA-256', encoder.encode(expected)),
-  ]);
+  const [a, b] = await Promise.all([crypto.subtle.digest('SHA-256', encoder.encode(given)), crypto.subtle.digest('SHA-256', encoder.encode(expected))]);
   return crypto.subtle.timingSafeEqual(a, b);
 }
 

@@ -16,7 +16,17 @@ const KV_MIN_TTL_S = 60;
 export const MAX_CACHED_BYTES = 24 * 1024 * 1024;
 
 /** Per-call metadata: none of it changes what the model answers. */
-const KEY_IGNORED_FIELDS = new Set(['stream', 'stream_options', 'user', 'metadata', 'store', 'request_id', 'prompt_cache_key', 'safety_identifier', 'service_tier']);
+const KEY_IGNORED_FIELDS = new Set([
+  'stream',
+  'stream_options',
+  'user',
+  'metadata',
+  'store',
+  'request_id',
+  'prompt_cache_key',
+  'safety_identifier',
+  'service_tier',
+]);
 
 export type CacheDecision =
   | { mode: 'off'; reason: string }

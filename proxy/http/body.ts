@@ -7,7 +7,10 @@
 import { invalidRequest, ProxyError } from '../core/errors';
 
 const tooLarge = (maxBytes: number) =>
-  new ProxyError(413, `The request body is larger than the ${maxBytes} bytes this proxy accepts.`, { type: 'invalid_request_error', code: 'request_too_large' });
+  new ProxyError(413, `The request body is larger than the ${maxBytes} bytes this proxy accepts.`, {
+    type: 'invalid_request_error',
+    code: 'request_too_large',
+  });
 
 /**
  * A request body: as parsed, and as sent, kept so it can be forwarded without serialising it

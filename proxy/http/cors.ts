@@ -12,7 +12,10 @@ import type { AppEnv } from './context';
 
 export function corsFor(setting: (env: Env) => string | undefined, options: { allowHeaders?: string[]; exposeHeaders: string[] }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const origins = (setting(c.env) ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+    const origins = (setting(c.env) ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
     if (origins.length === 0) return next();
     return cors({ origin: origins.includes('*') ? '*' : origins, maxAge: 600, ...options })(c, next);
   };

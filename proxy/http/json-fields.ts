@@ -19,7 +19,7 @@ function skipSpace(text: string, i: number): number {
 
 /** The index just past the string that opens at `i`. */
 function stringEnd(text: string, i: number): number {
-  for (let from = i + 1; ; ) {
+  for (let from = i + 1; ;) {
     const quote = text.indexOf('"', from);
     if (quote < 0) throw new SyntaxError('unterminated string');
     let backslashes = 0;
@@ -35,7 +35,7 @@ function valueEnd(text: string, i: number): number {
   if (first === 0x22) return stringEnd(text, i);
   if (first === 0x7b || first === 0x5b) {
     let depth = 0;
-    for (let j = i; j < text.length; ) {
+    for (let j = i; j < text.length;) {
       const code = text.charCodeAt(j);
       if (code === 0x22) {
         j = stringEnd(text, j);

@@ -12,7 +12,11 @@ import { invalidRequest } from '../core/errors';
  * would make the response unbuildable after the upstream call was paid for; a non-ASCII one
  * would be mangled.
  */
-export const modelIdText = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/, 'a model id is printable ASCII without spaces');
+export const modelIdText = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, 'a model id is printable ASCII without spaces');
 
 export const positiveInt = z.number().int().positive();
 

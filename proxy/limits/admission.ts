@@ -54,7 +54,11 @@ const NO_LIMITS: Admission = { settle: () => {} };
  * x-ratelimit-* for the tenant's buckets, sent with whatever answer the call gets.
  */
 export async function admitCall(request: AdmissionRequest, estimatedTokens: number): Promise<{ admission: Admission; headers: Record<string, string> }> {
-  const { env, tenant: { tenantId, tenant }, waitUntil } = request;
+  const {
+    env,
+    tenant: { tenantId, tenant },
+    waitUntil,
+  } = request;
   await enforceBudget(env, tenantId, tenant.monthly_budget_usd);
   const limits: Limits = { rpm: tenant.rpm, tpm: tenant.tpm };
   if (!limits.rpm && !limits.tpm) return { admission: NO_LIMITS, headers: {} };
@@ -71,8 +75,16 @@ export async function admitCall(request: AdmissionRequest, estimatedTokens: numb
   const headers = rateLimitHeaders(decision);
   if (!decision.allowed) {
     const retryAfterS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-    throw new ProxyError(429, `Rate limit reached for ${decision.exceeded} per minute (limit ${decision.exceeded === 'requests' ? limits.rpm : limits.tpm}). Try again in ${retryAfterS}s.`, { type: // OpenAI names the exhausted dimension as the error type.
-      decision.exceeded!, code: 'rate_limit_exceeded', headers: { ...headers, 'retry-after': String(retryAfterS), 'retry-after-ms': String(decision.retryAfterMs) } });
+    throw new ProxyError(
+      429,
+      `Rate limit reached for ${decision.exceeded} per minute (limit ${decision.exceeded === 'requests' ? limits.rpm : limits.tpm}). Try again in ${retryAfterS}s.`,
+      {
+        // OpenAI names the exhausted dimension as the error type.
+        type: decision.exceeded!,
+        code: 'rate_limit_exceeded',
+        headers: { ...headers, 'retry-after': String(retryAfterS), 'retry-after-ms': String(decision.retryAfterMs) },
+      },
+    );
   }
   const reserved = reservedTokens(limits, estimatedTokens);
   let settled = false;
@@ -81,7 +93,11 @@ export async function admitCall(request: AdmissionRequest, estimatedTokens: numb
       if (settled) return;
       settled = true;
       if (limits.tpm && usedTokens !== reserved) {
-        waitUntil(store.reconcile(tenantId, limits, usedTokens - reserved).catch((error) => console.warn('rate-limit reconcile failed', tenantId, error instanceof Error ? error.message : error)));
+        waitUntil(
+          store
+            .reconcile(tenantId, limits, usedTokens - reserved)
+            .catch((error) => console.warn('rate-limit reconcile failed', tenantId, error instanceof Error ? error.message : error)),
+        );
       }
     },
   };

@@ -56,6 +56,14 @@ export async function enforceBudget(env: Env, tenantId: string, budgetUsd: numbe
   if (budgetUsd === null) return;
   const spentNano = await monthToDateSpend(env, tenantId);
   if (spentNano < Math.round(budgetUsd * 1e9)) return;
-  throw new ProxyError(429, `This tenant has spent its monthly budget of $${budgetUsd} ($${(spentNano / 1e9).toFixed(6)} so far this month). Ask your administrator to raise it.`, { type: 'insufficient_quota', code: 'insufficient_quota', headers: // Retrying cannot help until the budget changes; the openai SDKs honour this header.
-    { 'x-should-retry': 'false' } });
+  throw new ProxyError(
+    429,
+    `This tenant has spent its monthly budget of $${budgetUsd} ($${(spentNano / 1e9).toFixed(6)} so far this month). Ask your administrator to raise it.`,
+    {
+      type: 'insufficient_quota',
+      code: 'insufficient_quota',
+      // Retrying cannot help until the budget changes; the openai SDKs honour this header.
+      headers: { 'x-should-retry': 'false' },
+    },
+  );
 }

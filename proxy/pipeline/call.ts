@@ -117,8 +117,18 @@ export function logCall(c: AppContext, result: CallResult): RequestRecord {
  */
 export const trackCall: MiddlewareHandler<AppEnv> = async (c, next) => {
   const call: CallInfo = {
-    endpoint: 'chat', modelRequested: null, resolved: null, routed: null, stream: false, attempts: 0, failedAttempts: [],
-    promptTokens: 0, admission: null, controller: new AbortController(), logged: false, requestText: null,
+    endpoint: 'chat',
+    modelRequested: null,
+    resolved: null,
+    routed: null,
+    stream: false,
+    attempts: 0,
+    failedAttempts: [],
+    promptTokens: 0,
+    admission: null,
+    controller: new AbortController(),
+    logged: false,
+    requestText: null,
   };
   c.set('call', call);
   const signal = c.req.raw.signal;

@@ -81,11 +81,24 @@ export function streamResponse(c: AppContext, answer: StreamedAnswer, headers: R
       const completed = assembler && outcome.status === 200 && !estimated ? assembler.result(usage) : null;
       await Promise.all([
         completed && handling.onComplete ? handling.onComplete(completed, usage) : null,
-        writeRequestLog(c.env, callRecord(c, { status: outcome.status, error: outcome.error, usage, usageEstimated: estimated, ttftMs: outcome.ttftMs, cache: handling.cache, responseText: completed })),
+        writeRequestLog(
+          c.env,
+          callRecord(c, {
+            status: outcome.status,
+            error: outcome.error,
+            usage,
+            usageEstimated: estimated,
+            ttftMs: outcome.ttftMs,
+            cache: handling.cache,
+            responseText: completed,
+          }),
+        ),
       ]);
     },
   };
-  const { body: stream, ended } = passThrough ? passThroughStream(passThrough, parts, { ...options, clientSignal: c.req.raw.signal }) : meterStream(parts, options);
+  const { body: stream, ended } = passThrough
+    ? passThroughStream(passThrough, parts, { ...options, clientSignal: c.req.raw.signal })
+    : meterStream(parts, options);
   // From here the metered stream writes the call's row, however the stream ends.
   call.logged = true;
   c.executionCtx.waitUntil(ended);

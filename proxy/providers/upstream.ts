@@ -45,10 +45,22 @@ export function upstreamFailure(provider: ProviderName, status: number, message:
   if (status === 401 || status === 403) {
     return new ProxyError(502, `The ${provider} upstream rejected the proxy's credentials.`, { type: 'upstream_error', code: 'upstream_auth_failed' });
   }
-  if (status === 429) return new ProxyError(429, `The ${provider} upstream is rate limiting: ${message}`, { type: 'rate_limit_error', code: 'rate_limit_exceeded', headers: retryHeaders(headers) });
-  if (status === 404) return new ProxyError(404, `${provider} upstream: ${message}`, { type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
-  if (status >= 400 && status < 500) return new ProxyError(status === 413 ? 413 : 400, `${provider} upstream: ${message}`, { type: 'invalid_request_error', code: 'upstream_rejected' });
-  if (status === 503 || status === 529) return new ProxyError(503, `The ${provider} upstream is overloaded: ${message}`, { type: 'upstream_error', code: 'upstream_overloaded', headers: retryHeaders(headers) });
+  if (status === 429)
+    return new ProxyError(429, `The ${provider} upstream is rate limiting: ${message}`, {
+      type: 'rate_limit_error',
+      code: 'rate_limit_exceeded',
+      headers: retryHeaders(headers),
+    });
+  if (status === 404)
+    return new ProxyError(404, `${provider} upstream: ${message}`, { type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
+  if (status >= 400 && status < 500)
+    return new ProxyError(status === 413 ? 413 : 400, `${provider} upstream: ${message}`, { type: 'invalid_request_error', code: 'upstream_rejected' });
+  if (status === 503 || status === 529)
+    return new ProxyError(503, `The ${provider} upstream is overloaded: ${message}`, {
+      type: 'upstream_error',
+      code: 'upstream_overloaded',
+      headers: retryHeaders(headers),
+    });
   if (status === 504) return new ProxyError(504, `The ${provider} upstream timed out.`, { type: 'upstream_error', code: 'upstream_timeout' });
   return new ProxyError(502, `The ${provider} upstream failed (${status}): ${message}`, { type: 'upstream_error', code: 'upstream_error' });
 }
@@ -82,7 +94,8 @@ function redactSecrets(text: string, secrets: ProviderSecrets): string {
  * An upstream's text as the proxy passes it on: redacted, then cut to MAX_MESSAGE_CHARS (in that
  * order, so a key crossing the cut is still whole when looked for).
  */
-export const upstreamText = (text: string, secrets: ProviderSecrets) => redactSecrets(text.slice(0, 2 * MAX_MESSAGE_CHARS), secrets).slice(0, MAX_MESSAGE_CHARS);
+export const upstreamText = (text: string, secrets: ProviderSecrets) =>
+  redactSecrets(text.slice(0, 2 * MAX_MESSAGE_CHARS), secrets).slice(0, MAX_MESSAGE_CHARS);
 
 /** Reads the error message out of an OpenAI- or Anthropic-shaped error body, or its text; short and without credentials. */
 export async function upstreamErrorMessage(response: Response, secrets: ProviderSecrets): Promise<string> {

@@ -19,7 +19,12 @@ export function recordProblem(r: unknown): string | null {
   if (!isObject(usage) || !['promptTokens', 'completionTokens', 'cachedTokens', 'cacheWriteTokens'].every((field) => isNumber(usage[field]))) return 'usage';
   if (!Array.isArray(r.failedAttempts)) return 'failedAttempts';
   for (const a of r.failedAttempts as unknown[]) {
-    if (!isObject(a) || !['model', 'provider', 'tier', 'errorMessage'].every((f) => isText(a[f])) || !['attempt', 'ts', 'status', 'latencyMs'].every((f) => isNumber(a[f]))) return 'failedAttempts';
+    if (
+      !isObject(a) ||
+      !['model', 'provider', 'tier', 'errorMessage'].every((f) => isText(a[f])) ||
+      !['attempt', 'ts', 'status', 'latencyMs'].every((f) => isNumber(a[f]))
+    )
+      return 'failedAttempts';
   }
   const content = r.content;
   if (content !== undefined && (!isObject(content) || !isText(content.request) || !(content.response === null || isText(content.response)))) return 'content';
@@ -58,7 +63,10 @@ export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env:
     }
   }
   if (valid.length === 0) return;
-  const failure = await insertRecords(env, valid.map((m) => m.body));
+  const failure = await insertRecords(
+    env,
+    valid.map((m) => m.body),
+  );
   if (failure === null) {
     for (const message of valid) message.ack();
     return;

@@ -18,23 +18,52 @@ const D1_ATTEMPTS = 3;
  * OR IGNORE, a row that breaks any other constraint (a NOT NULL) fails the statement loudly.
  */
 const REQUEST_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
-  ['id', (r) => r.id], ['ts', (r) => r.ts], ['tenant_id', (r) => r.tenantId], ['key_id', (r) => r.keyId], ['endpoint', (r) => r.endpoint],
-  ['model_requested', (r) => r.modelRequested], ['model', (r) => r.model], ['provider', (r) => r.provider], ['tier', (r) => r.tier],
-  ['route_reason', (r) => r.routeReason], ['status', (r) => r.status], ['error_type', (r) => r.errorType],
-  ['error_message', (r) => r.errorMessage?.slice(0, MAX_ERROR_CHARS) ?? null], ['prompt_tokens', (r) => r.usage.promptTokens],
-  ['completion_tokens', (r) => r.usage.completionTokens], ['cached_tokens', (r) => r.usage.cachedTokens],
-  ['cache_write_tokens', (r) => r.usage.cacheWriteTokens], ['usage_estimated', (r) => (r.usageEstimated ? 1 : 0)], ['cost_nano', (r) => r.costNano],
-  ['saved_nano', (r) => r.savedNano], ['latency_ms', (r) => r.latencyMs], ['ttft_ms', (r) => r.ttftMs], ['stream', (r) => (r.stream ? 1 : 0)],
-  ['cache', (r) => r.cache], ['attempts', (r) => r.attempts],
+  ['id', (r) => r.id],
+  ['ts', (r) => r.ts],
+  ['tenant_id', (r) => r.tenantId],
+  ['key_id', (r) => r.keyId],
+  ['endpoint', (r) => r.endpoint],
+  ['model_requested', (r) => r.modelRequested],
+  ['model', (r) => r.model],
+  ['provider', (r) => r.provider],
+  ['tier', (r) => r.tier],
+  ['route_reason', (r) => r.routeReason],
+  ['status', (r) => r.status],
+  ['error_type', (r) => r.errorType],
+  ['error_message', (r) => r.errorMessage?.slice(0, MAX_ERROR_CHARS) ?? null],
+  ['prompt_tokens', (r) => r.usage.promptTokens],
+  ['completion_tokens', (r) => r.usage.completionTokens],
+  ['cached_tokens', (r) => r.usage.cachedTokens],
+  ['cache_write_tokens', (r) => r.usage.cacheWriteTokens],
+  ['usage_estimated', (r) => (r.usageEstimated ? 1 : 0)],
+  ['cost_nano', (r) => r.costNano],
+  ['saved_nano', (r) => r.savedNano],
+  ['latency_ms', (r) => r.latencyMs],
+  ['ttft_ms', (r) => r.ttftMs],
+  ['stream', (r) => (r.stream ? 1 : 0)],
+  ['cache', (r) => r.cache],
+  ['attempts', (r) => r.attempts],
 ];
 const ATTEMPT_COLUMNS: Array<[string, (r: RequestRecord, a: AttemptRecord) => unknown]> = [
-  ['request_id', (r) => r.id], ['attempt', (_, a) => a.attempt], ['ts', (_, a) => a.ts], ['tenant_id', (r) => r.tenantId], ['model', (_, a) => a.model],
-  ['provider', (_, a) => a.provider], ['tier', (_, a) => a.tier], ['status', (_, a) => a.status], ['error_type', (_, a) => a.errorType],
-  ['error_message', (_, a) => a.errorMessage.slice(0, MAX_ERROR_CHARS)], ['latency_ms', (_, a) => a.latencyMs],
+  ['request_id', (r) => r.id],
+  ['attempt', (_, a) => a.attempt],
+  ['ts', (_, a) => a.ts],
+  ['tenant_id', (r) => r.tenantId],
+  ['model', (_, a) => a.model],
+  ['provider', (_, a) => a.provider],
+  ['tier', (_, a) => a.tier],
+  ['status', (_, a) => a.status],
+  ['error_type', (_, a) => a.errorType],
+  ['error_message', (_, a) => a.errorMessage.slice(0, MAX_ERROR_CHARS)],
+  ['latency_ms', (_, a) => a.latencyMs],
 ];
 const CONTENT_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
-  ['request_id', (r) => r.id], ['ts', (r) => r.ts], ['tenant_id', (r) => r.tenantId], ['request', (r) => r.content!.request],
-  ['response', (r) => r.content!.response], ['truncated', (r) => (r.content!.truncated ? 1 : 0)],
+  ['request_id', (r) => r.id],
+  ['ts', (r) => r.ts],
+  ['tenant_id', (r) => r.tenantId],
+  ['request', (r) => r.content!.request],
+  ['response', (r) => r.content!.response],
+  ['truncated', (r) => (r.content!.truncated ? 1 : 0)],
 ];
 
 // `WHERE true`: SQLite needs it to read ON CONFLICT after INSERT ... SELECT.
@@ -42,9 +71,21 @@ const insertFromJson = (table: string, columns: string[], key: string) =>
   `INSERT INTO ${table} (${columns.join(', ')}) SELECT ${columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each(?1) WHERE true ON CONFLICT (${key}) DO NOTHING`;
 const INSERTS = {
   // RETURNING names the calls really inserted (not skipped as copies), whose cost is new spend.
-  requests: `${insertFromJson('requests', REQUEST_COLUMNS.map(([c]) => c), 'id')} RETURNING id`,
-  attempts: insertFromJson('request_attempts', ATTEMPT_COLUMNS.map(([c]) => c), 'request_id, attempt'),
-  contents: insertFromJson('request_content', CONTENT_COLUMNS.map(([c]) => c), 'request_id'),
+  requests: `${insertFromJson(
+    'requests',
+    REQUEST_COLUMNS.map(([c]) => c),
+    'id',
+  )} RETURNING id`,
+  attempts: insertFromJson(
+    'request_attempts',
+    ATTEMPT_COLUMNS.map(([c]) => c),
+    'request_id, attempt',
+  ),
+  contents: insertFromJson(
+    'request_content',
+    CONTENT_COLUMNS.map(([c]) => c),
+    'request_id',
+  ),
 };
 
 interface Rows {

@@ -169,7 +169,10 @@ function startAttempt(number: number, model: ResolvedModel, clientSignal: AbortS
       let timer = 0;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          const error = new ProxyError(504, `The ${model.provider} upstream did not answer within ${ms} ms.`, { type: 'upstream_error', code: 'upstream_timeout' });
+          const error = new ProxyError(504, `The ${model.provider} upstream did not answer within ${ms} ms.`, {
+            type: 'upstream_error',
+            code: 'upstream_timeout',
+          });
           controller.abort(error);
           reject(error);
         }, ms);

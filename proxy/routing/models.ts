@@ -81,7 +81,11 @@ export function resolveModel(env: Env, tiers: Tiers, requested: string, kind: Ca
   // than the price table, so those pass through unpriced.
   if (!catalog && parts.provider === 'mock') throw modelNotFound(requested);
   if (catalog && catalog.kind !== kind) {
-    throw invalidRequest(`The model \`${requested}\` is a${catalog.kind === 'chat' ? ' chat' : 'n embeddings'} model and cannot serve this endpoint.`, 'model', 'model_not_supported');
+    throw invalidRequest(
+      `The model \`${requested}\` is a${catalog.kind === 'chat' ? ' chat' : 'n embeddings'} model and cannot serve this endpoint.`,
+      'model',
+      'model_not_supported',
+    );
   }
   const unavailable = PROVIDERS[parts.provider].unavailableReason(env);
   if (unavailable) throw modelNotFound(requested, `is not available here: ${unavailable}`);
@@ -98,10 +102,7 @@ export function resolveModel(env: Env, tiers: Tiers, requested: string, kind: Ca
 
 /** The models a client may call here: catalog models of configured providers, plus the aliases. */
 export function availableModels(env: Env, tiers: Tiers): Array<{ id: string; owned_by: string }> {
-  const aliases = [
-    ...(['cheap', 'expensive'] as const).map((tier) => ({ id: tier, owned_by: `alias:${tiers[tier]}` })),
-    { id: 'auto', owned_by: 'router' },
-  ];
+  const aliases = [...(['cheap', 'expensive'] as const).map((tier) => ({ id: tier, owned_by: `alias:${tiers[tier]}` })), { id: 'auto', owned_by: 'router' }];
   const models = BUILT_IN_MODELS.filter((m) => PROVIDERS[m.provider].unavailableReason(env) === null).map((m) => ({ id: m.id, owned_by: m.provider }));
   return [...aliases, ...models];
 }

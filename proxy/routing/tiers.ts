@@ -59,7 +59,10 @@ export const ROUTING_RULES: readonly RoutingRule[] = [
     id: 'code',
     tier: 'expensive',
     why: 'writing, fixing or reviewing code',
-    when: { lastUserMatches: /```|\b(refactor|debug|stack ?trace|traceback|compile|implement|unit tests?|write (a |the )?(function|class|script|program|code|query)|fix (this|the|my) (bug|code|error))\b/ },
+    when: {
+      lastUserMatches:
+        /```|\b(refactor|debug|stack ?trace|traceback|compile|implement|unit tests?|write (a |the )?(function|class|script|program|code|query)|fix (this|the|my) (bug|code|error))\b/,
+    },
   },
   {
     id: 'structured-output',
@@ -71,13 +74,19 @@ export const ROUTING_RULES: readonly RoutingRule[] = [
     id: 'reasoning',
     tier: 'expensive',
     why: 'multi-step reasoning, analysis or planning',
-    when: { lastUserMatches: /\b(step[- ]by[- ]step|prove|proof|derive|reason (about|through)|analy[sz]e|trade-?offs?|pros and cons|design (a|an|the)|architect|strategy|plan (a|an|the|for)|evaluate|critique|compare .{0,40} (and|with|to|vs\.?))\b/ },
+    when: {
+      lastUserMatches:
+        /\b(step[- ]by[- ]step|prove|proof|derive|reason (about|through)|analy[sz]e|trade-?offs?|pros and cons|design (a|an|the)|architect|strategy|plan (a|an|the|for)|evaluate|critique|compare .{0,40} (and|with|to|vs\.?))\b/,
+    },
   },
   {
     id: 'cheap-task',
     tier: 'cheap',
     why: 'classify, extract, summarize, translate, label or moderate',
-    when: { lastUserMatches: /\b(classify|categori[sz]e|extract|summari[sz]e|tl;?dr|translate|label|tag|sentiment|moderate|detect|is (this|it) (spam|toxic|safe)|yes or no|true or false)\b/ },
+    when: {
+      lastUserMatches:
+        /\b(classify|categori[sz]e|extract|summari[sz]e|tl;?dr|translate|label|tag|sentiment|moderate|detect|is (this|it) (spam|toxic|safe)|yes or no|true or false)\b/,
+    },
   },
   {
     id: 'short-output',

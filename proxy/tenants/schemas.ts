@@ -7,14 +7,23 @@ import { z } from '@hono/zod-openapi';
 
 // Printable ASCII without spaces: a model id ends up in response headers (x-proxy-model), where a control
 // character would make every call on that tier fail after its upstream call.
-export const ModelIdSchema = z.string().regex(/^(openai|anthropic|workers-ai|mock)\/[\x21-\x7e]+$/, 'expected provider/model in printable ASCII without spaces, e.g. openai/gpt-4o-mini').max(256);
+export const ModelIdSchema = z
+  .string()
+  .regex(/^(openai|anthropic|workers-ai|mock)\/[\x21-\x7e]+$/, 'expected provider/model in printable ASCII without spaces, e.g. openai/gpt-4o-mini')
+  .max(256);
 
 /** Control characters (NUL, newlines...) and unpaired surrogates: unreadable, and D1 cannot store a lone surrogate faithfully. */
 const displayable = (value: string) => !/[\p{Cc}\p{Cs}]/u.test(value);
 
 // Strict: a misspelt setting is an error, not silently ignored.
 export const TenantSettingsSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200).refine(displayable, { message: 'use no control characters or unpaired surrogates' }).openapi({ example: 'acme-support' }),
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .refine(displayable, { message: 'use no control characters or unpaired surrogates' })
+    .openapi({ example: 'acme-support' }),
   rpm: z.number().int().positive().nullable().optional().openapi({ description: 'Requests per minute; null for unlimited.' }),
   tpm: z.number().int().positive().nullable().optional().openapi({ description: 'Tokens per minute; null for unlimited.' }),
   monthly_budget_usd: z.number().nonnegative().max(1e9).nullable().optional().openapi({ description: 'Monthly spend cap in USD; null for none.' }),
@@ -23,7 +32,10 @@ export const TenantSettingsSchema = z.strictObject({
   cheap_model: ModelIdSchema.nullable().optional().openapi({ description: "This tenant's cheap tier; null = CHEAP_MODEL." }),
   expensive_model: ModelIdSchema.nullable().optional().openapi({ description: "This tenant's expensive tier; null = EXPENSIVE_MODEL." }),
   rate_limit_store: z.enum(['kv', 'durable-object']).optional().openapi({ description: 'kv: approximate across locations; durable-object: exact.' }),
-  store_content: z.boolean().optional().openapi({ description: "Keep each call's prompt and answer, readable through GET /admin/requests/{id}; off by default." }),
+  store_content: z
+    .boolean()
+    .optional()
+    .openapi({ description: "Keep each call's prompt and answer, readable through GET /admin/requests/{id}; off by default." }),
 });
 
 export const TenantSchema = z

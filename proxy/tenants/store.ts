@@ -73,8 +73,21 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
     `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-    .bind(id, settings.name, settings.rpm, settings.tpm, usdToNano(settings.monthly_budget_usd), settings.routing, settings.cache_ttl_s,
-      settings.cheap_model, settings.expensive_model, settings.rate_limit_store, settings.store_content ? 1 : 0, now, now)
+    .bind(
+      id,
+      settings.name,
+      settings.rpm,
+      settings.tpm,
+      usdToNano(settings.monthly_budget_usd),
+      settings.routing,
+      settings.cache_ttl_s,
+      settings.cheap_model,
+      settings.expensive_model,
+      settings.rate_limit_store,
+      settings.store_content ? 1 : 0,
+      now,
+      now,
+    )
     .run();
   const tenant: Tenant = { id, ...settings, created_at: iso(now), updated_at: iso(now) };
   const key = await issueKey(env, tenant);
@@ -141,7 +154,11 @@ async function contextOfKey(env: Env, keyHash: string): Promise<TenantContext | 
     const known = recalledKey(keyHash, STALE_IF_ERROR_MS);
     if (known) return known;
     console.error('key lookup failed: KV and D1 unavailable', error instanceof Error ? error.message : error);
-    throw new ProxyError(503, 'The proxy cannot check API keys right now: its key store is unavailable. Try again shortly.', { type: 'server_error', code: 'key_store_unavailable', headers: { 'retry-after': '5' } });
+    throw new ProxyError(503, 'The proxy cannot check API keys right now: its key store is unavailable. Try again shortly.', {
+      type: 'server_error',
+      code: 'key_store_unavailable',
+      headers: { 'retry-after': '5' },
+    });
   }
   if (context) rememberKey(keyHash, context);
   else forgetKey(keyHash);
@@ -198,9 +215,7 @@ export async function updateTenant(env: Env, id: string, patch: Partial<TenantSe
     if (field === 'store_content') return patch.store_content ? 1 : 0;
     return patch[field];
   });
-  const row = await env.DB.prepare(
-    `UPDATE tenants SET ${[...fields.map((f) => `${COLUMNS[f]} = ?`), 'updated_at = ?'].join(', ')} WHERE id = ? RETURNING *`,
-  )
+  const row = await env.DB.prepare(`UPDATE tenants SET ${[...fields.map((f) => `${COLUMNS[f]} = ?`), 'updated_at = ?'].join(', ')} WHERE id = ? RETURNING *`)
     .bind(...values, Date.now(), id)
     .first<TenantRow>();
   if (!row) return null;
@@ -232,5 +247,10 @@ export async function listKeys(env: Env, tenantId: string): Promise<KeySummary[]
   const { results } = await env.DB.prepare('SELECT id, key_prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id')
     .bind(tenantId)
     .all<{ id: string; key_prefix: string; created_at: number; revoked_at: number | null }>();
-  return results.map((k) => ({ key_id: k.id, key_prefix: k.key_prefix, created_at: iso(k.created_at), revoked_at: k.revoked_at === null ? null : iso(k.revoked_at) }));
+  return results.map((k) => ({
+    key_id: k.id,
+    key_prefix: k.key_prefix,
+    created_at: iso(k.created_at),
+    revoked_at: k.revoked_at === null ? null : iso(k.revoked_at),
+  }));
 }

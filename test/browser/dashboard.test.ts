@@ -62,7 +62,12 @@ async function charts() {
       const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
       let painted = false;
       for (let i = 3; i < pixels.length && !painted; i += 4) painted = pixels[i] > 0;
-      return { label: canvas.getAttribute('aria-label')!, series: Number(node.getAttribute('data-series')), total: Number(node.getAttribute('data-total')), painted };
+      return {
+        label: canvas.getAttribute('aria-label')!,
+        series: Number(node.getAttribute('data-series')),
+        total: Number(node.getAttribute('data-total')),
+        painted,
+      };
     }),
   );
 }
@@ -113,7 +118,8 @@ describe('the dashboard', () => {
     expect(html.headers.get('content-type')).toContain('text/html');
     // Security headers from dist/_headers, which the static assets apply (no Worker code runs for them).
     const csp = html.headers.get('content-security-policy') ?? '';
-    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) expect(csp).toContain(directive);
+    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"])
+      expect(csp).toContain(directive);
     expect(csp).not.toContain('unsafe-inline');
     expect([html.headers.get('x-content-type-options'), html.headers.get('referrer-policy')]).toEqual(['nosniff', 'no-referrer']);
     expect((await fetch(`${server.url}/_headers`)).status).toBe(404);
@@ -160,12 +166,18 @@ describe('the dashboard', () => {
 
   it('shows the traffic sent with that key on the overview', async () => {
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
-    for (let i = 0; i < PLAIN_CALLS; i++) await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: `Classify ticket ${i} mock:latency=${40 + i * 30}` }] }, { headers: { 'x-task': 'classify' } });
+    for (let i = 0; i < PLAIN_CALLS; i++)
+      await client.chat.completions.create(
+        { model: 'auto', messages: [{ role: 'user', content: `Classify ticket ${i} mock:latency=${40 + i * 30}` }] },
+        { headers: { 'x-task': 'classify' } },
+      );
     for (let i = 0; i < STREAMED_CALLS; i++) {
       const stream = await client.chat.completions.create({ model: 'expensive', stream: true, messages: [{ role: 'user', content: `Write a reply ${i}` }] });
       for await (const _ of stream);
     }
-    await expect(client.chat.completions.create({ model: 'nope/unknown', messages: [{ role: 'user', content: 'Hello?' }] })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(client.chat.completions.create({ model: 'nope/unknown', messages: [{ role: 'user', content: 'Hello?' }] })).rejects.toBeInstanceOf(
+      OpenAI.NotFoundError,
+    );
     // Last, so it is the newest failure in the request log.
     await expect(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'mock:fail=502' }] })).rejects.toThrow();
     await waitForLoggedCalls(tenantId, ALL_CALLS);
@@ -179,7 +191,9 @@ describe('the dashboard', () => {
     // The range's figure among today's and the month's says which it is.
     await page.getByRole('group', { name: 'Cache savings, last 24 hours' }).waitFor();
     const drawn = await charts();
-    expect(drawn.map((c) => c.label)).toEqual(expect.arrayContaining([expect.stringContaining('Spend in USD'), expect.stringContaining('Requests and errors')]));
+    expect(drawn.map((c) => c.label)).toEqual(
+      expect.arrayContaining([expect.stringContaining('Spend in USD'), expect.stringContaining('Requests and errors')]),
+    );
     for (const chart of drawn) expect(chart.painted).toBe(true);
     // Requests plus errors, summed over the buckets: the chart plots what was logged.
     expect(drawn.find((c) => c.label.startsWith('Requests and errors'))!.total).toBe(ALL_CALLS + FAILED_CALLS + REFUSED_CALLS);
@@ -213,7 +227,8 @@ describe('the dashboard', () => {
 
   it('shows a failed load with its error and a retry, in a headline number and in a chart panel', async () => {
     const failing = /\/admin\/analytics\/(spend|timeseries)/;
-    const fail = (route: Route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { message: 'D1 is having a bad day' } }) });
+    const fail = (route: Route) =>
+      route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { message: 'D1 is having a bad day' } }) });
     await page.route(failing, fail);
     const month = page.getByRole('group', { name: 'Month to date' });
     const spendChart = page.getByRole('region', { name: 'Spend by model' });
@@ -329,7 +344,10 @@ describe('the dashboard', () => {
 
   it("opens a call's details: the attempts that failed before the last, and the prompt when the tenant stores it", async () => {
     await open('requests?status=error');
-    await page.getByRole('button', { name: /^Details of call/ }).first().click();
+    await page
+      .getByRole('button', { name: /^Details of call/ })
+      .first()
+      .click();
     const attempts = page.getByRole('table', { name: 'Attempts that failed before the last' });
     await attempts.waitFor();
     // Three tries of the routed model, two more of the fallback before the last.
@@ -343,7 +361,9 @@ describe('the dashboard', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('stores prompts and answers').waitFor();
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
-    const asked = await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'What is kept when content is stored?' }] }).withResponse();
+    const asked = await client.chat.completions
+      .create({ model: 'cheap', messages: [{ role: 'user', content: 'What is kept when content is stored?' }] })
+      .withResponse();
     await waitForLoggedCalls(tenantId, ALL_CALLS + 1);
     await open('requests');
     await page.getByRole('button', { name: `Details of call ${asked.response.headers.get('x-request-id')}` }).click();
@@ -351,7 +371,7 @@ describe('the dashboard', () => {
     expect(await page.getByRole('region', { name: 'Answer' }).textContent()).toContain('chat.completion');
   });
 
-  it('pages through the request log, with the page in the URL; an empty log says so; another tenant\'s page starts empty', async () => {
+  it("pages through the request log, with the page in the URL; an empty log says so; another tenant's page starts empty", async () => {
     const other = await admin<{ id: string; api_key: string }>('/tenants', { name: 'Paging Co' });
     await open(`requests?tenant=${other.id}`);
     await page.getByText('No calls match these filters in this window.').waitFor();
@@ -369,7 +389,11 @@ describe('the dashboard', () => {
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: other.api_key, maxRetries: 0 });
     const calls = PAGE_SIZE + 1;
     for (let sent = 0; sent < calls; sent += 10) {
-      await Promise.all(Array.from({ length: Math.min(10, calls - sent) }, (_, i) => client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: `Page me ${sent + i}` }] })));
+      await Promise.all(
+        Array.from({ length: Math.min(10, calls - sent) }, (_, i) =>
+          client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: `Page me ${sent + i}` }] }),
+        ),
+      );
     }
     await waitForLoggedCalls(other.id, calls);
     await open(`requests?tenant=${other.id}`);
@@ -409,7 +433,11 @@ describe('the dashboard', () => {
     expect(chart.total).toBeCloseTo(month.cost_usd, 9);
     expect(await page.locator('.chart').first().getAttribute('data-x-title')).toBe('Day (UTC)');
 
-    const [download, asked] = await Promise.all([page.waitForEvent('download'), page.waitForRequest(/\/admin\/export\.csv/), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    const [download, asked] = await Promise.all([
+      page.waitForEvent('download'),
+      page.waitForRequest(/\/admin\/export\.csv/),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
     expect(new URL(asked.url()).searchParams.get('from')).toBe(monthStart);
     const csv = await (await download.createReadStream()).toArray();
     const text = Buffer.concat(csv).toString('utf8');
@@ -432,16 +460,18 @@ describe('the dashboard', () => {
       expect(overflow, hash).toBeLessThanOrEqual(0);
       // Every page's link in sight: none pushed off to the side of the header.
       const hidden = await page.$$eval('nav[aria-label="Pages"] a', (links) =>
-        links.filter((link) => {
-          const box = link.getBoundingClientRect();
-          return box.left < 0 || box.right > document.documentElement.clientWidth || box.width === 0;
-        }).map((link) => link.textContent),
+        links
+          .filter((link) => {
+            const box = link.getBoundingClientRect();
+            return box.left < 0 || box.right > document.documentElement.clientWidth || box.width === 0;
+          })
+          .map((link) => link.textContent),
       );
       expect(hidden, hash).toEqual([]);
     }
   });
 
-  it("ran every page under the Content-Security-Policy without a refusal", () => {
+  it('ran every page under the Content-Security-Policy without a refusal', () => {
     expect(cspViolations).toEqual([]);
   });
 

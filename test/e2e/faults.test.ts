@@ -13,7 +13,8 @@ let server: RunningServer;
 let client: OpenAI;
 let tenantId: string;
 
-const admin = async <T>(path: string) => (await (await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json()) as T;
+const admin = async <T>(path: string) =>
+  (await (await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json()) as T;
 const nonce = () => `n-${crypto.randomUUID().slice(0, 12)}`;
 
 interface Detail {
@@ -29,7 +30,13 @@ beforeAll(async () => {
   upstream = await startUpstreamServer();
   // Short backoffs keep the run quick; the behaviour is the default one.
   server = await startServer({ upstreamUrl: upstream.url, vars: { UPSTREAM_RETRY_BASE_MS: '20' } });
-  const created = (await (await fetch(`${server.url}/admin/tenants`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'faults' }) })).json()) as { id: string; api_key: string };
+  const created = (await (
+    await fetch(`${server.url}/admin/tenants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'faults' }),
+    })
+  ).json()) as { id: string; api_key: string };
   tenantId = created.id;
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: created.api_key, maxRetries: 0 });
 });
@@ -42,7 +49,9 @@ afterAll(async () => {
 describe('upstream faults, end to end', () => {
   it('retries an upstream that fails twice, and the SDK never sees the failures', async () => {
     const tag = nonce();
-    const { data, response } = await client.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:first=${tag}:2:status=503 hi` }] }).withResponse();
+    const { data, response } = await client.chat.completions
+      .create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:first=${tag}:2:status=503 hi` }] })
+      .withResponse();
     expect(data.choices[0].message.content).toContain('Echo');
     expect(response.headers.get('x-proxy-attempts')).toBe('3');
     const detail = await admin<Detail>(`/admin/requests/${response.headers.get('x-request-id')}`);
@@ -62,12 +71,22 @@ describe('upstream faults, end to end', () => {
 
   // With include_usage the stream is passed through as the upstream sends it (pass-through-stream.ts); without, re-framed.
   it.each([false, true])('cancels the upstream of a stream the client abandons, and logs what it used (include_usage %s)', async (includeUsage) => {
-    const abandoned = async () => (await admin<{ data: { status: number; error_type: string; stream: boolean; usage_estimated: boolean; completion_tokens: number }[] }>(`/admin/requests?tenant=${tenantId}&status=499`)).data;
+    const abandoned = async () =>
+      (
+        await admin<{ data: { status: number; error_type: string; stream: boolean; usage_estimated: boolean; completion_tokens: number }[] }>(
+          `/admin/requests?tenant=${tenantId}&status=499`,
+        )
+      ).data;
     const before = (await abandoned()).length;
     const tag = nonce();
     const controller = new AbortController();
     const stream = await client.chat.completions.create(
-      { model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: includeUsage }, messages: [{ role: 'user', content: `upstream:chunk-delay=200 ${tag} write a long essay` }] },
+      {
+        model: 'openai/gpt-4o-mini',
+        stream: true,
+        stream_options: { include_usage: includeUsage },
+        messages: [{ role: 'user', content: `upstream:chunk-delay=200 ${tag} write a long essay` }],
+      },
       { signal: controller.signal },
     );
     const chunks = stream[Symbol.asyncIterator]();
@@ -90,7 +109,10 @@ describe('upstream faults, end to end', () => {
     const before = (await rows()).length;
     const tag = nonce();
     const controller = new AbortController();
-    const pending = client.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:slow=1500 ${tag}` }] }, { signal: controller.signal });
+    const pending = client.chat.completions.create(
+      { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `upstream:slow=1500 ${tag}` }] },
+      { signal: controller.signal },
+    );
     await expect.poll(async () => (await (await fetch(`${upstream.url}/__requests?contains=${tag}`)).json()).length, { timeout: 10_000 }).toBe(1);
     controller.abort();
     await expect(pending).rejects.toThrow();

@@ -55,7 +55,12 @@ describe('the openai SDK against npm start', () => {
     expect(data.choices[0].message.content).toContain('Echo: Say hello');
     expect(response.headers.get('x-proxy-model')).toBe('openai/gpt-4o-mini');
     expect(Number(response.headers.get('x-proxy-cost-usd'))).toBeGreaterThan(0);
-    reported.set(response.headers.get('x-request-id')!, { model: 'openai/gpt-4o-mini', prompt: data.usage!.prompt_tokens, completion: data.usage!.completion_tokens, cached: 0 });
+    reported.set(response.headers.get('x-request-id')!, {
+      model: 'openai/gpt-4o-mini',
+      prompt: data.usage!.prompt_tokens,
+      completion: data.usage!.completion_tokens,
+      cached: 0,
+    });
   });
 
   it('streams without a usage chunk when none was asked for', async () => {
@@ -85,7 +90,12 @@ describe('the openai SDK against npm start', () => {
       expect(text).toContain('Echo: Stream with usage');
       expect(usage!.prompt_tokens).toBeGreaterThan(0);
       expect(usage!.completion_tokens).toBeGreaterThan(0);
-      reported.set(response.headers.get('x-request-id')!, { model, prompt: usage!.prompt_tokens, completion: usage!.completion_tokens, cached: usage!.prompt_tokens_details?.cached_tokens ?? 0 });
+      reported.set(response.headers.get('x-request-id')!, {
+        model,
+        prompt: usage!.prompt_tokens,
+        completion: usage!.completion_tokens,
+        cached: usage!.prompt_tokens_details?.cached_tokens ?? 0,
+      });
     }
   });
 
@@ -100,9 +110,16 @@ describe('the openai SDK against npm start', () => {
     const stranger = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-proxy-wrong', maxRetries: 0 });
     await expect(stranger.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(AuthenticationError);
 
-    await expect(client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    await expect(client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({
+      status: 404,
+      code: 'model_not_found',
+    });
 
-    const stream = await client.chat.completions.create({ model: 'openai/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'upstream:midstream-error' }] });
+    const stream = await client.chat.completions.create({
+      model: 'openai/gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'upstream:midstream-error' }],
+    });
     await expect(async () => {
       for await (const _ of stream) {
         // drain until the error event
@@ -144,7 +161,12 @@ describe('the openai SDK against npm start', () => {
         expect(row.cached_tokens).toBe(seen.cached);
       }
       const price = BUILT_IN_MODELS.find((m) => m.id === seen.model)!;
-      const usage = { promptTokens: row.prompt_tokens, completionTokens: row.completion_tokens, cachedTokens: row.cached_tokens, cacheWriteTokens: row.cache_write_tokens };
+      const usage = {
+        promptTokens: row.prompt_tokens,
+        completionTokens: row.completion_tokens,
+        cachedTokens: row.cached_tokens,
+        cacheWriteTokens: row.cache_write_tokens,
+      };
       expect(row.cost_nano).toBe(costNano(usage, price));
       expect(row.cost_nano).toBeGreaterThan(0);
       if (row.stream) expect(row.ttft_ms).not.toBeNull();

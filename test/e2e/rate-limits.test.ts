@@ -54,6 +54,13 @@ it('holds exact limits for a tenant on the Durable Object store', async () => {
 it('lets the SDK retry after retry-after and succeed', async () => {
   // rpm 60: one request refills every second, so the SDK's own retry succeeds quickly.
   const retrying = await tenantClient({ rpm: 60 }, 3);
-  const burst = await Promise.all(Array.from({ length: 61 }, () => retrying.chat.completions.create(hello).then(() => 'ok', (e: unknown) => e)));
+  const burst = await Promise.all(
+    Array.from({ length: 61 }, () =>
+      retrying.chat.completions.create(hello).then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+    ),
+  );
   expect(burst.filter((r) => r === 'ok')).toHaveLength(61);
 });

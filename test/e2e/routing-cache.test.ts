@@ -56,9 +56,7 @@ it('routes auto + x-task: reason to the expensive model on Anthropic, streamed',
 
 it('answers the second identical temperature-0 call without reaching the upstream', async () => {
   const ask = () =>
-    client.chat.completions
-      .create({ model: 'cheap', temperature: 0, messages: [{ role: 'user', content: 'What is 2+2? e2e-cache' }] })
-      .withResponse();
+    client.chat.completions.create({ model: 'cheap', temperature: 0, messages: [{ role: 'user', content: 'What is 2+2? e2e-cache' }] }).withResponse();
   const first = await ask();
   expect(first.response.headers.get('x-proxy-cache')).toBe('MISS');
   // The entry is written just after the first response is sent (ctx.waitUntil).

@@ -20,7 +20,13 @@ const CODE_FILE = /\.(?:[cm]?[jt]sx?)$/;
  * reference is found wherever it is nested, and text in strings, comments and JSX is never taken for one.
  */
 export function moduleSpecifiers(fileName: string, text: string): string[] {
-  const kind = fileName.endsWith('.tsx') ? ts.ScriptKind.TSX : fileName.endsWith('.jsx') ? ts.ScriptKind.JSX : /\.[cm]?js$/.test(fileName) ? ts.ScriptKind.JS : ts.ScriptKind.TS;
+  const kind = fileName.endsWith('.tsx')
+    ? ts.ScriptKind.TSX
+    : fileName.endsWith('.jsx')
+      ? ts.ScriptKind.JSX
+      : /\.[cm]?js$/.test(fileName)
+        ? ts.ScriptKind.JS
+        : ts.ScriptKind.TS;
   const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, kind);
   const found: string[] = [];
   const literal = (node: ts.Node | undefined) => {

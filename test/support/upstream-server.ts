@@ -118,15 +118,26 @@ const ANTHROPIC_MIN_CACHEABLE_TOKENS = 1024;
 const OPENAI_CACHE_SYSTEM_CHARS = 4096;
 
 const ANTHROPIC_FIELDS = new Set([
-  'model', 'messages', 'system', 'max_tokens', 'metadata', 'stop_sequences', 'stream', 'temperature',
-  'top_p', 'top_k', 'tools', 'tool_choice', 'thinking', 'service_tier', 'container', 'mcp_servers',
+  'model',
+  'messages',
+  'system',
+  'max_tokens',
+  'metadata',
+  'stop_sequences',
+  'stream',
+  'temperature',
+  'top_p',
+  'top_k',
+  'tools',
+  'tool_choice',
+  'thinking',
+  'service_tier',
+  'container',
+  'mcp_servers',
   'context_management',
 ]);
 
-const MODELS = [
-  'gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'o3-mini', 'o4-mini',
-  'text-embedding-3-small', 'text-embedding-3-large',
-];
+const MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'o3-mini', 'o4-mini', 'text-embedding-3-small', 'text-embedding-3-large'];
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -318,7 +329,7 @@ class Responder {
    * of those cut it short (the caller then sends nothing more).
    */
   async sendEvents(events: string[]): Promise<boolean> {
-    const cut = this.m.hang ? 3 : this.m.truncateStream ?? this.m.resetStream;
+    const cut = this.m.hang ? 3 : (this.m.truncateStream ?? this.m.resetStream);
     for (const e of cut === undefined ? events : events.slice(0, cut)) await this.send(e);
     if (cut === undefined) return true;
     if (this.m.hang) await this.stall();
@@ -368,7 +379,9 @@ function openaiError(r: Responder, status: number, message?: string, param: stri
   const headers: Record<string, string> = openaiHeaders();
   if (status === 429) headers['retry-after'] = '1';
   if (r.m.retryAfter) headers['retry-after'] = r.m.retryAfter;
-  const shown = r.m.echoCredentials ? `${message ?? defaultMessage} (you sent authorization: ${r.req.headers.authorization}, api_key=${String(r.req.headers.authorization).replace(/^Bearer /, '')}; Incorrect API key provided: ${String(r.req.headers.authorization).replace(/^Bearer /, '')})` : (message ?? defaultMessage);
+  const shown = r.m.echoCredentials
+    ? `${message ?? defaultMessage} (you sent authorization: ${r.req.headers.authorization}, api_key=${String(r.req.headers.authorization).replace(/^Bearer /, '')}; Incorrect API key provided: ${String(r.req.headers.authorization).replace(/^Bearer /, '')})`
+    : (message ?? defaultMessage);
   r.json(status, { error: { message: shown, type, param, code: codeOverride === undefined ? code : codeOverride } }, headers);
 }
 
@@ -378,7 +391,7 @@ function openaiAuthFailed(req: http.IncomingMessage): boolean {
 }
 
 async function openaiChat(r: Responder, body: any) {
-  if (typeof body.model !== 'string' || !body.model) return openaiError(r, 400, "you must provide a model parameter", 'model', null);
+  if (typeof body.model !== 'string' || !body.model) return openaiError(r, 400, 'you must provide a model parameter', 'model', null);
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     return openaiError(r, 400, "Invalid 'messages': empty array. Expected an array with minimum length 1.", 'messages', 'empty_array');
   }
@@ -406,12 +419,10 @@ async function openaiChat(r: Responder, body: any) {
   const lastUser = [...messages].reverse().find((msg) => msg?.role === 'user');
   const lastUserText = contentText(lastUser?.content);
   const toolChoice = body.tool_choice;
-  const wantsTool =
-    tools.length > 0 && toolChoice !== 'none' && last?.role === 'user' && /weather/i.test(contentText(last.content, { textOnly: true }));
+  const wantsTool = tools.length > 0 && toolChoice !== 'none' && last?.role === 'user' && /weather/i.test(contentText(last.content, { textOnly: true }));
   const chosenTool = wantsTool
-    ? (typeof toolChoice === 'object' && toolChoice?.function?.name
-        ? tools.find((t) => t?.function?.name === toolChoice.function.name)
-        : undefined) ?? tools[0]
+    ? ((typeof toolChoice === 'object' && toolChoice?.function?.name ? tools.find((t) => t?.function?.name === toolChoice.function.name) : undefined) ??
+      tools[0])
     : undefined;
 
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
@@ -421,7 +432,11 @@ async function openaiChat(r: Responder, body: any) {
   let completionTokens: number;
   if (chosenTool) {
     const args = JSON.stringify(toolArguments(chosenTool, 'parameters'));
-    toolCall = { id: `call_${hash(args + lastUserText).slice(0, 24)}`, type: 'function', function: { name: chosenTool.function?.name ?? 'tool', arguments: args } };
+    toolCall = {
+      id: `call_${hash(args + lastUserText).slice(0, 24)}`,
+      type: 'function',
+      function: { name: chosenTool.function?.name ?? 'tool', arguments: args },
+    };
     text = null;
     finish = 'tool_calls';
     completionTokens = tokensOf(args.length) + 5;
@@ -479,12 +494,20 @@ async function openaiChat(r: Responder, body: any) {
       ...(includeUsage ? { usage: null } : {}),
       ...extra,
     })}\n\n`;
-  const delta = (d: Record<string, unknown>, finishReason: string | null = null) => chunk([{ index: 0, delta: d, logprobs: null, finish_reason: finishReason }]);
+  const delta = (d: Record<string, unknown>, finishReason: string | null = null) =>
+    chunk([{ index: 0, delta: d, logprobs: null, finish_reason: finishReason }]);
 
   r.startStream(openaiHeaders());
   const events: string[] = [];
   if (toolCall) {
-    events.push(delta({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.function.name, arguments: '' } }], refusal: null }));
+    events.push(
+      delta({
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ index: 0, id: toolCall.id, type: 'function', function: { name: toolCall.function.name, arguments: '' } }],
+        refusal: null,
+      }),
+    );
     for (const piece of pieces(toolCall.function.arguments, 3)) events.push(delta({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
   } else {
     events.push(delta({ role: 'assistant', content: '', refusal: null }));
@@ -498,7 +521,9 @@ async function openaiChat(r: Responder, body: any) {
 
   if (r.m.midstreamError) {
     for (const e of events.slice(0, 3)) await r.send(e);
-    await r.send(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } })}\n\n`);
+    await r.send(
+      `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null } })}\n\n`,
+    );
     r.res.end();
     return;
   }
@@ -615,7 +640,9 @@ async function anthropicMessages(r: Responder, body: any, cacheState: CacheState
   let cacheWrite = 0;
   if (hasCacheControl && r.m.cache !== 'none') {
     let lastIdx = -1;
-    segments.forEach((s, i) => { if (s.cached) lastIdx = i; });
+    segments.forEach((s, i) => {
+      if (s.cached) lastIdx = i;
+    });
     const prefix = segments.slice(0, lastIdx + 1);
     const prefixTools = prefix.filter((_, i) => i < tools.length);
     const prefixChars = prefix.reduce((s, x) => s + x.chars, 0) + (prefixTools.length ? JSON.stringify(tools.slice(0, prefixTools.length)).length : 0);
@@ -635,9 +662,8 @@ async function anthropicMessages(r: Responder, body: any, cacheState: CacheState
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const lastUserText = contentText(lastUser?.content, { textOnly: true }) || contentText(lastUser?.content);
   const toolChoice = body.tool_choice;
-  const wantsTool =
-    tools.length > 0 && toolChoice?.type !== 'none' && last?.role === 'user' && /weather/i.test(contentText(last.content, { textOnly: true }));
-  const chosenTool = wantsTool ? (toolChoice?.type === 'tool' ? tools.find((t) => t?.name === toolChoice.name) : undefined) ?? tools[0] : undefined;
+  const wantsTool = tools.length > 0 && toolChoice?.type !== 'none' && last?.role === 'user' && /weather/i.test(contentText(last.content, { textOnly: true }));
+  const chosenTool = wantsTool ? ((toolChoice?.type === 'tool' ? tools.find((t) => t?.name === toolChoice.name) : undefined) ?? tools[0]) : undefined;
 
   const content: any[] = [];
   let stopReason: string;
@@ -682,7 +708,20 @@ async function anthropicMessages(r: Responder, body: any, cacheState: CacheState
 
   const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
   const events: string[] = [];
-  events.push(ev('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usageStart, output_tokens: 1, service_tier: 'standard' } } }));
+  events.push(
+    ev('message_start', {
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...usageStart, output_tokens: 1, service_tier: 'standard' },
+      },
+    }),
+  );
   content.forEach((block, index) => {
     if (block.type === 'text') {
       events.push(ev('content_block_start', { index, content_block: { type: 'text', text: '' } }));
@@ -691,7 +730,8 @@ async function anthropicMessages(r: Responder, body: any, cacheState: CacheState
     } else {
       events.push(ev('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } }));
       events.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } }));
-      for (const piece of pieces(JSON.stringify(block.input), 3)) events.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } }));
+      for (const piece of pieces(JSON.stringify(block.input), 3))
+        events.push(ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } }));
     }
     events.push(ev('content_block_stop', { index }));
   });
@@ -739,7 +779,18 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
       return;
     }
     if (/^\/client\/v4\/accounts\/[^/]+\/analytics_engine\/sql$/.test(path)) {
-      requests.push({ seq: ++seq, ts: Date.now(), method: req.method ?? 'POST', path, query: {}, headers: { ...req.headers }, body: null, rawBody, completed: true, aborted: false });
+      requests.push({
+        seq: ++seq,
+        ts: Date.now(),
+        method: req.method ?? 'POST',
+        path,
+        query: {},
+        headers: { ...req.headers },
+        body: null,
+        rawBody,
+        completed: true,
+        aborted: false,
+      });
       return analyticsEngineSql(res, rawBody, req.headers.authorization);
     }
     if (path === '/__health') {
@@ -803,7 +854,11 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
         }
         if (req.method !== 'POST') return openaiError(r, 405, `Method ${req.method} not allowed`);
         if (badJson || !body || typeof body !== 'object') {
-          return openaiError(r, 400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly.)');
+          return openaiError(
+            r,
+            400,
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+          );
         }
         if (m.status) return openaiError(r, m.status);
         if (openaiPath === '/chat/completions') return await openaiChat(r, body);

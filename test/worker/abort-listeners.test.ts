@@ -44,7 +44,12 @@ describe('abort listeners', () => {
   it('of the mock provider’s chunk delays are removed as each delay ends', async () => {
     const { signal, listeners } = countedSignal();
     const env = { MOCK_CHUNK_DELAY_MS: '1' } as Env;
-    const result = await mock.chat({ model: 'mock-mini', body: { model: 'mock-mini', stream: true, messages: [{ role: 'user', content: 'a long story please' }] }, env, signal });
+    const result = await mock.chat({
+      model: 'mock-mini',
+      body: { model: 'mock-mini', stream: true, messages: [{ role: 'user', content: 'a long story please' }] },
+      env,
+      signal,
+    });
     if (result.kind !== 'stream') throw new Error('expected a stream');
     let parts = 0;
     while ((await result.parts.read()) !== null) parts++;

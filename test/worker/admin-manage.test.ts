@@ -12,7 +12,10 @@ describe('PATCH /admin/tenants/{id}', () => {
     const tenant = await createTestTenant();
     expect((await postJson('/v1/chat/completions', hello, { apiKey: tenant.apiKey })).response.headers.get('x-proxy-model')).toBe('mock/mock-mini');
 
-    const patched = await callAdmin(`/admin/tenants/${tenant.id}`, { method: 'PATCH', json: { cheap_model: 'mock/mock-large', rpm: 100, monthly_budget_usd: 12.5 } });
+    const patched = await callAdmin(`/admin/tenants/${tenant.id}`, {
+      method: 'PATCH',
+      json: { cheap_model: 'mock/mock-large', rpm: 100, monthly_budget_usd: 12.5 },
+    });
     expect(patched.response.status).toBe(200);
     expect(await jsonOf(patched)).toMatchObject({ id: tenant.id, cheap_model: 'mock/mock-large', rpm: 100, monthly_budget_usd: 12.5 });
 
@@ -66,33 +69,51 @@ describe('prices', () => {
   it('lists the built-in table with its date', async () => {
     const body = await jsonOf<{ data: Record<string, unknown>[]; as_of: string }>(await callAdmin('/admin/prices'));
     expect(body.as_of).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    expect(body.data.find((p) => p.model === 'openai/gpt-4o-mini')).toMatchObject({ input_per_mtok: 0.15, output_per_mtok: 0.6, cached_input_per_mtok: 0.075, source: 'built-in' });
+    expect(body.data.find((p) => p.model === 'openai/gpt-4o-mini')).toMatchObject({
+      input_per_mtok: 0.15,
+      output_per_mtok: 0.6,
+      cached_input_per_mtok: 0.075,
+      source: 'built-in',
+    });
   });
 
   it('overrides a price, which the next call is billed at', async () => {
     const put = await callAdmin('/admin/prices/mock/mock-mini', { method: 'PUT', json: { input_per_mtok: 1, output_per_mtok: 2 } });
     expect(put.response.status).toBe(200);
     expect(await jsonOf(put)).toMatchObject({ model: 'mock/mock-mini', input_per_mtok: 1, output_per_mtok: 2, cached_input_per_mtok: 1, source: 'override' });
-    expect((await jsonOf<{ data: { model: string; source: string }[] }>(await callAdmin('/admin/prices'))).data.find((p) => p.model === 'mock/mock-mini')?.source).toBe('override');
+    expect(
+      (await jsonOf<{ data: { model: string; source: string }[] }>(await callAdmin('/admin/prices'))).data.find((p) => p.model === 'mock/mock-mini')?.source,
+    ).toBe('override');
 
     const tenant = await createTestTenant();
     const call = await postJson('/v1/chat/completions', hello, { apiKey: tenant.apiKey });
     const usage = (await jsonOf<{ usage: { prompt_tokens: number; completion_tokens: number } }>(call)).usage;
     await call.settled();
-    const expected = costNano({ promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedTokens: 0, cacheWriteTokens: 0 }, { input_per_mtok: 1, output_per_mtok: 2 });
+    const expected = costNano(
+      { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedTokens: 0, cacheWriteTokens: 0 },
+      { input_per_mtok: 1, output_per_mtok: 2 },
+    );
     expect((await loggedRow(call.response.headers.get('x-request-id')))!.cost_nano).toBe(expected);
   });
 
   it('prices a model the built-in table does not know', async () => {
-    const put = await callAdmin('/admin/prices/openai/my-finetune:v2', { method: 'PUT', json: { input_per_mtok: 0.3, output_per_mtok: 1.2, cached_input_per_mtok: 0.15 } });
+    const put = await callAdmin('/admin/prices/openai/my-finetune:v2', {
+      method: 'PUT',
+      json: { input_per_mtok: 0.3, output_per_mtok: 1.2, cached_input_per_mtok: 0.15 },
+    });
     expect(put.response.status).toBe(200);
     expect(await effectivePrice(env, 'openai/my-finetune:v2', null)).toEqual({ input_per_mtok: 0.3, output_per_mtok: 1.2, cached_input_per_mtok: 0.15 });
-    const slashes = await callAdmin('/admin/prices/workers-ai/@cf/meta/llama-3.1-8b-instruct', { method: 'PUT', json: { input_per_mtok: 0.3, output_per_mtok: 0.9 } });
+    const slashes = await callAdmin('/admin/prices/workers-ai/@cf/meta/llama-3.1-8b-instruct', {
+      method: 'PUT',
+      json: { input_per_mtok: 0.3, output_per_mtok: 0.9 },
+    });
     expect(await jsonOf(slashes)).toMatchObject({ model: 'workers-ai/@cf/meta/llama-3.1-8b-instruct', source: 'override' });
   });
 
   it('rejects prices that cannot be exact, and unknown providers', async () => {
-    expect((await callAdmin('/admin/prices/openai/gpt-4o', { method: 'PUT', json: { input_per_mtok: 0.1234567, output_per_mtok: 1 } })).response.status).toBe(400);
+    expect((await callAdmin('/admin/prices/openai/gpt-4o', { method: 'PUT', json: { input_per_mtok: 0.1234567, output_per_mtok: 1 } })).response.status).toBe(
+      400,
+    );
     expect((await callAdmin('/admin/prices/openai/gpt-4o', { method: 'PUT', json: { input_per_mtok: -1, output_per_mtok: 1 } })).response.status).toBe(400);
     expect((await callAdmin('/admin/prices/acme/model', { method: 'PUT', json: { input_per_mtok: 1, output_per_mtok: 1 } })).response.status).toBe(400);
   });
@@ -114,11 +135,23 @@ describe('the reference page and the admin guard', () => {
   });
 
   it.each([
-    ['GET', '/admin/tenants'], ['POST', '/admin/tenants'], ['GET', '/admin/tenants/x'], ['PATCH', '/admin/tenants/x'], ['DELETE', '/admin/tenants/x'],
-    ['GET', '/admin/tenants/x/keys'], ['POST', '/admin/tenants/x/keys'], ['DELETE', '/admin/keys/x'], ['GET', '/admin/prices'],
-    ['PUT', '/admin/prices/openai/gpt-4o'], ['GET', '/admin/requests'],
+    ['GET', '/admin/tenants'],
+    ['POST', '/admin/tenants'],
+    ['GET', '/admin/tenants/x'],
+    ['PATCH', '/admin/tenants/x'],
+    ['DELETE', '/admin/tenants/x'],
+    ['GET', '/admin/tenants/x/keys'],
+    ['POST', '/admin/tenants/x/keys'],
+    ['DELETE', '/admin/keys/x'],
+    ['GET', '/admin/prices'],
+    ['PUT', '/admin/prices/openai/gpt-4o'],
+    ['GET', '/admin/requests'],
   ])('%s %s needs the admin token', async (method, path) => {
-    const call = await callProxy(path, { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' || method === 'DELETE' ? undefined : '{}' });
+    const call = await callProxy(path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: method === 'GET' || method === 'DELETE' ? undefined : '{}',
+    });
     expect(call.response.status).toBe(401);
   });
 });

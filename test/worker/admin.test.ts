@@ -81,8 +81,12 @@ describe('tenants and keys', () => {
     const apiKey = generateApiKey();
     const keyHash = await sha256Hex(apiKey);
     await env.DB.batch([
-      env.DB.prepare("INSERT INTO tenants (id, name, routing, cache_ttl_s, created_at, updated_at) VALUES ('ten_elsewhere', 'Elsewhere', 'passthrough', 3600, 0, 0)"),
-      env.DB.prepare("INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix, created_at) VALUES ('key_elsewhere', 'ten_elsewhere', ?, 'sk-proxy-xxxx', 0)").bind(keyHash),
+      env.DB.prepare(
+        "INSERT INTO tenants (id, name, routing, cache_ttl_s, created_at, updated_at) VALUES ('ten_elsewhere', 'Elsewhere', 'passthrough', 3600, 0, 0)",
+      ),
+      env.DB.prepare(
+        "INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix, created_at) VALUES ('key_elsewhere', 'ten_elsewhere', ?, 'sk-proxy-xxxx', 0)",
+      ).bind(keyHash),
     ]);
     expect((await postJson('/v1/chat/completions', hello, { apiKey })).response.status).toBe(200);
     expect(await env.KV.get(`apikey:${keyHash}`, 'json')).toMatchObject({ tenantId: 'ten_elsewhere', keyId: 'key_elsewhere' });
@@ -93,11 +97,19 @@ describe('GET /admin/requests', () => {
   it('pages through one tenant’s calls newest first, with filters', async () => {
     const tenant = await createTestTenant();
     for (let i = 0; i < 5; i++) {
-      const call = await postJson('/v1/chat/completions', { model: i % 2 ? 'expensive' : 'cheap', messages: [{ role: 'user', content: `call ${i}` }] }, { apiKey: tenant.apiKey });
+      const call = await postJson(
+        '/v1/chat/completions',
+        { model: i % 2 ? 'expensive' : 'cheap', messages: [{ role: 'user', content: `call ${i}` }] },
+        { apiKey: tenant.apiKey },
+      );
       await call.response.text();
       await call.settled();
     }
-    const failed = await postJson('/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content: 'mock:fail=500' }] }, { apiKey: tenant.apiKey });
+    const failed = await postJson(
+      '/v1/chat/completions',
+      { model: 'cheap', messages: [{ role: 'user', content: 'mock:fail=500' }] },
+      { apiKey: tenant.apiKey },
+    );
     await failed.settled();
 
     const seen: string[] = [];
@@ -124,7 +136,8 @@ describe('GET /admin/requests', () => {
   it('rejects a bad filter', async () => {
     expect((await callAdmin('/admin/requests?limit=100000')).response.status).toBe(400);
     // Only digits: no exponents, hex, fractions or signs.
-    for (const limit of ['1e2', '0x10', '5.0', '+5', '0', '501', '']) expect((await callAdmin(`/admin/requests?limit=${limit}`)).response.status, limit).toBe(400);
+    for (const limit of ['1e2', '0x10', '5.0', '+5', '0', '501', ''])
+      expect((await callAdmin(`/admin/requests?limit=${limit}`)).response.status, limit).toBe(400);
     expect((await callAdmin('/admin/requests?limit=007')).response.status).toBe(200);
     expect((await callAdmin('/admin/requests?from=yesterday')).response.status).toBe(400);
   });

@@ -6,7 +6,11 @@ import { callRecord } from './analytics-helpers';
 import { callAdmin, env, upstreamRequests, upstreamUrl } from './harness';
 import { toDataPoint } from '../../proxy/request-log/data-point';
 
-const aeEnv = () => ({ CF_ACCOUNT_ID: 'acct123', CF_API_TOKEN: 'ae-test-token', AE_SQL_URL: `${upstreamUrl()}/client/v4/accounts/acct123/analytics_engine/sql` });
+const aeEnv = () => ({
+  CF_ACCOUNT_ID: 'acct123',
+  CF_API_TOKEN: 'ae-test-token',
+  AE_SQL_URL: `${upstreamUrl()}/client/v4/accounts/acct123/analytics_engine/sql`,
+});
 const window = 'from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z';
 
 type Row = Record<string, number>;
@@ -29,7 +33,11 @@ afterEach(() => vi.restoreAllMocks());
 
 const summaryOf = async (query: string, overrides: Partial<Env> = aeEnv()) => {
   const call = await callAdmin(`/admin/analytics/summary?${query}`, {}, overrides);
-  return { status: call.response.status, source: call.response.headers.get('x-analytics-source'), body: (await call.response.json()) as Record<string, unknown> };
+  return {
+    status: call.response.status,
+    source: call.response.headers.get('x-analytics-source'),
+    body: (await call.response.json()) as Record<string, unknown>,
+  };
 };
 
 describe('analytics from the Analytics Engine SQL API', () => {
@@ -41,10 +49,18 @@ describe('analytics from the Analytics Engine SQL API', () => {
     expect(Object.keys(body).sort()).toEqual(Object.keys(d1).sort());
     const s = AE_FIXTURE.sums;
     expect(body).toMatchObject({
-      requests: s.requests, errors: s.errors, error_rate: s.errors / s.requests, cost_nano: s.cost_nano, cost_usd: s.cost_nano / 1e9,
-      upstream_calls: s.upstream_calls, upstream_errors: s.upstream_errors, upstream_error_rate: s.upstream_errors / s.upstream_calls,
-      cheap_token_share: s.cheap_tokens / s.tiered_tokens, cache_hit_rate: s.cache_hits / (s.cache_hits + s.cache_misses),
-      latency_ms: { p50: 412, p95: 1831, p99: 4200 }, ttft_ms: { p50: 180, p95: 640 },
+      requests: s.requests,
+      errors: s.errors,
+      error_rate: s.errors / s.requests,
+      cost_nano: s.cost_nano,
+      cost_usd: s.cost_nano / 1e9,
+      upstream_calls: s.upstream_calls,
+      upstream_errors: s.upstream_errors,
+      upstream_error_rate: s.upstream_errors / s.upstream_calls,
+      cheap_token_share: s.cheap_tokens / s.tiered_tokens,
+      cache_hit_rate: s.cache_hits / (s.cache_hits + s.cache_misses),
+      latency_ms: { p50: 412, p95: 1831, p99: 4200 },
+      ttft_ms: { p50: 180, p95: 640 },
     });
 
     expect(sent).toHaveLength(3);
@@ -77,7 +93,10 @@ describe('analytics from the Analytics Engine SQL API', () => {
 
   it('reports no percentiles for a set without points, as D1 does: calls but none successful, or no streams', async () => {
     // D1: one failed, non-streamed call in the window.
-    await writeRequestLog(env, callRecord({ id: 'req_ae_failed', ts: Date.parse('2026-11-01T05:00:00Z'), status: 502, errorType: 'upstream_error', costNano: 0 }));
+    await writeRequestLog(
+      env,
+      callRecord({ id: 'req_ae_failed', ts: Date.parse('2026-11-01T05:00:00Z'), status: 502, errorType: 'upstream_error', costNano: 0 }),
+    );
     const d1 = (await summaryOf(window, {})).body;
     expect(d1).toMatchObject({ requests: 1, latency_ms: { p50: null, p95: null, p99: null }, ttft_ms: { p50: null, p95: null } });
 
@@ -99,7 +118,13 @@ describe('analytics from the Analytics Engine SQL API', () => {
     expect(body.series).toHaveLength(1);
     expect(body.series[0].points).toHaveLength(24);
     const s = AE_FIXTURE.sums;
-    expect(body.series[0].points[0]).toMatchObject({ requests: s.requests, upstream_calls: s.upstream_calls, upstream_errors: s.upstream_errors, upstream_error_rate: s.upstream_errors / s.upstream_calls, latency_p95: 1831 });
+    expect(body.series[0].points[0]).toMatchObject({
+      requests: s.requests,
+      upstream_calls: s.upstream_calls,
+      upstream_errors: s.upstream_errors,
+      upstream_error_rate: s.upstream_errors / s.upstream_calls,
+      latency_p95: 1831,
+    });
     expect(body.series[0].points[1]).toMatchObject({ requests: 0, upstream_calls: 0, upstream_errors: 0, upstream_error_rate: null });
     await writeRequestLog(env, callRecord({ id: 'req_ae_series', ts: Date.parse('2026-11-01T06:00:00Z') }));
     const d1 = (await (await callAdmin(`/admin/analytics/timeseries?${window}&interval=hour`)).response.json()) as typeof body;

@@ -42,10 +42,13 @@ const calls = [
 beforeAll(async () => {
   await env.DB.batch(
     TENANTS.map(([id, name, budget]) =>
-      env.DB.prepare("INSERT INTO tenants (id, name, routing, cache_ttl_s, monthly_budget_nano, created_at, updated_at) VALUES (?, ?, 'passthrough', 3600, ?, 0, 0)").bind(id, name, budget === null ? null : usd(budget)),
+      env.DB.prepare(
+        "INSERT INTO tenants (id, name, routing, cache_ttl_s, monthly_budget_nano, created_at, updated_at) VALUES (?, ?, 'passthrough', 3600, ?, 0, 0)",
+      ).bind(id, name, budget === null ? null : usd(budget)),
     ),
   );
-  for (const [i, [tenantId, iso, cost]] of calls.entries()) await writeRequestLog(env, callRecord({ id: `req_finance_${i}`, ts: at(iso), tenantId, costNano: usd(cost) }));
+  for (const [i, [tenantId, iso, cost]] of calls.entries())
+    await writeRequestLog(env, callRecord({ id: `req_finance_${i}`, ts: at(iso), tenantId, costNano: usd(cost) }));
 });
 
 describe('the spend CSV', () => {

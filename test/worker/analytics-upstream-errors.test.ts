@@ -16,7 +16,11 @@ import { callAdmin, env, nonce, postJson, upstreamEnv } from './harness';
 const FALLBACK = 'anthropic/claude-haiku-4-5';
 
 async function chat(apiKey: string, body: Record<string, unknown>, envOverrides: Record<string, string> = {}) {
-  const call = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', ...body }, { apiKey, env: { ...upstreamEnv(), FALLBACK_MODEL: 'none', ...envOverrides } });
+  const call = await postJson(
+    '/v1/chat/completions',
+    { model: 'openai/gpt-4o-mini', ...body },
+    { apiKey, env: { ...upstreamEnv(), FALLBACK_MODEL: 'none', ...envOverrides } },
+  );
   const text = await call.response.text();
   await call.settled();
   return { status: call.response.status, text, row: await loggedRow(call.response.headers.get('x-request-id')) };
@@ -32,7 +36,8 @@ beforeAll(async () => {
   const limited = await createTestTenant({ rpm: 1 });
   const broke = await createTestTenant({ monthly_budget_usd: 0 });
   const main = await createTestTenant();
-  const note = (name: string, call: Awaited<ReturnType<typeof chat>>) => (outcomes[name] = { status: call.status, attempts: call.row?.attempts, model: call.row?.model });
+  const note = (name: string, call: Awaited<ReturnType<typeof chat>>) =>
+    (outcomes[name] = { status: call.status, attempts: call.row?.attempts, model: call.row?.model });
 
   note('limitAdmitted', await chat(limited.apiKey, say(nonce())));
   note('limitRefused', await chat(limited.apiKey, say(nonce())));
@@ -40,13 +45,20 @@ beforeAll(async () => {
   note('badRequest', await chat(main.apiKey, { model: 'openai/gpt-4o-mini', messages: 'not a list' }));
   note('upstream502', await chat(main.apiKey, say(`upstream:status=502 ${nonce()}`)));
   note('upstream429', await chat(main.apiKey, say(`upstream:status=429 upstream:retry-after=3600 ${nonce()}`)));
-  note('fallback', await chat(main.apiKey, say(`upstream:if-model=gpt-4o-mini:status=503 ${nonce()}`), { UPSTREAM_MAX_RETRIES: '1', FALLBACK_MODEL: FALLBACK }));
+  note(
+    'fallback',
+    await chat(main.apiKey, say(`upstream:if-model=gpt-4o-mini:status=503 ${nonce()}`), { UPSTREAM_MAX_RETRIES: '1', FALLBACK_MODEL: FALLBACK }),
+  );
   const cacheable = say(`What is 2+2? ${nonce()}`, { temperature: 0 });
   note('cacheMiss', await chat(main.apiKey, cacheable));
   note('cacheHit', await chat(main.apiKey, cacheable));
 
   // A stream the client abandons once the upstream has started: 499.
-  const abandoned = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', stream: true, ...say(`upstream:hang ${nonce()}`) }, { apiKey: main.apiKey, env: upstreamEnv() });
+  const abandoned = await postJson(
+    '/v1/chat/completions',
+    { model: 'openai/gpt-4o-mini', stream: true, ...say(`upstream:hang ${nonce()}`) },
+    { apiKey: main.apiKey, env: upstreamEnv() },
+  );
   const reader = abandoned.response.body!.getReader();
   await reader.read();
   await reader.cancel();
@@ -76,7 +88,7 @@ describe('upstream errors from the rows the proxy writes', () => {
     });
   });
 
-  it('counts as the provider\'s errors only the calls its upstream failed', async () => {
+  it("counts as the provider's errors only the calls its upstream failed", async () => {
     const scope = { from, to };
     const whole = await summary(env.DB, scope);
     expect(whole).toMatchObject({ requests: 10, errors: 6, upstream_calls: 6, upstream_errors: 2, upstream_error_rate: 2 / 6 });
@@ -92,7 +104,9 @@ describe('upstream errors from the rows the proxy writes', () => {
     const query = `from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`;
     const api = (await (await callAdmin(`/admin/analytics/breakdown?${query}&group_by=provider`)).response.json()) as { data: GroupSummary[] };
     expect(counts(api.data.find((g) => g.key === 'openai'))).toEqual([8, 5, 5, 2, 2 / 5]);
-    const series = (await (await callAdmin(`/admin/analytics/timeseries?${query}&interval=minute&group_by=provider`)).response.json()) as { series: { key: string; points: { upstream_errors: number; upstream_calls: number }[] }[] };
+    const series = (await (await callAdmin(`/admin/analytics/timeseries?${query}&interval=minute&group_by=provider`)).response.json()) as {
+      series: { key: string; points: { upstream_errors: number; upstream_calls: number }[] }[];
+    };
     const openaiPoints = series.series.find((s) => s.key === 'openai')!.points;
     expect(openaiPoints.reduce((t, p) => t + p.upstream_errors, 0)).toBe(2);
     expect(openaiPoints.reduce((t, p) => t + p.upstream_calls, 0)).toBe(5);

@@ -17,8 +17,8 @@ const FROM = NOW - 3 * DAY_MS;
 const scope = { from: FROM, to: NOW };
 
 let seed = 42;
-const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-const pick = <T,>(items: T[]) => items[Math.floor(random() * items.length)];
+const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)];
 
 const randomRecords: RequestRecord[] = Array.from({ length: 400 }, (_, i) => {
   const tier = random() < 0.7 ? 'cheap' : 'expensive';
@@ -61,22 +61,66 @@ const randomRecords: RequestRecord[] = Array.from({ length: 400 }, (_, i) => {
  * proxy routes before it admits, so a refusal carries the model (and provider) it would have used.
  */
 const hourOf = (n: number) => FROM + n * HOUR_MS + 13 * 60_000;
-const failed = (status: number, errorType: string) => ({ status, errorType, costNano: 0, usage: { promptTokens: 40, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0 } });
-const attempt = (n: number, model: string, status: number) => ({ attempt: n, ts: hourOf(5), model, provider: model.split('/')[0], tier: 'cheap', status, errorType: 'upstream_error', errorMessage: 'failed', latencyMs: 30 });
+const failed = (status: number, errorType: string) => ({
+  status,
+  errorType,
+  costNano: 0,
+  usage: { promptTokens: 40, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0 },
+});
+const attempt = (n: number, model: string, status: number) => ({
+  attempt: n,
+  ts: hourOf(5),
+  model,
+  provider: model.split('/')[0],
+  tier: 'cheap',
+  status,
+  errorType: 'upstream_error',
+  errorMessage: 'failed',
+  latencyMs: 30,
+});
 const OPENAI = { model: 'openai/gpt-4o-mini', provider: 'openai', tenantId: 'ten_e' };
 const scenarios = {
   // A tenant hitting its own rpm limit, as in the demo: refused before any upstream call.
-  tenantLimit: Array.from({ length: 6 }, (_, i) => callRecord({ id: `req_scn_limit_${i}`, ts: hourOf(2) + i * 1000, ...OPENAI, tenantId: 'ten_d', ...failed(429, 'rate_limit_exceeded'), attempts: 0 })),
+  tenantLimit: Array.from({ length: 6 }, (_, i) =>
+    callRecord({ id: `req_scn_limit_${i}`, ts: hourOf(2) + i * 1000, ...OPENAI, tenantId: 'ten_d', ...failed(429, 'rate_limit_exceeded'), attempts: 0 }),
+  ),
   budget: callRecord({ id: 'req_scn_budget', ts: hourOf(3), ...OPENAI, tenantId: 'ten_d', ...failed(429, 'insufficient_quota'), attempts: 0 }),
-  badRequest: callRecord({ id: 'req_scn_bad', ts: hourOf(4), tenantId: 'ten_d', model: null, provider: null, tier: null, routeReason: null, ...failed(400, 'invalid_value'), attempts: 0 }),
-  upstream502: callRecord({ id: 'req_scn_502', ts: hourOf(5), ...OPENAI, ...failed(502, 'upstream_error'), attempts: 3, failedAttempts: [attempt(1, OPENAI.model, 502), attempt(2, OPENAI.model, 502)] }),
+  badRequest: callRecord({
+    id: 'req_scn_bad',
+    ts: hourOf(4),
+    tenantId: 'ten_d',
+    model: null,
+    provider: null,
+    tier: null,
+    routeReason: null,
+    ...failed(400, 'invalid_value'),
+    attempts: 0,
+  }),
+  upstream502: callRecord({
+    id: 'req_scn_502',
+    ts: hourOf(5),
+    ...OPENAI,
+    ...failed(502, 'upstream_error'),
+    attempts: 3,
+    failedAttempts: [attempt(1, OPENAI.model, 502), attempt(2, OPENAI.model, 502)],
+  }),
   upstream429: callRecord({ id: 'req_scn_429', ts: hourOf(6), ...OPENAI, ...failed(429, 'rate_limit_exceeded'), attempts: 1 }),
   streamCut: callRecord({ id: 'req_scn_cut', ts: hourOf(7), ...OPENAI, ...failed(502, 'upstream_stream_incomplete'), stream: true, ttftMs: 90, attempts: 1 }),
   clientGone: callRecord({ id: 'req_scn_499', ts: hourOf(8), ...OPENAI, ...failed(499, 'client_closed'), attempts: 1 }),
   clientGoneEarly: callRecord({ id: 'req_scn_499_early', ts: hourOf(8) + 1000, ...OPENAI, ...failed(499, 'client_closed'), attempts: 0 }),
   cacheHit: callRecord({ id: 'req_scn_hit', ts: hourOf(9), ...OPENAI, cache: 'HIT', costNano: 0, savedNano: 500_000, attempts: 0 }),
   // The openai model failed twice, the fallback answered: a 200 of the fallback's model.
-  fallback: callRecord({ id: 'req_scn_fallback', ts: hourOf(10), tenantId: 'ten_e', model: 'mock/mock-large', provider: 'mock', tier: 'expensive', routeReason: 'fallback:openai/gpt-4o-mini', attempts: 3, failedAttempts: [attempt(1, OPENAI.model, 503), attempt(2, OPENAI.model, 503)] }),
+  fallback: callRecord({
+    id: 'req_scn_fallback',
+    ts: hourOf(10),
+    tenantId: 'ten_e',
+    model: 'mock/mock-large',
+    provider: 'mock',
+    tier: 'expensive',
+    routeReason: 'fallback:openai/gpt-4o-mini',
+    attempts: 3,
+    failedAttempts: [attempt(1, OPENAI.model, 503), attempt(2, OPENAI.model, 503)],
+  }),
   success: callRecord({ id: 'req_scn_ok', ts: hourOf(11), ...OPENAI, attempts: 1 }),
 };
 const scenarioRecords = Object.values(scenarios).flat();
@@ -86,7 +130,14 @@ const upstreamFailed = (r: RequestRecord) => r.status >= 400 && r.status !== 499
 /** A window that cuts hours and days in odd places, so it mixes all three sources once rolled up. */
 const ODD = { from: FROM + 90 * 60_000 + 7, to: NOW - 7 * 60_000 };
 // A call after ODD.to but inside the same (rolled-up) hour: reading that hour's rollup row would count it.
-const afterOddEnd: RequestRecord = { ...randomRecords[0], id: 'req_analytics_after_odd_end', ts: NOW - 3 * 60_000, status: 200, errorType: null, costNano: 777_000_000 };
+const afterOddEnd: RequestRecord = {
+  ...randomRecords[0],
+  id: 'req_analytics_after_odd_end',
+  ts: NOW - 3 * 60_000,
+  status: 200,
+  errorType: null,
+  costNano: 777_000_000,
+};
 const records = [...randomRecords, ...scenarioRecords, afterOddEnd];
 
 function nearestRank(values: number[], p: number): number {
@@ -121,7 +172,10 @@ describe('analytics from raw rows, rollups and both', () => {
     expect(raw.saved_nano).toBe(sum((r) => r.savedNano));
     const upstream = records.filter((r) => r.cache !== 'HIT' && r.tier !== null);
     const tokens = (r: RequestRecord) => r.usage.promptTokens + r.usage.completionTokens;
-    expect(raw.cheap_token_share).toBeCloseTo(upstream.filter((r) => r.tier === 'cheap').reduce((t, r) => t + tokens(r), 0) / upstream.reduce((t, r) => t + tokens(r), 0), 12);
+    expect(raw.cheap_token_share).toBeCloseTo(
+      upstream.filter((r) => r.tier === 'cheap').reduce((t, r) => t + tokens(r), 0) / upstream.reduce((t, r) => t + tokens(r), 0),
+      12,
+    );
     const hits = records.filter((r) => r.cache === 'HIT').length;
     expect(raw.cache_hit_rate).toBeCloseTo(hits / (hits + records.filter((r) => r.cache === 'MISS').length), 12);
   });
@@ -157,7 +211,10 @@ describe('analytics from raw rows, rollups and both', () => {
       });
     }
     for (const field of ['requests', 'errors', 'upstream_calls', 'upstream_errors', 'cost_nano'] as const) {
-      expect(byProvider.data.reduce((t, g) => t + g[field], 0), field).toBe(raw[field]);
+      expect(
+        byProvider.data.reduce((t, g) => t + g[field], 0),
+        field,
+      ).toBe(raw[field]);
     }
   });
 
@@ -167,19 +224,33 @@ describe('analytics from raw rows, rollups and both', () => {
     // Refused (limit, budget), the client gone (twice), an upstream 502, 429 and cut stream.
     expect(openai).toMatchObject({ requests: 14, errors: 12, upstream_calls: 5, upstream_errors: 3, upstream_error_rate: 3 / 5 });
     // The request that named no model, refused by the proxy: an error, nothing sent upstream.
-    expect(byProvider.data.find((g) => g.key === '(none)')).toMatchObject({ requests: 1, errors: 1, upstream_calls: 0, upstream_errors: 0, upstream_error_rate: null });
+    expect(byProvider.data.find((g) => g.key === '(none)')).toMatchObject({
+      requests: 1,
+      errors: 1,
+      upstream_calls: 0,
+      upstream_errors: 0,
+      upstream_error_rate: null,
+    });
     // The tenant hitting its own limits has errors only, and no upstream errors (no rate: nothing went upstream).
     const tenantD = (await breakdown(env.DB, scope, 'tenant')).data.find((g) => g.key === 'ten_d')!;
     expect(tenantD).toMatchObject({ requests: 8, errors: 8, error_rate: 1, upstream_calls: 0, upstream_errors: 0, upstream_error_rate: null });
     // The fallback that answered is a success of the model that answered; its failed attempts count no error.
     const mockLarge = (await breakdown(env.DB, { from: hourOf(10) - 60_000, to: hourOf(10) + 60_000, tenant: 'ten_e' }, 'model')).data;
-    expect(mockLarge).toEqual([expect.objectContaining({ key: 'mock/mock-large', requests: 1, errors: 0, upstream_calls: 1, upstream_errors: 0, upstream_error_rate: 0 })]);
+    expect(mockLarge).toEqual([
+      expect.objectContaining({ key: 'mock/mock-large', requests: 1, errors: 0, upstream_calls: 1, upstream_errors: 0, upstream_error_rate: 0 }),
+    ]);
     // The series say the same per point.
     const hourly = await timeseries(env.DB, { from: hourOf(2) - 13 * 60_000, to: hourOf(9) - 13 * 60_000 }, 'hour', 'provider');
     const openaiPoints = hourly.series.find((s) => s.key === 'openai')!.points;
     // Hours 2 to 8 of the window: the limit, the budget, the bad request (no provider), the 502, 429 and cut stream, the 499s.
     expect(openaiPoints.map((p) => [p.errors, p.upstream_calls, p.upstream_errors, p.upstream_error_rate])).toEqual([
-      [6, 0, 0, null], [1, 0, 0, null], [0, 0, 0, null], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1], [2, 1, 0, 0],
+      [6, 0, 0, null],
+      [1, 0, 0, null],
+      [0, 0, 0, null],
+      [1, 1, 1, 1],
+      [1, 1, 1, 1],
+      [1, 1, 1, 1],
+      [2, 1, 0, 0],
     ]);
   });
 
@@ -189,10 +260,19 @@ describe('analytics from raw rows, rollups and both', () => {
     const rawCsv = await spendCsv(env.DB, scope);
     const rawByModel = await breakdown(env.DB, scope, 'model');
     // Providers fold the model projection's rows: the on-call view of upstream errors.
-    const rawByProvider = await Promise.all([breakdown(env.DB, scope, 'provider'), timeseries(env.DB, scope, 'hour', 'provider'), timeseries(env.DB, scope, 'day', 'provider')]);
+    const rawByProvider = await Promise.all([
+      breakdown(env.DB, scope, 'provider'),
+      timeseries(env.DB, scope, 'hour', 'provider'),
+      timeseries(env.DB, scope, 'day', 'provider'),
+    ]);
     // One tenant's views read the tenant+… projections.
     const oneTenant = { ...scope, tenant: 'ten_a' };
-    const rawTenantViews = await Promise.all([summary(env.DB, oneTenant), timeseries(env.DB, oneTenant, 'day', 'provider'), breakdown(env.DB, oneTenant, 'tier'), timeseries(env.DB, oneTenant, 'hour')]);
+    const rawTenantViews = await Promise.all([
+      summary(env.DB, oneTenant),
+      timeseries(env.DB, oneTenant, 'day', 'provider'),
+      breakdown(env.DB, oneTenant, 'tier'),
+      timeseries(env.DB, oneTenant, 'hour'),
+    ]);
     const rawOdd = await Promise.all([summary(env.DB, ODD), timeseries(env.DB, ODD, 'hour'), spendCsv(env.DB, ODD)]);
 
     let report;
@@ -207,9 +287,18 @@ describe('analytics from raw rows, rollups and both', () => {
     expect(await timeseries(env.DB, scope, 'day', 'tier')).toEqual(rawDaily);
     expect(await spendCsv(env.DB, scope)).toBe(rawCsv);
     expect(await breakdown(env.DB, scope, 'model')).toEqual(rawByModel);
-    expect(await Promise.all([breakdown(env.DB, scope, 'provider'), timeseries(env.DB, scope, 'hour', 'provider'), timeseries(env.DB, scope, 'day', 'provider')])).toEqual(rawByProvider);
+    expect(
+      await Promise.all([breakdown(env.DB, scope, 'provider'), timeseries(env.DB, scope, 'hour', 'provider'), timeseries(env.DB, scope, 'day', 'provider')]),
+    ).toEqual(rawByProvider);
     expect(rawByProvider[0].data.find((g) => g.key === 'openai')).toMatchObject({ upstream_calls: 5, upstream_errors: 3 });
-    expect(await Promise.all([summary(env.DB, oneTenant), timeseries(env.DB, oneTenant, 'day', 'provider'), breakdown(env.DB, oneTenant, 'tier'), timeseries(env.DB, oneTenant, 'hour')])).toEqual(rawTenantViews);
+    expect(
+      await Promise.all([
+        summary(env.DB, oneTenant),
+        timeseries(env.DB, oneTenant, 'day', 'provider'),
+        breakdown(env.DB, oneTenant, 'tier'),
+        timeseries(env.DB, oneTenant, 'hour'),
+      ]),
+    ).toEqual(rawTenantViews);
     const expected = records.filter((r) => r.ts >= ODD.from && r.ts < ODD.to);
     expect(rawOdd[0].requests).toBe(expected.length);
     expect(rawOdd[0].cost_nano).toBe(expected.reduce((t, r) => t + r.costNano, 0));
@@ -245,11 +334,16 @@ describe('the analytics API', () => {
     const q = `from=${new Date(FROM).toISOString()}&to=${new Date(NOW).toISOString()}`;
     const body = (await (await callAdmin(`/admin/analytics/summary?${q}`)).response.json()) as { requests: number; latency_ms: object };
     expect(body.requests).toBe(records.length);
-    const series = (await (await callAdmin(`/admin/analytics/timeseries?${q}&interval=day&group_by=model`)).response.json()) as { series: { key: string; points: unknown[] }[] };
+    const series = (await (await callAdmin(`/admin/analytics/timeseries?${q}&interval=day&group_by=model`)).response.json()) as {
+      series: { key: string; points: unknown[] }[];
+    };
     expect(series.series.map((s) => s.key)).toEqual(['(none)', 'mock/mock-large', 'mock/mock-mini', 'openai/gpt-4o-mini']);
     // Every UTC day the window touches is a point: a window of three days not starting at midnight touches four.
     expect(series.series[0].points).toHaveLength(Math.ceil((NOW - Math.floor(FROM / DAY_MS) * DAY_MS) / DAY_MS));
-    const byTier = (await (await callAdmin(`/admin/analytics/breakdown?${q}&group_by=tier`)).response.json()) as { group_by: string; data: { key: string; requests: number }[] };
+    const byTier = (await (await callAdmin(`/admin/analytics/breakdown?${q}&group_by=tier`)).response.json()) as {
+      group_by: string;
+      data: { key: string; requests: number }[];
+    };
     expect(byTier.group_by).toBe('tier');
     expect(byTier.data.reduce((t, g) => t + g.requests, 0)).toBe(records.length);
     const csv = await callAdmin(`/admin/export.csv?${q}`);
@@ -285,10 +379,22 @@ describe('the analytics API', () => {
     const { response } = await callAdmin(`/admin/analytics/summary?from=${day}&to=${next}`);
     const body = (await response.json()) as { from: string; to: string; requests: number };
     const [from, to] = [Date.parse(`${day}T00:00:00Z`), Date.parse(`${next}T00:00:00Z`)];
-    expect(body).toMatchObject({ from: `${day}T00:00:00.000Z`, to: `${next}T00:00:00.000Z`, requests: records.filter((r) => r.ts >= from && r.ts < to).length });
+    expect(body).toMatchObject({
+      from: `${day}T00:00:00.000Z`,
+      to: `${next}T00:00:00.000Z`,
+      requests: records.filter((r) => r.ts >= from && r.ts < to).length,
+    });
     expect(body.requests).toBeGreaterThan(0);
     const csv = await (await callAdmin(`/admin/export.csv?from=${day}&to=${next}`)).response.text();
-    expect(new Set(csv.trim().split('\n').slice(1).map((line) => line.slice(0, 10)))).toEqual(new Set([day]));
+    expect(
+      new Set(
+        csv
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((line) => line.slice(0, 10)),
+      ),
+    ).toEqual(new Set([day]));
   });
 
   it('runs the rollup from the cron trigger', async () => {

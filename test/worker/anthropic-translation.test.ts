@@ -26,13 +26,16 @@ function expectInvalid(fn: () => unknown, param: string, message?: string) {
 
 describe('toAnthropicRequest', () => {
   it('hoists system and developer messages into separate system blocks', () => {
-    const out = toAnthropicRequest(request({
-      messages: [
-        { role: 'system', content: 'Be brief.' },
-        { role: 'developer', content: [{ type: 'text', text: 'Rules.', cache_control: { type: 'ephemeral' } }] },
-        { role: 'user', content: 'Hello' },
-      ],
-    }), 'claude-x');
+    const out = toAnthropicRequest(
+      request({
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'developer', content: [{ type: 'text', text: 'Rules.', cache_control: { type: 'ephemeral' } }] },
+          { role: 'user', content: 'Hello' },
+        ],
+      }),
+      'claude-x',
+    );
     expect(out.system).toEqual([
       { type: 'text', text: 'Be brief.' },
       { type: 'text', text: 'Rules.', cache_control: { type: 'ephemeral' } },
@@ -42,16 +45,19 @@ describe('toAnthropicRequest', () => {
   });
 
   it('sets defaults and maps the sampling fields, leaving OpenAI-only fields out', () => {
-    const out = toAnthropicRequest(request({
-      temperature: 1.7,
-      top_p: 0.9,
-      stop: 'END',
-      user: 'user-42',
-      stream: true,
-      stream_options: { include_usage: true },
-      frequency_penalty: 0.5,
-      logprobs: true,
-    }), 'claude-x');
+    const out = toAnthropicRequest(
+      request({
+        temperature: 1.7,
+        top_p: 0.9,
+        stop: 'END',
+        user: 'user-42',
+        stream: true,
+        stream_options: { include_usage: true },
+        frequency_penalty: 0.5,
+        logprobs: true,
+      }),
+      'claude-x',
+    );
     expect(out).toEqual({
       model: 'claude-x',
       max_tokens: 4096,
@@ -72,12 +78,18 @@ describe('toAnthropicRequest', () => {
   });
 
   it('translates tools and keeps their cache_control', () => {
-    const out = toAnthropicRequest(request({
-      tools: [
-        { type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
-        { type: 'function', function: { name: 'now' }, cache_control: { type: 'ephemeral' } } as never,
-      ],
-    }), 'm');
+    const out = toAnthropicRequest(
+      request({
+        tools: [
+          {
+            type: 'function',
+            function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+          },
+          { type: 'function', function: { name: 'now' }, cache_control: { type: 'ephemeral' } } as never,
+        ],
+      }),
+      'm',
+    );
     expect(out.tools).toEqual([
       { name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } },
       { name: 'now', input_schema: { type: 'object', properties: {} }, cache_control: { type: 'ephemeral' } },
@@ -101,23 +113,26 @@ describe('toAnthropicRequest', () => {
   });
 
   it('turns tool calls into tool_use blocks and merges tool results with the next user message', () => {
-    const out = toAnthropicRequest(request({
-      messages: [
-        { role: 'user', content: 'Weather in Paris and Rome?' },
-        {
-          role: 'assistant',
-          content: '',
-          tool_calls: [
-            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
-            { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
-          ],
-        },
-        { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
-        { role: 'tool', tool_call_id: 'call_2', content: [{ type: 'text', text: 'Rainy' }] },
-        { role: 'user', content: 'Thanks. And tomorrow?' },
-        { role: 'user', content: 'Be short.' },
-      ],
-    }), 'm');
+    const out = toAnthropicRequest(
+      request({
+        messages: [
+          { role: 'user', content: 'Weather in Paris and Rome?' },
+          {
+            role: 'assistant',
+            content: '',
+            tool_calls: [
+              { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+              { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
+          { role: 'tool', tool_call_id: 'call_2', content: [{ type: 'text', text: 'Rainy' }] },
+          { role: 'user', content: 'Thanks. And tomorrow?' },
+          { role: 'user', content: 'Be short.' },
+        ],
+      }),
+      'm',
+    );
     expect(out.messages).toEqual([
       { role: 'user', content: [{ type: 'text', text: 'Weather in Paris and Rome?' }] },
       {
@@ -140,12 +155,15 @@ describe('toAnthropicRequest', () => {
   });
 
   it('keeps assistant text before its tool_use blocks', () => {
-    const out = toAnthropicRequest(request({
-      messages: [
-        { role: 'user', content: 'Go' },
-        { role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '' } }] },
-      ],
-    }), 'm');
+    const out = toAnthropicRequest(
+      request({
+        messages: [
+          { role: 'user', content: 'Go' },
+          { role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '' } }] },
+        ],
+      }),
+      'm',
+    );
     expect(out.messages[1].content).toEqual([
       { type: 'text', text: 'Let me check.' },
       { type: 'tool_use', id: 't', name: 'f', input: {} },
@@ -153,30 +171,40 @@ describe('toAnthropicRequest', () => {
   });
 
   it('rejects tool call arguments that are not a JSON object', () => {
-    const withArguments = (args: string) => request({
-      messages: [
-        { role: 'user', content: 'Go' },
-        { role: 'assistant', content: null, tool_calls: [
-          { id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } },
-          { id: 'b', type: 'function', function: { name: 'f', arguments: args } },
-        ] },
-      ],
-    });
+    const withArguments = (args: string) =>
+      request({
+        messages: [
+          { role: 'user', content: 'Go' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } },
+              { id: 'b', type: 'function', function: { name: 'f', arguments: args } },
+            ],
+          },
+        ],
+      });
     expectInvalid(() => toAnthropicRequest(withArguments('{"city":'), 'm'), 'messages[1].tool_calls[1].function.arguments');
     expectInvalid(() => toAnthropicRequest(withArguments('[1,2]'), 'm'), 'messages[1].tool_calls[1].function.arguments');
   });
 
   it('translates image parts from data: and http(s) URLs', () => {
-    const out = toAnthropicRequest(request({
-      messages: [{
-        role: 'user',
-        content: [
-          { type: 'text', text: 'What is this?' },
-          { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
-          { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg', detail: 'high' }, cache_control: { type: 'ephemeral' } },
+    const out = toAnthropicRequest(
+      request({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is this?' },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+              { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg', detail: 'high' }, cache_control: { type: 'ephemeral' } },
+            ],
+          },
         ],
-      }],
-    }), 'm');
+      }),
+      'm',
+    );
     expect(out.messages[0].content).toEqual([
       { type: 'text', text: 'What is this?' },
       { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
@@ -220,15 +248,17 @@ describe('fromAnthropicMessage', () => {
       object: 'chat.completion',
       created: 1_700_000_000,
       model: 'claude-sonnet-4-5-20250929',
-      choices: [{
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: 'Checking the weather.',
-          tool_calls: [{ id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: 'Checking the weather.',
+            tool_calls: [{ id: 'toolu_01', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+          },
+          finish_reason: 'tool_calls',
         },
-        finish_reason: 'tool_calls',
-      }],
+      ],
       usage: { prompt_tokens: 1150, completion_tokens: 20, total_tokens: 1170, prompt_tokens_details: { cached_tokens: 1000 } },
     });
   });
@@ -270,7 +300,13 @@ function bodyOf(text: string, pieceSize = 37): ReadableStream<Uint8Array> {
 const START = sse('message_start', {
   type: 'message_start',
   message: {
-    id: 'msg_stream', type: 'message', role: 'assistant', model: 'claude-haiku-4-5', content: [], stop_reason: null, stop_sequence: null,
+    id: 'msg_stream',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-haiku-4-5',
+    content: [],
+    stop_reason: null,
+    stop_sequence: null,
     usage: { input_tokens: 25, cache_creation_input_tokens: 10, cache_read_input_tokens: 2000, output_tokens: 1 },
   },
 });
@@ -349,18 +385,21 @@ describe('anthropicStreamParts', () => {
   });
 
   it('errors the stream with a ProxyError on an error event', async () => {
-    const body = START
-      + sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
-      + sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } })
-      + sse('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })
-      + sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo' } });
+    const body =
+      START +
+      sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }) +
+      sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } }) +
+      sse('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }) +
+      sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo' } });
     const { parts, error } = await collect(anthropicStreamParts(readSse(bodyOf(body))));
     expect(parts.map((p) => JSON.parse(p.data!).choices[0].delta)).toEqual([{ role: 'assistant', content: '' }, { content: 'Hel' }]);
     expect(error).toBeInstanceOf(ProxyError);
     expect((error as ProxyError).status).toBe(503);
     expect((error as ProxyError).message).toContain('Overloaded');
 
-    const other = await collect(anthropicStreamParts(readSse(bodyOf(START + sse('error', { type: 'error', error: { type: 'api_error', message: 'Internal' } })))));
+    const other = await collect(
+      anthropicStreamParts(readSse(bodyOf(START + sse('error', { type: 'error', error: { type: 'api_error', message: 'Internal' } })))),
+    );
     expect((other.error as ProxyError).status).toBe(502);
     expect((other.error as ProxyError).message).toContain('Internal');
   });

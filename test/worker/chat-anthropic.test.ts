@@ -14,15 +14,30 @@ const chat = (body: Record<string, unknown>) => postJson('/v1/chat/completions',
 
 const weatherTool = {
   type: 'function',
-  function: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  function: {
+    name: 'get_weather',
+    description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
 };
 
 describe('Anthropic upstream through the proxy', () => {
   it('translates a plain call both ways and logs the usage', async () => {
     const tag = nonce();
-    const call = await chat({ model: 'claude-sonnet-4-5', max_tokens: 200, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: `hello ${tag}` }] });
+    const call = await chat({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 200,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: `hello ${tag}` },
+      ],
+    });
     expect(call.response.status).toBe(200);
-    const body = (await call.response.json()) as { object: string; choices: { message: { content: string }; finish_reason: string }[]; usage: { prompt_tokens: number; completion_tokens: number } };
+    const body = (await call.response.json()) as {
+      object: string;
+      choices: { message: { content: string }; finish_reason: string }[];
+      usage: { prompt_tokens: number; completion_tokens: number };
+    };
     await call.settled();
     expect(body.object).toBe('chat.completion');
     expect(body.choices[0].message.content).toContain(`Echo: hello ${tag}`);
@@ -41,14 +56,25 @@ describe('Anthropic upstream through the proxy', () => {
   });
 
   it('returns tool calls in OpenAI shape, plain and streamed', async () => {
-    const plain = await chat({ model: 'anthropic/claude-sonnet-4-5', tools: [weatherTool], messages: [{ role: 'user', content: `What is the weather in Paris? ${nonce()}` }] });
-    const body = (await plain.response.json()) as { choices: { message: { tool_calls: { id: string; function: { name: string; arguments: string } }[] }; finish_reason: string }[] };
+    const plain = await chat({
+      model: 'anthropic/claude-sonnet-4-5',
+      tools: [weatherTool],
+      messages: [{ role: 'user', content: `What is the weather in Paris? ${nonce()}` }],
+    });
+    const body = (await plain.response.json()) as {
+      choices: { message: { tool_calls: { id: string; function: { name: string; arguments: string } }[] }; finish_reason: string }[];
+    };
     expect(body.choices[0].finish_reason).toBe('tool_calls');
     const [toolCall] = body.choices[0].message.tool_calls;
     expect(toolCall.function.name).toBe('get_weather');
     expect(JSON.parse(toolCall.function.arguments)).toEqual({ city: 'Paris' });
 
-    const streamed = await chat({ model: 'anthropic/claude-sonnet-4-5', stream: true, tools: [weatherTool], messages: [{ role: 'user', content: `weather in Paris? ${nonce()}` }] });
+    const streamed = await chat({
+      model: 'anthropic/claude-sonnet-4-5',
+      stream: true,
+      tools: [weatherTool],
+      messages: [{ role: 'user', content: `weather in Paris? ${nonce()}` }],
+    });
     const chunks = (await readSse(streamed.response)).filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data));
     const toolDeltas = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? []);
     expect(toolDeltas[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather' } });
@@ -58,7 +84,12 @@ describe('Anthropic upstream through the proxy', () => {
 
   it('streams text, takes the usage from message_start and message_delta, and forwards it when asked', async () => {
     const tag = nonce();
-    const call = await chat({ model: 'anthropic/claude-sonnet-4-5', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `stream ${tag}` }] });
+    const call = await chat({
+      model: 'anthropic/claude-sonnet-4-5',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: `stream ${tag}` }],
+    });
     const events = await readSse(call.response);
     await call.settled();
     expect(events.at(-1)?.data).toBe('[DONE]');
@@ -73,10 +104,19 @@ describe('Anthropic upstream through the proxy', () => {
   it('prices Anthropic cache writes and reads at their own rates', async () => {
     const tag = nonce();
     const system = [{ type: 'text', text: `${tag} ${'Policy text that every request repeats. '.repeat(150)}`, cache_control: { type: 'ephemeral' } }];
-    const ask = () => chat({ model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'system', content: system }, { role: 'user', content: 'Summarize.' }] });
+    const ask = () =>
+      chat({
+        model: 'anthropic/claude-sonnet-4-5',
+        messages: [
+          { role: 'system', content: system },
+          { role: 'user', content: 'Summarize.' },
+        ],
+      });
 
     const first = await ask();
-    const firstBody = (await first.response.json()) as { usage: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details: { cached_tokens: number } } };
+    const firstBody = (await first.response.json()) as {
+      usage: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details: { cached_tokens: number } };
+    };
     await first.settled();
     const second = await ask();
     const secondBody = (await second.response.json()) as typeof firstBody;
@@ -90,8 +130,18 @@ describe('Anthropic upstream through the proxy', () => {
     expect(secondBody.usage.prompt_tokens_details.cached_tokens).toBe(read!.cached_tokens);
     // Normalized: prompt_tokens counts every input token, cached or written, like OpenAI.
     expect(read!.prompt_tokens).toBe(firstBody.usage.prompt_tokens);
-    expect(written!.cost_nano).toBe(costNano({ promptTokens: written!.prompt_tokens, completionTokens: written!.completion_tokens, cachedTokens: 0, cacheWriteTokens: written!.cache_write_tokens }, SONNET));
-    expect(read!.cost_nano).toBe(costNano({ promptTokens: read!.prompt_tokens, completionTokens: read!.completion_tokens, cachedTokens: read!.cached_tokens, cacheWriteTokens: 0 }, SONNET));
+    expect(written!.cost_nano).toBe(
+      costNano(
+        { promptTokens: written!.prompt_tokens, completionTokens: written!.completion_tokens, cachedTokens: 0, cacheWriteTokens: written!.cache_write_tokens },
+        SONNET,
+      ),
+    );
+    expect(read!.cost_nano).toBe(
+      costNano(
+        { promptTokens: read!.prompt_tokens, completionTokens: read!.completion_tokens, cachedTokens: read!.cached_tokens, cacheWriteTokens: 0 },
+        SONNET,
+      ),
+    );
     expect(read!.cost_nano).toBeLessThan(written!.cost_nano);
   });
 
@@ -102,7 +152,11 @@ describe('Anthropic upstream through the proxy', () => {
     expect(rejected.response.status).toBe(400);
     expect(((await rejected.response.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
 
-    const midStream = await chat({ model: 'anthropic/claude-sonnet-4-5', stream: true, messages: [{ role: 'user', content: `upstream:midstream-error ${nonce()}` }] });
+    const midStream = await chat({
+      model: 'anthropic/claude-sonnet-4-5',
+      stream: true,
+      messages: [{ role: 'user', content: `upstream:midstream-error ${nonce()}` }],
+    });
     const events = await readSse(midStream.response);
     await midStream.settled();
     expect(JSON.parse(events.at(-1)!.data).error.type).toBe('upstream_error');

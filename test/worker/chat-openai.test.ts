@@ -16,7 +16,10 @@ describe('OpenAI upstream, plain', () => {
   it('forwards the request, answers with the upstream body, prices and logs the call', async () => {
     const tag = nonce();
     const ae = recordingAnalytics();
-    const call = await chat({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `hello ${tag}` }], logit_bias: { '50256': -100 }, custom_field: { kept: true } }, { AE: ae });
+    const call = await chat(
+      { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `hello ${tag}` }], logit_bias: { '50256': -100 }, custom_field: { kept: true } },
+      { AE: ae },
+    );
     expect(call.response.status).toBe(200);
     const body = (await call.response.json()) as { choices: { message: { content: string } }[]; usage: { prompt_tokens: number; completion_tokens: number } };
     expect(body.choices[0].message.content).toContain(`Echo: hello ${tag}`);
@@ -38,9 +41,22 @@ describe('OpenAI upstream, plain', () => {
 
     const row = await loggedRow(h.get('x-request-id'));
     expect(row).toMatchObject({
-      tenant_id: tenant.id, key_id: tenant.keyId, endpoint: 'chat', model_requested: 'openai/gpt-4o-mini', model: 'openai/gpt-4o-mini',
-      provider: 'openai', tier: 'cheap', status: 200, prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens,
-      cost_nano: expectedCost, stream: 0, cache: 'BYPASS', ttft_ms: null, usage_estimated: 0, error_type: null,
+      tenant_id: tenant.id,
+      key_id: tenant.keyId,
+      endpoint: 'chat',
+      model_requested: 'openai/gpt-4o-mini',
+      model: 'openai/gpt-4o-mini',
+      provider: 'openai',
+      tier: 'cheap',
+      status: 200,
+      prompt_tokens: usage.promptTokens,
+      completion_tokens: usage.completionTokens,
+      cost_nano: expectedCost,
+      stream: 0,
+      cache: 'BYPASS',
+      ttft_ms: null,
+      usage_estimated: 0,
+      error_type: null,
     });
     expect(ae.points).toHaveLength(1);
     expect(ae.points[0].indexes).toEqual([tenant.id]);
@@ -51,8 +67,16 @@ describe('OpenAI upstream, plain', () => {
   it('accepts a bare catalog name and prices cached prompt tokens at the cached rate', async () => {
     const tag = nonce();
     const longSystem = `${tag} ${'You are a careful assistant. '.repeat(200)}`;
-    const call = await chat({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: longSystem }, { role: 'user', content: 'hi' }] });
-    const body = (await call.response.json()) as { usage: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details: { cached_tokens: number } } };
+    const call = await chat({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: longSystem },
+        { role: 'user', content: 'hi' },
+      ],
+    });
+    const body = (await call.response.json()) as {
+      usage: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details: { cached_tokens: number } };
+    };
     await call.settled();
     const cached = body.usage.prompt_tokens_details.cached_tokens;
     expect(cached).toBeGreaterThanOrEqual(1024);
@@ -88,7 +112,12 @@ describe('OpenAI upstream, streaming', () => {
 
   it('forwards the usage chunk when the client asked, and logs exactly that usage', async () => {
     const tag = nonce();
-    const call = await chat({ model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `count ${tag}` }] });
+    const call = await chat({
+      model: 'openai/gpt-4o-mini',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: `count ${tag}` }],
+    });
     const events = await readSse(call.response);
     await call.settled();
     const usageChunk = JSON.parse(events.at(-2)!.data);
@@ -96,13 +125,23 @@ describe('OpenAI upstream, streaming', () => {
     const row = await loggedRow(call.response.headers.get('x-request-id'));
     expect(row?.prompt_tokens).toBe(usageChunk.usage.prompt_tokens);
     expect(row?.completion_tokens).toBe(usageChunk.usage.completion_tokens);
-    expect(row?.cost_nano).toBe(costNano({ promptTokens: usageChunk.usage.prompt_tokens, completionTokens: usageChunk.usage.completion_tokens, cachedTokens: 0, cacheWriteTokens: 0 }, GPT4O_MINI));
+    expect(row?.cost_nano).toBe(
+      costNano(
+        { promptTokens: usageChunk.usage.prompt_tokens, completionTokens: usageChunk.usage.completion_tokens, cachedTokens: 0, cacheWriteTokens: 0 },
+        GPT4O_MINI,
+      ),
+    );
   });
 
   it('passes the upstream stream through as sent when the client asked for usage; re-frames it otherwise', async () => {
     for (const includeUsage of [true, false]) {
       const tag = nonce();
-      const call = await chat({ model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: includeUsage }, messages: [{ role: 'user', content: `upstream:sse-comment hi ${tag}` }] });
+      const call = await chat({
+        model: 'openai/gpt-4o-mini',
+        stream: true,
+        stream_options: { include_usage: includeUsage },
+        messages: [{ role: 'user', content: `upstream:sse-comment hi ${tag}` }],
+      });
       const text = await call.response.text();
       await call.settled();
       // The upstream's keep-alive comment reaches the client only through the pass-through.
@@ -170,7 +209,11 @@ describe('OpenAI upstream failures', () => {
 describe('embeddings', () => {
   it('forwards to the OpenAI upstream and logs the input tokens and cost', async () => {
     const tag = nonce();
-    const call = await postJson('/v1/embeddings', { model: 'text-embedding-3-small', input: [`first ${tag}`, 'second'] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    const call = await postJson(
+      '/v1/embeddings',
+      { model: 'text-embedding-3-small', input: [`first ${tag}`, 'second'] },
+      { apiKey: tenant.apiKey, env: upstreamEnv() },
+    );
     expect(call.response.status).toBe(200);
     const body = (await call.response.json()) as { data: unknown[]; usage: { prompt_tokens: number } };
     expect(body.data).toHaveLength(2);

@@ -12,7 +12,11 @@ import { callAdmin, env, nonce, postJson, unavailableD1, unavailableKV, upstream
 import type { RequestRecord } from '../../proxy/core/request-record';
 
 const ask = (apiKey: string, content: string, overrides: Record<string, unknown> = {}, body: Record<string, unknown> = {}) =>
-  postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content }], ...body }, { apiKey, env: { ...upstreamEnv(), ...overrides } });
+  postJson(
+    '/v1/chat/completions',
+    { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content }], ...body },
+    { apiKey, env: { ...upstreamEnv(), ...overrides } },
+  );
 
 /** Waits until a call's row is in D1 (a queued row lands when the consumer has run). */
 async function rowEventually(requestId: string | null) {
@@ -22,11 +26,44 @@ async function rowEventually(requestId: string | null) {
 
 /** A record as a call would queue it, for tenant `tenant`; the first has a failed attempt before it. */
 const queuedRecord = (tenant: { id: string; keyId: string }, i: number): RequestRecord => ({
-  id: `req_queued_${tenant.id}_${i}`, ts: Date.now(), tenantId: tenant.id, keyId: tenant.keyId, endpoint: 'chat', modelRequested: 'cheap',
-  model: 'mock/mock-mini', provider: 'mock', tier: 'cheap', routeReason: 'alias:cheap', status: 200, errorType: null, errorMessage: null,
-  usage: { promptTokens: 10, completionTokens: 5, cachedTokens: 0, cacheWriteTokens: 0 }, usageEstimated: false, costNano: 1000 + i,
-  savedNano: 0, latencyMs: 12, ttftMs: null, stream: false, cache: 'BYPASS', attempts: i === 0 ? 2 : 1,
-  failedAttempts: i === 0 ? [{ attempt: 1, ts: Date.now(), model: 'mock/mock-mini', provider: 'mock', tier: 'cheap', status: 503, errorType: 'upstream_overloaded', errorMessage: 'busy', latencyMs: 3 }] : [],
+  id: `req_queued_${tenant.id}_${i}`,
+  ts: Date.now(),
+  tenantId: tenant.id,
+  keyId: tenant.keyId,
+  endpoint: 'chat',
+  modelRequested: 'cheap',
+  model: 'mock/mock-mini',
+  provider: 'mock',
+  tier: 'cheap',
+  routeReason: 'alias:cheap',
+  status: 200,
+  errorType: null,
+  errorMessage: null,
+  usage: { promptTokens: 10, completionTokens: 5, cachedTokens: 0, cacheWriteTokens: 0 },
+  usageEstimated: false,
+  costNano: 1000 + i,
+  savedNano: 0,
+  latencyMs: 12,
+  ttftMs: null,
+  stream: false,
+  cache: 'BYPASS',
+  attempts: i === 0 ? 2 : 1,
+  failedAttempts:
+    i === 0
+      ? [
+          {
+            attempt: 1,
+            ts: Date.now(),
+            model: 'mock/mock-mini',
+            provider: 'mock',
+            tier: 'cheap',
+            status: 503,
+            errorType: 'upstream_overloaded',
+            errorMessage: 'busy',
+            latencyMs: 3,
+          },
+        ]
+      : [],
 });
 
 describe('D1 down', () => {
@@ -181,7 +218,10 @@ function strictD1(refused?: string): D1Database & { refusals: string[] } {
 
 async function consume(messages: Array<{ id: string; body: RequestRecord }>, overrides: Partial<Env> = {}) {
   const worker = (await import('../../proxy/index')).default as ExportedHandler<Env, RequestRecord>;
-  const batch = createMessageBatch<RequestRecord>('ai-proxy-request-log', messages.map((m) => ({ ...m, timestamp: new Date(), attempts: 1 })));
+  const batch = createMessageBatch<RequestRecord>(
+    'ai-proxy-request-log',
+    messages.map((m) => ({ ...m, timestamp: new Date(), attempts: 1 })),
+  );
   const ctx = createExecutionContext();
   await worker.queue!(batch, { ...env, ...overrides }, ctx);
   const result = await getQueueResult(batch, ctx);
@@ -195,7 +235,10 @@ describe('the request-log queue, record by record', () => {
     const tenant = await createTestTenant();
     const records = [0, 1, 2].map((i) => queuedRecord(tenant, i));
     records[1].modelRequested = 'refuse-me';
-    const result = await consume(records.map((body, i) => ({ id: `m${i}`, body })), { DB: strictD1('refuse-me') });
+    const result = await consume(
+      records.map((body, i) => ({ id: `m${i}`, body })),
+      { DB: strictD1('refuse-me') },
+    );
     expect(result).toEqual({ acked: ['m0', 'm2'], retried: ['m1'] });
     expect(await loggedRow(records[0].id)).not.toBeNull();
     expect(await loggedRow(records[2].id)).not.toBeNull();
@@ -205,12 +248,20 @@ describe('the request-log queue, record by record', () => {
   it('sends stored content in parameters D1 accepts, however much a batch carries', async () => {
     const tenant = await createTestTenant();
     // 2 bytes a character: 8 x 300 KB, over D1's 2 MB for one parameter.
-    const records = Array.from({ length: 8 }, (_, i) => ({ ...queuedRecord(tenant, 10 + i), content: { request: 'é'.repeat(150_000), response: null, truncated: false } }));
+    const records = Array.from({ length: 8 }, (_, i) => ({
+      ...queuedRecord(tenant, 10 + i),
+      content: { request: 'é'.repeat(150_000), response: null, truncated: false },
+    }));
     const db = strictD1();
-    const result = await consume(records.map((body, i) => ({ id: `c${i}`, body })), { DB: db });
+    const result = await consume(
+      records.map((body, i) => ({ id: `c${i}`, body })),
+      { DB: db },
+    );
     expect(result.acked).toHaveLength(8);
     expect(db.refusals).toEqual([]);
-    const stored = await env.DB.prepare('SELECT COUNT(*) AS n FROM request_content WHERE tenant_id = ? AND length(request) = 150000').bind(tenant.id).first<{ n: number }>();
+    const stored = await env.DB.prepare('SELECT COUNT(*) AS n FROM request_content WHERE tenant_id = ? AND length(request) = 150000')
+      .bind(tenant.id)
+      .first<{ n: number }>();
     expect(stored?.n).toBe(8);
   });
 
@@ -220,7 +271,11 @@ describe('the request-log queue, record by record', () => {
     const good = queuedRecord(tenant, 20);
     const noTenant = { ...queuedRecord(tenant, 21), tenantId: undefined } as unknown as RequestRecord;
     const badAttempt = { ...queuedRecord(tenant, 0), id: `req_bad_attempt_${tenant.id}`, failedAttempts: [{ attempt: 1 }] } as unknown as RequestRecord;
-    const result = await consume([{ id: 'good', body: good }, { id: 'no-tenant', body: noTenant }, { id: 'bad-attempt', body: badAttempt }]);
+    const result = await consume([
+      { id: 'good', body: good },
+      { id: 'no-tenant', body: noTenant },
+      { id: 'bad-attempt', body: badAttempt },
+    ]);
     expect(result).toEqual({ acked: ['good'], retried: ['no-tenant', 'bad-attempt'] });
     expect(errors.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('not a valid record'))).toEqual([
       expect.stringContaining('(tenantId)'),

@@ -69,9 +69,15 @@ describe('retries', () => {
     expect((await spentThisMonth()) - spentBefore).toBe(call.row!.cost_nano);
 
     // The admin API shows the call with its failed attempts.
-    const detail = (await (await callAdmin(`/admin/requests/${call.row!.id}`)).response.json()) as { attempts: number; failed_attempts: { attempt: number; status: number; ts: string }[] };
+    const detail = (await (await callAdmin(`/admin/requests/${call.row!.id}`)).response.json()) as {
+      attempts: number;
+      failed_attempts: { attempt: number; status: number; ts: string }[];
+    };
     expect(detail.attempts).toBe(3);
-    expect(detail.failed_attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 503], [2, 503]]);
+    expect(detail.failed_attempts.map((a) => [a.attempt, a.status])).toEqual([
+      [1, 503],
+      [2, 503],
+    ]);
     expect(new Date(detail.failed_attempts[0].ts).getTime()).toBeGreaterThan(0);
     expect((await callAdmin('/admin/requests/req_unknown')).response.status).toBe(404);
   });
@@ -101,7 +107,9 @@ describe('retries', () => {
     const error = new ProxyError(503, 'overloaded', { type: 'upstream_error' });
     const policy = { ...DEFAULT_POLICY, retryBaseMs: 200 };
     expect([1, 2, 3].map((retry) => backoffMs(error, retry, policy, () => 0))).toEqual([100, 200, 400]);
-    expect([1, 2, 3].map((retry) => backoffMs(error, retry, policy, () => 0.999999))).toEqual([1, 2, 3].map((retry) => expect.closeTo(200 * 2 ** (retry - 1), 3)));
+    expect([1, 2, 3].map((retry) => backoffMs(error, retry, policy, () => 0.999999))).toEqual(
+      [1, 2, 3].map((retry) => expect.closeTo(200 * 2 ** (retry - 1), 3)),
+    );
     const asked = new ProxyError(429, 'slow down', { type: 'rate_limit_error', headers: { 'retry-after': '2' } });
     expect(backoffMs(asked, 1, policy)).toBe(2000);
     expect(backoffMs(new ProxyError(429, '', { type: 'rate_limit_error', headers: { 'retry-after': '11' } }), 1, policy)).toBeNull();
@@ -113,7 +121,7 @@ describe('retries', () => {
 });
 
 describe('fallback', () => {
-  it("answers from the other tier when the routed model keeps failing, and says so", async () => {
+  it('answers from the other tier when the routed model keeps failing, and says so', async () => {
     const tag = nonce();
     const call = await chat(`upstream:if-model=gpt-4o-mini:status=502 ${tag}`);
     expect(call.status).toBe(200);
@@ -128,7 +136,9 @@ describe('fallback', () => {
   });
 
   it('uses FALLBACK_MODEL when set, and none when it is none', async () => {
-    const configured = await chat(`upstream:if-model=gpt-4o-mini:status=503 ${nonce()}`, { env: { FALLBACK_MODEL: 'anthropic/claude-haiku-4-5', UPSTREAM_MAX_RETRIES: '0' } });
+    const configured = await chat(`upstream:if-model=gpt-4o-mini:status=503 ${nonce()}`, {
+      env: { FALLBACK_MODEL: 'anthropic/claude-haiku-4-5', UPSTREAM_MAX_RETRIES: '0' },
+    });
     expect([configured.status, configured.headers.get('x-proxy-model')]).toEqual([200, 'anthropic/claude-haiku-4-5']);
 
     const none = await chat(`upstream:status=503 ${nonce()}`, { env: { FALLBACK_MODEL: 'none', UPSTREAM_MAX_RETRIES: '1' } });
@@ -182,7 +192,9 @@ describe('timeouts', () => {
   });
 
   it('answers 504 when every attempt times out', async () => {
-    const call = await chat(`upstream:slow=2000 ${nonce()}`, { env: { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '100', UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' } });
+    const call = await chat(`upstream:slow=2000 ${nonce()}`, {
+      env: { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '100', UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' },
+    });
     expect(call.status).toBe(504);
     expect(JSON.parse(call.text).error).toMatchObject({ type: 'upstream_error', code: 'upstream_timeout' });
     expect(call.row).toMatchObject({ status: 504, error_type: 'upstream_timeout', attempts: 1 });
@@ -206,7 +218,11 @@ describe.each([
       expect(slowHeaders.attempts).toMatchObject([{ status: 504, error_type: 'upstream_timeout' }]);
 
       const firstByte = nonce();
-      const slowFirstChunk = await chat(`upstream:first=${firstByte}:1:first-event-delay=3000`, { stream: true, includeUsage, env: { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '300' } });
+      const slowFirstChunk = await chat(`upstream:first=${firstByte}:1:first-event-delay=3000`, {
+        stream: true,
+        includeUsage,
+        env: { UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '300' },
+      });
       expect(slowFirstChunk.status).toBe(200);
       expect(slowFirstChunk.text).toContain('[DONE]');
       expect(slowFirstChunk.row).toMatchObject({ status: 200, attempts: 2, stream: 1 });
@@ -219,7 +235,12 @@ describe.each([
       const tag = nonce();
       const call = await postJson(
         '/v1/chat/completions',
-        { model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: includeUsage }, messages: [{ role: 'user', content: `tell me a long story upstream:midstream-error ${tag}` }] },
+        {
+          model: 'openai/gpt-4o-mini',
+          stream: true,
+          stream_options: { include_usage: includeUsage },
+          messages: [{ role: 'user', content: `tell me a long story upstream:midstream-error ${tag}` }],
+        },
         { apiKey: tenant.apiKey, env: upstreamEnv() },
       );
       expect(call.response.status).toBe(200);
@@ -257,7 +278,9 @@ describe.each([
       const call = await chat(`upstream:truncate-stream=3 tell me a story ${nonce()}`, { stream: true, includeUsage });
       expect(call.status).toBe(200);
       expect(call.text).not.toContain('[DONE]');
-      expect(JSON.parse(call.text.trim().split('\n\n').at(-1)!.slice(6))).toMatchObject({ error: { type: 'upstream_error', code: 'upstream_stream_incomplete' } });
+      expect(JSON.parse(call.text.trim().split('\n\n').at(-1)!.slice(6))).toMatchObject({
+        error: { type: 'upstream_error', code: 'upstream_stream_incomplete' },
+      });
       expect(call.row).toMatchObject({ status: 502, error_type: 'upstream_stream_incomplete', usage_estimated: 1, attempts: 1 });
       expect(call.row!.completion_tokens).toBeGreaterThan(0);
     });
@@ -290,7 +313,12 @@ describe.each([
         new Request('http://proxy.test/v1/chat/completions', {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${leaver.apiKey}` },
-          body: JSON.stringify({ model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: includeUsage }, messages: [{ role: 'user', content: `upstream:chunk-delay=100 write a long essay ${tag}` }] }),
+          body: JSON.stringify({
+            model: 'openai/gpt-4o-mini',
+            stream: true,
+            stream_options: { include_usage: includeUsage },
+            messages: [{ role: 'user', content: `upstream:chunk-delay=100 write a long essay ${tag}` }],
+          }),
           signal: controller.signal,
         }),
         undefined,
@@ -341,7 +369,10 @@ describe('a client that goes away', () => {
     const call = await pending.catch(() => null);
     await call?.settled();
     await expect.poll(async () => (await upstreamRequests(tag))[0].aborted).toBe(true);
-    const abandoned = () => env.DB.prepare('SELECT * FROM requests WHERE tenant_id = ? AND status = 499').bind(tenant.id).all<{ error_type: string; usage_estimated: number; prompt_tokens: number; completion_tokens: number }>();
+    const abandoned = () =>
+      env.DB.prepare('SELECT * FROM requests WHERE tenant_id = ? AND status = 499')
+        .bind(tenant.id)
+        .all<{ error_type: string; usage_estimated: number; prompt_tokens: number; completion_tokens: number }>();
     await expect.poll(async () => (await abandoned()).results.length).toBe(1);
     const { results } = await abandoned();
     expect(results[0]).toMatchObject({ error_type: 'client_closed', usage_estimated: 1, completion_tokens: 0 });
@@ -396,17 +427,29 @@ describe('a client that goes away', () => {
 
   it('neither calls the upstream nor streams a cached answer for a client that left before its call was tracked', async () => {
     const tag = nonce();
-    const cached = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', stream: true, temperature: 0, messages: [{ role: 'user', content: `cached ${tag}` }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    const cached = await postJson(
+      '/v1/chat/completions',
+      { model: 'openai/gpt-4o-mini', stream: true, temperature: 0, messages: [{ role: 'user', content: `cached ${tag}` }] },
+      { apiKey: tenant.apiKey, env: upstreamEnv() },
+    );
     await cached.response.text();
     await cached.settled();
-    for (const [content, stream] of [[`fresh ${tag}`, false], [`cached ${tag}`, true]] as const) {
+    for (const [content, stream] of [
+      [`fresh ${tag}`, false],
+      [`cached ${tag}`, true],
+    ] as const) {
       const ae = recordingAnalytics();
       const controller = new AbortController();
       controller.abort();
-      const call = await leaving({ model: 'openai/gpt-4o-mini', stream, temperature: 0, messages: [{ role: 'user', content }] }, controller.signal, ae).catch(() => null);
+      const call = await leaving({ model: 'openai/gpt-4o-mini', stream, temperature: 0, messages: [{ role: 'user', content }] }, controller.signal, ae).catch(
+        () => null,
+      );
       await call?.response.text().catch(() => '');
       await call?.settled();
-      expect(ae.points.map((p) => p.blobs![4]), content).toEqual(['499']);
+      expect(
+        ae.points.map((p) => p.blobs![4]),
+        content,
+      ).toEqual(['499']);
     }
     expect((await upstreamRequests(tag)).map((r) => r.body.messages[0].content)).toEqual([`cached ${tag}`]);
   });
@@ -439,14 +482,21 @@ describe('timeout and retry settings', () => {
     expect((await chat(`upstream:status=503 ${nonce()}`, { env: { UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' } })).row).toMatchObject({ attempts: 1 });
     warn.mockRestore();
     for (const name of ['UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 'UPSTREAM_CONNECT_TIMEOUT_MS', 'UPSTREAM_RETRY_BASE_MS', 'UPSTREAM_MAX_RETRIES']) {
-      expect(warnings.filter((w) => w.startsWith(`${name}=`)), name).toHaveLength(1);
+      expect(
+        warnings.filter((w) => w.startsWith(`${name}=`)),
+        name,
+      ).toHaveLength(1);
     }
   });
 });
 
 describe('embeddings', () => {
   const embed = async (input: string, env: Record<string, string> = {}) => {
-    const call = await postJson('/v1/embeddings', { model: 'openai/text-embedding-3-small', input }, { apiKey: tenant.apiKey, env: { ...upstreamEnv(), ...env } });
+    const call = await postJson(
+      '/v1/embeddings',
+      { model: 'openai/text-embedding-3-small', input },
+      { apiKey: tenant.apiKey, env: { ...upstreamEnv(), ...env } },
+    );
     const text = await call.response.text();
     await call.settled();
     const id = call.response.headers.get('x-request-id');
@@ -458,7 +508,10 @@ describe('embeddings', () => {
     const call = await embed(`upstream:first=${tag}:1:status=503 upstream:first=${tag}-cut:2:midstream-error hello`);
     expect(call.status).toBe(200);
     expect(call.row).toMatchObject({ status: 200, attempts: 3, endpoint: 'embeddings', model: 'openai/text-embedding-3-small' });
-    expect(call.attempts.map((a) => [a.attempt, a.status, a.error_type])).toEqual([[1, 503, 'upstream_overloaded'], [2, 502, 'upstream_interrupted']]);
+    expect(call.attempts.map((a) => [a.attempt, a.status, a.error_type])).toEqual([
+      [1, 503, 'upstream_overloaded'],
+      [2, 502, 'upstream_interrupted'],
+    ]);
   });
 
   it('fall back to FALLBACK_EMBEDDINGS_MODEL when the model keeps failing, and have no fallback without it', async () => {
@@ -467,7 +520,12 @@ describe('embeddings', () => {
     expect(call.status).toBe(200);
     expect(call.headers.get('x-proxy-model')).toBe('openai/text-embedding-3-large');
     expect(call.headers.get('x-proxy-fallback-from')).toBe('openai/text-embedding-3-small');
-    expect(call.row).toMatchObject({ status: 200, attempts: 3, model: 'openai/text-embedding-3-large', route_reason: 'fallback:openai/text-embedding-3-small' });
+    expect(call.row).toMatchObject({
+      status: 200,
+      attempts: 3,
+      model: 'openai/text-embedding-3-large',
+      route_reason: 'fallback:openai/text-embedding-3-small',
+    });
     expect(call.attempts.map((a) => a.model)).toEqual(['openai/text-embedding-3-small', 'openai/text-embedding-3-small']);
 
     const none = await embed(down, { UPSTREAM_MAX_RETRIES: '0' });

@@ -146,5 +146,11 @@ export function unavailableD1(): D1Database {
 
 /** A KV binding whose every operation fails: pass as `KV`. */
 export function unavailableKV(): KVNamespace {
-  return { get: unavailable('KV'), getWithMetadata: unavailable('KV'), put: unavailable('KV'), delete: unavailable('KV'), list: unavailable('KV') } as unknown as KVNamespace;
+  return {
+    get: unavailable('KV'),
+    getWithMetadata: unavailable('KV'),
+    put: unavailable('KV'),
+    delete: unavailable('KV'),
+    list: unavailable('KV'),
+  } as unknown as KVNamespace;
 }

@@ -12,7 +12,11 @@ describe('GET /health', () => {
   });
 
   it('answers 503 naming the failed binding, without its error text', async () => {
-    const brokenDb = { prepare: () => { throw new Error('D1 is unreachable at 10.0.0.7'); } } as unknown as D1Database;
+    const brokenDb = {
+      prepare: () => {
+        throw new Error('D1 is unreachable at 10.0.0.7');
+      },
+    } as unknown as D1Database;
     const call = await callProxy('/health', {}, { DB: brokenDb, AE: undefined });
     expect(call.response.status).toBe(503);
     const text = await call.response.text();

@@ -49,7 +49,7 @@ async function statsInD1(groups: number[][]): Promise<{ hist: Histogram; p: (num
 
 describe('percentiles', () => {
   let seed = 7;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   const values = Array.from({ length: 5000 }, () => Math.floor(20 + random() ** 3 * 8000));
 
   it('match the direct computation on the bucket grid, in D1 and in the Worker alike', async () => {

@@ -11,8 +11,22 @@ import { MAX_ADMIN_BODY_BYTES } from '../../proxy/admin/api';
 import { createTestTenant } from './fixtures';
 import { callAdmin, callProxy, nonce, TEST_ADMIN_TOKEN } from './harness';
 import {
-  adminOperations, badCredentials, deepArray, expectClientError, hostileFieldValues, hostilePathValues, hostileQueryValues, methodOf, pathOf, ROUTES, routeKeys, storedState, withField,
-  type Fixtures, type JsonSchema, type Operation,
+  adminOperations,
+  badCredentials,
+  deepArray,
+  expectClientError,
+  hostileFieldValues,
+  hostilePathValues,
+  hostileQueryValues,
+  methodOf,
+  pathOf,
+  ROUTES,
+  routeKeys,
+  storedState,
+  withField,
+  type Fixtures,
+  type JsonSchema,
+  type Operation,
 } from './hostile-routes';
 
 const operations = adminOperations();
@@ -23,7 +37,10 @@ beforeAll(async () => {
   // A tenant with calls in the default window: what a leak would show.
   const tenant = await createTestTenant({ name: SEEDED_NAME });
   let requestId = '';
-  for (const body of [{ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }, { model: 'gpt-999', messages: [{ role: 'user', content: 'hi' }] }]) {
+  for (const body of [
+    { model: 'cheap', messages: [{ role: 'user', content: 'hi' }] },
+    { model: 'gpt-999', messages: [{ role: 'user', content: 'hi' }] },
+  ]) {
     const call = await callProxy('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}` }, body: JSON.stringify(body) });
     await call.response.text();
     await call.settled();
@@ -32,10 +49,15 @@ beforeAll(async () => {
   fixtures = { tenantId: tenant.id, apiKey: tenant.apiKey, keyId: tenant.keyId, requestId };
 });
 
-const polluted = () => ({} as Record<string, unknown>).polluted;
+const polluted = () => (({}) as Record<string, unknown>).polluted;
 
 /** Calls an admin route and checks the refusal and that nothing changed. */
-async function expectRefused(url: string, init: RequestInit, status: number | number[], check?: (error: Awaited<ReturnType<typeof expectClientError>>) => void) {
+async function expectRefused(
+  url: string,
+  init: RequestInit,
+  status: number | number[],
+  check?: (error: Awaited<ReturnType<typeof expectClientError>>) => void,
+) {
   const before = await storedState();
   const call = await callProxy(url, { ...init, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(init.headers as Record<string, string>) } });
   const error = await expectClientError(call.response, status);
@@ -83,9 +105,21 @@ describe.each(bodyOperations.map((op) => [op.key, op] as const))('%s', (key, op)
     ['true', () => 'true', 400, null, 'invalid_value'],
     // As deep as fits in the size cap (the depth of a body over it does not matter: see the 413 below).
     ['10,000 nested arrays', () => deepArray(10_000), 400, null, 'invalid_value'],
-    ['10,000 nested objects in an unknown field', () => withField(valid(), 'a', `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`), 400, 'a', 'unknown_parameter'],
+    [
+      '10,000 nested objects in an unknown field',
+      () => withField(valid(), 'a', `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`),
+      400,
+      'a',
+      'unknown_parameter',
+    ],
     ['10,000 nested arrays in a field', () => withField(valid(), firstKey(), deepArray(10_000)), 400, undefined, 'invalid_value'],
-    ['invalid UTF-8 in a key', () => new Uint8Array([...utf8(`${validText().slice(0, -1)},"na`), 0xff, ...utf8('me":1}')]), 400, 'na\ufffdme', 'unknown_parameter'],
+    [
+      'invalid UTF-8 in a key',
+      () => new Uint8Array([...utf8(`${validText().slice(0, -1)},"na`), 0xff, ...utf8('me":1}')]),
+      400,
+      'na\ufffdme',
+      'unknown_parameter',
+    ],
     ['an unknown field', () => withField(valid(), 'rpn', '10'), 400, 'rpn', 'unknown_parameter'],
     ['a __proto__ field', () => withField(valid(), '__proto__', '{"polluted":true,"rpm":1}'), 400, '__proto__', 'unknown_parameter'],
     ['a constructor field', () => withField(valid(), 'constructor', '{"prototype":{"polluted":true}}'), 400, 'constructor', 'unknown_parameter'],
@@ -127,7 +161,9 @@ describe.each(bodyOperations.map((op) => [op.key, op] as const))('%s', (key, op)
     await expectRefused(url(), { ...json(method, chunks), duplex: 'half' } as RequestInit, 413, (error) => expect(error.code).toBe('request_too_large'));
   });
 
-  const fieldCases = Object.entries(op.body.properties ?? {}).flatMap(([name, schema]) => hostileFieldValues(schema).map(([what, raw]) => [`${name}: ${what}`, name, raw] as const));
+  const fieldCases = Object.entries(op.body.properties ?? {}).flatMap(([name, schema]) =>
+    hostileFieldValues(schema).map(([what, raw]) => [`${name}: ${what}`, name, raw] as const),
+  );
   it.each(fieldCases)('refuses %s with a 400 naming the field, writing nothing', async (_what, name, raw) => {
     await expectRefused(url(), json(method, withField(valid(), name, raw)), 400, (error) => {
       expect(error.param).toBe(name);
@@ -188,12 +224,18 @@ describe('admin bodies, specifically', () => {
   it('POST /admin/tenants/{id}/keys takes no body: a junk one is ignored, an oversized one refused', async () => {
     const url = `/admin/tenants/${fixtures.tenantId}/keys`;
     const before = await storedState();
-    const call = await callAdmin(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"tenant_id":"ten_other","__proto__":{"polluted":true}} junk' });
+    const call = await callAdmin(url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{"tenant_id":"ten_other","__proto__":{"polluted":true}} junk',
+    });
     expect(call.response.status).toBe(201);
     const issued = (await call.response.json()) as { key_id: string };
     const after = await storedState();
     // Exactly one new key, for this tenant; nothing else.
-    expect((after.api_keys as Array<{ id: string; tenant_id: string }>).filter((k) => !(before.api_keys as Array<{ id: string }>).some((b) => b.id === k.id))).toMatchObject([{ id: issued.key_id, tenant_id: fixtures.tenantId }]);
+    expect(
+      (after.api_keys as Array<{ id: string; tenant_id: string }>).filter((k) => !(before.api_keys as Array<{ id: string }>).some((b) => b.id === k.id)),
+    ).toMatchObject([{ id: issued.key_id, tenant_id: fixtures.tenantId }]);
     expect({ ...after, api_keys: null, kv: null }).toEqual({ ...before, api_keys: null, kv: null });
     expect(polluted()).toBeUndefined();
     await expectRefused(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(MAX_ADMIN_BODY_BYTES + 1) }, 413);
@@ -206,7 +248,9 @@ describe('admin bodies, specifically', () => {
 function showsNothing(value: unknown): boolean {
   if (Array.isArray(value)) return value.every(showsNothing);
   if (typeof value !== 'object' || value === null) return true;
-  return Object.entries(value).every(([k, v]) => (k === 'requests' && typeof v === 'number' ? v === 0 : k === 'data' && Array.isArray(v) ? v.length === 0 : showsNothing(v)));
+  return Object.entries(value).every(([k, v]) =>
+    k === 'requests' && typeof v === 'number' ? v === 0 : k === 'data' && Array.isArray(v) ? v.length === 0 : showsNothing(v),
+  );
 }
 
 const queryOperations = operations.filter((op) => op.query.length > 0);
@@ -215,7 +259,10 @@ describe.each(queryOperations.map((op) => [op.key, op] as const))('%s', (key, op
   const base = () => ROUTES[key].url(fixtures).split('?')[0];
   /** Valid values for the required parameters other than `except`. */
   const required = (except: string) =>
-    op.query.filter((p) => p.required && p.name !== except).map((p) => `${p.name}=${encodeURIComponent(String(p.schema.enum?.[0] ?? 'x'))}&`).join('');
+    op.query
+      .filter((p) => p.required && p.name !== except)
+      .map((p) => `${p.name}=${encodeURIComponent(String(p.schema.enum?.[0] ?? 'x'))}&`)
+      .join('');
 
   it('shows the seeded calls without a filter (the control for "shows nothing" below)', async () => {
     const response = (await callAdmin(`${base()}?${required('')}`)).response;
@@ -300,7 +347,8 @@ const tryDecode = (value: string) => {
 describe.each(pathOperations.map((op) => [op.key, op] as const))('%s', (key, op) => {
   const method = methodOf(key);
   const param = op.path[0];
-  const real = (f: Fixtures) => ({ id: key.includes('/requests/') ? f.requestId : f.tenantId, key_id: f.keyId, model: 'openai/gpt-4o-mini' })[param.name as 'id' | 'key_id' | 'model'];
+  const real = (f: Fixtures) =>
+    ({ id: key.includes('/requests/') ? f.requestId : f.tenantId, key_id: f.keyId, model: 'openai/gpt-4o-mini' })[param.name as 'id' | 'key_id' | 'model'];
   it('has one path parameter, with a real value', () => {
     expect(op.path).toHaveLength(1);
     expect(real(fixtures)).toBeTruthy();
@@ -309,7 +357,8 @@ describe.each(pathOperations.map((op) => [op.key, op] as const))('%s', (key, op)
   it.each(hostilePathValues())('answers %s with 404, or 400 naming the parameter, writing nothing', async (_what, make) => {
     const value = make(real(fixtures));
     const decoded = tryDecode(value);
-    const invalid = decoded.length > (param.schema.maxLength ?? Infinity) || (param.schema.pattern !== undefined && !new RegExp(param.schema.pattern).test(decoded));
+    const invalid =
+      decoded.length > (param.schema.maxLength ?? Infinity) || (param.schema.pattern !== undefined && !new RegExp(param.schema.pattern).test(decoded));
     // A well-formed id is what PUT creates: not hostile.
     if (!invalid && method === 'PUT') return;
     const url = pathOf(key).replace(/:\w+(\{[^}]*\})?/, value);
@@ -353,15 +402,36 @@ describe('credentials', () => {
   });
 
   it.each(protectedRoutes)('%s checks the token before reading the body', async (key) => {
-    await expectClientError((await callProxy(ROUTES[key].url(fixtures), { method: methodOf(key), headers: { 'content-type': 'application/json' }, ...(methodOf(key) === 'GET' ? {} : { body: 'x'.repeat(MAX_ADMIN_BODY_BYTES * 2) }) })).response, 401);
+    await expectClientError(
+      (
+        await callProxy(ROUTES[key].url(fixtures), {
+          method: methodOf(key),
+          headers: { 'content-type': 'application/json' },
+          ...(methodOf(key) === 'GET' ? {} : { body: 'x'.repeat(MAX_ADMIN_BODY_BYTES * 2) }),
+        })
+      ).response,
+      401,
+    );
   });
 
   it('every protected route is closed (503), not open, without ADMIN_TOKEN', async () => {
     const before = await storedState();
     for (const key of protectedRoutes) {
       const route = ROUTES[key];
-      for (const [adminToken, authorization] of [['', 'Bearer '], [undefined, 'Bearer undefined'], ['', `Bearer ${TEST_ADMIN_TOKEN}`]] as const) {
-        const call = await callProxy(route.url(fixtures), { method: methodOf(key), headers: { authorization, 'content-type': 'application/json' }, ...(route.body === 'json' ? { body: JSON.stringify(route.validBody!(fixtures)) } : {}) }, { ADMIN_TOKEN: adminToken });
+      for (const [adminToken, authorization] of [
+        ['', 'Bearer '],
+        [undefined, 'Bearer undefined'],
+        ['', `Bearer ${TEST_ADMIN_TOKEN}`],
+      ] as const) {
+        const call = await callProxy(
+          route.url(fixtures),
+          {
+            method: methodOf(key),
+            headers: { authorization, 'content-type': 'application/json' },
+            ...(route.body === 'json' ? { body: JSON.stringify(route.validBody!(fixtures)) } : {}),
+          },
+          { ADMIN_TOKEN: adminToken },
+        );
         expect(call.response.status, key).toBe(503);
         expect(((await call.response.json()) as { error: { code: string } }).error.code).toBe('admin_disabled');
       }
@@ -371,7 +441,10 @@ describe('credentials', () => {
 
   it('the public document and page answer anyone, and hold no data', async () => {
     for (const [, headers] of badCredentials(fixtures.apiKey, TEST_ADMIN_TOKEN)) {
-      for (const [path, type] of [['/admin/openapi.json', 'application/json'], ['/admin/docs', 'text/html']]) {
+      for (const [path, type] of [
+        ['/admin/openapi.json', 'application/json'],
+        ['/admin/docs', 'text/html'],
+      ]) {
         const response = (await callProxy(path, { headers })).response;
         expect(response.status).toBe(200);
         expect(response.headers.get('content-type')).toContain(type);

@@ -17,7 +17,18 @@ import { DEFAULT_MAX_BODY_BYTES } from '../../proxy/core/config';
 import { chatRequestSchema } from '../../proxy/endpoints/chat-completions/schema';
 import { embeddingsRequestSchema } from '../../proxy/endpoints/embeddings/schema';
 import {
-  adminOperations, deepArray, expectClientError, hostileFieldValues, hostileQueryValues, isolatedUpstream, methodOf, pathOf, ROUTES, routeKeys, servedRoutes, storedState,
+  adminOperations,
+  deepArray,
+  expectClientError,
+  hostileFieldValues,
+  hostileQueryValues,
+  isolatedUpstream,
+  methodOf,
+  pathOf,
+  ROUTES,
+  routeKeys,
+  servedRoutes,
+  storedState,
   type Fixtures,
 } from './hostile-routes';
 
@@ -32,7 +43,11 @@ let tenant: TestTenant;
 let fixtures: Fixtures;
 beforeAll(async () => {
   tenant = await createTestTenant();
-  const call = await callProxy('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}` }, body: JSON.stringify(ROUTES['POST /v1/chat/completions'].validBody!(null as never)) });
+  const call = await callProxy('/v1/chat/completions', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tenant.apiKey}` },
+    body: JSON.stringify(ROUTES['POST /v1/chat/completions'].validBody!(null as never)),
+  });
   expect(call.response.status).toBe(200);
   await call.response.text();
   await call.settled();
@@ -54,7 +69,15 @@ const embeddingsWith = (field: string, raw: string) => {
   delete base[field];
   return `${JSON.stringify(base).slice(0, -1)},${JSON.stringify(field)}:${raw}}`;
 };
-const field = (make: (field: string, raw: string) => string) => (name: string, raw: string, status = 400, param: string | null = name, code?: string): Case => ({ what: `${name}: ${raw.length > 60 ? `${raw.slice(0, 40)}… (${raw.length} chars)` : raw}`, body: make(name, raw), status, param, code });
+const field =
+  (make: (field: string, raw: string) => string) =>
+  (name: string, raw: string, status = 400, param: string | null = name, code?: string): Case => ({
+    what: `${name}: ${raw.length > 60 ? `${raw.slice(0, 40)}… (${raw.length} chars)` : raw}`,
+    body: make(name, raw),
+    status,
+    param,
+    code,
+  });
 const chatField = field(chatWith);
 const embeddingsField = field(embeddingsWith);
 const msg = (raw: string) => `[${raw}]`;
@@ -71,20 +94,56 @@ const notARequest: Case[] = [
   { what: 'a NaN literal', body: '{"model":"cheap","temperature":NaN}', status: 400, param: null, code: 'invalid_json' },
   { what: 'an Infinity literal', body: '{"model":"cheap","temperature":Infinity}', status: 400, param: null, code: 'invalid_json' },
   // Decoded as U+FFFD: a model id that is not ASCII.
-  { what: 'invalid UTF-8 in the model', body: new Uint8Array([...new TextEncoder().encode('{"model":"openai/'), 0xff, 0xfe, ...new TextEncoder().encode('","messages":[{"role":"user","content":"hi"}],"input":"hi"}')]), status: 400, param: 'model', code: 'invalid_value' },
+  {
+    what: 'invalid UTF-8 in the model',
+    body: new Uint8Array([
+      ...new TextEncoder().encode('{"model":"openai/'),
+      0xff,
+      0xfe,
+      ...new TextEncoder().encode('","messages":[{"role":"user","content":"hi"}],"input":"hi"}'),
+    ]),
+    status: 400,
+    param: 'model',
+    code: 'invalid_value',
+  },
   { what: 'JSON null', body: 'null', status: 400, param: null, code: 'invalid_json' },
   { what: 'a JSON array', body: '[{"model":"cheap"}]', status: 400, param: null, code: 'invalid_json' },
   { what: 'a JSON string', body: '"cheap"', status: 400, param: null, code: 'invalid_json' },
   { what: 'a number', body: '42', status: 400, param: null, code: 'invalid_json' },
   { what: 'true', body: 'true', status: 400, param: null, code: 'invalid_json' },
-  { what: `nesting ${MAX_DEPTH + 1} deep`, body: `{"model":"cheap","messages":[],"metadata":${deepArray(MAX_DEPTH + 1)}}`, status: 400, param: null, code: 'too_deeply_nested' },
+  {
+    what: `nesting ${MAX_DEPTH + 1} deep`,
+    body: `{"model":"cheap","messages":[],"metadata":${deepArray(MAX_DEPTH + 1)}}`,
+    status: 400,
+    param: null,
+    code: 'too_deeply_nested',
+  },
   { what: '10,000 nested arrays', body: `{"model":"cheap","x":${deepArray(10_000)}}`, status: 400, param: null, code: 'too_deeply_nested' },
   { what: '100,000 nested objects', body: `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`, status: 400, param: null, code: 'too_deeply_nested' },
   { what: 'a text/plain body that is not JSON', body: 'hello', status: 400, param: null, code: 'invalid_json', contentType: 'text/plain' },
-  { what: 'a multipart body', body: '--b\r\nContent-Disposition: form-data; name="model"\r\n\r\ncheap\r\n--b--', status: 400, param: null, code: 'invalid_json', contentType: 'multipart/form-data; boundary=b' },
+  {
+    what: 'a multipart body',
+    body: '--b\r\nContent-Disposition: form-data; name="model"\r\n\r\ncheap\r\n--b--',
+    status: 400,
+    param: null,
+    code: 'invalid_json',
+    contentType: 'multipart/form-data; boundary=b',
+  },
   { what: 'no content-type and no JSON', body: 'x', status: 400, param: null, code: 'invalid_json', contentType: null },
-  { what: '__proto__ carrying the required fields', body: '{"__proto__":{"model":"cheap","messages":[{"role":"user","content":"hi"}],"input":"hi"}}', status: 400, param: 'model', code: 'missing_required_parameter' },
-  { what: 'constructor.prototype carrying the model', body: '{"constructor":{"prototype":{"model":"cheap"}},"messages":[{"role":"user","content":"hi"}],"input":"hi"}', status: 400, param: 'model', code: 'missing_required_parameter' },
+  {
+    what: '__proto__ carrying the required fields',
+    body: '{"__proto__":{"model":"cheap","messages":[{"role":"user","content":"hi"}],"input":"hi"}}',
+    status: 400,
+    param: 'model',
+    code: 'missing_required_parameter',
+  },
+  {
+    what: 'constructor.prototype carrying the model',
+    body: '{"constructor":{"prototype":{"model":"cheap"}},"messages":[{"role":"user","content":"hi"}],"input":"hi"}',
+    status: 400,
+    param: 'model',
+    code: 'missing_required_parameter',
+  },
 ];
 
 /** Bad model ids, at both proxy routes (`make` builds the body). */
@@ -134,8 +193,18 @@ const chatCases: Case[] = [
   chatField('messages', msg('{"role":"user","content":"x","name":5}'), 400, 'messages[0].name'),
   chatField('messages', msg('{"role":"tool","content":"x","tool_call_id":5}'), 400, 'messages[0].tool_call_id'),
   chatField('messages', msg('{"role":"assistant","tool_calls":"x"}'), 400, 'messages[0].tool_calls'),
-  chatField('messages', msg('{"role":"assistant","tool_calls":[{"id":"c","type":"evil","function":{"name":"f","arguments":"{}"}}]}'), 400, 'messages[0].tool_calls[0].type'),
-  chatField('messages', msg('{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":{}}}]}'), 400, 'messages[0].tool_calls[0].function.arguments'),
+  chatField(
+    'messages',
+    msg('{"role":"assistant","tool_calls":[{"id":"c","type":"evil","function":{"name":"f","arguments":"{}"}}]}'),
+    400,
+    'messages[0].tool_calls[0].type',
+  ),
+  chatField(
+    'messages',
+    msg('{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":{}}}]}'),
+    400,
+    'messages[0].tool_calls[0].function.arguments',
+  ),
   chatField('stream', '"yes"'),
   chatField('stream', '1'),
   chatField('stream', '{}'),
@@ -164,7 +233,9 @@ const embeddingsCases: Case[] = [
   embeddingsField('model', '"openai/gpt-4o-mini"', 400, 'model', 'model_not_supported'),
   { what: 'no input', body: JSON.stringify({ model: 'openai/text-embedding-3-small' }), status: 400, param: 'input', code: 'missing_required_parameter' },
   embeddingsField('input', '[[]]', 400, 'input[0]'),
-  ...['{}', '[]', '[1.5]', 'null', '[null]', 'true', '[1e999]', '[["a"]]', '[{"text":"x"}]', JSON.stringify(Array(2049).fill('a'))].map((raw) => embeddingsField('input', raw)),
+  ...['{}', '[]', '[1.5]', 'null', '[null]', 'true', '[1e999]', '[["a"]]', '[{"text":"x"}]', JSON.stringify(Array(2049).fill('a'))].map((raw) =>
+    embeddingsField('input', raw),
+  ),
   ...['"hex"', '""', '1', '"FLOAT"'].map((raw) => embeddingsField('encoding_format', raw)),
   ...['0', '-1', '1.5', '"5"', '1e999', '8193'].map((raw) => embeddingsField('dimensions', raw)),
   ...['5', '{}', 'true'].map((raw) => embeddingsField('user', raw)),
@@ -202,13 +273,24 @@ describe('coverage', () => {
   ] as const)('has a case naming every field of %s', (_route, shape, cases) => {
     const params = cases.map((c) => c.param).filter((p): p is string => typeof p === 'string');
     for (const name of Object.keys(shape)) {
-      expect(params.some((p) => p === name || p.startsWith(`${name}.`) || p.startsWith(`${name}[`)), name).toBe(true);
+      expect(
+        params.some((p) => p === name || p.startsWith(`${name}.`) || p.startsWith(`${name}[`)),
+        name,
+      ).toBe(true);
     }
   });
 
   it('really notices an upstream call (the control for every "no upstream call" below)', async () => {
     const control = isolatedUpstream();
-    const call = await callProxy('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}` }, body: JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) }, { ...control.env, UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' });
+    const call = await callProxy(
+      '/v1/chat/completions',
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tenant.apiKey}` },
+        body: JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      },
+      { ...control.env, UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' },
+    );
     await call.response.text();
     await call.settled();
     expect(await control.calls()).toBe(1);
@@ -228,7 +310,12 @@ async function expectRefusedByProxy(path: string, init: RequestInit, expected: {
   await call.settled();
   const after = await state();
   // One row, the refusal as it was: its status, no cost, no upstream attempt.
-  expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({ tenant_id: tenant.id, status: expected.status, cost_nano: 0, attempts: 0 });
+  expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({
+    tenant_id: tenant.id,
+    status: expected.status,
+    cost_nano: 0,
+    attempts: 0,
+  });
   expect(after.requests).toEqual([{ n: (before.requests as Array<{ n: number }>)[0].n + 1 }]);
   expect({ ...after, requests: null }).toEqual({ ...before, requests: null });
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -345,7 +432,10 @@ describe('a response header that cannot be sent', () => {
     // A deployment whose tier id holds a control character (a misconfiguration, not a client's
     // doing): x-proxy-model cannot carry it. The call fails, but as a 500 in OpenAI's shape.
     for (const model of ['openai/gpt-4o-mini\u0000', 'openai/gpt-4o-mini\r\nx-injected: 1']) {
-      const call = await callProxy('/v1/chat/completions', post(JSON.stringify({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] })), { ...upstreamEnv(), CHEAP_MODEL: model });
+      const call = await callProxy('/v1/chat/completions', post(JSON.stringify({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] })), {
+        ...upstreamEnv(),
+        CHEAP_MODEL: model,
+      });
       expect(call.response.status).toBe(500);
       expect(((await call.response.json()) as { error: { code: string } }).error.code).toBe('internal_error');
       expect(call.response.headers.get('x-injected')).toBeNull();
@@ -357,7 +447,11 @@ describe('a response header that cannot be sent', () => {
 describe('GET /v1/models, GET /health, GET /', () => {
   it('answer a junk query string as if it were not there', async () => {
     const junk = `?__proto__=x&constructor=y&limit=-1&a[b]=c&%ff=%00&${encodeURIComponent("' OR 1=1 --")}=1`;
-    for (const [path, auth] of [['/v1/models', tenant.apiKey], ['/health', null], ['/', null]] as const) {
+    for (const [path, auth] of [
+      ['/v1/models', tenant.apiKey],
+      ['/health', null],
+      ['/', null],
+    ] as const) {
       const headers = auth ? { authorization: `Bearer ${auth}` } : undefined;
       const plain = (await callProxy(path, { headers, redirect: 'manual' })).response;
       const hostile = (await callProxy(path + junk, { headers, redirect: 'manual' })).response;
@@ -399,7 +493,11 @@ describe('every route', () => {
     for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
       if (served.some((key) => methodOf(key) === method)) continue;
       const before = await state();
-      const call = await callProxy(url, { method, headers: { ...credentialsFor(route), 'content-type': 'application/json' }, ...(method === 'GET' || method === 'OPTIONS' ? {} : { body: '{"name":"x","model":"cheap"}' }) });
+      const call = await callProxy(url, {
+        method,
+        headers: { ...credentialsFor(route), 'content-type': 'application/json' },
+        ...(method === 'GET' || method === 'OPTIONS' ? {} : { body: '{"name":"x","model":"cheap"}' }),
+      });
       expect((await expectClientError(call.response, 404)).code, `${method} ${url}`).toBe('unknown_url');
       await call.settled();
       const after = await state();
@@ -410,14 +508,23 @@ describe('every route', () => {
 
   // Admin routes that read a query refuse parameters they do not know (a misspelt filter must not
   // widen a report); every other route has no query and ignores one.
-  const validatesQuery = new Set(adminOperations().filter((op) => op.query.length > 0).map((op) => op.key));
+  const validatesQuery = new Set(
+    adminOperations()
+      .filter((op) => op.query.length > 0)
+      .map((op) => op.key),
+  );
 
   it.each(routeKeys)('%s treats a junk query string as absent, or refuses it as unknown parameters if it reads a query', async (key) => {
     const route = ROUTES[key];
     const method = methodOf(key);
     // A request each route answers without changing anything: a read, or a refused write.
     const harmless = method === 'GET' ? route.url(fixtures) : route.url({ ...fixtures, tenantId: 'ten_unknown', keyId: 'key_unknown' });
-    const init = (): RequestInit => ({ method, redirect: 'manual', headers: { ...credentialsFor(key), 'content-type': 'application/json' }, ...(method === 'GET' ? {} : { body: route.body === 'json' ? 'null' : '' }) });
+    const init = (): RequestInit => ({
+      method,
+      redirect: 'manual',
+      headers: { ...credentialsFor(key), 'content-type': 'application/json' },
+      ...(method === 'GET' ? {} : { body: route.body === 'json' ? 'null' : '' }),
+    });
     const join = harmless.includes('?') ? '&' : '?';
     const junk = `__proto__=x&constructor=y&toString=1&a[b]=c&%ff=%00&${encodeURIComponent("' OR 1=1 --")}=1&${'p'.repeat(2000)}=${'v'.repeat(2000)}`;
     const before = await state();

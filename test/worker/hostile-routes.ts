@@ -39,7 +39,12 @@ const none = { body: 'ignored' } as const;
 export const ROUTES: Record<string, RouteSpec> = {
   'GET /health': { auth: 'public', ...none, url: () => '/health' },
   'GET /': { auth: 'public', ...none, url: () => '/' },
-  'POST /v1/chat/completions': { auth: 'tenant', body: 'json', url: () => '/v1/chat/completions', validBody: () => ({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }) },
+  'POST /v1/chat/completions': {
+    auth: 'tenant',
+    body: 'json',
+    url: () => '/v1/chat/completions',
+    validBody: () => ({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }),
+  },
   'POST /v1/embeddings': { auth: 'tenant', body: 'json', url: () => '/v1/embeddings', validBody: () => ({ model: 'mock/mock-embed', input: 'hi' }) },
   'GET /v1/models': { auth: 'tenant', ...none, url: () => '/v1/models' },
   'GET /admin/openapi.json': { auth: 'public', ...none, url: () => '/admin/openapi.json' },
@@ -60,7 +65,12 @@ export const ROUTES: Record<string, RouteSpec> = {
   'GET /admin/analytics/spend': { auth: 'admin', ...none, url: () => '/admin/analytics/spend' },
   'GET /admin/export.csv': { auth: 'admin', ...none, url: () => '/admin/export.csv' },
   'GET /admin/prices': { auth: 'admin', ...none, url: () => '/admin/prices' },
-  'PUT /admin/prices/:model{.+}': { auth: 'admin', body: 'json', url: () => '/admin/prices/openai/hostile-valid', validBody: () => ({ input_per_mtok: 1, output_per_mtok: 2 }) },
+  'PUT /admin/prices/:model{.+}': {
+    auth: 'admin',
+    body: 'json',
+    url: () => '/admin/prices/openai/hostile-valid',
+    validBody: () => ({ input_per_mtok: 1, output_per_mtok: 2 }),
+  },
 };
 
 export const routeKeys = Object.keys(ROUTES);
@@ -99,7 +109,19 @@ export interface Operation {
   body: JsonSchema | null;
 }
 
-type Doc = { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; required?: boolean; schema: JsonSchema }>; requestBody?: { content: Record<string, { schema: JsonSchema }> } }>>; components?: { schemas?: Record<string, JsonSchema> } };
+type Doc = {
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: Array<{ name: string; in: string; required?: boolean; schema: JsonSchema }>;
+        requestBody?: { content: Record<string, { schema: JsonSchema }> };
+      }
+    >
+  >;
+  components?: { schemas?: Record<string, JsonSchema> };
+};
 
 /** The admin operations as the OpenAPI document describes them (built from the route definitions). */
 export function adminOperations(): Operation[] {
@@ -140,7 +162,12 @@ export function hostileFieldValues(schema: JsonSchema): Array<[string, string]> 
   ];
   if (!types.includes('null')) values.push(['null', 'null']);
   if (schema.enum) {
-    values.push(['an unknown option', '"evil"'], ['an option in capitals', JSON.stringify(String(schema.enum[0]).toUpperCase())], ['an empty string', '""'], ['a number', '1']);
+    values.push(
+      ['an unknown option', '"evil"'],
+      ['an option in capitals', JSON.stringify(String(schema.enum[0]).toUpperCase())],
+      ['an empty string', '""'],
+      ['a number', '1'],
+    );
   } else if (types.includes('string')) {
     // A patterned field (a model id) gets values that match the rest of its pattern.
     const prefix = schema.pattern ? 'openai/' : '';
@@ -152,10 +179,22 @@ export function hostileFieldValues(schema: JsonSchema): Array<[string, string]> 
       ['CR LF', `"${prefix}a\\r\\nx-injected: 1"`],
       ['only spaces', '"   "'],
     );
-    if (schema.maxLength !== undefined) values.push([`${schema.maxLength + 1} characters`, JSON.stringify(prefix + 'x'.repeat(schema.maxLength + 1 - prefix.length))], ['60,000 characters', JSON.stringify(prefix + 'x'.repeat(60_000))]);
+    if (schema.maxLength !== undefined)
+      values.push(
+        [`${schema.maxLength + 1} characters`, JSON.stringify(prefix + 'x'.repeat(schema.maxLength + 1 - prefix.length))],
+        ['60,000 characters', JSON.stringify(prefix + 'x'.repeat(60_000))],
+      );
     if (schema.pattern) values.push(['no provider', '"gpt-4o-mini"'], ['an unknown provider', '"evil/gpt-4o-mini"'], ['a provider alone', '"openai/"']);
   } else if (types.includes('integer') || types.includes('number')) {
-    values.push(['a numeric string', '"5"'], ['a boolean', 'true'], ['"NaN"', '"NaN"'], ['Infinity (1e999)', '1e999'], ['-Infinity (-1e999)', '-1e999'], ['1e300', '1e300'], ['-1e300', '-1e300']);
+    values.push(
+      ['a numeric string', '"5"'],
+      ['a boolean', 'true'],
+      ['"NaN"', '"NaN"'],
+      ['Infinity (1e999)', '1e999'],
+      ['-Infinity (-1e999)', '-1e999'],
+      ['1e300', '1e300'],
+      ['-1e300', '-1e300'],
+    );
     if (types.includes('integer')) values.push(['a fraction', '1.5'], ['2^53 + 1', '9007199254740993']);
     if (schema.minimum !== undefined) values.push(['under its minimum', String(schema.minimum - 1)]);
     if (schema.exclusiveMinimum !== undefined) values.push(['its exclusive minimum', String(schema.exclusiveMinimum)], ['a negative number', '-1']);
@@ -192,11 +231,14 @@ export function hostileQueryValues(name: string, schema: JsonSchema): HostileQue
   // A date-time, or a choice of date forms (a date-time or a plain date).
   const formats = schema.anyOf ? schema.anyOf.map((alternative) => alternative.format) : [schema.format];
   const isDate = formats.every((f) => f === 'date-time' || f === 'date') && formats.length > 0 && formats[0] !== undefined;
-  if (schema.anyOf && !isDate) throw new Error(`no hostile values for query parameter ${name} of schema ${JSON.stringify(schema)}: add some to hostileQueryValues`);
+  if (schema.anyOf && !isDate)
+    throw new Error(`no hostile values for query parameter ${name} of schema ${JSON.stringify(schema)}: add some to hostileQueryValues`);
   const q = (what: string, value: string, mayAnswer = false): HostileQuery => ({ what: `${name} ${what}`, query: `${name}=${enc(value)}`, mayAnswer });
   // Repeated: an array where a single value is expected (unless the schema says array).
   const sample = schema.enum ? String(schema.enum[0]) : isDate ? '2026-01-01T00:00:00Z' : types.includes('integer') || types.includes('number') ? '10' : 'x';
-  const values: HostileQuery[] = types.includes('array') ? [] : [{ what: `${name} repeated`, query: `${name}=${enc(sample)}&${name}=${enc(sample)}`, mayAnswer: false }];
+  const values: HostileQuery[] = types.includes('array')
+    ? []
+    : [{ what: `${name} repeated`, query: `${name}=${enc(sample)}&${name}=${enc(sample)}`, mayAnswer: false }];
   if (schema.enum) {
     values.push(q('an unknown option', 'evil'), q('an empty value', ''), q('SQL', `${sample}' OR 1=1 --`), q('a NUL byte', `${sample}\u0000`));
   } else if (isDate) {
@@ -214,10 +256,24 @@ export function hostileQueryValues(name: string, schema: JsonSchema): HostileQue
       q('1,000 digits', '9'.repeat(1000)),
     );
   } else if (types.includes('integer') || types.includes('number')) {
-    values.push(q('negative', '-5'), q('zero', '0'), q('1e9', '1e9'), q('letters', 'abc'), q('a fraction', '1.5'), q('empty', ''), q('Infinity', 'Infinity'), q('NaN', 'NaN'), q('SQL', '10 OR 1=1'));
+    values.push(
+      q('negative', '-5'),
+      q('zero', '0'),
+      q('1e9', '1e9'),
+      q('letters', 'abc'),
+      q('a fraction', '1.5'),
+      q('empty', ''),
+      q('Infinity', 'Infinity'),
+      q('NaN', 'NaN'),
+      q('SQL', '10 OR 1=1'),
+    );
   } else if (types.includes('string')) {
     for (const value of SQLISH) values.push(q(`SQL ${value}`, value, !schema.pattern));
-    values.push(q('a NUL byte', 'a\u0000b', !schema.pattern), q('a lone surrogate escape', '%ED%A0%80', !schema.pattern), q('10,000 characters', 'x'.repeat(10_000), schema.maxLength === undefined && !schema.pattern));
+    values.push(
+      q('a NUL byte', 'a\u0000b', !schema.pattern),
+      q('a lone surrogate escape', '%ED%A0%80', !schema.pattern),
+      q('10,000 characters', 'x'.repeat(10_000), schema.maxLength === undefined && !schema.pattern),
+    );
     if (schema.maxLength !== undefined) values.push(q(`${schema.maxLength + 1} characters`, 'x'.repeat(schema.maxLength + 1)));
   } else {
     throw new Error(`no hostile values for query parameter ${name} of schema ${JSON.stringify(schema)}: add some to hostileQueryValues`);
@@ -302,10 +358,17 @@ export function isolatedUpstream() {
   const prefix = `/hostile-${crypto.randomUUID().slice(0, 8)}`;
   const paths = [`${prefix}/v1/chat/completions`, `${prefix}/v1/embeddings`, `${prefix}/v1/messages`];
   return {
-    env: { OPENAI_BASE_URL: `${upstreamUrl()}${prefix}/v1`, OPENAI_API_KEY: TEST_OPENAI_KEY, ANTHROPIC_BASE_URL: `${upstreamUrl()}${prefix}`, ANTHROPIC_API_KEY: TEST_ANTHROPIC_KEY },
+    env: {
+      OPENAI_BASE_URL: `${upstreamUrl()}${prefix}/v1`,
+      OPENAI_API_KEY: TEST_OPENAI_KEY,
+      ANTHROPIC_BASE_URL: `${upstreamUrl()}${prefix}`,
+      ANTHROPIC_API_KEY: TEST_ANTHROPIC_KEY,
+    },
     /** How many requests the fake upstream received from this suite. */
     async calls(): Promise<number> {
-      const counts = await Promise.all(paths.map(async (path) => ((await (await fetch(`${upstreamUrl()}/__requests?path=${encodeURIComponent(path)}`)).json()) as unknown[]).length));
+      const counts = await Promise.all(
+        paths.map(async (path) => ((await (await fetch(`${upstreamUrl()}/__requests?path=${encodeURIComponent(path)}`)).json()) as unknown[]).length),
+      );
       return counts.reduce((a, b) => a + b, 0);
     },
   };

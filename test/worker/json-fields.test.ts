@@ -17,7 +17,10 @@ describe('withTopLevelFields', () => {
   });
 
   it('adds missing fields at the end, and handles whitespace, nesting and escapes', () => {
-    expectEquivalent(' {\n  "stream" : true ,\n  "nested": {"model": "inner", "a": [1, {"b": "}"}]},\n  "model":"x\\\\"  } ', { model: 'y', stream_options: { include_usage: true } });
+    expectEquivalent(' {\n  "stream" : true ,\n  "nested": {"model": "inner", "a": [1, {"b": "}"}]},\n  "model":"x\\\\"  } ', {
+      model: 'y',
+      stream_options: { include_usage: true },
+    });
     expectEquivalent('{}', { model: 'y' });
     expectEquivalent('{"a":null,"b":-1.5e3,"c":false,"d":"\\\\\\""}', { model: 'z' });
   });
@@ -29,8 +32,14 @@ describe('withTopLevelFields', () => {
   });
 
   it('is exact on a large body with many strings', () => {
-    const messages = Array.from({ length: 500 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `message ${i} with "quotes", braces {} and \\ backslashes`.repeat(20) }));
-    expectEquivalent(JSON.stringify({ stream: true, model: 'm', messages, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] }), { model: 'openai-model', stream_options: { include_usage: true } });
+    const messages = Array.from({ length: 500 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: `message ${i} with "quotes", braces {} and \\ backslashes`.repeat(20),
+    }));
+    expectEquivalent(
+      JSON.stringify({ stream: true, model: 'm', messages, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] }),
+      { model: 'openai-model', stream_options: { include_usage: true } },
+    );
   });
 });
 
@@ -43,7 +52,13 @@ describe('withTopLevelFieldsInBytes', () => {
     const bodies = [
       JSON.stringify({ model: 'cheap', messages: [{ role: 'user', content: wide.repeat(50) }] }),
       JSON.stringify({ messages: [{ role: 'user', content: wide.repeat(50) }], model: 'cheap', stream: true }),
-      JSON.stringify({ messages: [{ role: 'user', content: wide.repeat(50) }], model: 'cheap', tools: [], stream_options: { include_usage: false }, user: wide }),
+      JSON.stringify({
+        messages: [{ role: 'user', content: wide.repeat(50) }],
+        model: 'cheap',
+        tools: [],
+        stream_options: { include_usage: false },
+        user: wide,
+      }),
       `{ "messages": [{"role": "user", "content": "${'🦊'.repeat(300)}"}] , "model" : "x"  \n}`,
       '{}',
     ];

@@ -95,7 +95,9 @@ describe('monthly budgets', () => {
     const tenant = await createTestTenant({ monthly_budget_usd: 100 });
     for (let i = 0; i < 3; i++) await chat(tenant.apiKey, { model: i ? 'expensive' : 'cheap', stream: i === 2 });
     const rows = await rowsForTenant(tenant.id);
-    const spend = await env.DB.prepare('SELECT month, spent_nano FROM tenant_spend WHERE tenant_id = ?').bind(tenant.id).first<{ month: string; spent_nano: number }>();
+    const spend = await env.DB.prepare('SELECT month, spent_nano FROM tenant_spend WHERE tenant_id = ?')
+      .bind(tenant.id)
+      .first<{ month: string; spent_nano: number }>();
     expect(spend!.spent_nano).toBe(rows.reduce((sum, r) => sum + r.cost_nano, 0));
     expect(spend!.month).toBe(new Date().toISOString().slice(0, 7));
   });

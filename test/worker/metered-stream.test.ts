@@ -10,7 +10,8 @@ import { ZERO_USAGE } from '../../proxy/core/usage';
 import { createTestTenant, loggedRow } from './fixtures';
 import { callAdmin, nonce, postJson, upstreamEnv } from './harness';
 
-const chunk = (delta: object, finish: string | null = null) => JSON.stringify({ id: 'c1', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
+const chunk = (delta: object, finish: string | null = null) =>
+  JSON.stringify({ id: 'c1', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
 const toolCall = (index: unknown) => chunk({ tool_calls: [{ index, id: 'call_1', function: { name: 'f', arguments: '{}' } }] });
 
 describe('the assembled answer', () => {
@@ -56,7 +57,11 @@ describe('the metered stream', () => {
   it('streams on and logs the call when the upstream sends chunks the assembler cannot use', async () => {
     const tenant = await createTestTenant({ store_content: true });
     const ask = () =>
-      postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', stream: true, temperature: 0, messages: [{ role: 'user', content: `upstream:bad-chunk ${tag}` }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+      postJson(
+        '/v1/chat/completions',
+        { model: 'openai/gpt-4o-mini', stream: true, temperature: 0, messages: [{ role: 'user', content: `upstream:bad-chunk ${tag}` }] },
+        { apiKey: tenant.apiKey, env: upstreamEnv() },
+      );
     const tag = nonce();
     const call = await ask();
     const text = await call.response.text();

@@ -47,7 +47,9 @@ describe('the mock provider, the default on a fresh machine', () => {
     expect(short.usage.completion_tokens).toBe(5);
 
     const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }];
-    const tool = (await (await chat({ model: 'cheap', tools, tool_choice: 'required', messages: [{ role: 'user', content: 'go' }] })).response.json()) as Completion;
+    const tool = (await (
+      await chat({ model: 'cheap', tools, tool_choice: 'required', messages: [{ role: 'user', content: 'go' }] })
+    ).response.json()) as Completion;
     expect(tool.choices[0].finish_reason).toBe('tool_calls');
     expect(tool.choices[0].message.tool_calls?.[0].function.name).toBe('lookup');
 
@@ -55,7 +57,10 @@ describe('the mock provider, the default on a fresh machine', () => {
   });
 
   it('reports cached input tokens for a long prompt it has seen, priced at the cached rate', async () => {
-    const messages = [{ role: 'system', content: `${nonce()} ${'Long shared instructions. '.repeat(250)}` }, { role: 'user', content: 'hi' }];
+    const messages = [
+      { role: 'system', content: `${nonce()} ${'Long shared instructions. '.repeat(250)}` },
+      { role: 'user', content: 'hi' },
+    ];
     const cold = await chat({ model: 'cheap', messages });
     const coldBody = (await cold.response.json()) as Completion;
     const warm = await chat({ model: 'cheap', messages });
@@ -65,7 +70,17 @@ describe('the mock provider, the default on a fresh machine', () => {
     expect(warmBody.usage.prompt_tokens_details.cached_tokens).toBeGreaterThanOrEqual(1024);
     const row = await loggedRow(warm.response.headers.get('x-request-id'));
     const price = BUILT_IN_MODELS.find((m) => m.id === 'mock/mock-mini')!;
-    expect(row!.cost_nano).toBe(costNano({ promptTokens: warmBody.usage.prompt_tokens, completionTokens: warmBody.usage.completion_tokens, cachedTokens: warmBody.usage.prompt_tokens_details.cached_tokens, cacheWriteTokens: 0 }, price));
+    expect(row!.cost_nano).toBe(
+      costNano(
+        {
+          promptTokens: warmBody.usage.prompt_tokens,
+          completionTokens: warmBody.usage.completion_tokens,
+          cachedTokens: warmBody.usage.prompt_tokens_details.cached_tokens,
+          cacheWriteTokens: 0,
+        },
+        price,
+      ),
+    );
   });
 
   it('fails on request, plainly and mid-stream, and by MOCK_FAILURE_RATE', async () => {
@@ -82,7 +97,10 @@ describe('the mock provider, the default on a fresh machine', () => {
   });
 
   it('stops waiting for its next chunk when the idle timeout cancels it (a minute-long gap would outlast the test)', async () => {
-    const slow = await chat({ model: 'cheap', stream: true, messages: [{ role: 'user', content: `slow ${nonce()}` }] }, { MOCK_CHUNK_DELAY_MS: '60000', UPSTREAM_IDLE_TIMEOUT_MS: '200' });
+    const slow = await chat(
+      { model: 'cheap', stream: true, messages: [{ role: 'user', content: `slow ${nonce()}` }] },
+      { MOCK_CHUNK_DELAY_MS: '60000', UPSTREAM_IDLE_TIMEOUT_MS: '200' },
+    );
     const events = await readSse(slow.response);
     expect(JSON.parse(events[0].data).choices[0].delta.role).toBe('assistant');
     expect(JSON.parse(events.at(-1)!.data).error).toMatchObject({ type: 'upstream_error', code: 'upstream_timeout' });

@@ -37,7 +37,9 @@ describe('costNano', () => {
     // gpt-5-nano cached input is $0.005/Mtok = 5,000 pico-USD a token.
     const usage = { promptTokens: 3, completionTokens: 0, cachedTokens: 3, cacheWriteTokens: 0 };
     expect(costNano(usage, price('openai/gpt-5-nano'))).toBe(15);
-    expect(Number.isInteger(costNano({ promptTokens: 7, completionTokens: 13, cachedTokens: 0, cacheWriteTokens: 0 }, price('openai/gpt-4.1-nano')))).toBe(true);
+    expect(Number.isInteger(costNano({ promptTokens: 7, completionTokens: 13, cachedTokens: 0, cacheWriteTokens: 0 }, price('openai/gpt-4.1-nano')))).toBe(
+      true,
+    );
   });
 
   it('has a complete, unambiguous catalog', () => {

@@ -10,11 +10,23 @@ const LONG = 'Company policy that every support answer must follow. '.repeat(120
 const SHORT = 'Be brief.';
 const tools = (n: number, description = 'x') =>
   Array.from({ length: n }, (_, i) => ({ name: `tool_${i}`, description, input_schema: { type: 'object', properties: {} } }));
-const request = (extra: Partial<AnthropicRequest>): AnthropicRequest => ({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], ...extra });
+const request = (extra: Partial<AnthropicRequest>): AnthropicRequest => ({
+  model: 'claude-sonnet-4-5',
+  max_tokens: 100,
+  messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }],
+  ...extra,
+});
 
 describe('Anthropic cache_control marking', () => {
   it('marks the last block of a long system prompt', () => {
-    const marked = markPromptCache(request({ system: [{ type: 'text', text: 'intro' }, { type: 'text', text: LONG }] }));
+    const marked = markPromptCache(
+      request({
+        system: [
+          { type: 'text', text: 'intro' },
+          { type: 'text', text: LONG },
+        ],
+      }),
+    );
     expect(marked.system?.[0].cache_control).toBeUndefined();
     expect(marked.system?.[1].cache_control).toEqual({ type: 'ephemeral' });
   });
@@ -58,7 +70,17 @@ describe('a long system prompt through the proxy', () => {
     const tenant = await createTestTenant();
     const system = `${nonce()} ${LONG}`;
     const ask = async () => {
-      const call = await postJson('/v1/chat/completions', { model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'system', content: system }, { role: 'user', content: 'Can I get a refund?' }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+      const call = await postJson(
+        '/v1/chat/completions',
+        {
+          model: 'anthropic/claude-sonnet-4-5',
+          messages: [
+            { role: 'system', content: system },
+            { role: 'user', content: 'Can I get a refund?' },
+          ],
+        },
+        { apiKey: tenant.apiKey, env: upstreamEnv() },
+      );
       await call.response.text();
       await call.settled();
       return loggedRow(call.response.headers.get('x-request-id'));
@@ -74,8 +96,16 @@ describe('a long system prompt through the proxy', () => {
     expect(second!.prompt_tokens).toBe(first!.prompt_tokens);
 
     const sonnet = BUILT_IN_MODELS.find((m) => m.id === 'anthropic/claude-sonnet-4-5')!;
-    const uncachedCost = costNano({ promptTokens: second!.prompt_tokens, completionTokens: second!.completion_tokens, cachedTokens: 0, cacheWriteTokens: 0 }, sonnet);
-    expect(second!.cost_nano).toBe(costNano({ promptTokens: second!.prompt_tokens, completionTokens: second!.completion_tokens, cachedTokens: second!.cached_tokens, cacheWriteTokens: 0 }, sonnet));
+    const uncachedCost = costNano(
+      { promptTokens: second!.prompt_tokens, completionTokens: second!.completion_tokens, cachedTokens: 0, cacheWriteTokens: 0 },
+      sonnet,
+    );
+    expect(second!.cost_nano).toBe(
+      costNano(
+        { promptTokens: second!.prompt_tokens, completionTokens: second!.completion_tokens, cachedTokens: second!.cached_tokens, cacheWriteTokens: 0 },
+        sonnet,
+      ),
+    );
     // Cache reads are billed at a tenth of the input price: the second call costs well under the first.
     expect(second!.cost_nano).toBeLessThan(uncachedCost * 0.5);
     expect(first!.cost_nano).toBeGreaterThan(uncachedCost);

@@ -44,7 +44,11 @@ describe('authentication', () => {
 
 describe('bad input after authentication: a clear 4xx, and a logged row', () => {
   const send = (body: BodyInit, headers: Record<string, string> = {}, env = {}) =>
-    callProxy('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json', ...headers }, body }, env);
+    callProxy(
+      '/v1/chat/completions',
+      { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json', ...headers }, body },
+      env,
+    );
 
   it('rejects malformed JSON with 400 invalid_json', async () => {
     const call = await send('{"model": "cheap", "messages": [');
@@ -87,7 +91,11 @@ describe('bad input after authentication: a clear 4xx, and a logged row', () => 
         controller.close();
       },
     });
-    const streamed = await callProxy('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}` }, body: chunked, duplex: 'half' } as RequestInit, { MAX_BODY_BYTES: '2048' });
+    const streamed = await callProxy(
+      '/v1/chat/completions',
+      { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}` }, body: chunked, duplex: 'half' } as RequestInit,
+      { MAX_BODY_BYTES: '2048' },
+    );
     expect(streamed.response.status).toBe(413);
     await streamed.settled();
     expect(await loggedRow(streamed.response.headers.get('x-request-id'))).toMatchObject({ status: 413, error_type: 'request_too_large' });
@@ -121,7 +129,11 @@ describe('bad input after authentication: a clear 4xx, and a logged row', () => 
 describe('abandoned streams', () => {
   it('logs a stream the client abandons, with estimated usage, and cancels the upstream call', async () => {
     const tag = nonce();
-    const call = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `upstream:hang ${tag}` }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'openai/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `upstream:hang ${tag}` }] },
+      { apiKey: tenant.apiKey, env: upstreamEnv() },
+    );
     const reader = call.response.body!.getReader();
     await reader.read();
     await reader.cancel();
@@ -143,7 +155,11 @@ describe('abandoned streams', () => {
   });
 
   it('logs an abandoned mock stream with the usage reported so far', async () => {
-    const call = await postJson('/v1/chat/completions', { model: 'expensive', stream: true, messages: [{ role: 'user', content: `long story ${nonce()}` }] }, { apiKey: tenant.apiKey, env: { MOCK_CHUNK_DELAY_MS: '20' } });
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'expensive', stream: true, messages: [{ role: 'user', content: `long story ${nonce()}` }] },
+      { apiKey: tenant.apiKey, env: { MOCK_CHUNK_DELAY_MS: '20' } },
+    );
     const reader = call.response.body!.getReader();
     for (let i = 0; i < 3; i++) await reader.read();
     await reader.cancel();

@@ -14,7 +14,11 @@ beforeAll(async () => {
 });
 
 const send = (body: Uint8Array) =>
-  callProxy('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' }, body }, upstreamEnv());
+  callProxy(
+    '/v1/chat/completions',
+    { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' }, body },
+    upstreamEnv(),
+  );
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
 describe('the body forwarded upstream', () => {
@@ -26,7 +30,9 @@ describe('the body forwarded upstream', () => {
     await call.response.text();
     await call.settled();
     const [received] = await upstreamRequests(tag);
-    expect(received.rawBody).toBe(sent.replace('"cheap"', '"gpt-4o-mini"').replace('"stream": true ', '"stream": true,"stream_options":{"include_usage":true} '));
+    expect(received.rawBody).toBe(
+      sent.replace('"cheap"', '"gpt-4o-mini"').replace('"stream": true ', '"stream": true,"stream_options":{"include_usage":true} '),
+    );
   });
 
   it('drops a leading byte order mark', async () => {

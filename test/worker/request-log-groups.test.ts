@@ -38,7 +38,9 @@ describe('grouped request-log writes', () => {
     const tenantId = `ten_group${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`;
     const records = Array.from({ length: 40 }, (_, i) => callRecord({ id: `req_group_${tenantId}_${i}`, ts: Date.now(), tenantId, costNano: 1000 + i }));
     await Promise.all(records.map((r) => writeRequestLog({ ...env, DB: db }, r)));
-    const { results } = await env.DB.prepare('SELECT id, cost_nano FROM requests WHERE tenant_id = ? ORDER BY id').bind(tenantId).all<{ id: string; cost_nano: number }>();
+    const { results } = await env.DB.prepare('SELECT id, cost_nano FROM requests WHERE tenant_id = ? ORDER BY id')
+      .bind(tenantId)
+      .all<{ id: string; cost_nano: number }>();
     expect(results.map((r) => r.id).sort()).toEqual(records.map((r) => r.id).sort());
     expect(inserts()).toBeLessThan(records.length / 4);
     expect((await spentBy(tenantId))!.spent).toBe(records.reduce((sum, r) => sum + r.costNano, 0));
@@ -67,7 +69,8 @@ describe('grouped request-log writes', () => {
     void writeRequestLog({ ...env, DB: db }, first);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await writeRequestLog({ ...env, DB: db }, second);
-    const ids = async () => (await env.DB.prepare('SELECT id FROM requests WHERE tenant_id = ? ORDER BY id').bind(tenantId).all<{ id: string }>()).results.map((r) => r.id);
+    const ids = async () =>
+      (await env.DB.prepare('SELECT id FROM requests WHERE tenant_id = ? ORDER BY id').bind(tenantId).all<{ id: string }>()).results.map((r) => r.id);
     expect(await ids()).toEqual([first.id, second.id]);
     // Writes go on as usual afterwards.
     await writeRequestLog({ ...env, DB: db }, third);

@@ -11,7 +11,11 @@ beforeAll(async () => {
 
 type Options = { apiKey?: string; headers?: Record<string, string>; env?: Record<string, string> };
 const chat = async (body: Record<string, unknown>, options: Options = {}) => {
-  const call = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', ...body }, { apiKey: options.apiKey ?? tenant.apiKey, headers: options.headers, env: { ...upstreamEnv(), ...options.env } });
+  const call = await postJson(
+    '/v1/chat/completions',
+    { model: 'openai/gpt-4o-mini', ...body },
+    { apiKey: options.apiKey ?? tenant.apiKey, headers: options.headers, env: { ...upstreamEnv(), ...options.env } },
+  );
   const text = await call.response.text();
   await call.settled();
   return { headers: call.response.headers, status: call.response.status, text, row: await loggedRow(call.response.headers.get('x-request-id')) };
@@ -59,7 +63,10 @@ describe('the response cache', () => {
     const tag = nonce();
     const streamed = await chat(ask(tag, { stream: true }));
     expect(streamed.headers.get('x-proxy-cache')).toBe('MISS');
-    const content = (await readSse(new Response(streamed.text))).filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data).choices[0]?.delta?.content ?? '').join('');
+    const content = (await readSse(new Response(streamed.text)))
+      .filter((e) => e.data !== '[DONE]')
+      .map((e) => JSON.parse(e.data).choices[0]?.delta?.content ?? '')
+      .join('');
     const plain = await chat(ask(tag));
     expect(plain.headers.get('x-proxy-cache')).toBe('HIT');
     expect(JSON.parse(plain.text)).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant', content }, finish_reason: 'stop' }] });

@@ -18,16 +18,39 @@ const ROLLED_AT = NOW + 5 * 60_000;
 const scope = { from: NOW - 5 * DAY_MS, to: NOW };
 
 const onTime = Array.from({ length: 120 }, (_, i) =>
-  callRecord({ id: `req_ontime_${i}`, ts: scope.from + i * 59 * 60_000 + 1234, tenantId: i % 2 ? 'ten_a' : 'ten_b', costNano: 1_000_000 + i, latencyMs: 100 + i }),
+  callRecord({
+    id: `req_ontime_${i}`,
+    ts: scope.from + i * 59 * 60_000 + 1234,
+    tenantId: i % 2 ? 'ten_a' : 'ten_b',
+    costNano: 1_000_000 + i,
+    latencyMs: 100 + i,
+  }),
 );
-const fiveHoursLate = callRecord({ id: 'req_late_5h', ts: NOW - 5 * HOUR_MS + 17 * 60_000, tenantId: 'ten_b', model: 'mock/mock-large', tier: 'expensive', costNano: 123_456_789, latencyMs: 4321, stream: true, ttftMs: 77 });
+const fiveHoursLate = callRecord({
+  id: 'req_late_5h',
+  ts: NOW - 5 * HOUR_MS + 17 * 60_000,
+  tenantId: 'ten_b',
+  model: 'mock/mock-large',
+  tier: 'expensive',
+  costNano: 123_456_789,
+  latencyMs: 4321,
+  stream: true,
+  ttftMs: 77,
+});
 const threeDaysLate = callRecord({ id: 'req_late_3d', ts: NOW - 3 * DAY_MS + 42 * 60_000, tenantId: 'ten_c', costNano: 987_654_321, latencyMs: 9000 });
 
 /** Every report that reads rollups, over the window. */
 const reports = () =>
-  Promise.all([summary(env.DB, scope), spendCsv(env.DB, scope), timeseries(env.DB, scope, 'day', 'tenant'), timeseries(env.DB, scope, 'hour', 'model'), breakdown(env.DB, scope, 'tenant')]);
+  Promise.all([
+    summary(env.DB, scope),
+    spendCsv(env.DB, scope),
+    timeseries(env.DB, scope, 'day', 'tenant'),
+    timeseries(env.DB, scope, 'hour', 'model'),
+    breakdown(env.DB, scope, 'tenant'),
+  ]);
 
-const lateHours = async () => (await env.DB.prepare('SELECT bucket_start FROM rollup_late_hours ORDER BY 1').all<{ bucket_start: number }>()).results.map((r) => r.bucket_start);
+const lateHours = async () =>
+  (await env.DB.prepare('SELECT bucket_start FROM rollup_late_hours ORDER BY 1').all<{ bucket_start: number }>()).results.map((r) => r.bucket_start);
 
 beforeAll(async () => {
   for (const record of onTime) await writeRequestLog(env, record);

@@ -23,7 +23,9 @@ const oldDays = { from: OLD_DAY, to: OLD_DAY + 3 * DAY_MS };
 const recentDays = { from: Math.floor((NOW - 3 * DAY_MS) / DAY_MS) * DAY_MS, to: Math.floor((NOW - DAY_MS) / DAY_MS) * DAY_MS };
 
 const records = [
-  ...Array.from({ length: 72 }, (_, i) => callRecord({ id: `req_old_${i}`, ts: OLD_DAY + i * HOUR_MS + 7 * 60_000, tenantId: i % 3 ? 'ten_a' : 'ten_b', costNano: 1000 + i, latencyMs: 50 + i * 10 })),
+  ...Array.from({ length: 72 }, (_, i) =>
+    callRecord({ id: `req_old_${i}`, ts: OLD_DAY + i * HOUR_MS + 7 * 60_000, tenantId: i % 3 ? 'ten_a' : 'ten_b', costNano: 1000 + i, latencyMs: 50 + i * 10 }),
+  ),
   ...Array.from({ length: 48 }, (_, i) => callRecord({ id: `req_recent_${i}`, ts: recentDays.from + i * HOUR_MS + 11 * 60_000, costNano: 2000 + i })),
 ];
 
@@ -35,7 +37,8 @@ async function catchUp(runEnv: Env): Promise<RollupReport> {
 }
 
 const count = async (sql: string) => (await env.DB.prepare(sql).first<{ n: number }>())!.n;
-const views = (window: { from: number; to: number }) => Promise.all([summary(env.DB, window), timeseries(env.DB, window, 'day', 'tenant'), spendCsv(env.DB, window)]);
+const views = (window: { from: number; to: number }) =>
+  Promise.all([summary(env.DB, window), timeseries(env.DB, window, 'day', 'tenant'), spendCsv(env.DB, window)]);
 let rawOld: Awaited<ReturnType<typeof views>>;
 let rawRecent: Awaited<ReturnType<typeof views>>;
 
@@ -75,7 +78,10 @@ describe('retention of raw and hourly rows', () => {
     await expect(summary(env.DB, oddStart)).rejects.toMatchObject({ status: 400, param: 'from', code: 'beyond_retention' });
     await expect(summary(env.DB, { from: OLD_DAY, to: OLD_DAY + 30 * HOUR_MS })).rejects.toMatchObject({ status: 400, param: 'to' });
     await expect(timeseries(env.DB, oldDays, 'hour')).rejects.toMatchObject({ status: 400, param: 'interval' });
-    await expect(timeseries(env.DB, { from: NOW - 40 * DAY_MS, to: NOW - 40 * DAY_MS + HOUR_MS }, 'minute')).rejects.toMatchObject({ status: 400, param: 'interval' });
+    await expect(timeseries(env.DB, { from: NOW - 40 * DAY_MS, to: NOW - 40 * DAY_MS + HOUR_MS }, 'minute')).rejects.toMatchObject({
+      status: 400,
+      param: 'interval',
+    });
 
     const call = await callAdmin(`/admin/analytics/summary?from=${new Date(oddStart.from).toISOString()}&to=${new Date(oddStart.to).toISOString()}`);
     expect(call.response.status).toBe(400);

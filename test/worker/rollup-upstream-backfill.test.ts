@@ -45,10 +45,16 @@ const records = [
 
 /** The views on-call reads, over a window. */
 const views = (window: { from: number; to: number }) =>
-  Promise.all([summary(env.DB, window), breakdown(env.DB, window, 'provider'), timeseries(env.DB, window, 'hour', 'provider'), timeseries(env.DB, window, 'day', 'tenant')]);
+  Promise.all([
+    summary(env.DB, window),
+    breakdown(env.DB, window, 'provider'),
+    timeseries(env.DB, window, 'hour', 'provider'),
+    timeseries(env.DB, window, 'day', 'tenant'),
+  ]);
 const rollupRows = async (table: string, from: number) =>
   (await env.DB.prepare(`SELECT * FROM ${table} WHERE bucket_start >= ? ORDER BY dims, bucket_start, tenant_id, model, tier`).bind(from).all()).results;
-const lateHours = async () => (await env.DB.prepare('SELECT bucket_start FROM rollup_late_hours ORDER BY 1').all<{ bucket_start: number }>()).results.map((r) => r.bucket_start);
+const lateHours = async () =>
+  (await env.DB.prepare('SELECT bucket_start FROM rollup_late_hours ORDER BY 1').all<{ bucket_start: number }>()).results.map((r) => r.bucket_start);
 
 async function catchUp(): Promise<void> {
   let report: RollupReport;
@@ -99,7 +105,12 @@ describe('rollups built before migration 0011', () => {
     const partly = await summary(env.DB, recent);
     expect(partly.upstream_calls).toBe(36);
     // Every other counter was right all along.
-    expect({ ...partly, upstream_calls: 0, upstream_errors: 0, upstream_error_rate: null }).toEqual({ ...reference[0], upstream_calls: 0, upstream_errors: 0, upstream_error_rate: null });
+    expect({ ...partly, upstream_calls: 0, upstream_errors: 0, upstream_error_rate: null }).toEqual({
+      ...reference[0],
+      upstream_calls: 0,
+      upstream_errors: 0,
+      upstream_error_rate: null,
+    });
 
     // The next runs finish; the tables are as a rollup that had the counters from the start left them.
     expect((await runRollup(env, ROLLED_AT)).lateHours).toBe(24);

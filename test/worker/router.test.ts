@@ -16,7 +16,12 @@ const EXAMPLES: Array<[string, ChatRequest, 'cheap' | 'expensive', string]> = [
   ['translation', user('Translate "good morning" into German.'), 'cheap', 'rule:cheap-task'],
   ['moderation', user('Is this toxic? "you are all idiots"'), 'cheap', 'rule:cheap-task'],
   ['JSON mode', user('Give me the fields of this address.', { response_format: { type: 'json_object' } }), 'cheap', 'rule:structured-output'],
-  ['JSON schema even with "analyze"', user('Analyze the sentiment of this review.', { response_format: { type: 'json_schema', json_schema: { name: 's', schema: {} } } }), 'cheap', 'rule:structured-output'],
+  [
+    'JSON schema even with "analyze"',
+    user('Analyze the sentiment of this review.', { response_format: { type: 'json_schema', json_schema: { name: 's', schema: {} } } }),
+    'cheap',
+    'rule:structured-output',
+  ],
   ['a short answer', user('Name a colour.', { max_tokens: 16 }), 'cheap', 'rule:short-output'],
   ['a code block', user('Why does this fail?\n```js\nconst x = undefined.y;\n```'), 'expensive', 'rule:code'],
   ['writing a function', user('Write a function that parses ISO dates in TypeScript.'), 'expensive', 'rule:code'],
@@ -27,12 +32,46 @@ const EXAMPLES: Array<[string, ChatRequest, 'cheap' | 'expensive', string]> = [
   ['a design', user('Design a rate limiter for a multi-region API.'), 'expensive', 'rule:reasoning'],
   ['analysis', user('Analyze the causes of the 2008 financial crisis.'), 'expensive', 'rule:reasoning'],
   ['code beats short max_tokens', user('Fix this bug: ```x = 1 +```', { max_tokens: 100 }), 'expensive', 'rule:code'],
-  ['an agent step with a long history', { model: 'auto', messages: [{ role: 'system', content: 'Agent instructions. '.repeat(500) }, { role: 'user', content: 'Next step?' }], tools: [tool] }, 'expensive', 'rule:agent-tools'],
+  [
+    'an agent step with a long history',
+    {
+      model: 'auto',
+      messages: [
+        { role: 'system', content: 'Agent instructions. '.repeat(500) },
+        { role: 'user', content: 'Next step?' },
+      ],
+      tools: [tool],
+    },
+    'expensive',
+    'rule:agent-tools',
+  ],
   ['a single tool call on a short prompt', user('What is the weather in Paris?', { tools: [tool] }), 'cheap', 'rule:default'],
-  ['a long open-ended context', { model: 'auto', messages: [{ role: 'user', content: `${longContext}\nWhat should we do next?` }] }, 'expensive', 'rule:long-context'],
+  [
+    'a long open-ended context',
+    { model: 'auto', messages: [{ role: 'user', content: `${longContext}\nWhat should we do next?` }] },
+    'expensive',
+    'rule:long-context',
+  ],
   ['a long context to summarize', { model: 'auto', messages: [{ role: 'user', content: `Summarize: ${longContext}` }] }, 'cheap', 'rule:cheap-task'],
-  ['content parts', { model: 'auto', messages: [{ role: 'user', content: [{ type: 'text', text: 'Refactor this function please' }] }] }, 'expensive', 'rule:code'],
-  ['only the last user message counts', { model: 'auto', messages: [{ role: 'user', content: 'Write a function to sort' }, { role: 'assistant', content: 'done' }, { role: 'user', content: 'Thanks! Now translate your answer to French.' }] }, 'cheap', 'rule:cheap-task'],
+  [
+    'content parts',
+    { model: 'auto', messages: [{ role: 'user', content: [{ type: 'text', text: 'Refactor this function please' }] }] },
+    'expensive',
+    'rule:code',
+  ],
+  [
+    'only the last user message counts',
+    {
+      model: 'auto',
+      messages: [
+        { role: 'user', content: 'Write a function to sort' },
+        { role: 'assistant', content: 'done' },
+        { role: 'user', content: 'Thanks! Now translate your answer to French.' },
+      ],
+    },
+    'cheap',
+    'rule:cheap-task',
+  ],
 ];
 
 describe('rule-based routing', () => {

@@ -8,7 +8,11 @@ describe('model: auto', () => {
   it('sends x-task: classify to the cheap model and x-task: reason to the expensive one', async () => {
     const tenant = await createTestTenant();
     const cheapTag = nonce();
-    const cheap = await postJson('/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: `Is this spam? ${cheapTag}` }] }, { apiKey: tenant.apiKey, headers: { 'x-task': 'classify' }, env: tiersEnv });
+    const cheap = await postJson(
+      '/v1/chat/completions',
+      { model: 'auto', messages: [{ role: 'user', content: `Is this spam? ${cheapTag}` }] },
+      { apiKey: tenant.apiKey, headers: { 'x-task': 'classify' }, env: tiersEnv },
+    );
     expect(cheap.response.status).toBe(200);
     expect(cheap.response.headers.get('x-proxy-tier')).toBe('cheap');
     expect(cheap.response.headers.get('x-proxy-model')).toBe('openai/gpt-4o-mini');
@@ -17,26 +21,43 @@ describe('model: auto', () => {
     expect(cheapSent).toMatchObject({ path: '/v1/chat/completions', body: { model: 'gpt-4o-mini' } });
 
     const expensiveTag = nonce();
-    const expensive = await postJson('/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: `Why? ${expensiveTag}` }] }, { apiKey: tenant.apiKey, headers: { 'x-task': 'reason' }, env: tiersEnv });
+    const expensive = await postJson(
+      '/v1/chat/completions',
+      { model: 'auto', messages: [{ role: 'user', content: `Why? ${expensiveTag}` }] },
+      { apiKey: tenant.apiKey, headers: { 'x-task': 'reason' }, env: tiersEnv },
+    );
     expect(expensive.response.headers.get('x-proxy-model')).toBe('anthropic/claude-sonnet-4-5');
     const [expensiveSent] = await upstreamRequests(expensiveTag);
     expect(expensiveSent).toMatchObject({ path: '/v1/messages', body: { model: 'claude-sonnet-4-5' } });
 
     await expensive.settled();
-    const log = (await (await callAdmin(`/admin/requests?tenant=${tenant.id}`)).response.json()) as { data: { tier: string; route_reason: string; model_requested: string }[] };
-    expect(log.data.map((r) => [r.model_requested, r.tier, r.route_reason])).toEqual([['auto', 'expensive', 'task:reason'], ['auto', 'cheap', 'task:classify']]);
+    const log = (await (await callAdmin(`/admin/requests?tenant=${tenant.id}`)).response.json()) as {
+      data: { tier: string; route_reason: string; model_requested: string }[];
+    };
+    expect(log.data.map((r) => [r.model_requested, r.tier, r.route_reason])).toEqual([
+      ['auto', 'expensive', 'task:reason'],
+      ['auto', 'cheap', 'task:classify'],
+    ]);
   });
 
   it('reads the request when there is no hint', async () => {
     const tenant = await createTestTenant();
-    const call = await postJson('/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: 'Write a function that merges two sorted arrays.' }] }, { apiKey: tenant.apiKey });
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'auto', messages: [{ role: 'user', content: 'Write a function that merges two sorted arrays.' }] },
+      { apiKey: tenant.apiKey },
+    );
     expect(call.response.headers.get('x-proxy-tier')).toBe('expensive');
     expect(call.response.headers.get('x-proxy-route-reason')).toBe('rule:code');
   });
 
   it('answers 400 for an unknown x-task', async () => {
     const tenant = await createTestTenant();
-    const call = await postJson('/v1/chat/completions', { model: 'auto', messages: [{ role: 'user', content: 'x' }] }, { apiKey: tenant.apiKey, headers: { 'x-task': 'dance' } });
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'auto', messages: [{ role: 'user', content: 'x' }] },
+      { apiKey: tenant.apiKey, headers: { 'x-task': 'dance' } },
+    );
     expect(call.response.status).toBe(400);
     expect(((await call.response.json()) as { error: { param: string } }).error.param).toBe('x-task');
   });
@@ -45,14 +66,19 @@ describe('model: auto', () => {
 describe('tenant routing', () => {
   it('passthrough keeps a concrete model as asked', async () => {
     const tenant = await createTestTenant();
-    const call = await postJson('/v1/chat/completions', { model: 'mock/mock-large', messages: [{ role: 'user', content: 'x' }] }, { apiKey: tenant.apiKey, headers: { 'x-task': 'classify' } });
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'mock/mock-large', messages: [{ role: 'user', content: 'x' }] },
+      { apiKey: tenant.apiKey, headers: { 'x-task': 'classify' } },
+    );
     expect(call.response.headers.get('x-proxy-model')).toBe('mock/mock-large');
     expect(call.response.headers.get('x-proxy-route-reason')).toBe('model');
   });
 
   it('auto routes a concrete model by task, with the asked model as the ceiling', async () => {
     const tenant = await createTestTenant({ routing: 'auto' });
-    const send = (model: string, task: string) => postJson('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'x' }] }, { apiKey: tenant.apiKey, headers: { 'x-task': task } });
+    const send = (model: string, task: string) =>
+      postJson('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'x' }] }, { apiKey: tenant.apiKey, headers: { 'x-task': task } });
 
     const downgraded = await send('mock/mock-large', 'classify');
     expect(downgraded.response.headers.get('x-proxy-model')).toBe('mock/mock-mini');
@@ -71,7 +97,11 @@ describe('tenant routing', () => {
   it('uses the tenant’s own tier models when it has them', async () => {
     const tenant = await createTestTenant({ cheap_model: 'openai/gpt-4.1-nano', expensive_model: 'mock/mock-large' });
     const tag = nonce();
-    const call = await postJson('/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content: tag }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'cheap', messages: [{ role: 'user', content: tag }] },
+      { apiKey: tenant.apiKey, env: upstreamEnv() },
+    );
     expect(call.response.headers.get('x-proxy-model')).toBe('openai/gpt-4.1-nano');
     expect((await upstreamRequests(tag))[0].body.model).toBe('gpt-4.1-nano');
   });

@@ -9,7 +9,9 @@ import { callAdmin, callProxy, env, nonce, postJson, readSse, recordingAnalytics
 
 /** Every row of every table, as text: where a stored secret or prompt would show up. */
 async function everythingInD1(): Promise<string> {
-  const { results: tables } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'").all<{ name: string }>();
+  const { results: tables } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'",
+  ).all<{ name: string }>();
   const dumps = await Promise.all(tables.map(async ({ name }) => JSON.stringify((await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results)));
   return dumps.join('\n');
 }
@@ -26,7 +28,11 @@ describe('prompts and answers', () => {
     const secret = nonce('prompt');
     const ae = recordingAnalytics();
     for (const stream of [false, true]) {
-      const call = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', stream, messages: [{ role: 'user', content: `my private question ${secret}` }] }, { apiKey: tenant.apiKey, env: { ...upstreamEnv(), AE: ae } });
+      const call = await postJson(
+        '/v1/chat/completions',
+        { model: 'openai/gpt-4o-mini', stream, messages: [{ role: 'user', content: `my private question ${secret}` }] },
+        { apiKey: tenant.apiKey, env: { ...upstreamEnv(), AE: ae } },
+      );
       expect(call.response.status).toBe(200);
       expect(await call.response.text()).toContain(secret); // the answer echoes it: a good canary
       await call.settled();
@@ -41,10 +47,18 @@ describe('prompts and answers', () => {
   it('are kept, plain and streamed, for a tenant that opted in, and shown to the admin', async () => {
     const tenant = await createTestTenant({ store_content: true });
     const tag = nonce('kept');
-    const plain = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `plain ${tag}` }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    const plain = await postJson(
+      '/v1/chat/completions',
+      { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: `plain ${tag}` }] },
+      { apiKey: tenant.apiKey, env: upstreamEnv() },
+    );
     const answer = await plain.response.text();
     await plain.settled();
-    const stream = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `streamed ${tag}` }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    const stream = await postJson(
+      '/v1/chat/completions',
+      { model: 'openai/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `streamed ${tag}` }] },
+      { apiKey: tenant.apiKey, env: upstreamEnv() },
+    );
     await readSse(stream.response);
     await stream.settled();
 
@@ -56,7 +70,11 @@ describe('prompts and answers', () => {
     const streamDetail = (await (await callAdmin(`/admin/requests/${stream.response.headers.get('x-request-id')}`)).response.json()) as Detail;
     expect(JSON.parse(streamDetail.content.response!).choices[0].message.content).toContain(`streamed ${tag}`);
     // A stream passed through (the client asked for usage) is kept the same way, from the proxy's copy.
-    const passed = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `passed ${tag}` }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    const passed = await postJson(
+      '/v1/chat/completions',
+      { model: 'openai/gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: `passed ${tag}` }] },
+      { apiKey: tenant.apiKey, env: upstreamEnv() },
+    );
     await readSse(passed.response);
     await passed.settled();
     const passedDetail = (await (await callAdmin(`/admin/requests/${passed.response.headers.get('x-request-id')}`)).response.json()) as Detail;
@@ -72,7 +90,10 @@ describe('keys and provider secrets', () => {
   beforeEach(() => {
     logged.length = 0;
     for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void logged.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' ')));
+      vi.spyOn(console, method).mockImplementation(
+        (...args: unknown[]) =>
+          void logged.push(args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' ')),
+      );
     }
   });
   afterEach(() => vi.restoreAllMocks());
@@ -91,16 +112,40 @@ describe('keys and provider secrets', () => {
     const providerEnv = { ...upstreamEnv(), OPENAI_API_KEY: providerKey, AE: ae, UPSTREAM_MAX_RETRIES: '0', FALLBACK_MODEL: 'none' };
 
     // An upstream that quotes the credentials it was sent in its error.
-    await record(await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'upstream:status=400 upstream:echo-credentials' }] }, { apiKey: tenant.apiKey, env: providerEnv }));
+    await record(
+      await postJson(
+        '/v1/chat/completions',
+        { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'upstream:status=400 upstream:echo-credentials' }] },
+        { apiKey: tenant.apiKey, env: providerEnv },
+      ),
+    );
     // The same mid-way through retries and a fallback.
-    await record(await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'upstream:status=503 upstream:echo-credentials' }] }, { apiKey: tenant.apiKey, env: { ...providerEnv, UPSTREAM_MAX_RETRIES: '1', FALLBACK_MODEL: '' } }));
+    await record(
+      await postJson(
+        '/v1/chat/completions',
+        { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'upstream:status=503 upstream:echo-credentials' }] },
+        { apiKey: tenant.apiKey, env: { ...providerEnv, UPSTREAM_MAX_RETRIES: '1', FALLBACK_MODEL: '' } },
+      ),
+    );
     // The provider rejecting the key.
-    await record(await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, { apiKey: tenant.apiKey, env: { ...providerEnv, OPENAI_API_KEY: 'sk-invalid-SECRET-0123456789' } }));
+    await record(
+      await postJson(
+        '/v1/chat/completions',
+        { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+        { apiKey: tenant.apiKey, env: { ...providerEnv, OPENAI_API_KEY: 'sk-invalid-SECRET-0123456789' } },
+      ),
+    );
     // Wrong tenant key, wrong admin token.
     await record(await postJson('/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }, { apiKey: wrongTenantKey }));
     await record(await callProxy('/admin/tenants', { headers: { authorization: `Bearer ${wrongAdminToken}` } }));
     // A successful call, whose row and data point are written.
-    await record(await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] }, { apiKey: tenant.apiKey, env: providerEnv }));
+    await record(
+      await postJson(
+        '/v1/chat/completions',
+        { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] },
+        { apiKey: tenant.apiKey, env: providerEnv },
+      ),
+    );
 
     const everything = [...seen, ...logged, JSON.stringify(ae.points), await everythingInD1()].join('\n');
     for (const secret of [providerKey, 'sk-invalid-SECRET', wrongTenantKey, wrongAdminToken, tenant.apiKey, 'test-admin-token']) {
@@ -113,7 +158,11 @@ describe('keys and provider secrets', () => {
     const tenant = await createTestTenant();
     const key = 'gsk_abc123def456';
     const ae = recordingAnalytics();
-    const call = await postJson('/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'upstream:status=400 upstream:echo-credentials' }] }, { apiKey: tenant.apiKey, env: { ...upstreamEnv(), OPENAI_API_KEY: key, AE: ae } });
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'upstream:status=400 upstream:echo-credentials' }] },
+      { apiKey: tenant.apiKey, env: { ...upstreamEnv(), OPENAI_API_KEY: key, AE: ae } },
+    );
     const text = await call.response.text();
     await call.settled();
     expect(text).toContain('API key provided: [redacted]');
@@ -123,7 +172,14 @@ describe('keys and provider secrets', () => {
 
 describe('CORS', () => {
   const preflight = (path: string, origin: string, overrides = {}) =>
-    callProxy(path, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, x-stainless-os' } }, overrides);
+    callProxy(
+      path,
+      {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, x-stainless-os' },
+      },
+      overrides,
+    );
 
   it('is off unless configured, for the proxy and the admin API', async () => {
     const tenant = await createTestTenant();
@@ -132,7 +188,11 @@ describe('CORS', () => {
       expect(call.response.headers.get('access-control-allow-origin')).toBeNull();
       expect(call.response.status).toBeGreaterThanOrEqual(400);
     }
-    const simple = await postJson('/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }, { apiKey: tenant.apiKey, headers: { origin: 'https://app.example' } });
+    const simple = await postJson(
+      '/v1/chat/completions',
+      { model: 'cheap', messages: [{ role: 'user', content: 'hi' }] },
+      { apiKey: tenant.apiKey, headers: { origin: 'https://app.example' } },
+    );
     expect(simple.response.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -149,7 +209,11 @@ describe('CORS', () => {
     expect(admin.response.headers.get('access-control-allow-origin')).toBe('https://ops.example');
 
     const tenant = await createTestTenant();
-    const call = await postJson('/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }, { apiKey: tenant.apiKey, headers: { origin: 'https://app.example' }, env: configured });
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'cheap', messages: [{ role: 'user', content: 'hi' }] },
+      { apiKey: tenant.apiKey, headers: { origin: 'https://app.example' }, env: configured },
+    );
     expect(call.response.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(call.response.headers.get('access-control-expose-headers')).toContain('x-proxy-cost-usd');
     await call.response.text();

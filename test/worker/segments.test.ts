@@ -28,7 +28,10 @@ describe('planSegments', () => {
   });
 
   it('covers the window exactly, without gaps or overlaps', () => {
-    for (const [from, to, rolled] of [[D + 123, D + 40 * DAY_MS + 77, D + 39 * DAY_MS], [D, D + 5 * HOUR_MS, D + 2 * HOUR_MS + 5]]) {
+    for (const [from, to, rolled] of [
+      [D + 123, D + 40 * DAY_MS + 77, D + 39 * DAY_MS],
+      [D, D + 5 * HOUR_MS, D + 2 * HOUR_MS + 5],
+    ]) {
       const segments = planSegments(from, to, rolled, 'day');
       expect(segments[0].start).toBe(from);
       expect(segments.at(-1)!.end).toBe(to);
@@ -38,7 +41,7 @@ describe('planSegments', () => {
 
   it('reads rollups only over whole hours (and daily rows over whole days), so none counts calls outside the window', () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     // Minute-level instants, so boundaries land on and off the hour and the day.
     const instant = (days: number) => D + Math.floor(random() * days * 24 * 60) * 60_000;
     for (let i = 0; i < 2000; i++) {
@@ -65,7 +68,7 @@ describe('planSegments', () => {
 
   it('has at most five segments, the most terms D1 allows in one UNION', () => {
     let seed = 3;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     for (let i = 0; i < 500; i++) {
       const from = D + Math.floor(random() * 40 * DAY_MS);
       const to = from + Math.floor(random() * 40 * DAY_MS) + 1;

@@ -21,7 +21,11 @@ async function collect(body: ReadableStream<Uint8Array>): Promise<SseEvent[]> {
 describe('readSse', () => {
   it('reassembles events split across chunks, with CRLF, comments and named events', async () => {
     const events = await collect(bytes('data: {"a"', ':1}\r\n\r\n: keep-alive\n\nevent: message_start\ndata: x\n', '\ndata: [DONE]\n\n'));
-    expect(events).toEqual([{ event: undefined, data: '{"a":1}' }, { event: 'message_start', data: 'x' }, { event: undefined, data: '[DONE]' }]);
+    expect(events).toEqual([
+      { event: undefined, data: '{"a":1}' },
+      { event: 'message_start', data: 'x' },
+      { event: undefined, data: '[DONE]' },
+    ]);
   });
 
   it('joins multi-line data and flushes a final event without a blank line', async () => {

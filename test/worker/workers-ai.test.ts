@@ -42,7 +42,11 @@ describe('Workers AI, plain', () => {
     const { ai, runs } = standInAi({ response: 'Hello there.', usage: { prompt_tokens: 12, completion_tokens: 3 } });
     const call = await chat({ messages: [{ role: 'user', content: `hi ${nonce()}` }], max_tokens: 50, temperature: 0.2 }, ai);
     expect(call.response.status).toBe(200);
-    const body = (await call.response.json()) as { model: string; choices: { message: { content: string }; finish_reason: string }[]; usage: { prompt_tokens: number; completion_tokens: number } };
+    const body = (await call.response.json()) as {
+      model: string;
+      choices: { message: { content: string }; finish_reason: string }[];
+      usage: { prompt_tokens: number; completion_tokens: number };
+    };
     expect(body.choices[0]).toMatchObject({ message: { content: 'Hello there.' }, finish_reason: 'stop' });
     expect(body.usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 3 });
     expect(runs[0].model).toBe('@cf/meta/llama-3.1-8b-instruct');
@@ -66,7 +70,12 @@ describe('Workers AI, streamed', () => {
     expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('Hello');
     expect(chunks.at(-1).usage).toMatchObject(usage);
     await call.settled();
-    expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({ status: 200, prompt_tokens: 9, completion_tokens: 2, usage_estimated: 0 });
+    expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({
+      status: 200,
+      prompt_tokens: 9,
+      completion_tokens: 2,
+      usage_estimated: 0,
+    });
   });
 
   it('ends with an error event, and logs a 502, when its stream is cut off before [DONE]', async () => {
@@ -76,7 +85,11 @@ describe('Workers AI, streamed', () => {
     expect(events.some((e) => e.data === '[DONE]')).toBe(false);
     expect(JSON.parse(events.at(-1)!.data).error).toMatchObject({ type: 'upstream_error', code: 'upstream_stream_incomplete' });
     await call.settled();
-    expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({ status: 502, error_type: 'upstream_stream_incomplete', usage_estimated: 1 });
+    expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({
+      status: 502,
+      error_type: 'upstream_stream_incomplete',
+      usage_estimated: 1,
+    });
   });
 
   it('ends with an error event when an event is not a JSON object', async () => {

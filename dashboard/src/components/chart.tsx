@@ -4,8 +4,19 @@
  * (auto-refresh does not flash), and the canvas carries a text description for screen readers.
  */
 import {
-  BarController, BarElement, CategoryScale, Chart, Filler, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip,
-  type ChartDataset, type ChartOptions,
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+  type ChartDataset,
+  type ChartOptions,
 } from 'chart.js';
 import { useEffect, useRef } from 'preact/hooks';
 import { colourOf } from '../colours';
@@ -56,7 +67,16 @@ export function ChartView(props: ChartProps) {
     const colour = d.colour ?? colourOf(i);
     return props.type === 'bar'
       ? { type: 'bar', label: d.label, data: d.data, backgroundColor: colour, borderWidth: 0 }
-      : { type: 'line', label: d.label, data: d.data, borderColor: colour, backgroundColor: colour, borderWidth: 2, pointRadius: pointRadiusOf(d.data), tension: 0.2 };
+      : {
+          type: 'line',
+          label: d.label,
+          data: d.data,
+          borderColor: colour,
+          backgroundColor: colour,
+          borderWidth: 2,
+          pointRadius: pointRadiusOf(d.data),
+          tension: 0.2,
+        };
   }) as ChartDataset<'bar' | 'line', (number | null)[]>[];
   const options: ChartOptions<'bar' | 'line'> = {
     responsive: true,
@@ -71,7 +91,12 @@ export function ChartView(props: ChartProps) {
         title: { display: props.xTitle !== undefined, text: props.xTitle },
         grid: { display: false },
       },
-      y: { stacked: props.stacked, beginAtZero: true, title: { display: true, text: props.yTitle }, ticks: { callback: (v) => props.format(Number(v)), maxTicksLimit: 6 } },
+      y: {
+        stacked: props.stacked,
+        beginAtZero: true,
+        title: { display: true, text: props.yTitle },
+        ticks: { callback: (v) => props.format(Number(v)), maxTicksLimit: 6 },
+      },
     },
     plugins: {
       legend: { display: datasets.length > 1, position: 'bottom', labels: { boxWidth: 12, usePointStyle: true } },

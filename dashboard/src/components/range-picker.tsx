@@ -10,7 +10,11 @@ export function RangePicker({ route, range }: { route: Route; range: RangeId }) 
         value={range}
         onChange={(event) => {
           const params = Object.fromEntries(route.params);
-          navigate(route.segments.map(encodeURIComponent).join('/') || 'overview', { ...params, range: (event.target as HTMLSelectElement).value, cursor: undefined });
+          navigate(route.segments.map(encodeURIComponent).join('/') || 'overview', {
+            ...params,
+            range: (event.target as HTMLSelectElement).value,
+            cursor: undefined,
+          });
         }}
       >
         {Object.entries(RANGES).map(([id, r]) => (

@@ -43,12 +43,18 @@ export function RequestDetails({ id }: { id: string }) {
                 <caption>Attempts that failed before the last</caption>
                 <thead>
                   <tr>
-                    <th scope="col" class="num">#</th>
+                    <th scope="col" class="num">
+                      #
+                    </th>
                     <th scope="col">Started</th>
                     <th scope="col">Model</th>
-                    <th scope="col" class="num">Status</th>
+                    <th scope="col" class="num">
+                      Status
+                    </th>
                     <th scope="col">Error</th>
-                    <th scope="col" class="num">Took</th>
+                    <th scope="col" class="num">
+                      Took
+                    </th>
                   </tr>
                 </thead>
                 <tbody>

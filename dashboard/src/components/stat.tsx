@@ -3,7 +3,21 @@ import type { ComponentChildren } from 'preact';
 import type { Loaded } from '../use-api';
 import { ErrorNote } from './states';
 
-export function Stat({ label, value, note, tone, busy, stale }: { label: string; value: string; note?: ComponentChildren; tone?: 'good' | 'bad'; busy?: boolean; stale?: boolean }) {
+export function Stat({
+  label,
+  value,
+  note,
+  tone,
+  busy,
+  stale,
+}: {
+  label: string;
+  value: string;
+  note?: ComponentChildren;
+  tone?: 'good' | 'bad';
+  busy?: boolean;
+  stale?: boolean;
+}) {
   return (
     <div class={['stat', tone, stale && 'stale'].filter(Boolean).join(' ')} role="group" aria-label={label} aria-busy={busy}>
       <div class="stat-label">{label}</div>
@@ -14,7 +28,17 @@ export function Stat({ label, value, note, tone, busy, stale }: { label: string;
 }
 
 /** A headline number of its own load: "…" while it comes, dimmed while stale, its error and a retry when it fails. */
-export function LoadedStat<T>({ label, state, value, note }: { label: string; state: Loaded<T>; value: (data: T) => string; note?: (data: T) => ComponentChildren }) {
+export function LoadedStat<T>({
+  label,
+  state,
+  value,
+  note,
+}: {
+  label: string;
+  state: Loaded<T>;
+  value: (data: T) => string;
+  note?: (data: T) => ComponentChildren;
+}) {
   const { data, error } = state;
   return (
     <Stat
@@ -31,7 +55,14 @@ export function LoadedStat<T>({ label, state, value, note }: { label: string; st
 export function TargetBar({ value, target, label }: { value: number | null; target: number; label: string }) {
   const width = Math.max(0, Math.min(1, value ?? 0)) * 100;
   return (
-    <div class="target-bar" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={value === null ? undefined : Math.round(value * 100)}>
+    <div
+      class="target-bar"
+      role="meter"
+      aria-label={label}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={value === null ? undefined : Math.round(value * 100)}
+    >
       <div class={`target-fill${value !== null && value >= target ? ' met' : ''}`} style={{ width: `${width}%` }} />
       <div class="target-mark" style={{ left: `${target * 100}%` }} />
       <div class="target-caption" style={{ left: `${target * 100}%` }}>

@@ -31,7 +31,11 @@ export function Async<T>({ state, children, empty }: { state: Loaded<T>; childre
   return (
     <div class={state.stale ? 'async stale' : 'async'} aria-busy={state.loading}>
       {state.data === undefined ? (
-        state.error ? <ErrorNote error={state.error} retry={state.reload} /> : <Loading />
+        state.error ? (
+          <ErrorNote error={state.error} retry={state.reload} />
+        ) : (
+          <Loading />
+        )
       ) : (
         <>
           {state.error && <ErrorNote error={state.error} retry={state.reload} />}

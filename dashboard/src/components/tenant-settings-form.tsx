@@ -10,7 +10,17 @@ function parseLimit(text: string, what: string): number | null {
   return value;
 }
 
-export function TenantSettingsForm({ tenant, submitLabel, onSubmit, onCancel }: { tenant?: Tenant; submitLabel: string; onSubmit: (settings: Partial<TenantSettingsInput>) => Promise<void>; onCancel?: () => void }) {
+export function TenantSettingsForm({
+  tenant,
+  submitLabel,
+  onSubmit,
+  onCancel,
+}: {
+  tenant?: Tenant;
+  submitLabel: string;
+  onSubmit: (settings: Partial<TenantSettingsInput>) => Promise<void>;
+  onCancel?: () => void;
+}) {
   const [name, setName] = useState(tenant?.name ?? '');
   const [rpm, setRpm] = useState(tenant?.rpm?.toString() ?? '');
   const [tpm, setTpm] = useState(tenant?.tpm?.toString() ?? '');
@@ -27,7 +37,14 @@ export function TenantSettingsForm({ tenant, submitLabel, onSubmit, onCancel }: 
     try {
       const monthly = budget.trim() === '' ? null : Number(budget);
       if (monthly !== null && (!Number.isFinite(monthly) || monthly < 0)) throw new Error('The monthly budget must be an amount in USD, or empty for none.');
-      const settings = { name: name.trim(), rpm: parseLimit(rpm, 'Requests per minute'), tpm: parseLimit(tpm, 'Tokens per minute'), monthly_budget_usd: monthly, routing, store_content: storeContent };
+      const settings = {
+        name: name.trim(),
+        rpm: parseLimit(rpm, 'Requests per minute'),
+        tpm: parseLimit(tpm, 'Tokens per minute'),
+        monthly_budget_usd: monthly,
+        routing,
+        store_content: storeContent,
+      };
       setBusy(true);
       await onSubmit(settings);
     } catch (e) {
@@ -59,7 +76,8 @@ export function TenantSettingsForm({ tenant, submitLabel, onSubmit, onCancel }: 
       </div>
       <div class="field checkbox">
         <label>
-          <input id={`${id}-store-content`} type="checkbox" checked={storeContent} onChange={(e) => setStoreContent((e.target as HTMLInputElement).checked)} /> Store prompts and answers
+          <input id={`${id}-store-content`} type="checkbox" checked={storeContent} onChange={(e) => setStoreContent((e.target as HTMLInputElement).checked)} />{' '}
+          Store prompts and answers
         </label>
         <span class="muted small">Kept beside each call for as long as the request log keeps it, and shown there. Off, no prompt or answer is kept.</span>
       </div>

@@ -100,7 +100,8 @@ export function LatencyPage({ range, refreshMs }: PageProps) {
             </fieldset>
           </div>
           <p class="muted small">
-            Upstream errors: calls that reached a provider and failed there. Failed: every failed call, the proxy's own refusals (rate limits, budgets, bad requests) included.
+            Upstream errors: calls that reached a provider and failed there. Failed: every failed call, the proxy's own refusals (rate limits, budgets, bad
+            requests) included.
           </p>
           <Async state={groups} empty={(b) => b.data.length === 0}>
             {(b) => (
@@ -124,11 +125,21 @@ export function LatencyPage({ range, refreshMs }: PageProps) {
                     <thead>
                       <tr>
                         <th scope="col">{errorsBy === 'provider' ? 'Provider' : 'Model'}</th>
-                        <th scope="col" class="num">Calls</th>
-                        <th scope="col" class="num">Failed</th>
-                        <th scope="col" class="num">Upstream errors</th>
-                        <th scope="col" class="num">Upstream error rate</th>
-                        <th scope="col" class="num">p95</th>
+                        <th scope="col" class="num">
+                          Calls
+                        </th>
+                        <th scope="col" class="num">
+                          Failed
+                        </th>
+                        <th scope="col" class="num">
+                          Upstream errors
+                        </th>
+                        <th scope="col" class="num">
+                          Upstream error rate
+                        </th>
+                        <th scope="col" class="num">
+                          p95
+                        </th>
                       </tr>
                     </thead>
                     <tbody>
@@ -170,7 +181,9 @@ export function LatencyPage({ range, refreshMs }: PageProps) {
                       <th scope="col">Time</th>
                       <th scope="col">Tenant</th>
                       <th scope="col">Model</th>
-                      <th scope="col" class="num">Status</th>
+                      <th scope="col" class="num">
+                        Status
+                      </th>
                       <th scope="col">Error</th>
                     </tr>
                   </thead>

@@ -33,8 +33,18 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
 
       <section class="stats" aria-label="Spend">
         <LoadedStat label="Spend today (UTC)" state={today} value={(t) => usd(t.cost_usd)} note={(t) => `${count(t.requests)} calls`} />
-        <LoadedStat label="Month to date" state={spend} value={(s) => usd(total(s, 'month_to_date_usd'))} note={(s) => `Forecast ${usd(total(s, 'forecast_usd'))} by month end`} />
-        <LoadedStat label={`Cache savings, ${RANGES[range].label.toLowerCase()}`} state={summary} value={(s) => usd(s.saved_usd)} note={(s) => `Hit rate ${percent(s.cache_hit_rate)}`} />
+        <LoadedStat
+          label="Month to date"
+          state={spend}
+          value={(s) => usd(total(s, 'month_to_date_usd'))}
+          note={(s) => `Forecast ${usd(total(s, 'forecast_usd'))} by month end`}
+        />
+        <LoadedStat
+          label={`Cache savings, ${RANGES[range].label.toLowerCase()}`}
+          state={summary}
+          value={(s) => usd(s.saved_usd)}
+          note={(s) => `Hit rate ${percent(s.cache_hit_rate)}`}
+        />
       </section>
 
       <Async state={summary}>
@@ -46,9 +56,16 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
               label="Cheap-tier share"
               value={percent(s.cheap_token_share)}
               tone={s.cheap_token_share === null ? undefined : s.cheap_token_share >= CHEAP_SHARE_TARGET ? 'good' : 'bad'}
-              note={<TargetBar value={s.cheap_token_share} target={CHEAP_SHARE_TARGET} label={`Cheap-tier share against the ${CHEAP_SHARE_TARGET * 100}% target`} />}
+              note={
+                <TargetBar value={s.cheap_token_share} target={CHEAP_SHARE_TARGET} label={`Cheap-tier share against the ${CHEAP_SHARE_TARGET * 100}% target`} />
+              }
             />
-            <Stat label="Error rate" value={percent(s.error_rate, 2)} tone={s.error_rate > 0.05 ? 'bad' : undefined} note={`of ${count(s.requests)} calls; upstream ${percent(s.upstream_error_rate, 2)}`} />
+            <Stat
+              label="Error rate"
+              value={percent(s.error_rate, 2)}
+              tone={s.error_rate > 0.05 ? 'bad' : undefined}
+              note={`of ${count(s.requests)} calls; upstream ${percent(s.upstream_error_rate, 2)}`}
+            />
             <Stat label="Latency p95" value={ms(s.latency_ms.p95)} note={`p50 ${ms(s.latency_ms.p50)} · p99 ${ms(s.latency_ms.p99)}`} />
             <Stat label="Time to first token p95" value={ms(s.ttft_ms.p95)} note={`p50 ${ms(s.ttft_ms.p50)}`} />
           </section>
@@ -60,7 +77,15 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
           <h2 id="spend-by-model">Spend by model</h2>
           <Async state={byModel} empty={(t) => !hasCalls(t)}>
             {(t) => (
-              <ChartView type="bar" stacked {...timeAxis(t, range)} datasets={stackedDatasets(t, (p) => p.cost_usd)} yTitle="USD" format={usd} label={`Spend in USD per ${interval}, stacked by model`} />
+              <ChartView
+                type="bar"
+                stacked
+                {...timeAxis(t, range)}
+                datasets={stackedDatasets(t, (p) => p.cost_usd)}
+                yTitle="USD"
+                format={usd}
+                label={`Spend in USD per ${interval}, stacked by model`}
+              />
             )}
           </Async>
         </section>
@@ -104,7 +129,15 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
           <h2 id="cheap-share">Tokens by tier</h2>
           <Async state={byTier} empty={(t) => !hasCalls(t)}>
             {(t) => (
-              <ChartView type="bar" stacked {...timeAxis(t, range)} datasets={stackedDatasets(t, (p) => p.prompt_tokens + p.completion_tokens)} yTitle="Tokens" format={count} label={`Tokens per ${interval}, stacked by tier`} />
+              <ChartView
+                type="bar"
+                stacked
+                {...timeAxis(t, range)}
+                datasets={stackedDatasets(t, (p) => p.prompt_tokens + p.completion_tokens)}
+                yTitle="Tokens"
+                format={count}
+                label={`Tokens per ${interval}, stacked by tier`}
+              />
             )}
           </Async>
         </section>
@@ -112,4 +145,3 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
     </>
   );
 }
-

@@ -29,7 +29,8 @@ export function RequestsPage({ route, range }: PageProps) {
 
   // From the URL as it is now, not as this render saw it: a change not yet rendered (Clear
   // filters, then a pick straight after) must not be undone.
-  const setFilter = (key: (typeof FILTERS)[number], value: string) => navigate('requests', { ...filtersOf(parseRoute(location.hash).params), range, [key]: value || undefined });
+  const setFilter = (key: (typeof FILTERS)[number], value: string) =>
+    navigate('requests', { ...filtersOf(parseRoute(location.hash).params), range, [key]: value || undefined });
   // Cursors are base64 without padding, so '.' cannot occur in one.
   const goToPage = (cursors: string[]) => navigate('requests', { ...filters, range, cursor: cursors.join('.') || undefined });
 
@@ -110,11 +111,21 @@ export function RequestsPage({ route, range }: PageProps) {
                         <th scope="col">Tenant</th>
                         <th scope="col">Model</th>
                         <th scope="col">Tier</th>
-                        <th scope="col" class="num">Status</th>
-                        <th scope="col" class="num">Tokens in / out</th>
-                        <th scope="col" class="num">Cost</th>
-                        <th scope="col" class="num">Latency</th>
-                        <th scope="col" class="num">TTFT</th>
+                        <th scope="col" class="num">
+                          Status
+                        </th>
+                        <th scope="col" class="num">
+                          Tokens in / out
+                        </th>
+                        <th scope="col" class="num">
+                          Cost
+                        </th>
+                        <th scope="col" class="num">
+                          Latency
+                        </th>
+                        <th scope="col" class="num">
+                          TTFT
+                        </th>
                         <th scope="col">Cache</th>
                         <th scope="col">
                           <span class="visually-hidden">Details</span>
@@ -130,7 +141,9 @@ export function RequestsPage({ route, range }: PageProps) {
                             <td class="wrap">
                               {r.model ?? '–'}
                               {r.model_requested && r.model_requested !== r.model && <div class="muted small">asked {r.model_requested}</div>}
-                              {r.route_reason?.startsWith('fallback:') && <div class="muted small">fallback from {r.route_reason.slice('fallback:'.length)}</div>}
+                              {r.route_reason?.startsWith('fallback:') && (
+                                <div class="muted small">fallback from {r.route_reason.slice('fallback:'.length)}</div>
+                              )}
                             </td>
                             <td>{r.tier ?? '–'}</td>
                             <td class="num">
@@ -139,7 +152,12 @@ export function RequestsPage({ route, range }: PageProps) {
                             </td>
                             <td class="num">
                               {count(r.prompt_tokens)} / {count(r.completion_tokens)}
-                              {r.usage_estimated && <span class="muted" title="Estimated: the upstream reported no usage"> ~</span>}
+                              {r.usage_estimated && (
+                                <span class="muted" title="Estimated: the upstream reported no usage">
+                                  {' '}
+                                  ~
+                                </span>
+                              )}
                             </td>
                             <td class="num">{usd(r.cost_usd)}</td>
                             <td class="num">{ms(r.latency_ms)}</td>

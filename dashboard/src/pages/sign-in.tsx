@@ -31,9 +31,18 @@ export function SignInPage({ notice, onSignedIn }: { notice: string | null; onSi
             {notice}
           </p>
         )}
-        <p>Sign in with the proxy's admin token (<code>ADMIN_TOKEN</code>). It is kept for this browser tab only.</p>
+        <p>
+          Sign in with the proxy's admin token (<code>ADMIN_TOKEN</code>). It is kept for this browser tab only.
+        </p>
         <label for="admin-token">Admin token</label>
-        <input id="admin-token" type="password" autocomplete="current-password" required value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
+        <input
+          id="admin-token"
+          type="password"
+          autocomplete="current-password"
+          required
+          value={token}
+          onInput={(e) => setToken((e.target as HTMLInputElement).value)}
+        />
         {error && (
           <p class="form-error" role="alert">
             {error}

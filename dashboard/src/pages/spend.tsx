@@ -67,11 +67,21 @@ export function SpendPage({ range, refreshMs }: PageProps) {
                   <thead>
                     <tr>
                       <th scope="col">Tenant</th>
-                      <th scope="col" class="num">Month to date</th>
-                      <th scope="col" class="num">Budget</th>
-                      <th scope="col" class="num">Used</th>
-                      <th scope="col" class="num">Per day (7 d)</th>
-                      <th scope="col" class="num">Month-end forecast</th>
+                      <th scope="col" class="num">
+                        Month to date
+                      </th>
+                      <th scope="col" class="num">
+                        Budget
+                      </th>
+                      <th scope="col" class="num">
+                        Used
+                      </th>
+                      <th scope="col" class="num">
+                        Per day (7 d)
+                      </th>
+                      <th scope="col" class="num">
+                        Month-end forecast
+                      </th>
                     </tr>
                   </thead>
                   <tbody>
@@ -91,7 +101,15 @@ export function SpendPage({ range, refreshMs }: PageProps) {
                                 '–'
                               ) : (
                                 <>
-                                  <meter min={0} max={1} low={0.8} high={0.95} optimum={0} value={Math.min(t.budget_used, 1)} aria-label={`${t.name}: ${percent(t.budget_used)} of budget used`} />{' '}
+                                  <meter
+                                    min={0}
+                                    max={1}
+                                    low={0.8}
+                                    high={0.95}
+                                    optimum={0}
+                                    value={Math.min(t.budget_used, 1)}
+                                    aria-label={`${t.name}: ${percent(t.budget_used)} of budget used`}
+                                  />{' '}
                                   {percent(t.budget_used)}
                                 </>
                               )}
@@ -121,12 +139,24 @@ export function SpendPage({ range, refreshMs }: PageProps) {
                 <thead>
                   <tr>
                     <th scope="col">Model</th>
-                    <th scope="col" class="num">Requests</th>
-                    <th scope="col" class="num">Input tokens</th>
-                    <th scope="col" class="num">Output tokens</th>
-                    <th scope="col" class="num">Cached input</th>
-                    <th scope="col" class="num">Spend</th>
-                    <th scope="col" class="num">Saved by cache</th>
+                    <th scope="col" class="num">
+                      Requests
+                    </th>
+                    <th scope="col" class="num">
+                      Input tokens
+                    </th>
+                    <th scope="col" class="num">
+                      Output tokens
+                    </th>
+                    <th scope="col" class="num">
+                      Cached input
+                    </th>
+                    <th scope="col" class="num">
+                      Spend
+                    </th>
+                    <th scope="col" class="num">
+                      Saved by cache
+                    </th>
                   </tr>
                 </thead>
                 <tbody>

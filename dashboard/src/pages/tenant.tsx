@@ -64,7 +64,8 @@ export function TenantPage({ range, refreshMs, tenantId }: PageProps & { tenantI
       ) : (
         <p class="settings-line">
           {t.rpm === null ? 'No request limit' : `${count(t.rpm)} requests/min`} · {t.tpm === null ? 'no token limit' : `${count(t.tpm)} tokens/min`} ·{' '}
-          {t.monthly_budget_usd === null ? 'no monthly budget' : `budget ${usd(t.monthly_budget_usd)}/month`} · routing {t.routing} · cache up to {t.cache_ttl_s} s · {t.store_content ? 'stores prompts and answers' : 'stores no prompts or answers'}
+          {t.monthly_budget_usd === null ? 'no monthly budget' : `budget ${usd(t.monthly_budget_usd)}/month`} · routing {t.routing} · cache up to{' '}
+          {t.cache_ttl_s} s · {t.store_content ? 'stores prompts and answers' : 'stores no prompts or answers'}
         </p>
       )}
 
@@ -83,7 +84,17 @@ export function TenantPage({ range, refreshMs, tenantId }: PageProps & { tenantI
         <section class="card" aria-labelledby="tenant-spend">
           <h2 id="tenant-spend">Spend by model</h2>
           <Async state={byModel} empty={(s) => !hasCalls(s)}>
-            {(s) => <ChartView type="bar" stacked {...timeAxis(s, range)} datasets={stackedDatasets(s, (p) => p.cost_usd)} yTitle="USD" format={usd} label={`${t.name}: spend in USD per ${interval}, by model`} />}
+            {(s) => (
+              <ChartView
+                type="bar"
+                stacked
+                {...timeAxis(s, range)}
+                datasets={stackedDatasets(s, (p) => p.cost_usd)}
+                yTitle="USD"
+                format={usd}
+                label={`${t.name}: spend in USD per ${interval}, by model`}
+              />
+            )}
           </Async>
         </section>
         <section class="card" aria-labelledby="tenant-latency">

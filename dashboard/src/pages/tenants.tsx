@@ -64,10 +64,18 @@ export function TenantsPage({ range }: PageProps) {
                     <tr>
                       <th scope="col">Name</th>
                       <th scope="col">Id</th>
-                      <th scope="col" class="num">Requests / min</th>
-                      <th scope="col" class="num">Tokens / min</th>
-                      <th scope="col" class="num">Monthly budget</th>
-                      <th scope="col" class="num">Month to date</th>
+                      <th scope="col" class="num">
+                        Requests / min
+                      </th>
+                      <th scope="col" class="num">
+                        Tokens / min
+                      </th>
+                      <th scope="col" class="num">
+                        Monthly budget
+                      </th>
+                      <th scope="col" class="num">
+                        Month to date
+                      </th>
                       <th scope="col">Routing</th>
                     </tr>
                   </thead>

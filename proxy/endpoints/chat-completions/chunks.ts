@@ -24,7 +24,11 @@ interface Chunk {
   id?: string;
   created?: number;
   model?: string;
-  choices?: Array<{ index?: number; delta?: { content?: string | null; tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }> }; finish_reason?: string | null }>;
+  choices?: Array<{
+    index?: number;
+    delta?: { content?: string | null; tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }> };
+    finish_reason?: string | null;
+  }>;
 }
 
 /**
@@ -78,15 +82,17 @@ export class CompletionAssembler {
       object: 'chat.completion',
       created: this.created,
       model: this.model,
-      choices: [{
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: this.content === '' && this.toolCalls.length ? null : this.content,
-          ...(this.toolCalls.length ? { tool_calls: this.toolCalls } : {}),
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: this.content === '' && this.toolCalls.length ? null : this.content,
+            ...(this.toolCalls.length ? { tool_calls: this.toolCalls } : {}),
+          },
+          finish_reason: this.finishReason,
         },
-        finish_reason: this.finishReason,
-      }],
+      ],
       usage: toOpenAIUsage(usage),
     };
     return JSON.stringify(completion);

@@ -24,7 +24,8 @@ import { parseChatRequest } from './schema';
 
 /** Tokens reserved against the tenant's tpm before the call: the prompt plus the completion allowance. */
 const DEFAULT_COMPLETION_RESERVE = 1024;
-const reservationFor = (body: ChatRequest) => estimatePromptTokens(body.messages) + (body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_COMPLETION_RESERVE);
+const reservationFor = (body: ChatRequest) =>
+  estimatePromptTokens(body.messages) + (body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_COMPLETION_RESERVE);
 
 const streamHandling = (body: ChatRequest, cache: CacheStatus, admission: Admission, onComplete?: (json: string, usage: Usage) => Promise<unknown>) => ({
   cache,

@@ -30,7 +30,10 @@ export async function embeddings(c: AppContext): Promise<Response> {
   const admission = await admit(c, call.promptTokens);
   // Retried like chat, then FALLBACK_EMBEDDINGS_MODEL when there is one.
   const result = await callUpstream(c, resolved, embeddingsFallbackFor(c.env, tiers, resolved), (attempt, policy) =>
-    attempt.within(policy.firstByteTimeoutMs, PROVIDERS[attempt.model.provider].embeddings({ model: attempt.model.model, body, raw, env: c.env, signal: attempt.signal })),
+    attempt.within(
+      policy.firstByteTimeoutMs,
+      PROVIDERS[attempt.model.provider].embeddings({ model: attempt.model.model, body, raw, env: c.env, signal: attempt.signal }),
+    ),
   );
   admission.settle(result.usage.promptTokens);
   const record = logCall(c, { status: 200, usage: result.usage });

@@ -35,11 +35,15 @@ export async function health(env: Env): Promise<Response> {
     // so the check is that the binding is there and callable.
     analytics_engine: typeof env.AE?.writeDataPoint === 'function' ? 'ok' : 'failed: the AE binding is missing',
     log_queue:
-      env.REQUEST_LOG_SINK === 'queue' && typeof env.LOG_QUEUE?.send !== 'function' ? 'failed: REQUEST_LOG_SINK is queue but the LOG_QUEUE binding is missing' : 'ok',
+      env.REQUEST_LOG_SINK === 'queue' && typeof env.LOG_QUEUE?.send !== 'function'
+        ? 'failed: REQUEST_LOG_SINK is queue but the LOG_QUEUE binding is missing'
+        : 'ok',
   };
-  const failed = Object.entries(checks).filter(([, value]) => value !== 'ok').map(([name]) => name);
-  return Response.json(
-    failed.length ? { status: 'degraded', failed, checks } : { status: 'ok', checks },
-    { status: failed.length ? 503 : 200, headers: { 'cache-control': 'no-store' } },
-  );
+  const failed = Object.entries(checks)
+    .filter(([, value]) => value !== 'ok')
+    .map(([name]) => name);
+  return Response.json(failed.length ? { status: 'degraded', failed, checks } : { status: 'ok', checks }, {
+    status: failed.length ? 503 : 200,
+    headers: { 'cache-control': 'no-store' },
+  });
 }

@@ -8,6 +8,11 @@ const CATALOG_CREATED = 1_735_689_600;
 export function listModels(c: AppContext): Response {
   return c.json({
     object: 'list',
-    data: availableModels(c.env, tiersFor(c.env, c.get('tenant').tenant)).map((m) => ({ id: m.id, object: 'model', created: CATALOG_CREATED, owned_by: m.owned_by })),
+    data: availableModels(c.env, tiersFor(c.env, c.get('tenant').tenant)).map((m) => ({
+      id: m.id,
+      object: 'model',
+      created: CATALOG_CREATED,
+      owned_by: m.owned_by,
+    })),
   });
 }

@@ -7,7 +7,20 @@
 import { invalidRequest } from '../../core/errors';
 import { toOpenAIUsage, type Usage } from '../../core/usage';
 import type { ChatMessage, ChatRequest } from '../types';
-import type { CacheControl, AnthropicTextBlock, AnthropicImageBlock, AnthropicToolUseBlock, AnthropicToolResultBlock, AnthropicBlock, AnthropicMessageParam, AnthropicTool, AnthropicToolChoice, AnthropicRequest, AnthropicUsage, AnthropicResponse } from './types';
+import type {
+  CacheControl,
+  AnthropicTextBlock,
+  AnthropicImageBlock,
+  AnthropicToolUseBlock,
+  AnthropicToolResultBlock,
+  AnthropicBlock,
+  AnthropicMessageParam,
+  AnthropicTool,
+  AnthropicToolChoice,
+  AnthropicRequest,
+  AnthropicUsage,
+  AnthropicResponse,
+} from './types';
 
 /** Anthropic requires max_tokens; OpenAI does not, so a request without one gets this. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -201,15 +214,17 @@ export function fromAnthropicMessage(message: AnthropicResponse, created = Math.
     object: 'chat.completion',
     created,
     model: message.model,
-    choices: [{
-      index: 0,
-      message: {
-        role: 'assistant',
-        content: texts.length > 0 ? texts.join('') : null,
-        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: texts.length > 0 ? texts.join('') : null,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
+        finish_reason: finishReason(message.stop_reason),
       },
-      finish_reason: finishReason(message.stop_reason),
-    }],
+    ],
     usage: toOpenAIUsage(usage),
   });
   return { json, usage };

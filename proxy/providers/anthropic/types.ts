@@ -3,13 +3,22 @@
 /** Anthropic prompt-caching marker, passed through as the client wrote it. */
 export type CacheControl = Record<string, unknown>;
 
-export interface AnthropicTextBlock { type: 'text'; text: string; cache_control?: CacheControl }
+export interface AnthropicTextBlock {
+  type: 'text';
+  text: string;
+  cache_control?: CacheControl;
+}
 export interface AnthropicImageBlock {
   type: 'image';
   source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
   cache_control?: CacheControl;
 }
-export interface AnthropicToolUseBlock { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
+export interface AnthropicToolUseBlock {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: Record<string, unknown>;
+}
 export interface AnthropicToolResultBlock {
   type: 'tool_result';
   tool_use_id: string;
@@ -18,14 +27,20 @@ export interface AnthropicToolResultBlock {
 }
 export type AnthropicBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock;
 
-export interface AnthropicMessageParam { role: 'user' | 'assistant'; content: AnthropicBlock[] }
+export interface AnthropicMessageParam {
+  role: 'user' | 'assistant';
+  content: AnthropicBlock[];
+}
 
-export interface AnthropicTool { name: string; description?: string; input_schema: unknown; cache_control?: CacheControl }
+export interface AnthropicTool {
+  name: string;
+  description?: string;
+  input_schema: unknown;
+  cache_control?: CacheControl;
+}
 
 export type AnthropicToolChoice =
-  | { type: 'auto' | 'any'; disable_parallel_tool_use?: boolean }
-  | { type: 'tool'; name: string; disable_parallel_tool_use?: boolean }
-  | { type: 'none' };
+  { type: 'auto' | 'any'; disable_parallel_tool_use?: boolean } | { type: 'tool'; name: string; disable_parallel_tool_use?: boolean } | { type: 'none' };
 
 export interface AnthropicRequest {
   model: string;

@@ -59,18 +59,20 @@ function directive(text: string, name: string): string | undefined {
 
 /** Simulated latency; a cancelled call fails at once, as a real upstream fetch would. */
 const sleep = (ms: number, signal: AbortSignal) =>
-  ms <= 0 ? Promise.resolve() : new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(clientClosed());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(clientClosed());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+  ms <= 0
+    ? Promise.resolve()
+    : new Promise<void>((resolve, reject) => {
+        if (signal.aborted) return reject(clientClosed());
+        const onAbort = () => {
+          clearTimeout(timer);
+          reject(clientClosed());
+        };
+        const timer = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, ms);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
 
 interface Plan {
   id: string;
@@ -106,9 +108,10 @@ function plan(call: ChatCall): Plan {
   const words = [...opening, ...Array.from({ length }, () => VOCABULARY[Math.floor(random() * VOCABULARY.length)])];
 
   const wantsTool = body.tools?.length && body.tool_choice !== 'none' && (body.tool_choice === 'required' || typeof body.tool_choice === 'object');
-  const toolName = typeof body.tool_choice === 'object' && body.tool_choice
-    ? (body.tool_choice as { function?: { name?: string } }).function?.name ?? body.tools![0].function.name
-    : body.tools?.[0]?.function.name;
+  const toolName =
+    typeof body.tool_choice === 'object' && body.tool_choice
+      ? ((body.tool_choice as { function?: { name?: string } }).function?.name ?? body.tools![0].function.name)
+      : body.tools?.[0]?.function.name;
   const toolCall = wantsTool && toolName ? { id: `call_${seed.toString(36)}`, name: toolName, arguments: '{}' } : undefined;
 
   const truncated = !toolCall && words.length > limit;
@@ -133,26 +136,37 @@ function completionJson(model: string, p: Plan): string {
     object: 'chat.completion',
     created: p.created,
     model,
-    choices: [{
-      index: 0,
-      message: {
-        role: 'assistant',
-        content: p.toolCall ? null : p.words.join(' '),
-        ...(p.toolCall ? { tool_calls: [{ id: p.toolCall.id, type: 'function', function: { name: p.toolCall.name, arguments: p.toolCall.arguments } }] } : {}),
-        refusal: null,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: p.toolCall ? null : p.words.join(' '),
+          ...(p.toolCall
+            ? { tool_calls: [{ id: p.toolCall.id, type: 'function', function: { name: p.toolCall.name, arguments: p.toolCall.arguments } }] }
+            : {}),
+          refusal: null,
+        },
+        logprobs: null,
+        finish_reason: p.finishReason,
       },
-      logprobs: null,
-      finish_reason: p.finishReason,
-    }],
+    ],
     usage: toOpenAIUsage(p.usage),
   });
 }
 
 function streamParts(model: string, p: Plan, signal: AbortSignal): PartReader {
   const chunk = (delta: object, finishReason: string | null = null) =>
-    JSON.stringify({ id: p.id, object: 'chat.completion.chunk', created: p.created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
+    JSON.stringify({
+      id: p.id,
+      object: 'chat.completion.chunk',
+      created: p.created,
+      model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    });
   const deltas: object[] = [{ role: 'assistant', content: '' }];
-  if (p.toolCall) deltas.push({ tool_calls: [{ index: 0, id: p.toolCall.id, type: 'function', function: { name: p.toolCall.name, arguments: p.toolCall.arguments } }] });
+  if (p.toolCall)
+    deltas.push({ tool_calls: [{ index: 0, id: p.toolCall.id, type: 'function', function: { name: p.toolCall.name, arguments: p.toolCall.arguments } }] });
   for (let i = 0; i < p.words.length; i += WORDS_PER_CHUNK) {
     deltas.push({ content: (i === 0 ? '' : ' ') + p.words.slice(i, i + WORDS_PER_CHUNK).join(' ') });
   }
@@ -160,18 +174,27 @@ function streamParts(model: string, p: Plan, signal: AbortSignal): PartReader {
   // Cancelling the parts (the idle watchdog, a client gone) ends the wait for the next chunk at once, as it would a fetch.
   const cancelled = new AbortController();
   const stopped = AbortSignal.any([signal, cancelled.signal]);
-  return partReader(async (): Promise<StreamPart[] | null> => {
-    if (next > deltas.length + 1) return null;
-    if (next > 0) await sleep(p.chunkDelayMs, stopped);
-    if (p.streamError && next === Math.min(2, deltas.length)) throw upstreamFailure('mock', 500, 'simulated failure mid-stream (mock:stream-error)');
-    const at = next++;
-    if (at < deltas.length) {
-      const completionSoFar = Math.min(p.usage.completionTokens, at * WORDS_PER_CHUNK);
-      return [{ data: chunk(deltas[at]), usage: { ...p.usage, completionTokens: completionSoFar } }];
-    }
-    if (at === deltas.length) return [{ data: chunk({}, p.finishReason) }];
-    return [{ data: JSON.stringify({ id: p.id, object: 'chat.completion.chunk', created: p.created, model, choices: [], usage: toOpenAIUsage(p.usage) }), usage: p.usage, usageOnly: true }];
-  }, { cancel: async () => cancelled.abort() });
+  return partReader(
+    async (): Promise<StreamPart[] | null> => {
+      if (next > deltas.length + 1) return null;
+      if (next > 0) await sleep(p.chunkDelayMs, stopped);
+      if (p.streamError && next === Math.min(2, deltas.length)) throw upstreamFailure('mock', 500, 'simulated failure mid-stream (mock:stream-error)');
+      const at = next++;
+      if (at < deltas.length) {
+        const completionSoFar = Math.min(p.usage.completionTokens, at * WORDS_PER_CHUNK);
+        return [{ data: chunk(deltas[at]), usage: { ...p.usage, completionTokens: completionSoFar } }];
+      }
+      if (at === deltas.length) return [{ data: chunk({}, p.finishReason) }];
+      return [
+        {
+          data: JSON.stringify({ id: p.id, object: 'chat.completion.chunk', created: p.created, model, choices: [], usage: toOpenAIUsage(p.usage) }),
+          usage: p.usage,
+          usageOnly: true,
+        },
+      ];
+    },
+    { cancel: async () => cancelled.abort() },
+  );
 }
 
 function embeddingVector(text: string, dimensions: number): number[] {

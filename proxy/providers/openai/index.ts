@@ -56,7 +56,7 @@ async function bodyText(response: Response): Promise<string> {
   try {
     return await response.text();
   } catch (error) {
-    throw upstreamError('The openai upstream\'s answer was cut off.', 'upstream_interrupted', { cause: error });
+    throw upstreamError("The openai upstream's answer was cut off.", 'upstream_interrupted', { cause: error });
   }
 }
 
@@ -73,7 +73,11 @@ function chunkParts(data: string, secrets: ProviderSecrets): StreamPart[] {
   if (data === '[DONE]') return [{ done: true }];
   if (data.includes('"error"')) {
     const parsed = JSON.parse(data) as { error?: { message?: string } };
-    if (parsed.error) throw upstreamError(`openai upstream failed mid-stream: ${upstreamText(String(parsed.error.message ?? 'unknown error'), secrets)}`, 'upstream_stream_error');
+    if (parsed.error)
+      throw upstreamError(
+        `openai upstream failed mid-stream: ${upstreamText(String(parsed.error.message ?? 'unknown error'), secrets)}`,
+        'upstream_stream_error',
+      );
   }
   if (data.includes('"usage":{')) {
     const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
@@ -96,24 +100,29 @@ export function openAIStreamParts(body: ReadableStream<Uint8Array>, secrets: Pro
   let done = false;
   let finished = false;
   let usageSeen = false;
-  return partReader(async () => {
-    const event = await nextUpstreamEvent(events, 'openai');
-    if (event === null) {
-      if (done || (finished && usageSeen)) return null;
-      throw upstreamError('The openai stream ended before the answer was complete.', 'upstream_stream_incomplete');
-    }
-    const data = event.data;
-    if (data === '[DONE]') done = true;
-    else if (!finished && FINISHED.test(data)) finished = true;
-    try {
-      const parts = chunkParts(data, secrets);
-      if (parts[0]?.usage) usageSeen = true;
-      return parts;
-    } catch (error) {
-      await events.cancel().catch(() => {});
-      throw error instanceof ProxyError ? error : upstreamError('The openai upstream sent a stream chunk that is not JSON.', 'upstream_bad_response', { cause: error });
-    }
-  }, { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() });
+  return partReader(
+    async () => {
+      const event = await nextUpstreamEvent(events, 'openai');
+      if (event === null) {
+        if (done || (finished && usageSeen)) return null;
+        throw upstreamError('The openai stream ended before the answer was complete.', 'upstream_stream_incomplete');
+      }
+      const data = event.data;
+      if (data === '[DONE]') done = true;
+      else if (!finished && FINISHED.test(data)) finished = true;
+      try {
+        const parts = chunkParts(data, secrets);
+        if (parts[0]?.usage) usageSeen = true;
+        return parts;
+      } catch (error) {
+        await events.cancel().catch(() => {});
+        throw error instanceof ProxyError
+          ? error
+          : upstreamError('The openai upstream sent a stream chunk that is not JSON.', 'upstream_bad_response', { cause: error });
+      }
+    },
+    { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() },
+  );
 }
 
 export const openai: Provider = {

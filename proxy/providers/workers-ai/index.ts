@@ -39,7 +39,7 @@ function chatInputs(call: ChatCall): Record<string, unknown> {
   return {
     messages: body.messages.map((m) => ({ role: m.role, content: messageText(m.content), ...(m.tool_call_id ? { tool_call_id: m.tool_call_id } : {}) })),
     ...(body.tools ? { tools: body.tools } : {}),
-    ...(body.max_completion_tokens ?? body.max_tokens ? { max_tokens: body.max_completion_tokens ?? body.max_tokens } : {}),
+    ...((body.max_completion_tokens ?? body.max_tokens) ? { max_tokens: body.max_completion_tokens ?? body.max_tokens } : {}),
     ...(body.temperature != null ? { temperature: body.temperature } : {}),
     ...(body.top_p != null ? { top_p: body.top_p } : {}),
     stream: !!body.stream,
@@ -77,30 +77,33 @@ function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): PartRead
   let usage: Usage | undefined;
   let started = false;
   let finished = false;
-  return partReader(async (): Promise<StreamPart[] | null> => {
-    if (finished) return null;
-    const event = await nextUpstreamEvent(events, 'workers-ai');
-    if (event === null) throw upstreamError('The workers-ai stream ended before the answer was complete.', 'upstream_stream_incomplete');
-    if (event.data === '[DONE]') {
-      finished = true;
-      const final = usage ?? usageOf(undefined, call, text);
-      return [
-        { data: chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) },
-        { data: chunk([], { usage: toOpenAIUsage(final) }), usage: final, usageOnly: true },
-      ];
-    }
-    const output = parsedEvent(event.data);
-    if (!output) {
-      await events.cancel().catch(() => {});
-      throw upstreamError('The workers-ai upstream sent a stream event that is not a JSON object.', 'upstream_bad_response');
-    }
-    if (output.usage) usage = fromOpenAIUsage(output.usage);
-    const piece = typeof output.response === 'string' ? output.response : '';
-    text += piece;
-    const delta = started ? { content: piece } : { role: 'assistant', content: piece };
-    started = true;
-    return [{ data: chunk([{ index: 0, delta, finish_reason: null }]), ...(usage ? { usage } : {}) }];
-  }, { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() });
+  return partReader(
+    async (): Promise<StreamPart[] | null> => {
+      if (finished) return null;
+      const event = await nextUpstreamEvent(events, 'workers-ai');
+      if (event === null) throw upstreamError('The workers-ai stream ended before the answer was complete.', 'upstream_stream_incomplete');
+      if (event.data === '[DONE]') {
+        finished = true;
+        const final = usage ?? usageOf(undefined, call, text);
+        return [
+          { data: chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) },
+          { data: chunk([], { usage: toOpenAIUsage(final) }), usage: final, usageOnly: true },
+        ];
+      }
+      const output = parsedEvent(event.data);
+      if (!output) {
+        await events.cancel().catch(() => {});
+        throw upstreamError('The workers-ai upstream sent a stream event that is not a JSON object.', 'upstream_bad_response');
+      }
+      if (output.usage) usage = fromOpenAIUsage(output.usage);
+      const piece = typeof output.response === 'string' ? output.response : '';
+      text += piece;
+      const delta = started ? { content: piece } : { role: 'assistant', content: piece };
+      started = true;
+      return [{ data: chunk([{ index: 0, delta, finish_reason: null }]), ...(usage ? { usage } : {}) }];
+    },
+    { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() },
+  );
 }
 
 export const workersAi: Provider = {
@@ -111,7 +114,8 @@ export const workersAi: Provider = {
   async chat(call: ChatCall): Promise<ChatResult> {
     const output = await run(call.env, call.model, chatInputs(call));
     if (call.body.stream) {
-      if (!(output instanceof ReadableStream)) throw new ProxyError(502, 'The workers-ai upstream did not stream.', { type: 'upstream_error', code: 'upstream_bad_response' });
+      if (!(output instanceof ReadableStream))
+        throw new ProxyError(502, 'The workers-ai upstream did not stream.', { type: 'upstream_error', code: 'upstream_bad_response' });
       return { kind: 'stream', parts: streamParts(call, output) };
     }
     const result = output as AiTextOutput;
@@ -127,11 +131,13 @@ export const workersAi: Provider = {
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: call.model,
-      choices: [{
-        index: 0,
-        message: { role: 'assistant', content: toolCalls?.length ? null : content, ...(toolCalls?.length ? { tool_calls: toolCalls } : {}) },
-        finish_reason: toolCalls?.length ? 'tool_calls' : 'stop',
-      }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: toolCalls?.length ? null : content, ...(toolCalls?.length ? { tool_calls: toolCalls } : {}) },
+          finish_reason: toolCalls?.length ? 'tool_calls' : 'stop',
+        },
+      ],
       usage: toOpenAIUsage(usage),
     });
     return { kind: 'completion', json, usage };
