@@ -9,6 +9,7 @@ import { errorResponse, ProxyError, toProxyError } from './core/errors';
 import { newRequestId } from './core/ids';
 import { chatCompletions } from './endpoints/chat-completions';
 import { embeddings } from './endpoints/embeddings';
+import { createResponse, deleteResponse, getResponse } from './endpoints/responses';
 import { health } from './endpoints/health';
 import { listModels } from './endpoints/models';
 import type { AppEnv } from './http/context';
@@ -54,6 +55,9 @@ app.use(
 );
 app.post('/v1/chat/completions', chatCompletions);
 app.post('/v1/embeddings', embeddings);
+app.post('/v1/responses', createResponse);
+app.get('/v1/responses/:id', getResponse);
+app.delete('/v1/responses/:id', deleteResponse);
 app.get('/v1/models', listModels);
 
 app.use(

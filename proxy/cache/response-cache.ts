@@ -7,7 +7,6 @@
  * answer stay out of the key.
  */
 import { invalidRequest } from '../core/errors';
-import type { ChatRequest } from '../providers/types';
 import type { Usage } from '../core/usage';
 
 /** KV's smallest expirationTtl. Shorter lifetimes are enforced on read. */
@@ -34,8 +33,14 @@ export type CacheDecision =
   | { mode: 'refresh'; key: string; ttlS: number }
   | { mode: 'use'; key: string; ttlS: number };
 
+/** The inbound APIs whose answers are cached; a key never matches across them. */
+export type CachedApi = 'chat' | 'responses' | 'messages';
+
+/** A request body as far as caching reads it. */
+export type CacheableBody = { temperature?: unknown } & Record<string, unknown>;
+
 export interface CachedCompletion {
-  /** The chat.completion JSON text, as first served. */
+  /** The answer's JSON text in its API's shape (a chat.completion, a Response...), as first served. */
   json: string;
   usage: Usage;
   /** `provider/model` that produced it. */
@@ -57,11 +62,11 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-async function cacheKey(tenantId: string, modelId: string, body: ChatRequest): Promise<string> {
+async function cacheKey(tenantId: string, modelId: string, api: CachedApi, body: CacheableBody): Promise<string> {
   const normalized: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(body)) if (!KEY_IGNORED_FIELDS.has(field)) normalized[field] = value;
   normalized.model = modelId;
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${tenantId}\n${canonicalJson(normalized)}`));
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${tenantId}\n${api}\n${canonicalJson(normalized)}`));
   const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
   return `rc:${tenantId}:${hex}`;
 }
@@ -76,7 +81,8 @@ function parseTtlHeader(value: string | null): number | null {
 
 export async function decideCaching(
   request: Request,
-  body: ChatRequest,
+  api: CachedApi,
+  body: CacheableBody,
   tenant: { tenantId: string; cacheTtlS: number },
   modelId: string,
 ): Promise<CacheDecision> {
@@ -87,7 +93,7 @@ export async function decideCaching(
   if (ttlS === 0) return { mode: 'off', reason: 'ttl 0' };
   const cacheControl = request.headers.get('cache-control')?.toLowerCase() ?? '';
   if (cacheControl.includes('no-store')) return { mode: 'off', reason: 'no-store' };
-  const key = await cacheKey(tenant.tenantId, modelId, body);
+  const key = await cacheKey(tenant.tenantId, modelId, api, body);
   return { mode: cacheControl.includes('no-cache') ? 'refresh' : 'use', key, ttlS };
 }
 

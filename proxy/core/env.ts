@@ -24,6 +24,8 @@ export interface Env {
   ADMIN_TOKEN?: string;
   OPENAI_API_KEY?: string;
   OPENAI_BASE_URL?: string;
+  /** `native` (default): /v1/responses calls for openai/ models are forwarded; `translate`: the server lacks /responses, so they go through chat. */
+  OPENAI_RESPONSES_API?: string;
   ANTHROPIC_API_KEY?: string;
   ANTHROPIC_BASE_URL?: string;
   CHEAP_MODEL?: string;

@@ -12,7 +12,8 @@ export interface RequestRecord {
   ts: number;
   tenantId: string;
   keyId: string;
-  endpoint: 'chat' | 'embeddings';
+  /** The inbound API: one of the proxy's endpoints. */
+  endpoint: 'chat' | 'embeddings' | 'responses' | 'messages' | 'count_tokens';
   modelRequested: string | null;
   model: string | null;
   provider: string | null;

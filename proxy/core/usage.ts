@@ -11,9 +11,14 @@ export interface Usage {
   cachedTokens: number;
   /** Input tokens written to the provider's prompt cache (a subset of promptTokens). */
   cacheWriteTokens: number;
+  /**
+   * Hidden reasoning tokens: a subset of completionTokens, billed with them as output, once.
+   * Absent means none (a record queued by an older version of the proxy has no such field).
+   */
+  reasoningTokens?: number;
 }
 
-export const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0 };
+export const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
 
 const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0);
 
@@ -25,6 +30,7 @@ export function fromOpenAIUsage(usage: unknown): Usage {
     completionTokens: count(u.completion_tokens),
     cachedTokens: count(u.prompt_tokens_details?.cached_tokens),
     cacheWriteTokens: 0,
+    reasoningTokens: count(u.completion_tokens_details?.reasoning_tokens),
   };
 }
 
@@ -35,6 +41,7 @@ export function toOpenAIUsage(usage: Usage) {
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedTokens },
+    ...(usage.reasoningTokens ? { completion_tokens_details: { reasoning_tokens: usage.reasoningTokens } } : {}),
   };
 }
 

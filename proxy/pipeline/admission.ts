@@ -6,6 +6,13 @@
 import type { AppContext } from '../http/context';
 import { admitCall, type Admission } from '../limits/admission';
 
+/** Output tokens reserved for a call that sets no maximum of its own. */
+const DEFAULT_COMPLETION_RESERVE = 1024;
+
+/** Tokens reserved against the tenant's tpm before the call: the prompt plus the output allowance. */
+export const reservationFor = (promptTokens: number, maxOutputTokens: number | null | undefined) =>
+  promptTokens + (maxOutputTokens ?? DEFAULT_COMPLETION_RESERVE);
+
 export async function admit(c: AppContext, estimatedTokens: number): Promise<Admission> {
   const { admission, headers } = await admitCall({ env: c.env, tenant: c.get('tenant'), waitUntil: (work) => c.executionCtx.waitUntil(work) }, estimatedTokens);
   c.set('rateLimitHeaders', headers);

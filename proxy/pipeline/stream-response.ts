@@ -12,6 +12,7 @@ import type { Admission } from '../limits/admission';
 import { writeRequestLog } from '../request-log/writer';
 import { failoverPolicy } from '../routing/failover';
 import { meterStream, type MeterOptions, type StreamOutcome } from '../streaming/metered-stream';
+import type { StreamFraming } from '../streaming/framing';
 import type { PartReader } from '../streaming/parts';
 import { passThroughStream } from '../streaming/pass-through-stream';
 import { callRecord } from './call';
@@ -27,6 +28,8 @@ export interface StreamHandling {
   admission: Admission;
   /** The client asked for the usage event: usage-only parts are sent, not dropped. */
   includeUsage: boolean;
+  /** How the client's stream is written (streaming/framing.ts). */
+  framing: StreamFraming;
   /** Makes the assembler of the endpoint's answers; used when the answer is to be cached or stored. */
   assembler: () => AnswerAssembler;
   /** Receives the assembled answer of a stream that completed. */
@@ -71,6 +74,7 @@ export function streamResponse(c: AppContext, answer: StreamedAnswer, headers: R
   const assembler = handling.onComplete || call.requestText !== null ? handling.assembler() : null;
   const options: MeterOptions = {
     includeUsage: handling.includeUsage,
+    framing: handling.framing,
     startedAt: c.get('startedAt'),
     idleTimeoutMs: failoverPolicy(c.env).idleTimeoutMs,
     onChunk: assembler ? (data) => assembler.add(data) : undefined,

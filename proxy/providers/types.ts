@@ -1,7 +1,14 @@
 /**
- * The one internal interface every provider module implements. The common shape is OpenAI's:
- * requests arrive as Chat Completions bodies and providers answer with OpenAI JSON or OpenAI
- * stream chunks, translating their own wire format at the edge (as Portkey's gateway does).
+ * The one interface every provider module implements, and the proxy's one internal form.
+ *
+ * The internal form is OpenAI Chat Completions: every endpoint can turn its API's request into
+ * a ChatRequest, and every provider answers one with a chat.completion or its stream chunks,
+ * translating its own wire format at the edge (as Portkey's gateway does). N endpoints and M
+ * providers meet there, never in N x M translators.
+ *
+ * Besides, a provider may speak some inbound APIs natively (OpenAI's Responses API, say): a call
+ * in such an API is forwarded as the client sent it (`forward`) and its answer passed back as
+ * the upstream wrote it, metered from a copy.
  */
 import type { JsonBody } from '../http/body';
 import type { Env } from '../core/env';
@@ -13,11 +20,39 @@ import type { ProviderName } from './names';
 
 export type { ProviderName };
 
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** A chat.completion, as every provider answers a plain call (the fields the proxy reads or writes). */
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] }; finish_reason: string | null }>;
+  usage?: unknown;
+}
+
+/** A chat.completion.chunk, the internal form's stream event (the fields the proxy reads). */
+export interface ChatChunk {
+  id?: string;
+  created?: number;
+  model?: string;
+  choices?: Array<{
+    index?: number;
+    delta?: { content?: string | null; tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }> };
+    finish_reason?: string | null;
+  }>;
+}
+
 export interface ChatMessage {
   role: string;
   content?: unknown;
   name?: string;
-  tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+  tool_calls?: ToolCall[];
   tool_call_id?: string;
   [field: string]: unknown;
 }
@@ -92,8 +127,42 @@ export interface EmbeddingsResult {
   usage: Usage;
 }
 
+/** Inbound APIs a provider may speak natively, besides the internal form (chat) and embeddings. */
+export type NativeApi = 'responses';
+
+/** A call forwarded in the client's own API. */
+export interface ForwardCall {
+  api: NativeApi;
+  /** The model as the provider names it (no `provider/` prefix): it replaces the body's. */
+  model: string;
+  /** The body as the client sent it, and as parsed (for fields the provider must read). */
+  raw: SentBody;
+  body: Record<string, unknown>;
+  stream: boolean;
+  env: Env;
+  signal: AbortSignal;
+}
+
+/** A forwarded call's answer: the upstream's JSON as sent, or its stream passed through with a metered copy. */
+export type ForwardResult = { kind: 'completion'; json: string; usage: Usage } | { kind: 'stream'; parts: PartReader; passThrough: ReadableStream<Uint8Array> };
+
+/** A stored object of a native API (a response, by id): read or deleted upstream. */
+export interface StoredObjectCall {
+  api: NativeApi;
+  id: string;
+  method: 'GET' | 'DELETE';
+  env: Env;
+  signal: AbortSignal;
+}
+
 export interface Provider {
   readonly name: ProviderName;
+  /** Whether this provider's upstream, as configured, speaks `api` itself. */
+  speaks(api: NativeApi, env: Env): boolean;
+  /** Forwards a call in an API it speaks (see `speaks`). */
+  forward?(call: ForwardCall): Promise<ForwardResult>;
+  /** Reads or deletes an object the upstream stored for an API it speaks. Answers the upstream's JSON. */
+  stored?(call: StoredObjectCall): Promise<string>;
   /** Why this provider cannot serve calls under this configuration, or null when it can. */
   unavailableReason(env: Env): string | null;
   /**

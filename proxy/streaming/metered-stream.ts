@@ -12,7 +12,7 @@
  */
 import { clientClosed, ProxyError, toProxyError } from '../core/errors';
 import type { PartReader, StreamPart } from './parts';
-import { sseText } from './sse';
+import type { StreamFraming } from './framing';
 import type { Usage } from '../core/usage';
 
 export interface StreamOutcome {
@@ -30,6 +30,8 @@ export interface StreamOutcome {
 
 export interface MeterOptions {
   includeUsage: boolean;
+  /** How the client's stream is written: its API's events, closing and error event. */
+  framing: StreamFraming;
   startedAt: number;
   /** The longest wait for the upstream's next part: then the stream ends with a 504 and the upstream is cancelled. */
   idleTimeoutMs: number;
@@ -46,6 +48,10 @@ export interface StreamMeter {
   take(part: StreamPart): boolean;
   /** Reports how the stream ended and stops the watchdog; only the first call counts. */
   finish(status: number, error: ProxyError | null): void;
+  /** Reports a stream that reached its end: completed, or failed in the upstream's own words (StreamPart.failure). */
+  complete(): void;
+  /** The last usage reported so far. */
+  usage(): Usage | null;
   /** Settles when the end has been reported and handled (onEnd). */
   ended: Promise<void>;
 }
@@ -58,6 +64,7 @@ export function streamMeter(parts: PartReader, options: MeterOptions): StreamMet
   let resolveEnded!: (value: Promise<void>) => void;
   const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
   let finished = false;
+  let failure: ProxyError | null = null;
 
   // The idle watchdog: one timer for the whole stream, not one per part. It counts only the time
   // spent waiting for the upstream (a client slow to read is not the upstream being idle); when
@@ -75,6 +82,14 @@ export function streamMeter(parts: PartReader, options: MeterOptions): StreamMet
   };
   watch(options.idleTimeoutMs);
 
+  /** Only the first report counts: the stream's end is told once, however many ways it ends. */
+  const finish = (status: number, error: ProxyError | null) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(watchdog);
+    resolveEnded(options.onEnd({ status, error, usage, usageFinal, chunksSent, ttftMs }));
+  };
+
   return {
     async next() {
       if (parts.buffered()) return parts.read();
@@ -91,27 +106,21 @@ export function streamMeter(parts: PartReader, options: MeterOptions): StreamMet
     },
     take(part) {
       if (part.usage) usage = part.usage;
-      if (part.usageOnly) usageFinal = true;
+      if (part.usageOnly || part.usageFinal) usageFinal = true;
+      if (part.failure) failure = part.failure;
       if (part.data && !part.usageOnly) options.onChunk?.(part.data);
       if (!part.data || (part.usageOnly && !options.includeUsage)) return false;
       if (ttftMs === null) ttftMs = Date.now() - options.startedAt;
       if (!part.usageOnly) chunksSent++;
       return true;
     },
-    finish(status, error) {
-      if (finished) return;
-      finished = true;
-      clearTimeout(watchdog);
-      resolveEnded(options.onEnd({ status, error, usage, usageFinal, chunksSent, ttftMs }));
-    },
+    finish,
+    complete: () => finish(failure?.status ?? 200, failure),
+    usage: () => usage,
     ended,
   };
 }
 
-/** The error event that ends a failed stream, as the SDKs expect it. */
-export const errorEvent = (error: ProxyError) => sseText(JSON.stringify(error.toBody()));
-
-export const DONE = sseText('[DONE]');
 /** A chunk grows to about this size before it is sent, however much more has arrived. */
 const MAX_CHUNK_CHARS = 16 * 1024;
 const encoder = new TextEncoder();
@@ -130,16 +139,16 @@ export function meterStream(parts: PartReader, options: MeterOptions): { body: R
           if (out !== '' && (!parts.buffered() || out.length > MAX_CHUNK_CHARS)) break;
           const part = await meter.next();
           if (part === null) {
-            controller.enqueue(encoder.encode(out + DONE));
+            controller.enqueue(encoder.encode(out + options.framing.end(meter.usage())));
             controller.close();
-            meter.finish(200, null);
+            meter.complete();
             return;
           }
-          if (meter.take(part)) out += sseText(part.data!);
+          if (meter.take(part)) out += options.framing.event(part);
         }
       } catch (thrown) {
         const error = toProxyError(thrown);
-        controller.enqueue(encoder.encode(out + errorEvent(error)));
+        controller.enqueue(encoder.encode(out + options.framing.error(error)));
         controller.close();
         meter.finish(error.status, error);
         // A stalled upstream is still open; one that failed is released all the same.

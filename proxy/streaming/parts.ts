@@ -4,6 +4,7 @@
  * streamed call has at most one, the metered stream the client reads (metered-stream.ts), and
  * none when the upstream's bytes are passed through (pass-through-stream.ts).
  */
+import type { ProxyError } from '../core/errors';
 import type { Usage } from '../core/usage';
 
 /** One item of a streamed answer. */
@@ -16,6 +17,15 @@ export interface StreamPart {
   usageOnly?: boolean;
   /** The upstream's own end of stream (OpenAI's `[DONE]`), which carries nothing else. */
   done?: boolean;
+  /** The SSE event name, for APIs whose events are named (Responses, Messages). */
+  event?: string;
+  /** This usage is the provider's final count (an event that ends the answer and carries it). */
+  usageFinal?: boolean;
+  /**
+   * The upstream ended the answer with this failure, already told to the client in its own
+   * events (Responses' `response.failed`): the call is logged as failed, nothing more is sent.
+   */
+  failure?: ProxyError;
 }
 
 /** The parts of a streamed answer, one per read(); null at the end. read() rejects when the upstream fails mid-way. */

@@ -20,7 +20,7 @@
  * an event the upstream cut off cannot take it in). The idle watchdog does not count the pauses.
  */
 import { clientClosed, toProxyError, type ProxyError } from '../core/errors';
-import { DONE, errorEvent, streamMeter, type MeterOptions } from './metered-stream';
+import { streamMeter, type MeterOptions } from './metered-stream';
 import type { PartReader } from './parts';
 
 /** The meter's longest pause between reads: the most a failure or the end is seen late. */
@@ -78,8 +78,8 @@ export function passThroughStream(
   if (options.clientSignal.aborted) onClientGone();
   else options.clientSignal.addEventListener('abort', onClientGone, { once: true });
 
-  // Resolves to whether the upstream sent its own [DONE]. Nothing after it matters: the copy is
-  // let go there, saving the read that would find its end.
+  // Resolves to whether the upstream ended the stream itself (OpenAI's [DONE]). Nothing after it
+  // matters: the copy is let go there, saving the read that would find its end.
   const metering = (async () => {
     for (;;) {
       // Once the client has everything, the rest is read at once: its stream closes on the verdict.
@@ -102,15 +102,16 @@ export function passThroughStream(
     options.clientSignal.removeEventListener('abort', onClientGone);
     if (metered.status === 'rejected') {
       const error = metered.reason as ProxyError;
-      await end(writable, `\n\n${errorEvent(error)}`);
+      await end(writable, `\n\n${options.framing.error(error)}`);
       meter.finish(error.status, error);
     } else if (toClient.status === 'rejected') {
       // The upstream's copy was whole, so it was the client's side that failed: it went away.
       meter.finish(499, clientClosed());
     } else {
-      // A stream the provider module accepted as complete ends with [DONE], as on the other path.
-      await end(writable, metered.value ? undefined : DONE);
-      meter.finish(200, null);
+      // A stream the provider module accepted as complete ends as the API ends it ([DONE] for
+      // chat), as on the other path, unless the upstream ended it itself.
+      await end(writable, metered.value ? undefined : options.framing.end(meter.usage()));
+      meter.complete();
     }
     return meter.ended;
   });

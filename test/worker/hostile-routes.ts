@@ -46,6 +46,10 @@ export const ROUTES: Record<string, RouteSpec> = {
     validBody: () => ({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }),
   },
   'POST /v1/embeddings': { auth: 'tenant', body: 'json', url: () => '/v1/embeddings', validBody: () => ({ model: 'mock/mock-embed', input: 'hi' }) },
+  'POST /v1/responses': { auth: 'tenant', body: 'json', url: () => '/v1/responses', validBody: () => ({ model: 'cheap', input: 'hi' }) },
+  // No stored response has this id: the route answers its own 404 once past authentication.
+  'GET /v1/responses/:id': { auth: 'tenant', ...none, url: () => '/v1/responses/resp_hostile' },
+  'DELETE /v1/responses/:id': { auth: 'tenant', ...none, url: () => '/v1/responses/resp_hostile' },
   'GET /v1/models': { auth: 'tenant', ...none, url: () => '/v1/models' },
   'GET /admin/openapi.json': { auth: 'public', ...none, url: () => '/admin/openapi.json' },
   'GET /admin/docs': { auth: 'public', ...none, url: () => '/admin/docs' },
@@ -356,7 +360,7 @@ export async function storedState(): Promise<Record<string, unknown>> {
 /** Points every real provider at a path of the fake upstream that only this suite uses. */
 export function isolatedUpstream() {
   const prefix = `/hostile-${crypto.randomUUID().slice(0, 8)}`;
-  const paths = [`${prefix}/v1/chat/completions`, `${prefix}/v1/embeddings`, `${prefix}/v1/messages`];
+  const paths = [`${prefix}/v1/chat/completions`, `${prefix}/v1/embeddings`, `${prefix}/v1/responses`, `${prefix}/v1/messages`];
   return {
     env: {
       OPENAI_BASE_URL: `${upstreamUrl()}${prefix}/v1`,

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CompletionAssembler } from '../../proxy/endpoints/chat-completions/chunks';
 import { meterStream, type StreamOutcome } from '../../proxy/streaming/metered-stream';
+import { chatFraming } from '../../proxy/streaming/framing';
 import { partsOf } from '../../proxy/streaming/parts';
 import { ZERO_USAGE } from '../../proxy/core/usage';
 import { createTestTenant, loggedRow } from './fixtures';
@@ -41,6 +42,7 @@ describe('the metered stream', () => {
     let outcome: StreamOutcome | null = null;
     const { body, ended } = meterStream(partsOf([{ data: chunk({ content: 'a' }) }, { data: chunk({ content: 'b' }) }]), {
       includeUsage: false,
+      framing: chatFraming,
       startedAt: Date.now(),
       onChunk: () => {
         throw new Error('hook failed');

@@ -4,32 +4,7 @@
  */
 import { type PartReader, partsOf, type StreamPart } from '../../streaming/parts';
 import { toOpenAIUsage, type Usage } from '../../core/usage';
-
-interface ToolCall {
-  id: string;
-  type: 'function';
-  function: { name: string; arguments: string };
-}
-
-interface Completion {
-  id: string;
-  object: 'chat.completion';
-  created: number;
-  model: string;
-  choices: Array<{ index: number; message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] }; finish_reason: string | null }>;
-  usage?: unknown;
-}
-
-interface Chunk {
-  id?: string;
-  created?: number;
-  model?: string;
-  choices?: Array<{
-    index?: number;
-    delta?: { content?: string | null; tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }> };
-    finish_reason?: string | null;
-  }>;
-}
+import type { ChatChunk, ChatCompletion, ToolCall } from '../../providers/types';
 
 /**
  * Builds the chat.completion a stream amounts to (first choice only: the proxy streams n = 1).
@@ -48,13 +23,13 @@ export class CompletionAssembler {
   add(data: string): void {
     if (!this.intact) return;
     try {
-      this.addChunk(JSON.parse(data) as Chunk);
+      this.addChunk(JSON.parse(data) as ChatChunk);
     } catch {
       this.intact = false;
     }
   }
 
-  private addChunk(chunk: Chunk): void {
+  private addChunk(chunk: ChatChunk): void {
     this.id ||= chunk.id ?? '';
     this.created ||= chunk.created ?? 0;
     this.model ||= chunk.model ?? '';
@@ -77,7 +52,7 @@ export class CompletionAssembler {
   /** The completion JSON, or null when the stream did not finish or could not be assembled (nothing worth caching). */
   result(usage: Usage): string | null {
     if (!this.intact || !this.finishReason) return null;
-    const completion: Completion = {
+    const completion: ChatCompletion = {
       id: this.id,
       object: 'chat.completion',
       created: this.created,
@@ -104,7 +79,7 @@ const REPLAY_CHUNK_CHARS = 256;
 
 /** A stored completion as the parts of a stream, ending with the usage chunk. */
 export function replayAsStream(json: string, usage: Usage): PartReader {
-  const completion = JSON.parse(json) as Completion;
+  const completion = JSON.parse(json) as ChatCompletion;
   const choice = completion.choices[0];
   const chunk = (choices: unknown[], extra: object = {}) =>
     JSON.stringify({ id: completion.id, object: 'chat.completion.chunk', created: completion.created, model: completion.model, choices, ...extra });

@@ -9,12 +9,13 @@ import { decideCaching, readCachedCompletion, storeCompletion, type CachedComple
 import type { AppContext } from '../../http/context';
 import type { Admission } from '../../limits/admission';
 import { PROVIDERS } from '../../providers';
+import { chatFraming } from '../../streaming/framing';
 import { estimatePromptTokens } from '../../providers/content';
 import type { ChatRequest, ChatResult } from '../../providers/types';
 import { fallbackFor } from '../../routing/failover';
 import { tiersFor } from '../../routing/models';
 import { routeChat } from '../../routing/tiers';
-import { admit } from '../../pipeline/admission';
+import { admit, reservationFor } from '../../pipeline/admission';
 import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
 import { streamResponse, tokensOf } from '../../pipeline/stream-response';
@@ -22,15 +23,11 @@ import { callUpstream, firstPart } from '../../pipeline/upstream';
 import { CompletionAssembler, replayAsStream } from './chunks';
 import { parseChatRequest } from './schema';
 
-/** Tokens reserved against the tenant's tpm before the call: the prompt plus the completion allowance. */
-const DEFAULT_COMPLETION_RESERVE = 1024;
-const reservationFor = (body: ChatRequest) =>
-  estimatePromptTokens(body.messages) + (body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_COMPLETION_RESERVE);
-
 const streamHandling = (body: ChatRequest, cache: CacheStatus, admission: Admission, onComplete?: (json: string, usage: Usage) => Promise<unknown>) => ({
   cache,
   admission,
   includeUsage: body.stream_options?.include_usage === true,
+  framing: chatFraming,
   assembler: () => new CompletionAssembler(),
   onComplete,
 });
@@ -54,8 +51,8 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
   const tiers = tiersFor(c.env, tenant);
   const routed = await routeCallTo(c, routeChat(c.env, tiers, tenant.routing, body, c.req.header('x-task') ?? null));
 
-  const admission = await admit(c, reservationFor(body));
-  const caching = await decideCaching(c.req.raw, body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
+  const admission = await admit(c, reservationFor(call.promptTokens, body.max_completion_tokens ?? body.max_tokens));
+  const caching = await decideCaching(c.req.raw, 'chat', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
   if (caching.mode === 'use') {
     const hit = await readCachedCompletion(c.env.KV, caching.key);
     if (hit) return answerFromCache(c, body, routingHeaders(call, 'HIT'), hit, admission);

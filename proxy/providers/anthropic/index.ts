@@ -37,6 +37,7 @@ async function postMessages(env: Env, request: AnthropicRequest, signal: AbortSi
 
 export const anthropic: Provider = {
   name: 'anthropic',
+  speaks: () => false,
 
   unavailableReason(env) {
     // A custom base URL may be a local or compatible server that needs no key.

@@ -206,6 +206,7 @@ function embeddingVector(text: string, dimensions: number): number[] {
 
 export const mock: Provider = {
   name: 'mock',
+  speaks: () => false,
   unavailableReason: () => null,
 
   async chat(call: ChatCall): Promise<ChatResult> {

@@ -2,16 +2,19 @@
  * OpenAI and every OpenAI-compatible upstream (vLLM, Ollama, Groq, ...). The body is forwarded
  * as the client sent it, unknown fields included; only `model` is replaced and, for streams,
  * `stream_options.include_usage` is forced on so the proxy always learns the real usage. A
- * stream whose client asked for usage itself is passed through as the upstream sent it.
+ * stream whose client asked for usage itself is passed through as the upstream sent it. The
+ * Responses API is spoken natively (responses.ts): forwarded the same way, its stream passed
+ * through, unless OPENAI_RESPONSES_API=translate says the server lacks it.
  */
 import { ProxyError } from '../../core/errors';
 import { withTopLevelFields, withTopLevelFieldsInBytes } from '../../http/json-fields';
 import { readSse } from '../../streaming/sse';
 import { type PartReader, partReader, type StreamPart } from '../../streaming/parts';
-import { fromOpenAIUsage } from '../../core/usage';
+import { fromOpenAIUsage, type Usage } from '../../core/usage';
 import { fetchUpstream, nextUpstreamEvent, upstreamError, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from '../upstream';
-import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider } from '../types';
+import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, ForwardCall, ForwardResult, Provider, StoredObjectCall } from '../types';
 import type { Env } from '../../core/env';
+import { fromResponsesUsage, responsesStreamParts } from './responses';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
@@ -29,7 +32,7 @@ function headers(env: Env): HeadersInit {
  * failing those, the text) keeps a large prompt from being serialised and encoded again
  * (json-fields.ts); the parsed body is the fallback.
  */
-function upstreamBody(call: ChatCall | EmbeddingsCall, fields: Record<string, unknown>): Uint8Array | string {
+function upstreamBody(call: ChatCall | EmbeddingsCall | ForwardCall, fields: Record<string, unknown>): Uint8Array | string {
   const raw = call.raw;
   const edited = raw && (raw.bytes ? withTopLevelFieldsInBytes(raw.text, raw.bytes, fields) : withTopLevelFields(raw.text, fields));
   return edited || JSON.stringify({ ...call.body, ...fields });
@@ -60,9 +63,10 @@ async function bodyText(response: Response): Promise<string> {
   }
 }
 
-function usageOf(json: string) {
+/** The usage of a plain answer, read with `read` (chat and embeddings, or Responses). */
+function usageOf(json: string, read: (usage: unknown) => Usage = fromOpenAIUsage): Usage {
   try {
-    return fromOpenAIUsage((JSON.parse(json) as { usage?: unknown }).usage);
+    return read((JSON.parse(json) as { usage?: unknown }).usage);
   } catch (error) {
     throw upstreamError('The openai upstream sent a response that is not JSON.', 'upstream_bad_response', { cause: error });
   }
@@ -125,8 +129,52 @@ export function openAIStreamParts(body: ReadableStream<Uint8Array>, secrets: Pro
   );
 }
 
+/**
+ * A stream the client gets as the upstream sent it (pass-through-stream.ts), and the reader of
+ * the copy the proxy meters. Cancelling the reader releases the client's copy too, as long as it
+ * is not being sent.
+ */
+function passedThrough(
+  body: ReadableStream<Uint8Array>,
+  read: (copy: ReadableStream<Uint8Array>) => PartReader,
+): { parts: PartReader; passThrough: ReadableStream<Uint8Array> } {
+  const [toClient, toMeter] = body.tee();
+  const parts = read(toMeter);
+  const cancel = (reason?: unknown) => Promise.all([parts.cancel(reason), toClient.cancel(reason).catch(() => {})]).then(() => {});
+  return { parts: { ...parts, cancel }, passThrough: toClient };
+}
+
+/** The Responses API is forwarded as it is unless the operator says this OpenAI-compatible server lacks it. */
+const speaksResponses = (env: Env) => env.OPENAI_RESPONSES_API?.trim().toLowerCase() !== 'translate';
+
+const responsesUsageOf = (json: string) => usageOf(json, fromResponsesUsage);
+
 export const openai: Provider = {
   name: 'openai',
+
+  speaks: (api, env) => api === 'responses' && speaksResponses(env),
+
+  async forward(call: ForwardCall): Promise<ForwardResult> {
+    const { env, signal } = call;
+    const response = await post(env, '/responses', upstreamBody(call, { model: call.model }), signal);
+    if (!call.stream) {
+      const json = await bodyText(response);
+      return { kind: 'completion', json, usage: responsesUsageOf(json) };
+    }
+    if (!response.body) throw upstreamError('The openai upstream sent an empty stream.', 'upstream_error');
+    return { kind: 'stream', ...passedThrough(response.body, (copy) => responsesStreamParts(copy, env)) };
+  },
+
+  async stored(call: StoredObjectCall): Promise<string> {
+    const { env } = call;
+    const response = await fetchUpstream('openai', `${baseUrl(env)}/responses/${encodeURIComponent(call.id)}`, {
+      method: call.method,
+      headers: headers(env),
+      signal: call.signal,
+    });
+    if (!response.ok) throw upstreamFailure('openai', response.status, await upstreamErrorMessage(response, env), response.headers);
+    return bodyText(response);
+  },
 
   unavailableReason(env) {
     const custom = baseUrl(env) !== DEFAULT_BASE_URL;
@@ -143,10 +191,7 @@ export const openai: Provider = {
       // A client that asked for usage wants the upstream's stream exactly as it is: it can be
       // passed through, the proxy metering a copy. Otherwise the usage chunk must be taken out.
       if (body.stream_options?.include_usage !== true) return { kind: 'stream', parts: openAIStreamParts(response.body, env) };
-      const [toClient, toMeter] = response.body.tee();
-      const parts = openAIStreamParts(toMeter, env);
-      const cancel = (reason?: unknown) => Promise.all([parts.cancel(reason), toClient.cancel(reason).catch(() => {})]).then(() => {});
-      return { kind: 'stream', parts: { ...parts, cancel }, passThrough: toClient };
+      return { kind: 'stream', ...passedThrough(response.body, (copy) => openAIStreamParts(copy, env)) };
     }
     const response = await post(env, '/chat/completions', upstreamBody(call, fields), signal);
     const json = await bodyText(response);

@@ -108,6 +108,7 @@ function streamParts(call: ChatCall, body: ReadableStream<Uint8Array>): PartRead
 
 export const workersAi: Provider = {
   name: 'workers-ai',
+  speaks: () => false,
 
   unavailableReason: (env) => (env.AI ? null : MISSING_BINDING),
 

@@ -1,0 +1,213 @@
+/**
+ * OpenAI's Responses API: POST /v1/responses, GET and DELETE /v1/responses/{id}.
+ *
+ * Routed, admitted, cached, retried and logged like chat, through the shared pipeline. A model
+ * whose provider speaks Responses (OpenAI) gets the call as the client sent it, and the answer
+ * passes back as the upstream wrote it, metered from a copy; any other provider gets it
+ * translated into the internal form (translate.ts) and its answer written back as a Response
+ * (events.ts). A conversation continued with previous_response_id stays where it can be
+ * continued: with the model that made it when it lives upstream, or translated when the proxy
+ * keeps it (store.ts).
+ */
+import { invalidRequest, ProxyError } from '../../core/errors';
+import type { CacheStatus } from '../../core/request-record';
+import type { Usage } from '../../core/usage';
+import { decideCaching, readCachedCompletion, storeCompletion } from '../../cache/response-cache';
+import type { AppContext } from '../../http/context';
+import { isProviderName, PROVIDERS } from '../../providers';
+import { estimatePromptTokens } from '../../providers/content';
+import type { ChatCompletion, ChatRequest } from '../../providers/types';
+import { fallbackFor } from '../../routing/failover';
+import { resolveModel, tiersFor, type ResolvedModel } from '../../routing/models';
+import { routeChat } from '../../routing/tiers';
+import { admit, reservationFor } from '../../pipeline/admission';
+import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
+import { readCallRequest, routeCallTo } from '../../pipeline/request';
+import { streamResponse, tokensOf } from '../../pipeline/stream-response';
+import { callUpstream, firstPart } from '../../pipeline/upstream';
+import { ChatChunksAsResponse, replayResponse, ResponsesEventStream } from './events';
+import { parseResponsesRequest, type ResponsesRequest } from './schema';
+import { deleteStoredResponse, readStoredResponse, storeResponse, type StoredResponse } from './store';
+import { finishResponse, newResponseId, outputItems, outputMessages, responseShell, toChatRequest, type ResponseObject } from './translate';
+
+const notFound = (id: string, param: string | null = null) =>
+  new ProxyError(404, `No response with id '${id}' was found.`, {
+    type: 'invalid_request_error',
+    code: param ? 'previous_response_not_found' : 'response_not_found',
+    param,
+  });
+
+const json = (text: string, headers: Record<string, string> = {}) => new Response(text, { headers: { 'content-type': 'application/json', ...headers } });
+
+/** Where the previous response of a conversation lives decides how this call can continue it. */
+async function previousResponse(c: AppContext, request: ResponsesRequest): Promise<StoredResponse | null> {
+  const id = request.previous_response_id;
+  if (!id) return null;
+  const previous = await readStoredResponse(c.env.KV, c.get('tenant').tenantId, id);
+  if (!previous) throw notFound(id, 'previous_response_id');
+  return previous;
+}
+
+/** The model that answers: the one that made the previous response when the conversation lives upstream, else the router's choice. */
+function route(c: AppContext, request: ResponsesRequest, routingForm: ChatRequest, previous: StoredResponse | null): ResolvedModel {
+  const tiers = tiersFor(c.env, c.get('tenant').tenant);
+  if (previous?.native) {
+    const pinned = resolveModel(c.env, tiers, previous.model, 'chat');
+    if (!PROVIDERS[pinned.provider].speaks('responses', c.env)) {
+      throw invalidRequest(
+        `The previous response was made by ${previous.model}, whose upstream no longer serves the Responses API here.`,
+        'previous_response_id',
+      );
+    }
+    return { ...pinned, requested: request.model, reason: 'previous_response' };
+  }
+  return routeChat(c.env, tiers, c.get('tenant').tenant.routing, routingForm, c.req.header('x-task') ?? null);
+}
+
+export async function createResponse(c: AppContext): Promise<Response> {
+  const call = c.get('call');
+  const { tenantId, tenant } = c.get('tenant');
+  const { raw, body } = await readCallRequest(c, 'responses', parseResponsesRequest, (request) => ({
+    model: request.model,
+    stream: request.stream === true,
+    promptTokens: estimatePromptTokens(toChatRequest(request, [], 'lenient').messages),
+  }));
+  const previous = await previousResponse(c, body);
+  const history = previous && !previous.native ? previous.conversation : [];
+  // The request as the internal form, leaving out what only OpenAI can carry: for routing and estimates.
+  const routingForm = toChatRequest(body, history, 'lenient');
+  call.promptTokens = estimatePromptTokens(routingForm.messages);
+  const routed = await routeCallTo(c, route(c, body, routingForm, previous));
+
+  // Native when the model's provider speaks Responses, unless the conversation is one the proxy keeps.
+  const native = (model: ResolvedModel) => previous?.native ?? (!previous && PROVIDERS[model.provider].speaks('responses', c.env));
+  let translated: ChatRequest | undefined;
+  const translation = () => (translated ??= toChatRequest(body, history, 'strict'));
+  // What cannot be translated is refused before any upstream call.
+  if (!native(routed)) translation();
+  const fallback = previous?.native ? null : fallbackFor(c.env, tiersFor(c.env, tenant), routed);
+  const usableFallback = fallback && (native(fallback) || canTranslate(translation)) ? fallback : null;
+
+  const admission = await admit(c, reservationFor(call.promptTokens, body.max_output_tokens));
+  const caching = await decideCaching(c.req.raw, 'responses', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
+  if (caching.mode === 'use') {
+    const hit = await readCachedCompletion(c.env.KV, caching.key);
+    if (hit) {
+      const headers = routingHeaders(call, 'HIT');
+      if (body.stream) {
+        const replay = new ResponsesEventStream();
+        return streamResponse(c, { parts: replayResponse(hit.json, hit.usage) }, headers, {
+          cache: 'HIT',
+          admission,
+          includeUsage: false,
+          framing: replay,
+          assembler: () => replay,
+        });
+      }
+      admission.settle(0);
+      logCall(c, { status: 200, usage: hit.usage, cache: 'HIT', responseText: hit.json });
+      return json(hit.json, { ...headers, 'x-proxy-cost-usd': formatUsd(0) });
+    }
+  }
+  const cacheStatus: CacheStatus = caching.mode === 'use' ? 'MISS' : 'BYPASS';
+
+  const result = await callUpstream(c, routed, usableFallback, async (attempt, policy) => {
+    const { model } = attempt;
+    const provider = PROVIDERS[model.provider];
+    const timeoutMs = body.stream ? policy.connectTimeoutMs : policy.firstByteTimeoutMs;
+    const answer = native(model)
+      ? await attempt.within(
+          timeoutMs,
+          provider.forward!({ api: 'responses', model: model.model, raw, body, stream: body.stream === true, env: c.env, signal: attempt.signal }),
+        )
+      : await attempt.within(
+          timeoutMs,
+          provider.chat({ model: model.model, body: translation(), env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${tenantId}` }),
+        );
+    const wasNative = native(model);
+    return answer.kind === 'stream'
+      ? { ...answer, wasNative, parts: await firstPart(answer.parts, attempt, policy.firstByteTimeoutMs) }
+      : { ...answer, wasNative };
+  });
+
+  const served = call.resolved!;
+  const headers = routingHeaders(call, cacheStatus);
+  // The cache key names the routed model: a fallback's answer is not stored under it.
+  const cache = caching.mode !== 'off' && served === routed ? caching : null;
+  /** Keeps what a completed answer leaves behind: the cache entry, and the response for later calls. */
+  const keep = (responseJson: string, usage: Usage, stored: (response: ResponseObject) => StoredResponse) => {
+    const response = JSON.parse(responseJson) as ResponseObject;
+    return Promise.all([
+      cache ? storeCompletion(c.env.KV, cache.key, cache.ttlS, { json: responseJson, usage, model: routed.id }) : null,
+      body.store !== false && response.id ? storeResponse(c.env.KV, tenantId, response.id, stored(response)) : null,
+    ]);
+  };
+  const nativeEntry = (): StoredResponse => ({ native: true, model: served.id });
+  const translatedEntry = (response: ResponseObject): StoredResponse => ({
+    native: false,
+    model: served.id,
+    response: JSON.stringify(response),
+    // The conversation, without this call's instructions (OpenAI does not carry them over).
+    conversation: [...translation().messages.slice(body.instructions ? 1 : 0), ...outputMessages(response.output)],
+  });
+
+  if (result.kind === 'stream') {
+    const framing = result.wasNative ? new ResponsesEventStream() : new ChatChunksAsResponse(responseShell(body, newResponseId(), served.model));
+    return streamResponse(c, result, headers, {
+      cache: cacheStatus,
+      admission,
+      includeUsage: false,
+      framing,
+      assembler: () => framing,
+      onComplete: (responseJson, usage) => keep(responseJson, usage, result.wasNative ? nativeEntry : translatedEntry),
+    });
+  }
+
+  let responseJson = result.json;
+  if (!result.wasNative) {
+    const completion = JSON.parse(result.json) as ChatCompletion;
+    const shell = responseShell(body, newResponseId(), completion.model || served.model);
+    responseJson = JSON.stringify(finishResponse(shell, outputItems(completion), completion.choices[0]?.finish_reason ?? null, result.usage));
+  }
+  admission.settle(tokensOf(result.usage));
+  const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus, responseText: responseJson });
+  c.executionCtx.waitUntil(keep(responseJson, result.usage, result.wasNative ? nativeEntry : translatedEntry));
+  return json(responseJson, { ...headers, 'x-proxy-cost-usd': formatUsd(record.costNano) });
+}
+
+function canTranslate(translation: () => ChatRequest): boolean {
+  try {
+    translation();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A stored response and the provider that keeps it, or the 404 another tenant's id gets too. */
+async function storedResponse(c: AppContext): Promise<{ id: string; stored: StoredResponse }> {
+  c.get('call').endpoint = 'responses';
+  const id = c.req.param('id') ?? '';
+  const stored = await readStoredResponse(c.env.KV, c.get('tenant').tenantId, id);
+  if (!stored) throw notFound(id);
+  return { id, stored };
+}
+
+/** The upstream's answer for a response it keeps. */
+function atProvider(c: AppContext, stored: StoredResponse, id: string, method: 'GET' | 'DELETE'): Promise<string> {
+  const provider = stored.model.split('/', 1)[0];
+  if (!isProviderName(provider) || !PROVIDERS[provider].stored) throw notFound(id);
+  return PROVIDERS[provider].stored!({ api: 'responses', id, method, env: c.env, signal: c.get('call').controller.signal });
+}
+
+export async function getResponse(c: AppContext): Promise<Response> {
+  const { id, stored } = await storedResponse(c);
+  return json(stored.native ? await atProvider(c, stored, id, 'GET') : stored.response);
+}
+
+export async function deleteResponse(c: AppContext): Promise<Response> {
+  const { id, stored } = await storedResponse(c);
+  const answer = stored.native ? await atProvider(c, stored, id, 'DELETE') : JSON.stringify({ id, object: 'response', deleted: true });
+  await deleteStoredResponse(c.env.KV, c.get('tenant').tenantId, id);
+  return json(answer);
+}
