@@ -51,7 +51,7 @@ describe('translated (mock provider)', () => {
     await call.settled();
     const row = await loggedRow(call.response.headers.get('x-request-id'));
     expect(row).toMatchObject({ endpoint: 'responses', status: 200, prompt_tokens: body.usage.input_tokens, completion_tokens: body.usage.output_tokens });
-    expect(call.response.headers.get('x-proxy-cost-usd')).toBe((row.cost_nano / 1e9).toFixed(9));
+    expect(call.response.headers.get('x-proxy-cost-usd')).toBe((row!.cost_nano / 1e9).toFixed(9));
   });
 
   it('streams the full event sequence, numbered, ending with response.completed', async () => {
@@ -117,6 +117,19 @@ describe('translated (Anthropic upstream)', () => {
     expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
     expect(messages[1].content.some((block) => block.type === 'tool_use')).toBe(true);
     expect(messages[2].content[0].type).toBe('tool_result');
+  });
+
+  it('asks for JSON output as an instruction, the schema included, since Messages has no response format', async () => {
+    const tag = nonce();
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
+    const call = await respond(
+      { model: 'anthropic/claude-haiku-4-5', input: `json please ${tag}`, text: { format: { type: 'json_schema', name: 'answer', schema, strict: true } } },
+      anthropic,
+    );
+    expect(call.response.status).toBe(200);
+    const [sent] = await upstreamRequests(tag);
+    const system = (sent.body as { system: Array<{ text: string }> }).system.map((block) => block.text).join('\n');
+    expect(system).toContain(JSON.stringify(schema));
   });
 
   it('refuses a built-in tool by name rather than dropping it', async () => {

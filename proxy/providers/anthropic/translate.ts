@@ -145,10 +145,29 @@ function translateToolChoice(choice: unknown, parallel: boolean | undefined): An
   throw invalidRequest('tool_choice must be "auto", "required", "none" or a named function.', 'tool_choice');
 }
 
+/**
+ * OpenAI's response_format as an instruction: the Messages API has no such field, and a JSON
+ * answer asked for must not be silently dropped. The model is told the format (and the schema);
+ * unlike OpenAI's strict mode, nothing enforces it.
+ */
+function formatInstruction(format: unknown): AnthropicTextBlock | null {
+  const f = format as { type?: unknown; json_schema?: { schema?: unknown } } | null | undefined;
+  if (f?.type === 'json_object') return { type: 'text', text: 'Answer with one JSON object and nothing else.' };
+  if (f?.type === 'json_schema') {
+    return {
+      type: 'text',
+      text: `Answer with one JSON object and nothing else, valid against this JSON schema:\n${JSON.stringify(f.json_schema?.schema ?? {})}`,
+    };
+  }
+  return null;
+}
+
 /** A Chat Completions body as an Anthropic Messages request for `model`. */
 export function toAnthropicRequest(body: ChatRequest, model: string): AnthropicRequest {
   if ((body.n ?? 1) > 1) throw invalidRequest('anthropic models support n = 1 only', 'n');
   const { system, turns } = translateMessages(body.messages);
+  const format = formatInstruction(body.response_format);
+  if (format) system.push(format);
   const request: AnthropicRequest = {
     model,
     max_tokens: body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_TOKENS,
