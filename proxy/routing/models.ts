@@ -56,14 +56,25 @@ function tierOf(tiers: Tiers, id: string, catalog: CatalogModel | undefined): Ti
   return catalog?.tier ?? 'expensive';
 }
 
+/**
+ * A pinned snapshot's suffix: `-20250929` (Anthropic), `-2024-08-06` (OpenAI), or `-latest`.
+ * A snapshot is the catalog model it pins, priced as that model (unless a price override names
+ * the snapshot itself), and keeps its own name upstream.
+ */
+const SNAPSHOT = /-(?:\d{8}|\d{4}-\d{2}-\d{2}|latest)$/;
+
+/** The catalog model a name stands for: itself, or the model a snapshot of it pins. */
+const catalogOf = (id: string): CatalogModel | undefined => byId.get(id) ?? byId.get(id.replace(SNAPSHOT, ''));
+
 function split(name: string): { provider: ProviderName; model: string } | null {
   const slash = name.indexOf('/');
   if (slash > 0) {
     const prefix = name.slice(0, slash);
     if (isProviderName(prefix)) return { provider: prefix, model: name.slice(slash + 1) };
   }
-  const known = byBareName.get(name);
-  if (known) return { provider: known.provider, model: known.model };
+  // A bare name: a catalog model or a snapshot of one (`claude-sonnet-4-5-20250929`, as Claude Code sends it).
+  const known = byBareName.get(name) ?? byBareName.get(name.replace(SNAPSHOT, ''));
+  if (known) return { provider: known.provider, model: name };
   if (name.startsWith('@cf/')) return { provider: 'workers-ai', model: name };
   return null;
 }
@@ -76,7 +87,7 @@ export function resolveModel(env: Env, tiers: Tiers, requested: string, kind: Ca
   const parts = split(name);
   if (!parts || !parts.model) throw modelNotFound(requested);
   const id = `${parts.provider}/${parts.model}`;
-  const catalog = byId.get(id);
+  const catalog = catalogOf(id);
   // The mock provider only serves its own models; real providers may serve models newer
   // than the price table, so those pass through unpriced.
   if (!catalog && parts.provider === 'mock') throw modelNotFound(requested);

@@ -12,7 +12,7 @@ describe('costNano', () => {
   it('prices OpenAI usage, whose prompt_tokens include the cached tokens', () => {
     // gpt-4o-mini: $0.15 input, $0.075 cached input, $0.60 output per million tokens.
     const usage = fromOpenAIUsage({ prompt_tokens: 2000, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 1024 } });
-    expect(usage).toEqual({ promptTokens: 2000, completionTokens: 300, cachedTokens: 1024, cacheWriteTokens: 0 });
+    expect(usage).toEqual({ promptTokens: 2000, completionTokens: 300, cachedTokens: 1024, cacheWriteTokens: 0, reasoningTokens: 0 });
     // $1 per million tokens is 1e6 pico-USD a token:
     // (2000 - 1024) * 150,000 + 1024 * 75,000 + 300 * 600,000 pico-USD = 403,200,000 pico = 403,200 nano-USD
     expect(costNano(usage, price('openai/gpt-4o-mini'))).toBe(403_200);
@@ -52,5 +52,14 @@ describe('costNano', () => {
     for (const provider of ['openai', 'anthropic', 'workers-ai', 'mock']) {
       expect(BUILT_IN_MODELS.some((m) => m.provider === provider && m.kind === 'chat')).toBe(true);
     }
+  });
+});
+
+describe('reasoning tokens', () => {
+  it('are read from usage as part of the output, and billed once with it', () => {
+    const usage = fromOpenAIUsage({ prompt_tokens: 100, completion_tokens: 500, completion_tokens_details: { reasoning_tokens: 400 } });
+    expect(usage).toMatchObject({ completionTokens: 500, reasoningTokens: 400 });
+    const price = { input_per_mtok: 1, output_per_mtok: 10 };
+    expect(costNano(usage, price)).toBe(costNano({ ...usage, reasoningTokens: 0 }, price));
   });
 });

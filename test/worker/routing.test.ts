@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
 import { createTestTenant } from './fixtures';
 import { callAdmin, nonce, postJson, upstreamEnv, upstreamRequests } from './harness';
 
@@ -109,5 +110,31 @@ describe('tenant routing', () => {
   it('rejects a tier override that is not provider/model', async () => {
     const call = await callAdmin('/admin/tenants', { method: 'POST', json: { name: 'x', cheap_model: 'gpt-4o-mini' } });
     expect(call.response.status).toBe(400);
+  });
+});
+
+describe('pinned snapshots', () => {
+  it('serve a dated model under its own name upstream, priced as the model it pins', async () => {
+    const tenant = await createTestTenant();
+    for (const [asked, provider, pinned, upstreamModel] of [
+      ['claude-sonnet-4-5-20250929', 'anthropic', 'anthropic/claude-sonnet-4-5', 'claude-sonnet-4-5-20250929'],
+      ['anthropic/claude-haiku-4-5-20251001', 'anthropic', 'anthropic/claude-haiku-4-5', 'claude-haiku-4-5-20251001'],
+      ['gpt-4o-2024-08-06', 'openai', 'openai/gpt-4o', 'gpt-4o-2024-08-06'],
+    ]) {
+      const tag = nonce();
+      const call = await postJson(
+        '/v1/chat/completions',
+        { model: asked, messages: [{ role: 'user', content: `hi ${tag}` }] },
+        { apiKey: tenant.apiKey, env: upstreamEnv() },
+      );
+      expect(call.response.status, asked).toBe(200);
+      const body = (await call.response.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+      expect(call.response.headers.get('x-proxy-model')).toBe(`${provider}/${upstreamModel}`);
+      const [sent] = await upstreamRequests(tag);
+      expect((sent.body as { model: string }).model).toBe(upstreamModel);
+      const price = BUILT_IN_MODELS.find((m) => m.id === pinned)!;
+      const usage = { promptTokens: body.usage.prompt_tokens, completionTokens: body.usage.completion_tokens, cachedTokens: 0, cacheWriteTokens: 0 };
+      expect(call.response.headers.get('x-proxy-cost-usd'), asked).toBe((costNano(usage, price) / 1e9).toFixed(9));
+    }
   });
 });
