@@ -1,5 +1,5 @@
 /** The Hono app: the OpenAI-compatible proxy under /v1, the admin API under /admin, /health (the dashboard is static assets). */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { admin } from './admin/api';
 import { tenantAuth } from './auth/tenant-auth';
@@ -9,6 +9,8 @@ import { errorResponse, ProxyError, toProxyError } from './core/errors';
 import { newRequestId } from './core/ids';
 import { chatCompletions } from './endpoints/chat-completions';
 import { embeddings } from './endpoints/embeddings';
+import { countTokens, createMessage } from './endpoints/messages';
+import { anthropicErrorResponse } from './endpoints/messages/errors';
 import { createResponse, deleteResponse, getResponse } from './endpoints/responses';
 import { health } from './endpoints/health';
 import { listModels } from './endpoints/models';
@@ -34,6 +36,7 @@ app.use(
     // No allowHeaders: the headers a preflight asks for are allowed (SDKs send their own x-stainless-* set).
     exposeHeaders: [
       'x-request-id',
+      'request-id',
       'x-proxy-model',
       'x-proxy-tier',
       'x-proxy-route-reason',
@@ -55,6 +58,8 @@ app.use(
 );
 app.post('/v1/chat/completions', chatCompletions);
 app.post('/v1/embeddings', embeddings);
+app.post('/v1/messages', createMessage);
+app.post('/v1/messages/count_tokens', countTokens);
 app.post('/v1/responses', createResponse);
 app.get('/v1/responses/:id', getResponse);
 app.delete('/v1/responses/:id', deleteResponse);
@@ -66,7 +71,17 @@ app.use(
 );
 app.route('/admin', admin);
 
-app.notFound(() => errorResponse(new ProxyError(404, 'Unknown endpoint.', { type: 'invalid_request_error', code: 'unknown_url' })));
+/**
+ * Errors are answered in the shape of the API the client speaks: Anthropic's for the Messages
+ * endpoints and for any request that names an `anthropic-version` (the Anthropic SDK, Claude
+ * Code), OpenAI's otherwise.
+ */
+const errorResponseFor = (c: Context<AppEnv>) =>
+  c.req.path.startsWith('/v1/messages') || c.req.header('anthropic-version') !== undefined ? anthropicErrorResponse : errorResponse;
+
+app.notFound((c) =>
+  errorResponseFor(c)(new ProxyError(404, 'Unknown endpoint.', { type: 'invalid_request_error', code: 'unknown_url' }), { 'x-request-id': c.get('requestId') }),
+);
 
 /** Hono's own 4xx (a body its JSON validator could not parse, or did not take for JSON) in the OpenAI shape. */
 function honoClientError(thrown: HTTPException): ProxyError {
@@ -88,11 +103,12 @@ app.onError((thrown, c) => {
   const call = c.get('call');
   // Every call that got past authentication is logged, failures included.
   if (call) logCall(c, { status: error.status, error });
+  const respond = errorResponseFor(c);
   try {
-    return errorResponse(error, { 'x-request-id': c.get('requestId'), ...(call?.resolved ? routingHeaders(call) : {}) });
+    return respond(error, { 'x-request-id': c.get('requestId'), ...(call?.resolved ? routingHeaders(call) : {}) });
   } catch {
     // A header that cannot be sent (the failure itself may have been one) must not turn the
     // answer into an uncaught exception: the error goes out without the routing headers.
-    return errorResponse(error, { 'x-request-id': c.get('requestId') });
+    return respond(error, { 'x-request-id': c.get('requestId') });
   }
 });

@@ -20,6 +20,7 @@ export const PriceSchema = z
     output_per_mtok: usdPerMtok,
     cached_input_per_mtok: usdPerMtok.optional(),
     cache_write_per_mtok: usdPerMtok.optional(),
+    cache_write_1h_per_mtok: usdPerMtok.optional().openapi({ description: 'Cache writes kept for an hour (Anthropic); default cache_write_per_mtok.' }),
   })
   .openapi('Price');
 
@@ -33,6 +34,7 @@ export const PriceEntrySchema = z
     output_per_mtok: z.number(),
     cached_input_per_mtok: z.number(),
     cache_write_per_mtok: z.number(),
+    cache_write_1h_per_mtok: z.number(),
     source: z.enum(['built-in', 'override']),
     as_of: z.string(),
   })

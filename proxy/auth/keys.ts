@@ -28,3 +28,8 @@ export function bearerToken(request: Request): string | null {
   const match = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
   return match ? match[1].trim() : null;
 }
+
+/** A tenant key as API clients send it: `Authorization: Bearer` (OpenAI's SDKs, Claude Code's auth token) or `x-api-key` (Anthropic's SDK). */
+export function clientKey(request: Request): string | null {
+  return bearerToken(request) ?? (request.headers.get('x-api-key')?.trim() || null);
+}

@@ -1,13 +1,13 @@
-/** Authenticates the tenant API key on /v1/* (OpenAI's `Authorization: Bearer` convention). */
+/** Authenticates the tenant API key on /v1/*: `Authorization: Bearer` (OpenAI's convention, and Claude Code's auth token) or `x-api-key` (Anthropic's). */
 import type { MiddlewareHandler } from 'hono';
 import { invalidApiKey } from '../core/errors';
 import { authenticateKey } from '../tenants/store';
-import { bearerToken } from './keys';
+import { clientKey } from './keys';
 import type { AppEnv } from '../http/context';
 
 export const tenantAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const token = bearerToken(c.req.raw);
-  if (!token) throw invalidApiKey("You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.");
+  const token = clientKey(c.req.raw);
+  if (!token) throw invalidApiKey("You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
   const tenant = await authenticateKey(c.env, token);
   if (!tenant) throw invalidApiKey('Incorrect API key provided. Ask your administrator for a valid key.');
   c.set('tenant', tenant);

@@ -11,6 +11,8 @@ export interface Usage {
   cachedTokens: number;
   /** Input tokens written to the provider's prompt cache (a subset of promptTokens). */
   cacheWriteTokens: number;
+  /** Of those, the ones written for an hour rather than five minutes (Anthropic), priced higher. Absent means none. */
+  cacheWrite1hTokens?: number;
   /**
    * Hidden reasoning tokens: a subset of completionTokens, billed with them as output, once.
    * Absent means none (a record queued by an older version of the proxy has no such field).

@@ -53,14 +53,19 @@ const NO_LIMITS: Admission = { settle: () => {} };
  * Admits the call or throws the 429 (or the budget's 429). `headers` are OpenAI's
  * x-ratelimit-* for the tenant's buckets, sent with whatever answer the call gets.
  */
-export async function admitCall(request: AdmissionRequest, estimatedTokens: number): Promise<{ admission: Admission; headers: Record<string, string> }> {
+export async function admitCall(
+  request: AdmissionRequest,
+  estimatedTokens: number,
+  /** `requests`: a call that uses no tokens and costs nothing (counting tokens) counts against rpm only. */
+  counts: 'all' | 'requests' = 'all',
+): Promise<{ admission: Admission; headers: Record<string, string> }> {
   const {
     env,
     tenant: { tenantId, tenant },
     waitUntil,
   } = request;
-  await enforceBudget(env, tenantId, tenant.monthly_budget_usd);
-  const limits: Limits = { rpm: tenant.rpm, tpm: tenant.tpm };
+  if (counts === 'all') await enforceBudget(env, tenantId, tenant.monthly_budget_usd);
+  const limits: Limits = { rpm: tenant.rpm, tpm: counts === 'all' ? tenant.tpm : null };
   if (!limits.rpm && !limits.tpm) return { admission: NO_LIMITS, headers: {} };
 
   const store = storeFor(request);

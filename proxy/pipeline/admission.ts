@@ -13,8 +13,12 @@ const DEFAULT_COMPLETION_RESERVE = 1024;
 export const reservationFor = (promptTokens: number, maxOutputTokens: number | null | undefined) =>
   promptTokens + (maxOutputTokens ?? DEFAULT_COMPLETION_RESERVE);
 
-export async function admit(c: AppContext, estimatedTokens: number): Promise<Admission> {
-  const { admission, headers } = await admitCall({ env: c.env, tenant: c.get('tenant'), waitUntil: (work) => c.executionCtx.waitUntil(work) }, estimatedTokens);
+export async function admit(c: AppContext, estimatedTokens: number, counts: 'all' | 'requests' = 'all'): Promise<Admission> {
+  const { admission, headers } = await admitCall(
+    { env: c.env, tenant: c.get('tenant'), waitUntil: (work) => c.executionCtx.waitUntil(work) },
+    estimatedTokens,
+    counts,
+  );
   c.set('rateLimitHeaders', headers);
   c.get('call').admission = admission;
   return admission;

@@ -18,6 +18,8 @@ export interface Price {
   cached_input_per_mtok?: number;
   /** Price of input tokens written to the provider's prompt cache; defaults to input. */
   cache_write_per_mtok?: number;
+  /** Price of input tokens written to the cache for an hour (Anthropic: 2x input); defaults to cache_write_per_mtok. */
+  cache_write_1h_per_mtok?: number;
 }
 
 export type Tier = 'cheap' | 'expensive';
@@ -33,7 +35,7 @@ export interface CatalogModel extends Price {
   kind: 'chat' | 'embeddings';
 }
 
-type Row = [id: string, tier: Tier, input: number, output: number, cachedInput?: number, cacheWrite?: number];
+type Row = [id: string, tier: Tier, input: number, output: number, cachedInput?: number, cacheWrite?: number, cacheWrite1h?: number];
 
 const CHAT: Row[] = [
   // OpenAI: cached input is billed at the discounted rate; writing the cache is free.
@@ -47,13 +49,13 @@ const CHAT: Row[] = [
   ['openai/gpt-4o-mini', 'cheap', 0.15, 0.6, 0.075],
   ['openai/o3', 'expensive', 2, 8, 0.5],
   ['openai/o4-mini', 'expensive', 1.1, 4.4, 0.275],
-  // Anthropic: cache reads at 0.1x input, 5-minute cache writes at 1.25x input.
-  ['anthropic/claude-opus-4-5', 'expensive', 5, 25, 0.5, 6.25],
-  ['anthropic/claude-opus-4-1', 'expensive', 15, 75, 1.5, 18.75],
-  ['anthropic/claude-sonnet-4-5', 'expensive', 3, 15, 0.3, 3.75],
-  ['anthropic/claude-sonnet-4', 'expensive', 3, 15, 0.3, 3.75],
-  ['anthropic/claude-haiku-4-5', 'cheap', 1, 5, 0.1, 1.25],
-  ['anthropic/claude-3-5-haiku', 'cheap', 0.8, 4, 0.08, 1],
+  // Anthropic: cache reads at 0.1x input, 5-minute cache writes at 1.25x input, 1-hour ones at 2x.
+  ['anthropic/claude-opus-4-5', 'expensive', 5, 25, 0.5, 6.25, 10],
+  ['anthropic/claude-opus-4-1', 'expensive', 15, 75, 1.5, 18.75, 30],
+  ['anthropic/claude-sonnet-4-5', 'expensive', 3, 15, 0.3, 3.75, 6],
+  ['anthropic/claude-sonnet-4', 'expensive', 3, 15, 0.3, 3.75, 6],
+  ['anthropic/claude-haiku-4-5', 'cheap', 1, 5, 0.1, 1.25, 2],
+  ['anthropic/claude-3-5-haiku', 'cheap', 0.8, 4, 0.08, 1, 1.6],
   // Workers AI: published per-token prices (billed in neurons at $0.011 per 1,000).
   ['workers-ai/@cf/meta/llama-3.1-8b-instruct', 'cheap', 0.282, 0.827],
   ['workers-ai/@cf/meta/llama-3.1-8b-instruct-fp8', 'cheap', 0.152, 0.287],
@@ -76,7 +78,7 @@ const EMBEDDINGS: Row[] = [
 ];
 
 function toModel(kind: CatalogModel['kind']) {
-  return ([id, tier, input, output, cachedInput, cacheWrite]: Row): CatalogModel => {
+  return ([id, tier, input, output, cachedInput, cacheWrite, cacheWrite1h]: Row): CatalogModel => {
     const slash = id.indexOf('/');
     return {
       id,
@@ -88,6 +90,7 @@ function toModel(kind: CatalogModel['kind']) {
       output_per_mtok: output,
       ...(cachedInput === undefined ? {} : { cached_input_per_mtok: cachedInput }),
       ...(cacheWrite === undefined ? {} : { cache_write_per_mtok: cacheWrite }),
+      ...(cacheWrite1h === undefined ? {} : { cache_write_1h_per_mtok: cacheWrite1h }),
     };
   };
 }
@@ -103,10 +106,13 @@ const picoPerToken = (usdPerMtok: number) => Math.round(usdPerMtok * 1e6);
  */
 export function costNano(usage: Usage, price: Price): number {
   const uncached = Math.max(0, usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens);
+  const writes1h = Math.min(usage.cacheWrite1hTokens ?? 0, usage.cacheWriteTokens);
+  const cacheWrite = price.cache_write_per_mtok ?? price.input_per_mtok;
   const pico =
     uncached * picoPerToken(price.input_per_mtok) +
     usage.cachedTokens * picoPerToken(price.cached_input_per_mtok ?? price.input_per_mtok) +
-    usage.cacheWriteTokens * picoPerToken(price.cache_write_per_mtok ?? price.input_per_mtok) +
+    (usage.cacheWriteTokens - writes1h) * picoPerToken(cacheWrite) +
+    writes1h * picoPerToken(price.cache_write_1h_per_mtok ?? cacheWrite) +
     usage.completionTokens * picoPerToken(price.output_per_mtok);
   return Math.round(pico / 1000);
 }

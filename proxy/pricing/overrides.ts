@@ -14,6 +14,7 @@ interface OverrideRow {
   output_per_mtok: number;
   cached_input_per_mtok: number | null;
   cache_write_per_mtok: number | null;
+  cache_write_1h_per_mtok: number | null;
   updated_at: number;
 }
 
@@ -38,6 +39,7 @@ function toPrice(row: OverrideRow): Price {
     output_per_mtok: row.output_per_mtok,
     ...(row.cached_input_per_mtok === null ? {} : { cached_input_per_mtok: row.cached_input_per_mtok }),
     ...(row.cache_write_per_mtok === null ? {} : { cache_write_per_mtok: row.cache_write_per_mtok }),
+    ...(row.cache_write_1h_per_mtok === null ? {} : { cache_write_1h_per_mtok: row.cache_write_1h_per_mtok }),
   };
 }
 
@@ -49,12 +51,21 @@ export async function effectivePrice(env: Env, modelId: string, builtIn: Price |
 
 export async function setPriceOverride(env: Env, model: string, price: Price): Promise<void> {
   await env.DB.prepare(
-    `INSERT INTO price_overrides (model, input_per_mtok, output_per_mtok, cached_input_per_mtok, cache_write_per_mtok, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?)
+    `INSERT INTO price_overrides (model, input_per_mtok, output_per_mtok, cached_input_per_mtok, cache_write_per_mtok, cache_write_1h_per_mtok, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (model) DO UPDATE SET input_per_mtok = excluded.input_per_mtok, output_per_mtok = excluded.output_per_mtok,
-       cached_input_per_mtok = excluded.cached_input_per_mtok, cache_write_per_mtok = excluded.cache_write_per_mtok, updated_at = excluded.updated_at`,
+       cached_input_per_mtok = excluded.cached_input_per_mtok, cache_write_per_mtok = excluded.cache_write_per_mtok,
+       cache_write_1h_per_mtok = excluded.cache_write_1h_per_mtok, updated_at = excluded.updated_at`,
   )
-    .bind(model, price.input_per_mtok, price.output_per_mtok, price.cached_input_per_mtok ?? null, price.cache_write_per_mtok ?? null, Date.now())
+    .bind(
+      model,
+      price.input_per_mtok,
+      price.output_per_mtok,
+      price.cached_input_per_mtok ?? null,
+      price.cache_write_per_mtok ?? null,
+      price.cache_write_1h_per_mtok ?? null,
+      Date.now(),
+    )
     .run();
   cached = null;
 }
@@ -80,6 +91,7 @@ export async function listPrices(env: Env): Promise<PriceEntry[]> {
     output_per_mtok: price.output_per_mtok,
     cached_input_per_mtok: price.cached_input_per_mtok ?? price.input_per_mtok,
     cache_write_per_mtok: price.cache_write_per_mtok ?? price.input_per_mtok,
+    cache_write_1h_per_mtok: price.cache_write_1h_per_mtok ?? price.cache_write_per_mtok ?? price.input_per_mtok,
     source: override ? 'override' : 'built-in',
     as_of: override ? new Date(override.updated_at).toISOString() : PRICES_AS_OF,
   });

@@ -128,7 +128,7 @@ export interface EmbeddingsResult {
 }
 
 /** Inbound APIs a provider may speak natively, besides the internal form (chat) and embeddings. */
-export type NativeApi = 'responses';
+export type NativeApi = 'responses' | 'messages' | 'count_tokens';
 
 /** A call forwarded in the client's own API. */
 export interface ForwardCall {
@@ -139,6 +139,8 @@ export interface ForwardCall {
   raw: SentBody;
   body: Record<string, unknown>;
   stream: boolean;
+  /** The client's own headers the upstream must see (Anthropic's `anthropic-version` and `anthropic-beta`). */
+  headers?: Record<string, string>;
   env: Env;
   signal: AbortSignal;
 }

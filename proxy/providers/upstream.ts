@@ -5,6 +5,7 @@
  */
 import type { Env } from '../core/env';
 import { clientClosed, ProxyError } from '../core/errors';
+import type { PartReader } from '../streaming/parts';
 import type { SseEvent, SseReader } from '../streaming/sse';
 import type { ProviderName } from './types';
 
@@ -110,4 +111,19 @@ export async function upstreamErrorMessage(response: Response, secrets: Provider
     // not JSON: the raw text
   }
   return upstreamText(message, secrets) || response.statusText || 'no details';
+}
+
+/**
+ * A stream the client gets as the upstream sent it (pass-through-stream.ts), and the reader of
+ * the copy the proxy meters. Cancelling the reader releases the client's copy too, as long as it
+ * is not being sent.
+ */
+export function passedThrough(
+  body: ReadableStream<Uint8Array>,
+  read: (copy: ReadableStream<Uint8Array>) => PartReader,
+): { parts: PartReader; passThrough: ReadableStream<Uint8Array> } {
+  const [toClient, toMeter] = body.tee();
+  const parts = read(toMeter);
+  const cancel = (reason?: unknown) => Promise.all([parts.cancel(reason), toClient.cancel(reason).catch(() => {})]).then(() => {});
+  return { parts: { ...parts, cancel }, passThrough: toClient };
 }

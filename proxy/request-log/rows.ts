@@ -35,6 +35,8 @@ const REQUEST_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
   ['completion_tokens', (r) => r.usage.completionTokens],
   ['cached_tokens', (r) => r.usage.cachedTokens],
   ['cache_write_tokens', (r) => r.usage.cacheWriteTokens],
+  ['cache_write_1h_tokens', (r) => r.usage.cacheWrite1hTokens ?? 0],
+  ['reasoning_tokens', (r) => r.usage.reasoningTokens ?? 0],
   ['usage_estimated', (r) => (r.usageEstimated ? 1 : 0)],
   ['cost_nano', (r) => r.costNano],
   ['saved_nano', (r) => r.savedNano],

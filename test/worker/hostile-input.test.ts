@@ -370,7 +370,8 @@ describe.each([
       { authorization: `Bearer ${tenant.apiKey.toUpperCase()}` },
       { authorization: `Basic ${btoa(`user:${tenant.apiKey}`)}` },
       { authorization: tenant.apiKey },
-      { 'x-api-key': tenant.apiKey },
+      { 'x-api-key': `${tenant.apiKey}x` },
+      { 'x-api-key': '' },
       { authorization: `Bearer ${'x'.repeat(10_000)}` },
       { authorization: `Bearer ${gone.apiKey}` },
       { authorization: `Bearer ${revoked.apiKey}` },
@@ -498,7 +499,8 @@ describe('every route', () => {
         headers: { ...credentialsFor(route), 'content-type': 'application/json' },
         ...(method === 'GET' || method === 'OPTIONS' ? {} : { body: '{"name":"x","model":"cheap"}' }),
       });
-      expect((await expectClientError(call.response, 404)).code, `${method} ${url}`).toBe('unknown_url');
+      const error = await expectClientError(call.response, 404);
+      expect(error.code ?? error.type, `${method} ${url}`).toBe(ROUTES[route].errors === 'anthropic' ? 'not_found_error' : 'unknown_url');
       await call.settled();
       const after = await state();
       // A wrong method on /v1 is logged as the 404 it was; nothing else is written.

@@ -31,6 +31,8 @@ export interface RouteSpec {
   url(f: Fixtures): string;
   /** A body the route accepts (for `json` routes): a refusal then has one cause only. */
   validBody?(f: Fixtures): unknown;
+  /** The route answers errors in Anthropic's shape (the Messages API), not OpenAI's. */
+  errors?: 'anthropic';
 }
 
 const none = { body: 'ignored' } as const;
@@ -46,6 +48,20 @@ export const ROUTES: Record<string, RouteSpec> = {
     validBody: () => ({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }),
   },
   'POST /v1/embeddings': { auth: 'tenant', body: 'json', url: () => '/v1/embeddings', validBody: () => ({ model: 'mock/mock-embed', input: 'hi' }) },
+  'POST /v1/messages': {
+    auth: 'tenant',
+    body: 'json',
+    errors: 'anthropic',
+    url: () => '/v1/messages',
+    validBody: () => ({ model: 'cheap', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+  },
+  'POST /v1/messages/count_tokens': {
+    auth: 'tenant',
+    body: 'json',
+    errors: 'anthropic',
+    url: () => '/v1/messages/count_tokens',
+    validBody: () => ({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }),
+  },
   'POST /v1/responses': { auth: 'tenant', body: 'json', url: () => '/v1/responses', validBody: () => ({ model: 'cheap', input: 'hi' }) },
   // No stored response has this id: the route answers its own 404 once past authentication.
   'GET /v1/responses/:id': { auth: 'tenant', ...none, url: () => '/v1/responses/resp_hostile' },
@@ -320,7 +336,10 @@ export interface ErrorBody {
   code: string | null;
 }
 
-/** Checks a 4xx in OpenAI's error shape (JSON, with a request id); returns the error. */
+/**
+ * Checks a 4xx in OpenAI's error shape (JSON, with a request id), or in Anthropic's for the
+ * routes that speak it; returns the error (an Anthropic error has its type and no code or param).
+ */
 export async function expectClientError(response: Response, status: number | number[]): Promise<ErrorBody> {
   const text = await response.text();
   expect(Array.isArray(status) ? status : [status], text.slice(0, 300)).toContain(response.status);
@@ -328,6 +347,14 @@ export async function expectClientError(response: Response, status: number | num
   expect(response.status).toBeLessThan(500);
   expect(response.headers.get('content-type')).toContain('application/json');
   expect(response.headers.get('x-request-id')).toMatch(/^req_/);
+  if ((JSON.parse(text) as { type?: unknown }).type === 'error') {
+    const anthropic = JSON.parse(text) as { type: string; error: { type: string; message: string }; request_id: string };
+    expect(Object.keys(anthropic).sort()).toEqual(['error', 'request_id', 'type']);
+    expect(Object.keys(anthropic.error).sort()).toEqual(['message', 'type']);
+    expect(anthropic.error.type).toMatch(/^[a-z_]+_error$|^request_too_large$/);
+    expect(response.headers.get('request-id')).toBe(anthropic.request_id);
+    return { message: anthropic.error.message, type: anthropic.error.type, param: null, code: null };
+  }
   const body = JSON.parse(text) as { error: ErrorBody };
   expect(Object.keys(body)).toEqual(['error']);
   expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
@@ -360,7 +387,13 @@ export async function storedState(): Promise<Record<string, unknown>> {
 /** Points every real provider at a path of the fake upstream that only this suite uses. */
 export function isolatedUpstream() {
   const prefix = `/hostile-${crypto.randomUUID().slice(0, 8)}`;
-  const paths = [`${prefix}/v1/chat/completions`, `${prefix}/v1/embeddings`, `${prefix}/v1/responses`, `${prefix}/v1/messages`];
+  const paths = [
+    `${prefix}/v1/chat/completions`,
+    `${prefix}/v1/embeddings`,
+    `${prefix}/v1/responses`,
+    `${prefix}/v1/messages`,
+    `${prefix}/v1/messages/count_tokens`,
+  ];
   return {
     env: {
       OPENAI_BASE_URL: `${upstreamUrl()}${prefix}/v1`,

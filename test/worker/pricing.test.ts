@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
 import { fromOpenAIUsage } from '../../proxy/core/usage';
+import { fromAnthropicUsage } from '../../proxy/providers/anthropic/translate';
 
 const price = (id: string) => {
   const model = BUILT_IN_MODELS.find((m) => m.id === id);
@@ -61,5 +62,21 @@ describe('reasoning tokens', () => {
     expect(usage).toMatchObject({ completionTokens: 500, reasoningTokens: 400 });
     const price = { input_per_mtok: 1, output_per_mtok: 10 };
     expect(costNano(usage, price)).toBe(costNano({ ...usage, reasoningTokens: 0 }, price));
+  });
+});
+
+describe('Anthropic cache writes', () => {
+  it('price 1-hour writes at their own rate (2x input) and 5-minute ones at 1.25x', () => {
+    const usage = fromAnthropicUsage({
+      input_tokens: 100,
+      output_tokens: 10,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 3000,
+      cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 2000 },
+    });
+    expect(usage).toMatchObject({ promptTokens: 3100, cacheWriteTokens: 3000, cacheWrite1hTokens: 2000 });
+    // claude-sonnet-4-5: $3 input, $3.75 5-minute writes, $6 1-hour writes, $15 output per million tokens.
+    const expected = 100 * 3000 + 1000 * 3750 + 2000 * 6000 + 10 * 15000;
+    expect(costNano(usage, price('anthropic/claude-sonnet-4-5'))).toBe(expected);
   });
 });

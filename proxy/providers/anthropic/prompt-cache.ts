@@ -16,7 +16,9 @@ const approxTokens = (value: unknown) => Math.ceil((typeof value === 'string' ? 
 
 function hasOwnCacheControl(request: AnthropicRequest): boolean {
   const marked = (blocks: ReadonlyArray<{ cache_control?: unknown }> | undefined) => blocks?.some((b) => b.cache_control) ?? false;
-  return marked(request.tools) || marked(request.system) || request.messages.some((m) => marked(m.content as Array<{ cache_control?: unknown }>));
+  // A native request may give the system prompt or a message's content as a string: no marks there.
+  const blocks = (content: unknown) => (Array.isArray(content) ? (content as Array<{ cache_control?: unknown }>) : undefined);
+  return marked(request.tools) || marked(blocks(request.system)) || request.messages.some((m) => marked(blocks(m.content)));
 }
 
 export function markPromptCache(request: AnthropicRequest): AnthropicRequest {

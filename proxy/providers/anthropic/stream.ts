@@ -31,8 +31,9 @@ function parseEvent(event: SseEvent): StreamEvent {
 function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | undefined): AnthropicUsage {
   const merged = { ...into };
   for (const [key, value] of Object.entries(from ?? {})) {
-    if (typeof value === 'number') merged[key as keyof AnthropicUsage] = value;
+    if (typeof value === 'number') (merged as Record<string, unknown>)[key] = value;
   }
+  if (from?.cache_creation) merged.cache_creation = { ...into.cache_creation, ...from.cache_creation };
   return merged;
 }
 
@@ -124,6 +125,59 @@ export function anthropicStreamParts(events: SseReader, secrets: ProviderSecrets
       // Nothing follows message_stop; release the upstream connection now.
       if (finished) await events.cancel().catch(() => {});
       return parts;
+    },
+    { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() },
+  );
+}
+
+interface NativeEvent {
+  type?: string;
+  message?: { usage?: AnthropicUsage };
+  usage?: AnthropicUsage;
+  error?: { type?: string; message?: string };
+}
+
+/**
+ * Reads a Messages stream passed through to a Messages client, for metering: every event is a
+ * part (`event` its type, `data` as sent). Usage grows from message_start (the input side) through
+ * message_delta (the output so far) and is final at message_stop, after which nothing matters.
+ * An `error` event reaches the client in Anthropic's own words, so it is the part's `failure`.
+ * A stream that ends with neither is a 502 (retried before the first part).
+ */
+export function messagesStreamParts(events: SseReader, secrets: ProviderSecrets): PartReader {
+  let rawUsage: AnthropicUsage = {};
+  let failure: ProxyError | null = null;
+  let ended = false;
+  return partReader(
+    async () => {
+      if (ended) return null;
+      const event = await nextUpstreamEvent(events, 'anthropic');
+      if (event === null) {
+        if (failure) return [{ failure }, { done: true }];
+        throw upstreamError('The anthropic stream ended before the message was complete.', 'upstream_stream_incomplete');
+      }
+      let parsed: NativeEvent;
+      try {
+        parsed = JSON.parse(event.data) as NativeEvent;
+      } catch (error) {
+        await events.cancel().catch(() => {});
+        throw upstreamError('The anthropic upstream sent a stream event that is not JSON.', 'upstream_bad_response', { cause: error });
+      }
+      const type = parsed.type ?? event.event ?? '';
+      const part: StreamPart = { event: type, data: event.data };
+      if (type === 'message_start' || type === 'message_delta') {
+        rawUsage = mergeUsage(rawUsage, type === 'message_start' ? parsed.message?.usage : parsed.usage);
+        part.usage = fromAnthropicUsage(rawUsage);
+      } else if (type === 'error') {
+        const overloaded = parsed.error?.type === 'overloaded_error';
+        const message = `anthropic upstream failed mid-stream: ${upstreamText(String(parsed.error?.message ?? 'unknown error'), secrets)}`;
+        failure = overloaded ? upstreamError(message, 'upstream_overloaded', { status: 503 }) : upstreamError(message, 'upstream_stream_error');
+      } else if (type === 'message_stop') {
+        ended = true;
+        await events.cancel().catch(() => {});
+        return [{ ...part, usage: fromAnthropicUsage(rawUsage), usageFinal: true }, { done: true }];
+      }
+      return [part];
     },
     { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() },
   );

@@ -201,11 +201,13 @@ const tokens = (value: number | null | undefined) => (typeof value === 'number' 
 export function fromAnthropicUsage(usage: AnthropicUsage | undefined): Usage {
   const cachedTokens = tokens(usage?.cache_read_input_tokens);
   const cacheWriteTokens = tokens(usage?.cache_creation_input_tokens);
+  const cacheWrite1hTokens = Math.min(cacheWriteTokens, tokens(usage?.cache_creation?.ephemeral_1h_input_tokens));
   return {
     promptTokens: tokens(usage?.input_tokens) + cachedTokens + cacheWriteTokens,
     completionTokens: tokens(usage?.output_tokens),
     cachedTokens,
     cacheWriteTokens,
+    ...(cacheWrite1hTokens > 0 ? { cacheWrite1hTokens } : {}),
   };
 }
 

@@ -11,7 +11,16 @@ import { withTopLevelFields, withTopLevelFieldsInBytes } from '../../http/json-f
 import { readSse } from '../../streaming/sse';
 import { type PartReader, partReader, type StreamPart } from '../../streaming/parts';
 import { fromOpenAIUsage, type Usage } from '../../core/usage';
-import { fetchUpstream, nextUpstreamEvent, upstreamError, upstreamErrorMessage, upstreamFailure, upstreamText, type ProviderSecrets } from '../upstream';
+import {
+  fetchUpstream,
+  nextUpstreamEvent,
+  passedThrough,
+  upstreamError,
+  upstreamErrorMessage,
+  upstreamFailure,
+  upstreamText,
+  type ProviderSecrets,
+} from '../upstream';
 import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, ForwardCall, ForwardResult, Provider, StoredObjectCall } from '../types';
 import type { Env } from '../../core/env';
 import { fromResponsesUsage, responsesStreamParts } from './responses';
@@ -127,21 +136,6 @@ export function openAIStreamParts(body: ReadableStream<Uint8Array>, secrets: Pro
     },
     { cancel: (reason) => events.cancel(reason), sourceBuffered: () => events.buffered() },
   );
-}
-
-/**
- * A stream the client gets as the upstream sent it (pass-through-stream.ts), and the reader of
- * the copy the proxy meters. Cancelling the reader releases the client's copy too, as long as it
- * is not being sent.
- */
-function passedThrough(
-  body: ReadableStream<Uint8Array>,
-  read: (copy: ReadableStream<Uint8Array>) => PartReader,
-): { parts: PartReader; passThrough: ReadableStream<Uint8Array> } {
-  const [toClient, toMeter] = body.tee();
-  const parts = read(toMeter);
-  const cancel = (reason?: unknown) => Promise.all([parts.cancel(reason), toClient.cancel(reason).catch(() => {})]).then(() => {});
-  return { parts: { ...parts, cancel }, passThrough: toClient };
 }
 
 /** The Responses API is forwarded as it is unless the operator says this OpenAI-compatible server lacks it. */
