@@ -1,7 +1,7 @@
 /**
  * A fake OpenAI + Anthropic upstream for tests: a plain Node `http` server.
  *
- * Used by the worker project (started once by test/worker/global-setup.ts, its URL is the
+ * Used by the worker project (started once by test/support/upstream-global-setup.ts, its URL is the
  * `TEST_UPSTREAM_URL` binding) and by e2e tests (each starts its own on port 0).
  * Point the proxy at it with `OPENAI_BASE_URL=<url>/v1` and `ANTHROPIC_BASE_URL=<url>`.
  *
@@ -9,6 +9,9 @@
  *   POST /v1/chat/completions   OpenAI Chat Completions, plain JSON or SSE (`stream: true`)
  *   POST /v1/embeddings         OpenAI embeddings (float or base64 `encoding_format`)
  *   GET  /v1/models             OpenAI model list
+ *   POST /v1/responses          OpenAI Responses, plain JSON or SSE (`stream: true`); see "Responses API"
+ *   GET  /v1/responses/{id}     a stored response (404 when unknown, deleted or `store: false`)
+ *   DELETE /v1/responses/{id}   forget it: `{id, object: 'response', deleted: true}` (404 when unknown)
  *   POST /v1/messages           Anthropic Messages, plain JSON or SSE
  *   (the OpenAI routes also answer without the /v1 prefix)
  *   GET  /__requests?contains=<text>[&path=<path>]   recorded requests (JSON array, oldest first)
@@ -60,6 +63,59 @@
  *     providers (OpenAI: read = the cached count above or, without a long system prompt,
  *     floor(prompt_tokens/128)*128; write/none = 0 cached).
  *
+ * Responses API (POST /v1/responses)
+ *   - input: a string (one user message) or a list of items: messages `{role, content}` with or
+ *     without `type: 'message'` (content a string or `input_text` / `output_text` parts;
+ *     `input_image` / `input_file` parts add no text), `function_call` `{call_id, name,
+ *     arguments}`, `function_call_output` `{call_id, output}` (output a string or text parts);
+ *     `reasoning` and other items are ignored. `instructions` (a string) is a system message
+ *     placed first. Only `model` is required (400 `param: 'model'` otherwise); a non-string,
+ *     non-array `input` is a 400.
+ *   - `previous_response_id`: an unknown (or deleted, or `store: false`) id is a 404
+ *     `{"error":{"message","type":"invalid_request_error","param":"previous_response_id",
+ *     "code":"previous_response_not_found"}}`; a known one puts that response's conversation
+ *     (its own history, input and output, but not its instructions) before this input, so each
+ *     turn costs more input tokens. Responses are kept in memory (per server, newest 5000)
+ *     unless `store: false`, as the upstream finished them: the completed/incomplete response,
+ *     or the failed one for a streamed `upstream:midstream-error` (also when delivery is cut).
+ *   - reply: the chat rules. Text `Echo: <first 40 chars of the last user message>`, or of the
+ *     last item's `output` when the last item is a function_call_output (`Echo: {"temp":21}`).
+ *     Function tools (`tools: [{type: 'function', name, parameters}]`, other tool types are
+ *     never called) are called when tool_choice is not "none" and the LAST item is a user
+ *     message containing "weather": the first function tool, or the one `tool_choice:
+ *     {type: 'function', name}` names, arguments from its schema as for chat. The output is
+ *     then the function_call item alone (no message before it), `{type: 'function_call',
+ *     id: 'fc_…', call_id: 'call_…', name, arguments, status: 'completed'}`.
+ *   - reasoning: when the request has `reasoning` (unless `effort: 'none'`) or the model is an
+ *     o-series (`o` + digit: o1, o3-mini, o4-mini…) or `gpt-5*` one, output starts with
+ *     `{type: 'reasoning', id: 'rs_…', summary: []}` and `reasoning_tokens` is 16, included in
+ *     output_tokens (as OpenAI counts them).
+ *   - `max_output_tokens` below the reply's word count (reasoning aside) truncates the text as
+ *     for chat: `status: 'incomplete'`, `incomplete_details: {reason: 'max_output_tokens'}`,
+ *     the message item `status: 'incomplete'`.
+ *   - the Response: `id: 'resp_<random>'`, `object: 'response'`, `created_at`, `status`,
+ *     `model` echoed, `output` (message items `{type: 'message', id: 'msg_…', status, role:
+ *     'assistant', content: [{type: 'output_text', text, annotations: []}]}`), `usage`
+ *     `{input_tokens, input_tokens_details: {cached_tokens}, output_tokens,
+ *     output_tokens_details: {reasoning_tokens}, total_tokens}`, `error: null`,
+ *     `incomplete_details`, and the request's settings echoed (or OpenAI's defaults):
+ *     instructions, tools, tool_choice, temperature, top_p, max_output_tokens,
+ *     previous_response_id, store, metadata, text, parallel_tool_calls, truncation, reasoning,
+ *     user, … No `output_text` (the SDK adds it).
+ *   - stream: `event: <type>` + `data: <json>` per event, each with `type` and `sequence_number`
+ *     counting from 0: response.created and response.in_progress (status in_progress, output
+ *     [], usage null); per output item response.output_item.added, then for a message
+ *     response.content_part.added, one response.output_text.delta per word,
+ *     response.output_text.done, response.content_part.done; for a function call up to 3
+ *     response.function_call_arguments.delta and .done; then response.output_item.done
+ *     (reasoning items: added then done); finally response.completed, or response.incomplete
+ *     when truncated, carrying the whole response with usage. No `[DONE]`.
+ *   - tokens: input_tokens = ceil(characters / 4) + 3 per counted item (messages, instructions,
+ *     function calls (name + arguments), function_call_outputs) + ceil(JSON.stringify(tools) /
+ *     4); output_tokens as for chat (+16 when reasoning). cached_tokens: the chat rule, where
+ *     the long "first system/developer text" is `instructions`, or else the first item when it
+ *     is a system/developer message; `upstream:cache=…` as for chat.
+ *
  * Behaviours triggered by request content (anywhere in the raw body, so race-free)
  *   - `upstream:status=NNN`       answer HTTP NNN with the provider's error shape (429 adds
  *                                  `retry-after: 1`).
@@ -74,8 +130,21 @@
  *                                  `model`): "the primary model is down", for fallbacks.
  *   - `upstream:midstream-error`  streams: start normally, then an error event (OpenAI
  *                                  `data: {"error":{...}}`, Anthropic `event: error`) and end
- *                                  without [DONE]/message_stop. Plain requests: 200 headers,
- *                                  half a JSON body, then the connection is destroyed.
+ *                                  without [DONE]/message_stop. Responses streams: the events
+ *                                  up to the second output_text.delta (or the first
+ *                                  function_call_arguments.delta), then `event: error`
+ *                                  `{type: 'error', code: 'server_error', message, param: null,
+ *                                  sequence_number}` and `event: response.failed` (status
+ *                                  'failed', `error: {code: 'server_error', message}`, the
+ *                                  partial output, usage = the input tokens and the output so
+ *                                  far: words sent + ceil(argument characters sent / 4) + 16
+ *                                  if a reasoning item was sent), then the end. Plain
+ *                                  requests: 200 headers, half a JSON body, then the
+ *                                  connection is destroyed.
+ *   - `upstream:cut`              Responses only: a lost connection. Streams send every event
+ *                                  but the terminal one (no response.completed / .incomplete /
+ *                                  .failed, so no usage), then end cleanly; plain requests get
+ *                                  200 headers and half the body, then the socket is destroyed.
  *   - `upstream:slow=MS`          wait MS milliseconds before the first byte (any response).
  *   - `upstream:chunk-delay=MS`   wait MS milliseconds between streamed events.
  *   - `upstream:first-event-delay=MS`  streams: send the headers at once, the first event MS later.
@@ -85,21 +154,21 @@
  *   - `upstream:truncate-stream=N` streams: send the first N events, then end the response
  *                                  cleanly, without [DONE]/message_stop (N = 0: headers only).
  *   - `upstream:reset-stream=N`   streams: send the first N events, then destroy the connection.
- *   - `upstream:bad-chunk`        OpenAI streams: after the first event, a chunk whose tool call
+ *   - `upstream:bad-chunk`        Chat Completions streams: after the first event, a chunk whose tool call
  *                                  index is "__proto__" and an event that is not JSON.
- *   - `upstream:sse-comment`      OpenAI streams: an SSE comment (`: keep-alive`) after the
+ *   - `upstream:sse-comment`      OpenAI streams (chat and Responses): an SSE comment (`: keep-alive`) after the
  *                                  first event, as some OpenAI-compatible servers send.
  *
  * Auth: requests without a key are accepted (like a local OpenAI-compatible server); a key
  * starting with `sk-invalid` (OpenAI `Authorization: Bearer`, Anthropic `x-api-key`) gets a
  * 401. Anthropic requests must carry `anthropic-version` (400 otherwise), have `model`,
  * `max_tokens` and `messages`, only user/assistant roles, and no unknown top-level fields
- * (400 "Extra inputs are not permitted"), as the real API does. OpenAI rejects
- * `stream_options` without `stream: true`, as the real API does.
+ * (400 "Extra inputs are not permitted"), as the real API does. OpenAI (chat and Responses)
+ * rejects `stream_options` without `stream: true`, as the real API does.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { RecordedRequest } from './recorded-request';
 import { AE_FIXTURE } from './analytics-engine-fixture';
 
@@ -162,6 +231,7 @@ interface Markers {
   resetStream?: number;
   badChunk: boolean;
   sseComment: boolean;
+  cut: boolean;
   cache?: 'read' | 'write' | 'none';
 }
 
@@ -201,6 +271,7 @@ function markers(raw: string, model: unknown): Markers {
     resetStream: resetStream ? Number(resetStream[1]) : undefined,
     badChunk: text.includes('upstream:bad-chunk'),
     sseComment: text.includes('upstream:sse-comment'),
+    cut: text.includes('upstream:cut'),
     cache: cache ? (cache[1] as Markers['cache']) : undefined,
   };
 }
@@ -559,6 +630,308 @@ function openaiModels(r: Responder) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// OpenAI Responses API
+// ---------------------------------------------------------------------------------------------
+
+const RESPONSES_REASONING_TOKENS = 16;
+const MAX_STORED_RESPONSES = 5000;
+const SERVER_ERROR_MESSAGE = 'The server had an error while processing your request. Sorry about that!';
+
+/** A stored response and the conversation it answered (history + its input, instructions aside). */
+interface StoredResponse {
+  items: any[];
+  response: any;
+}
+type ResponsesState = Map<string, StoredResponse>;
+
+const newId = (prefix: string) => `${prefix}_${randomBytes(24).toString('hex')}`;
+
+/** A request's `input` as items (a string is one user message); undefined when it is neither. */
+function responsesInputItems(input: unknown): any[] | undefined {
+  if (input === undefined || input === null) return [];
+  if (typeof input === 'string') return [{ role: 'user', content: input }];
+  return Array.isArray(input) ? input : undefined;
+}
+
+/** 'message' (with or without `type: 'message'`), 'function_call', 'function_call_output', 'reasoning', … */
+function itemKind(item: any): string {
+  if (!item || typeof item !== 'object') return 'other';
+  if (item.type === undefined || item.type === 'message') return typeof item.role === 'string' ? 'message' : 'other';
+  return String(item.type);
+}
+
+/** Text of Responses message content: a string, or its input_text/output_text parts (images and files add nothing). */
+function responsesContentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter((p) => p && (p.type === 'input_text' || p.type === 'output_text' || p.type === 'text') && typeof p.text === 'string')
+    .map((p) => p.text as string)
+    .join('\n');
+}
+
+/** A function_call_output's `output`: a string or a list of content parts. */
+const functionOutputText = (output: unknown) => (typeof output === 'string' ? output : responsesContentText(output));
+
+/** Characters an item adds to the input, or undefined when it counts for nothing (reasoning, unknown types). */
+function itemChars(item: any): number | undefined {
+  switch (itemKind(item)) {
+    case 'message':
+      return responsesContentText(item.content).length;
+    case 'function_call':
+      return String(item.name ?? '').length + String(item.arguments ?? '').length;
+    case 'function_call_output':
+      return functionOutputText(item.output).length;
+    default:
+      return undefined;
+  }
+}
+
+function storeResponse(state: ResponsesState, id: string, stored: StoredResponse) {
+  state.set(id, stored);
+  if (state.size > MAX_STORED_RESPONSES) state.delete(state.keys().next().value!);
+}
+
+async function openaiResponses(r: Responder, body: any, state: ResponsesState) {
+  if (typeof body.model !== 'string' || !body.model) return openaiError(r, 400, 'you must provide a model parameter', 'model', null);
+  const input = responsesInputItems(body.input);
+  if (!input) return openaiError(r, 400, "Invalid type for 'input': expected a string or an array of input items.", 'input', 'invalid_type');
+  if (body.instructions != null && typeof body.instructions !== 'string') {
+    return openaiError(r, 400, "Invalid type for 'instructions': expected a string.", 'instructions', 'invalid_type');
+  }
+  if (body.stream_options != null && body.stream !== true) {
+    return openaiError(r, 400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', null);
+  }
+  let history: any[] = [];
+  if (body.previous_response_id != null) {
+    const previous = state.get(String(body.previous_response_id));
+    if (!previous) {
+      return openaiError(r, 404, `Previous response with id '${body.previous_response_id}' not found.`, 'previous_response_id', 'previous_response_not_found');
+    }
+    history = [...previous.items, ...previous.response.output];
+  }
+  const items = [...history, ...input];
+
+  // Input tokens: instructions are one system message, then the conversation; reasoning items count nothing.
+  const counted = [...(typeof body.instructions === 'string' ? [{ role: 'system', content: body.instructions }] : []), ...items].filter(
+    (item) => itemChars(item) !== undefined,
+  );
+  const chars = counted.reduce((sum, item) => sum + itemChars(item)!, 0);
+  const tools: any[] = Array.isArray(body.tools) ? body.tools : [];
+  const inputTokens = tokensOf(chars) + 3 * counted.length + (tools.length ? tokensOf(JSON.stringify(tools).length) : 0);
+
+  const first = counted[0];
+  const firstSystem = itemKind(first) === 'message' && (first.role === 'system' || first.role === 'developer') ? responsesContentText(first.content) : '';
+  let cached = 0;
+  if (firstSystem.length > OPENAI_CACHE_SYSTEM_CHARS) cached = Math.floor((tokensOf(firstSystem.length) + 3) / 128) * 128;
+  if (r.m.cache === 'read' && cached === 0) cached = Math.max(0, Math.floor(inputTokens / 128) * 128);
+  if (r.m.cache === 'write' || r.m.cache === 'none') cached = 0;
+  cached = Math.min(cached, inputTokens);
+
+  // The reply: a function call, or the echo of the last user message (or of a trailing function_call_output).
+  const last = items[items.length - 1];
+  const lastUser = [...items].reverse().find((item) => itemKind(item) === 'message' && item.role === 'user');
+  const echoed = itemKind(last) === 'function_call_output' ? functionOutputText(last.output) : responsesContentText(lastUser?.content);
+  const functionTools = tools.filter((t) => t?.type === 'function');
+  const toolChoice = body.tool_choice;
+  const wantsTool =
+    functionTools.length > 0 &&
+    toolChoice !== 'none' &&
+    itemKind(last) === 'message' &&
+    last.role === 'user' &&
+    /weather/i.test(responsesContentText(last.content));
+  const chosenTool = wantsTool
+    ? ((toolChoice?.type === 'function' && toolChoice.name ? functionTools.find((t) => t.name === toolChoice.name) : undefined) ?? functionTools[0])
+    : undefined;
+  const reasons = body.reasoning?.effort !== 'none' && (body.reasoning != null || /^(o\d|gpt-5)/.test(body.model));
+
+  const output: any[] = [];
+  let outputTokens = 0;
+  let truncated = false;
+  if (reasons) {
+    output.push({ id: newId('rs'), type: 'reasoning', summary: [] });
+    outputTokens += RESPONSES_REASONING_TOKENS;
+  }
+  if (chosenTool) {
+    const args = JSON.stringify(toolArguments({ function: { parameters: chosenTool.parameters } }, 'parameters'));
+    output.push({
+      id: newId('fc'),
+      type: 'function_call',
+      status: 'completed',
+      arguments: args,
+      call_id: `call_${randomBytes(12).toString('hex')}`,
+      name: chosenTool.name ?? 'tool',
+    });
+    outputTokens += tokensOf(args.length) + 5;
+  } else {
+    const t = truncate(replyFor(echoed), body.max_output_tokens);
+    truncated = t.truncated;
+    output.push({
+      id: newId('msg'),
+      type: 'message',
+      status: truncated ? 'incomplete' : 'completed',
+      role: 'assistant',
+      content: [{ type: 'output_text', text: t.text, annotations: [] }],
+    });
+    outputTokens += words(t.text).length;
+  }
+  const usageFor = (outTokens: number, reasoningTokens: number) => ({
+    input_tokens: inputTokens,
+    input_tokens_details: { cached_tokens: cached },
+    output_tokens: outTokens,
+    output_tokens_details: { reasoning_tokens: reasoningTokens },
+    total_tokens: inputTokens + outTokens,
+  });
+
+  const id = newId('resp');
+  const createdAt = Math.floor(Date.now() / 1000);
+  const responseObject = (status: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    object: 'response',
+    created_at: createdAt,
+    status,
+    background: false,
+    completed_at: null,
+    error: null,
+    incomplete_details: null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    max_tool_calls: body.max_tool_calls ?? null,
+    model: body.model,
+    output: [],
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: body.previous_response_id ?? null,
+    prompt_cache_key: body.prompt_cache_key ?? null,
+    reasoning: body.reasoning ?? { effort: reasons ? 'medium' : null, summary: null },
+    safety_identifier: body.safety_identifier ?? null,
+    service_tier: 'default',
+    store: body.store ?? true,
+    temperature: body.temperature ?? 1,
+    text: body.text ?? { format: { type: 'text' }, verbosity: 'medium' },
+    tool_choice: body.tool_choice ?? 'auto',
+    tools,
+    top_logprobs: body.top_logprobs ?? 0,
+    top_p: body.top_p ?? 1,
+    truncation: body.truncation ?? 'disabled',
+    usage: null,
+    user: body.user ?? null,
+    metadata: body.metadata ?? {},
+    ...extra,
+  });
+  const final = responseObject(truncated ? 'incomplete' : 'completed', {
+    completed_at: truncated ? null : createdAt,
+    incomplete_details: truncated ? { reason: 'max_output_tokens' } : null,
+    output,
+    usage: usageFor(outputTokens, reasons ? RESPONSES_REASONING_TOKENS : 0),
+  });
+  const store = (response: unknown) => {
+    if (body.store !== false) storeResponse(state, id, { items, response });
+  };
+
+  if (body.stream !== true) {
+    store(final);
+    if (r.m.cut && !r.m.midstreamError && !r.m.hang) {
+      // A lost connection: 200 headers, half the body, then the socket is destroyed.
+      const text = JSON.stringify(final);
+      r.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...openaiHeaders() });
+      r.res.write(text.slice(0, Math.floor(text.length / 2)));
+      await sleep(20);
+      r.res.destroy();
+      return;
+    }
+    return r.jsonOk(final, openaiHeaders());
+  }
+
+  type Event = { type: string; sequence_number: number } & Record<string, any>;
+  const events: Event[] = [];
+  const push = (type: string, data: Record<string, unknown>) => events.push({ type, sequence_number: events.length, ...data });
+  push('response.created', { response: responseObject('in_progress') });
+  push('response.in_progress', { response: responseObject('in_progress') });
+  output.forEach((item, output_index) => {
+    if (item.type === 'reasoning') {
+      push('response.output_item.added', { output_index, item });
+    } else if (item.type === 'message') {
+      const part = item.content[0];
+      const base = { item_id: item.id, output_index, content_index: 0 };
+      push('response.output_item.added', { output_index, item: { ...item, status: 'in_progress', content: [] } });
+      push('response.content_part.added', { ...base, part: { type: 'output_text', text: '', annotations: [] } });
+      words(part.text).forEach((w, i) => push('response.output_text.delta', { ...base, delta: i === 0 ? w : ` ${w}`, logprobs: [] }));
+      push('response.output_text.done', { ...base, text: part.text, logprobs: [] });
+      push('response.content_part.done', { ...base, part });
+    } else {
+      push('response.output_item.added', { output_index, item: { ...item, status: 'in_progress', arguments: '' } });
+      for (const piece of pieces(item.arguments, 3)) push('response.function_call_arguments.delta', { item_id: item.id, output_index, delta: piece });
+      push('response.function_call_arguments.done', { item_id: item.id, output_index, arguments: item.arguments });
+    }
+    push('response.output_item.done', { output_index, item });
+  });
+  push(truncated ? 'response.incomplete' : 'response.completed', { response: final });
+
+  const sse = (e: Event) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+  const chunks = (list: Event[]) => {
+    const out = list.map(sse);
+    if (r.m.sseComment) out.splice(1, 0, ': keep-alive\n\n');
+    return out;
+  };
+
+  r.startStream(openaiHeaders());
+  if (r.m.midstreamError) {
+    // Start normally: up to the second text delta (or the first arguments delta), then fail.
+    const deltas = events.flatMap((e, i) => (e.type === 'response.output_text.delta' || e.type === 'response.function_call_arguments.delta' ? [i] : []));
+    const firstArgs = events.findIndex((e) => e.type === 'response.function_call_arguments.delta');
+    const cutAt = firstArgs >= 0 ? firstArgs : (deltas[Math.min(1, deltas.length - 1)] ?? 1);
+    const sent = events.slice(0, cutAt + 1);
+    let soFarTokens = 0;
+    let reasoningTokens = 0;
+    const partial: any[] = [];
+    for (const e of sent) {
+      if (e.type === 'response.output_item.added') {
+        if (e.item.type === 'reasoning') {
+          partial.push(e.item);
+          reasoningTokens = RESPONSES_REASONING_TOKENS;
+        } else if (e.item.type === 'message') {
+          partial.push({ ...e.item, status: 'incomplete', content: [{ type: 'output_text', text: '', annotations: [] }] });
+        } else partial.push({ ...e.item, status: 'incomplete' });
+      } else if (e.type === 'response.output_text.delta') {
+        partial[partial.length - 1].content[0].text += e.delta;
+        soFarTokens += 1;
+      } else if (e.type === 'response.function_call_arguments.delta') {
+        partial[partial.length - 1].arguments += e.delta;
+      }
+    }
+    const args = partial.find((item) => item.type === 'function_call')?.arguments ?? '';
+    soFarTokens += tokensOf(args.length) + reasoningTokens;
+    const failed = responseObject('failed', {
+      error: { code: 'server_error', message: SERVER_ERROR_MESSAGE },
+      output: partial,
+      usage: usageFor(soFarTokens, reasoningTokens),
+    });
+    store(failed);
+    const error: Event = { type: 'error', sequence_number: sent.length, code: 'server_error', message: SERVER_ERROR_MESSAGE, param: null };
+    const failedEvent: Event = { type: 'response.failed', sequence_number: sent.length + 1, response: failed };
+    for (const chunk of chunks(sent)) await r.send(chunk);
+    await r.send(sse(error));
+    await r.send(sse(failedEvent));
+    r.res.end();
+    return;
+  }
+  store(final);
+  // `upstream:cut`: everything but the terminal event, then a clean end.
+  if (await r.sendEvents(chunks(r.m.cut ? events.slice(0, -1) : events))) r.res.end();
+}
+
+/** GET (the stored response) and DELETE (forget it) /v1/responses/{id}. */
+function openaiResponseById(r: Responder, method: string, id: string, state: ResponsesState) {
+  const stored = state.get(id);
+  if (!stored) return openaiError(r, 404, `Response with id '${id}' not found.`, null, null);
+  if (method === 'DELETE') {
+    state.delete(id);
+    return r.json(200, { id, object: 'response', deleted: true }, openaiHeaders());
+  }
+  return r.json(200, stored.response, openaiHeaders());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Anthropic
 // ---------------------------------------------------------------------------------------------
 
@@ -755,6 +1128,7 @@ async function anthropicMessages(r: Responder, body: any, cacheState: CacheState
 export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
   const requests: RecordedRequest[] = [];
   const cacheState: CacheState = new Set();
+  const responsesState: ResponsesState = new Map();
   let seq = 0;
 
   const server = http.createServer(async (req, res) => {
@@ -834,7 +1208,8 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
 
       const isAnthropic = path === '/v1/messages';
       const openaiPath = path.replace(/^\/v1(?=\/)/, '');
-      const isOpenAI = ['/chat/completions', '/embeddings', '/models'].includes(openaiPath);
+      const responseById = /^\/responses\/([^/]+)$/.exec(openaiPath);
+      const isOpenAI = ['/chat/completions', '/embeddings', '/models', '/responses'].includes(openaiPath) || responseById !== null;
 
       if (isAnthropic) {
         if (req.method !== 'POST') return anthropicError(r, 405, `Method ${req.method} not allowed`);
@@ -852,6 +1227,17 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
           if (m.status) return openaiError(r, m.status);
           return openaiModels(r);
         }
+        if (responseById) {
+          if (req.method !== 'GET' && req.method !== 'DELETE') return openaiError(r, 405, `Method ${req.method} not allowed`);
+          if (m.status) return openaiError(r, m.status);
+          let id = responseById[1];
+          try {
+            id = decodeURIComponent(id);
+          } catch {
+            /* keep it raw */
+          }
+          return openaiResponseById(r, req.method, id, responsesState);
+        }
         if (req.method !== 'POST') return openaiError(r, 405, `Method ${req.method} not allowed`);
         if (badJson || !body || typeof body !== 'object') {
           return openaiError(
@@ -862,6 +1248,7 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
         }
         if (m.status) return openaiError(r, m.status);
         if (openaiPath === '/chat/completions') return await openaiChat(r, body);
+        if (openaiPath === '/responses') return await openaiResponses(r, body, responsesState);
         return await openaiEmbeddings(r, body);
       }
       return openaiError(r, 404, `Unknown request URL: ${req.method} ${path}.`, null, 'unknown_url');
