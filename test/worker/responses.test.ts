@@ -4,6 +4,7 @@
  * (here the mock provider and Anthropic, through the fake upstream), each logged and priced.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
 import { callProxy, nonce, postJson, readSse, upstreamEnv, upstreamRequests } from './harness';
 
@@ -195,5 +196,119 @@ describe('response cache', () => {
     await streamed.settled();
     const row = await loggedRow(streamed.response.headers.get('x-request-id'));
     expect(row).toMatchObject({ endpoint: 'responses', cache: 'HIT', cost_nano: 0 });
+  });
+});
+
+describe('native (OpenAI upstream)', () => {
+  const openai = upstreamEnv();
+
+  it('forwards the body as sent (model replaced), answers with the upstream JSON and prices its usage, reasoning included', async () => {
+    const tag = nonce();
+    const call = await respond({ model: 'openai/gpt-5-mini', input: `hello ${tag}`, reasoning: { effort: 'low' }, custom_field: { kept: true } }, openai);
+    expect(call.response.status).toBe(200);
+    const body = (await call.response.json()) as ResponseBody;
+    expect(body.usage.output_tokens_details.reasoning_tokens).toBe(16);
+    const [sent] = await upstreamRequests(tag);
+    expect(sent.path).toBe('/v1/responses');
+    expect(sent.body).toMatchObject({ model: 'gpt-5-mini', reasoning: { effort: 'low' }, custom_field: { kept: true } });
+    await call.settled();
+    const row = await loggedRow(call.response.headers.get('x-request-id'));
+    const price = BUILT_IN_MODELS.find((m) => m.id === 'openai/gpt-5-mini')!;
+    const usage = {
+      promptTokens: body.usage.input_tokens,
+      completionTokens: body.usage.output_tokens,
+      cachedTokens: body.usage.input_tokens_details.cached_tokens,
+      cacheWriteTokens: 0,
+    };
+    expect(row).toMatchObject({ endpoint: 'responses', model: 'openai/gpt-5-mini', reasoning_tokens: 16, cost_nano: costNano(usage, price) });
+    expect(call.response.headers.get('x-proxy-cost-usd')).toBe((costNano(usage, price) / 1e9).toFixed(9));
+  });
+
+  it('passes a stream through as sent, metered from a copy', async () => {
+    const tag = nonce();
+    const call = await respond({ model: 'openai/gpt-4o-mini', input: `stream ${tag}`, stream: true }, openai);
+    const events = await readSse(call.response);
+    expect(events[0].event).toBe('response.created');
+    const completed = JSON.parse(events.at(-1)!.data) as { type: string; response: ResponseBody };
+    expect(completed.type).toBe('response.completed');
+    await call.settled();
+    const row = await loggedRow(call.response.headers.get('x-request-id'));
+    expect(row).toMatchObject({
+      endpoint: 'responses',
+      status: 200,
+      stream: 1,
+      usage_estimated: 0,
+      prompt_tokens: completed.response.usage.input_tokens,
+      completion_tokens: completed.response.usage.output_tokens,
+    });
+  });
+
+  it('logs a stream the upstream failed (response.failed) as failed, billing the usage it reported, and adds nothing of its own', async () => {
+    const call = await respond({ model: 'openai/gpt-4o-mini', input: `fail please upstream:midstream-error ${nonce()}`, stream: true }, openai);
+    const events = await readSse(call.response);
+    expect(events.map((e) => e.event).slice(-2)).toEqual(['error', 'response.failed']);
+    const failed = JSON.parse(events.at(-1)!.data) as { response: ResponseBody };
+    await call.settled();
+    const row = await loggedRow(call.response.headers.get('x-request-id'));
+    expect(row).toMatchObject({ endpoint: 'responses', status: 502, usage_estimated: 0, prompt_tokens: failed.response.usage.input_tokens });
+  });
+
+  it('ends a stream cut off before its last event with a Responses error event, numbered after the last one', async () => {
+    const call = await respond({ model: 'openai/gpt-4o-mini', input: `cut upstream:cut ${nonce()}`, stream: true }, openai);
+    const events = await readSse(call.response);
+    const last = JSON.parse(events.at(-1)!.data) as { type: string; code: string; sequence_number: number };
+    const before = JSON.parse(events.at(-2)!.data) as { sequence_number: number };
+    expect(last).toMatchObject({ type: 'error', code: 'upstream_stream_incomplete' });
+    expect(last.sequence_number).toBe(before.sequence_number + 1);
+    await call.settled();
+    const row = await loggedRow(call.response.headers.get('x-request-id'));
+    expect(row).toMatchObject({ status: 502, error_type: 'upstream_stream_incomplete' });
+  });
+
+  it('keeps a conversation with the model that made it, and reads and deletes it upstream', async () => {
+    const routed = await createTestTenant({ routing: 'auto' });
+    const tag = nonce();
+    const first = await respond({ model: 'openai/gpt-4o', input: `What is the weather in Paris? ${tag}`, tools: [weatherTool] }, openai, routed.apiKey);
+    const turn1 = (await first.response.json()) as ResponseBody;
+    const fnCall = turn1.output.find((item) => item.type === 'function_call')!;
+    await first.settled();
+    // x-task would move a new call to the cheap tier; a continued one stays on the model that made the first.
+    const second = await postJson(
+      '/v1/responses',
+      {
+        model: 'openai/gpt-4o',
+        previous_response_id: turn1.id,
+        input: [{ type: 'function_call_output', call_id: fnCall.call_id, output: '{"temp":21}' }],
+        tools: [weatherTool],
+      },
+      { apiKey: routed.apiKey, env: openai, headers: { 'x-task': first.response.headers.get('x-proxy-tier') === 'cheap' ? 'reason' : 'classify' } },
+    );
+    expect(second.response.status).toBe(200);
+    expect(second.response.headers.get('x-proxy-model')).toBe(first.response.headers.get('x-proxy-model'));
+    expect(second.response.headers.get('x-proxy-route-reason')).toBe('previous_response');
+    expect(outputText((await second.response.json()) as ResponseBody)).toContain('{"temp":21}');
+    const [continued] = await upstreamRequests(turn1.id);
+    expect(continued.body).toMatchObject({ model: first.response.headers.get('x-proxy-model')!.replace('openai/', ''), previous_response_id: turn1.id });
+
+    const read = await callProxy(`/v1/responses/${turn1.id}`, { headers: { authorization: `Bearer ${routed.apiKey}` } }, openai);
+    expect(((await read.response.json()) as ResponseBody).id).toBe(turn1.id);
+    const stranger = await callProxy(`/v1/responses/${turn1.id}`, { headers: { authorization: `Bearer ${tenant.apiKey}` } }, openai);
+    expect(stranger.response.status).toBe(404);
+    const deleted = await callProxy(`/v1/responses/${turn1.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${routed.apiKey}` } }, openai);
+    expect(await deleted.response.json()).toMatchObject({ id: turn1.id, deleted: true });
+  });
+
+  it('runs built-in tools upstream: only a translated call refuses them', async () => {
+    const call = await respond({ model: 'openai/gpt-4o-mini', input: `search ${nonce()}`, tools: [{ type: 'web_search' }] }, openai);
+    expect(call.response.status).toBe(200);
+  });
+
+  it('is translated through chat when the operator says the server lacks /responses', async () => {
+    const tag = nonce();
+    const call = await respond({ model: 'openai/gpt-4o-mini', input: `translate me ${tag}` }, { ...openai, OPENAI_RESPONSES_API: 'translate' });
+    expect(call.response.status).toBe(200);
+    const [sent] = await upstreamRequests(tag);
+    expect(sent.path).toBe('/v1/chat/completions');
+    expect(outputText((await call.response.json()) as ResponseBody)).toContain(tag);
   });
 });
