@@ -18,11 +18,21 @@ import type { AppEnv } from './http/context';
 
 export const app = new Hono<AppEnv>();
 
+/**
+ * Errors are answered in the shape of the API the client speaks: Anthropic's for the Messages
+ * endpoints and for any request that names an `anthropic-version` (the Anthropic SDK, Claude
+ * Code), OpenAI's otherwise.
+ */
+const speaksAnthropic = (c: Context<AppEnv>) => c.req.path.startsWith('/v1/messages') || c.req.header('anthropic-version') !== undefined;
+const errorResponseFor = (c: Context<AppEnv>) => (speaksAnthropic(c) ? anthropicErrorResponse : errorResponse);
+
 app.use('*', async (c, next) => {
   c.set('requestId', newRequestId());
   c.set('startedAt', Date.now());
   await next();
   c.res.headers.set('x-request-id', c.get('requestId'));
+  // Anthropic's clients read the request id from `request-id`.
+  if (speaksAnthropic(c)) c.res.headers.set('request-id', c.get('requestId'));
   for (const [name, value] of Object.entries(c.get('rateLimitHeaders') ?? {})) c.res.headers.set(name, value);
 });
 
@@ -70,14 +80,6 @@ app.use(
   corsFor((env) => env.ADMIN_CORS_ALLOWED_ORIGINS, { allowHeaders: ['authorization', 'content-type'], exposeHeaders: ['x-request-id', 'x-analytics-source'] }),
 );
 app.route('/admin', admin);
-
-/**
- * Errors are answered in the shape of the API the client speaks: Anthropic's for the Messages
- * endpoints and for any request that names an `anthropic-version` (the Anthropic SDK, Claude
- * Code), OpenAI's otherwise.
- */
-const errorResponseFor = (c: Context<AppEnv>) =>
-  c.req.path.startsWith('/v1/messages') || c.req.header('anthropic-version') !== undefined ? anthropicErrorResponse : errorResponse;
 
 app.notFound((c) =>
   errorResponseFor(c)(new ProxyError(404, 'Unknown endpoint.', { type: 'invalid_request_error', code: 'unknown_url' }), { 'x-request-id': c.get('requestId') }),
