@@ -312,3 +312,34 @@ describe('native (OpenAI upstream)', () => {
     expect(outputText((await call.response.json()) as ResponseBody)).toContain(tag);
   });
 });
+
+describe('a client that leaves mid-stream', () => {
+  it.each([
+    ['native', 'openai/gpt-4o-mini'],
+    ['translated', 'anthropic/claude-haiku-4-5'],
+  ])('(%s) has its upstream cancelled and its row written: 499, the output so far estimated', async (_path, model) => {
+    const tag = nonce();
+    const leaver = await createTestTenant();
+    const controller = new AbortController();
+    const call = await callProxy(
+      new Request('http://proxy.test/v1/responses', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${leaver.apiKey}` },
+        body: JSON.stringify({ model, stream: true, input: `upstream:chunk-delay=100 write a long essay about many things ${tag}` }),
+        signal: controller.signal,
+      }),
+      undefined,
+      upstreamEnv(),
+    );
+    const reader = call.response.body!.getReader();
+    let received = '';
+    while (!received.includes('output_text.delta')) received += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    await call.settled();
+    await expect.poll(async () => (await upstreamRequests(tag))[0].aborted).toBe(true);
+    const row = await loggedRow(call.response.headers.get('x-request-id'));
+    expect(row).toMatchObject({ endpoint: 'responses', status: 499, error_type: 'client_closed', usage_estimated: 1, stream: 1 });
+    expect(row!.prompt_tokens).toBeGreaterThan(0);
+  });
+});
