@@ -13,6 +13,8 @@
  *   GET  /v1/responses/{id}     a stored response (404 when unknown, deleted or `store: false`)
  *   DELETE /v1/responses/{id}   forget it: `{id, object: 'response', deleted: true}` (404 when unknown)
  *   POST /v1/messages           Anthropic Messages, plain JSON or SSE
+ *   POST /v1/messages/count_tokens  Anthropic token counting: `{input_tokens}`, the same count as a
+ *                               message's whole input (cache buckets included)
  *   (the OpenAI routes also answer without the /v1 prefix)
  *   GET  /__requests?contains=<text>[&path=<path>]   recorded requests (JSON array, oldest first)
  *   DELETE /__requests          forget all recorded requests
@@ -56,7 +58,8 @@
  *     `cache_creation_input_tokens = prefixTokens`, later ones `cache_read_input_tokens =
  *     prefixTokens`; `input_tokens` is the rest (total - read - creation), as Anthropic
  *     reports it. Both cache fields appear in usage only when the request has some
- *     `cache_control` (then the one not used is 0). Put your nonce inside the cached prefix
+ *     `cache_control` (then the one not used is 0), with `cache_creation` splitting the writes
+ *     by lifetime: all 1-hour when any mark says `ttl: '1h'`, else all 5-minute. Put your nonce inside the cached prefix
  *     (e.g. the system prompt) if a test asserts write-then-read, so parallel files don't
  *     share a cache entry.
  *   - `upstream:cache=read|write|none` anywhere in the body forces the outcome for both
@@ -972,12 +975,12 @@ function anthropicError(r: Responder, status: number, message?: string) {
 /** Anthropic prompt-cache state: (model, prefix) hashes seen so far. */
 type CacheState = Set<string>;
 
-async function anthropicMessages(r: Responder, body: any, cacheState: CacheState) {
+async function anthropicMessages(r: Responder, body: any, cacheState: CacheState, countOnly = false) {
   for (const key of Object.keys(body)) {
     if (!ANTHROPIC_FIELDS.has(key)) return anthropicError(r, 400, `${key}: Extra inputs are not permitted`);
   }
   if (typeof body.model !== 'string' || !body.model) return anthropicError(r, 400, 'model: Field required');
-  if (!Number.isInteger(body.max_tokens) || body.max_tokens < 1) return anthropicError(r, 400, 'max_tokens: Field required (an integer >= 1)');
+  if (!countOnly && (!Number.isInteger(body.max_tokens) || body.max_tokens < 1)) return anthropicError(r, 400, 'max_tokens: Field required (an integer >= 1)');
   if (!Array.isArray(body.messages) || body.messages.length === 0) return anthropicError(r, 400, 'messages: Field required (at least one message)');
   for (const [i, msg] of (body.messages as any[]).entries()) {
     if (msg?.role !== 'user' && msg?.role !== 'assistant') {
@@ -1007,6 +1010,8 @@ async function anthropicMessages(r: Responder, body: any, cacheState: CacheState
   }
   const textChars = segments.reduce((s, x) => s + x.chars, 0);
   const totalInput = tokensOf(textChars) + 3 * body.messages.length + tokensOf(toolChars);
+  // count_tokens: the whole prompt, nothing cached or answered.
+  if (countOnly) return r.jsonOk({ input_tokens: totalInput }, anthropicHeaders());
 
   const hasCacheControl = segments.some((s) => s.cached);
   let cacheRead = 0;
@@ -1059,6 +1064,11 @@ async function anthropicMessages(r: Responder, body: any, cacheState: CacheState
   if (hasCacheControl) {
     usageStart.cache_creation_input_tokens = cacheWrite;
     usageStart.cache_read_input_tokens = cacheRead;
+    // Writes by lifetime: all of them 1-hour when any breakpoint asks for `ttl: '1h'`.
+    const oneHour = [...tools, ...systemBlocks, ...(body.messages as any[]).flatMap((m) => (Array.isArray(m.content) ? m.content : []))].some(
+      (b) => b?.cache_control?.ttl === '1h',
+    );
+    usageStart.cache_creation = { ephemeral_5m_input_tokens: oneHour ? 0 : cacheWrite, ephemeral_1h_input_tokens: oneHour ? cacheWrite : 0 };
   }
   const id = `msg_${hash(JSON.stringify(body)).slice(0, 24)}`;
   const model = body.model;
@@ -1206,7 +1216,7 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
       if (m.slowMs > 0) await sleep(m.slowMs);
       if (res.destroyed) return;
 
-      const isAnthropic = path === '/v1/messages';
+      const isAnthropic = path === '/v1/messages' || path === '/v1/messages/count_tokens';
       const openaiPath = path.replace(/^\/v1(?=\/)/, '');
       const responseById = /^\/responses\/([^/]+)$/.exec(openaiPath);
       const isOpenAI = ['/chat/completions', '/embeddings', '/models', '/responses'].includes(openaiPath) || responseById !== null;
@@ -1218,7 +1228,7 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
         if (!req.headers['anthropic-version']) return anthropicError(r, 400, 'anthropic-version: header is required');
         if (badJson || !body || typeof body !== 'object') return anthropicError(r, 400, 'There was an issue with the request body: invalid JSON');
         if (m.status) return anthropicError(r, m.status);
-        return await anthropicMessages(r, body, cacheState);
+        return await anthropicMessages(r, body, cacheState, path === '/v1/messages/count_tokens');
       }
       if (isOpenAI) {
         if (openaiAuthFailed(req)) return openaiError(r, 401);

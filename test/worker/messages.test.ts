@@ -225,3 +225,58 @@ describe('GET /v1/models', () => {
     expect(body.data[0]).toMatchObject({ type: 'model', id: 'cheap' });
   });
 });
+
+describe('native cost details', () => {
+  it('prices 1-hour cache writes at their own rate and keeps them on the row', async () => {
+    const tag = nonce();
+    const system = [{ type: 'text', text: `${tag} ${'You are a careful assistant. '.repeat(300)}`, cache_control: { type: 'ephemeral', ttl: '1h' } }];
+    const call = await send({ model: 'anthropic/claude-sonnet-4-5', max_tokens: 50, system, messages: [{ role: 'user', content: 'hi' }] }, anthropicOnly);
+    const message = (await call.response.json()) as MessageBody & { usage: { cache_creation: { ephemeral_1h_input_tokens: number } } };
+    const writes = message.usage.cache_creation_input_tokens!;
+    expect(writes).toBeGreaterThan(1000);
+    expect(message.usage.cache_creation.ephemeral_1h_input_tokens).toBe(writes);
+    await call.settled();
+    const row = await loggedRow(call.response.headers.get('x-request-id'));
+    const price = BUILT_IN_MODELS.find((m) => m.id === 'anthropic/claude-sonnet-4-5')!;
+    const usage = {
+      promptTokens: message.usage.input_tokens + writes,
+      completionTokens: message.usage.output_tokens,
+      cachedTokens: 0,
+      cacheWriteTokens: writes,
+      cacheWrite1hTokens: writes,
+    };
+    expect(row).toMatchObject({ cache_write_tokens: writes, cache_write_1h_tokens: writes, cost_nano: costNano(usage, price) });
+    // At the 5-minute rate the same call would cost less: 1.25x input instead of 2x.
+    expect(costNano({ ...usage, cacheWrite1hTokens: 0 }, price)).toBeLessThan(row!.cost_nano);
+  });
+
+  it('forwards count_tokens to Anthropic, logged at zero cost', async () => {
+    const call = await send(
+      { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: `count ${nonce()}` }] },
+      anthropicOnly,
+      {},
+      '/v1/messages/count_tokens',
+    );
+    expect(call.response.status).toBe(200);
+    expect(((await call.response.json()) as { input_tokens: number }).input_tokens).toBeGreaterThan(0);
+    await call.settled();
+    expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({ endpoint: 'count_tokens', provider: 'anthropic', cost_nano: 0 });
+  });
+});
+
+describe('response cache', () => {
+  it('replays a cached Message as Anthropic events', async () => {
+    const request = { model: 'cheap', max_tokens: 50, temperature: 0, messages: [{ role: 'user', content: `cache me ${nonce()}` }] };
+    const miss = await send(request);
+    const original = (await miss.response.json()) as MessageBody;
+    await miss.settled();
+    const hit = await send({ ...request, stream: true });
+    expect(hit.response.headers.get('x-proxy-cache')).toBe('HIT');
+    const events = await readSse(hit.response);
+    const types = events.map((e) => e.event);
+    expect(types.slice(0, 3)).toEqual(['message_start', 'content_block_start', 'content_block_delta']);
+    expect(types.slice(-3)).toEqual(['content_block_stop', 'message_delta', 'message_stop']);
+    const deltas = events.filter((e) => e.event === 'content_block_delta').map((e) => (JSON.parse(e.data) as { delta: { text: string } }).delta.text);
+    expect(deltas.join('')).toBe(said(original));
+  });
+});
