@@ -9,7 +9,17 @@
  * with json_each and window functions in SQLite's C code.
  */
 import { invalidRequest } from '../proxy/core/errors';
-import { analyticsState, COUNTERS, projectionFor, RAW_COUNTER_SQL, type AnalyticsState, type Counters, type Dimension, type Scope } from './aggregate';
+import {
+  analyticsState,
+  COUNTERS,
+  projectionFor,
+  RAW_COUNTER_SQL,
+  ROLLUP_DIMENSIONS,
+  type AnalyticsState,
+  type Counters,
+  type Dimension,
+  type Scope,
+} from './aggregate';
 import { bucketUpperBound, mergeInto, percentileBucket, type Histogram } from './histogram';
 import { bucketSql, histogramJsonSql } from './histogram-sql';
 import { DAY_MS, HOUR_MS, MINUTE_MS, planSegments, type Segment } from './segments';
@@ -17,13 +27,20 @@ import type { GroupBy } from './types';
 
 export type { Dimension };
 /** The dimension behind each of the API's group_by values. */
-export const GROUP_DIMENSION: Record<GroupBy, Dimension> = { tenant: 'tenant_id', model: 'model', tier: 'tier', provider: 'provider' };
+export const GROUP_DIMENSION: Record<GroupBy, Dimension> = { tenant: 'tenant_id', model: 'model', tier: 'tier', provider: 'provider', endpoint: 'endpoint' };
+
+/**
+ * The group of calls whose endpoint is not known: those rolled up before migration 0012, whose raw
+ * rows were purged before their hours could be rebuilt with the endpoint (rollup rows with endpoint '').
+ */
+export const UNKNOWN_ENDPOINT = '(unknown)';
 
 /** A point's value of the grouped dimension (the provider dimension is reported in the model column). */
 export function groupKeyOf(row: PointRow, groupBy: GroupBy | undefined): string {
   if (groupBy === 'tenant') return row.tenant_id;
   if (groupBy === 'tier') return row.tier || '(none)';
   if (groupBy === 'model' || groupBy === 'provider') return row.model || '(none)';
+  if (groupBy === 'endpoint') return row.endpoint || UNKNOWN_ENDPOINT;
   return 'all';
 }
 
@@ -41,6 +58,7 @@ export interface PointRow extends Counters {
   tenant_id: string;
   model: string;
   tier: string;
+  endpoint: string;
   latency: Percentiles;
   ttft: Percentiles;
 }
@@ -65,18 +83,19 @@ type HistogramName = keyof typeof HISTOGRAM_OF;
 
 const PROVIDER_OF_MODEL = "CASE WHEN instr(model, '/') > 0 THEN substr(model, 1, instr(model, '/') - 1) ELSE '' END";
 
-/** The point key's three columns: chosen dimensions as they are, the others ''. */
+/** The point key's dimension columns: chosen dimensions as they are, the others ''. */
 function keyProjection(dimensions: Dimension[]): string {
   const has = (d: Dimension) => dimensions.includes(d);
   const model = has('provider') ? PROVIDER_OF_MODEL : has('model') ? 'model' : "''";
-  return `${has('tenant_id') ? 'tenant_id' : "''"} AS tenant_id, ${model} AS model, ${has('tier') ? 'tier' : "''"} AS tier`;
+  const as = (d: Exclude<Dimension, 'provider' | 'model'>) => `${has(d) ? d : "''"} AS ${d}`;
+  return `${as('tenant_id')}, ${model} AS model, ${as('tier')}, ${as('endpoint')}`;
 }
 
-const KEY = 'bucket_start, tenant_id, model, tier';
+const KEY = `bucket_start, ${ROLLUP_DIMENSIONS.join(', ')}`;
 
 /** The request-log columns the reports read, model and tier never NULL (as in the rollups). */
-const RAW_COLUMNS = `ts, tenant_id, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier, status, attempts, cache, prompt_tokens, completion_tokens,
-  cached_tokens, cache_write_tokens, cost_nano, saved_nano, latency_ms, ttft_ms`;
+const RAW_COLUMNS = `ts, tenant_id, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier, endpoint, status, attempts, cache, prompt_tokens,
+  completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_nano, saved_nano, latency_ms, ttft_ms`;
 
 interface Source {
   /** A table expression with the columns the fragment reads (raw rows with model and tier never NULL). */
@@ -207,8 +226,8 @@ function percentilesByKey(direct: ResultRow[], parts: ResultRow[]): Map<string, 
   return byKey;
 }
 
-const keyOf = (r: { bucket_start: number; tenant_id: string; model: string; tier: string }) =>
-  `${r.bucket_start}\u0000${r.tenant_id}\u0000${r.model}\u0000${r.tier}`;
+const keyOf = (r: Pick<PointRow, 'bucket_start' | (typeof ROLLUP_DIMENSIONS)[number]>) =>
+  [r.bucket_start, ...ROLLUP_DIMENSIONS.map((d) => r[d])].join('\u0000');
 export const NO_PERCENTILES: Percentiles = { p50: null, p95: null, p99: null };
 const upper = (bucket: number | null | undefined) => (bucket === null || bucket === undefined ? null : bucketUpperBound(Number(bucket)));
 
@@ -238,7 +257,13 @@ export async function queryPoints(
   const latencies = percentilesByKey(resultOf('latency direct'), resultOf('latency parts'));
   const ttfts = percentilesByKey(resultOf('ttft direct'), resultOf('ttft parts'));
   return resultOf('counters').map((r) => {
-    const row = { bucket_start: Number(r.bucket_start), tenant_id: String(r.tenant_id), model: String(r.model), tier: String(r.tier) } as PointRow;
+    const row = {
+      bucket_start: Number(r.bucket_start),
+      tenant_id: String(r.tenant_id),
+      model: String(r.model),
+      tier: String(r.tier),
+      endpoint: String(r.endpoint),
+    } as PointRow;
     for (const c of COUNTERS) row[c] = Number(r[c] ?? 0);
     row.latency = latencies.get(keyOf(row)) ?? NO_PERCENTILES;
     row.ttft = ttfts.get(keyOf(row)) ?? NO_PERCENTILES;

@@ -14,6 +14,7 @@ export const COUNTERS = [
   'completion_tokens',
   'cached_tokens',
   'cache_write_tokens',
+  'reasoning_tokens',
   'cheap_tokens',
   'tiered_tokens',
   'cost_nano',
@@ -51,6 +52,7 @@ export const RAW_COUNTER_SQL: Record<Counter, string> = {
   completion_tokens: 'completion_tokens',
   cached_tokens: 'cached_tokens',
   cache_write_tokens: 'cache_write_tokens',
+  reasoning_tokens: 'reasoning_tokens',
   cheap_tokens: `CASE WHEN tier = 'cheap' THEN ${UPSTREAM_TOKENS} ELSE 0 END`,
   tiered_tokens: `CASE WHEN tier IN ('cheap', 'expensive') THEN ${UPSTREAM_TOKENS} ELSE 0 END`,
   cost_nano: 'cost_nano',
@@ -66,24 +68,29 @@ export interface Scope {
 export const emptyCounters = (): Counters => Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters;
 
 /** What points are split by; `provider` is read from the model's `provider/` prefix. */
-export type Dimension = 'tenant_id' | 'model' | 'tier' | 'provider';
+export type Dimension = 'tenant_id' | 'model' | 'tier' | 'provider' | 'endpoint';
 
-/** The dimensions a rollup row keeps; the others hold SUMMED. */
-export const PROJECTIONS = ['all', 'tenant', 'model', 'tier', 'tenant+model', 'tenant+tier'] as const;
+/**
+ * The dimensions a rollup row keeps (its `dims`, the kept ones joined by '+' in this order:
+ * tenant, model, tier, endpoint); the others hold SUMMED. See migrations/0006 and 0012.
+ */
+export const PROJECTIONS = ['all', 'tenant', 'model', 'tier', 'endpoint', 'tenant+model', 'tenant+tier', 'tenant+endpoint', 'tenant+model+endpoint'] as const;
 export type Projection = (typeof PROJECTIONS)[number];
 export const SUMMED = '*';
 
-export interface ProjectionColumns {
-  tenant: boolean;
-  model: boolean;
-  tier: boolean;
-}
+/** The rollups' dimension columns, in key order. */
+export const ROLLUP_DIMENSIONS = ['tenant_id', 'model', 'tier', 'endpoint'] as const;
+export type RollupDimension = (typeof ROLLUP_DIMENSIONS)[number];
 
-export const columnsOf = (projection: Projection): ProjectionColumns => ({
-  tenant: projection.startsWith('tenant'),
-  model: projection.endsWith('model'),
-  tier: projection.endsWith('tier'),
-});
+/** The name a projection gives each dimension column it may keep. */
+const KEPT_AS: Record<RollupDimension, string> = { tenant_id: 'tenant', model: 'model', tier: 'tier', endpoint: 'endpoint' };
+
+export type ProjectionColumns = Record<RollupDimension, boolean>;
+
+export const columnsOf = (projection: Projection): ProjectionColumns => {
+  const kept = projection.split('+');
+  return Object.fromEntries(ROLLUP_DIMENSIONS.map((d) => [d, kept.includes(KEPT_AS[d])])) as ProjectionColumns;
+};
 
 /** The projection whose rows answer a query split by `dimensions`, for all tenants or one. */
 export function projectionFor(dimensions: Dimension[], oneTenant: boolean): Projection {
@@ -91,6 +98,7 @@ export function projectionFor(dimensions: Dimension[], oneTenant: boolean): Proj
     (oneTenant || dimensions.includes('tenant_id')) && 'tenant',
     (dimensions.includes('model') || dimensions.includes('provider')) && 'model',
     dimensions.includes('tier') && 'tier',
+    dimensions.includes('endpoint') && 'endpoint',
   ].filter(Boolean);
   const name = keep.join('+') || 'all';
   if (!(PROJECTIONS as readonly string[]).includes(name)) throw new Error(`no rollup keeps ${name}`);

@@ -5,11 +5,12 @@
  * use quantileExactWeighted. The answers have the same shape as the D1 ones.
  *
  * The data point layout is the one proxy/request-log/data-point.ts writes: index1 = tenant; blob1 tenant,
- * blob2 model, blob3 provider, blob4 tier, blob5 status, blob6 cache; double1 prompt tokens,
- * double2 completion, double3 cached, double5 cost (nano-USD), double6 saved (nano-USD),
- * double7 latency ms, double8 TTFT ms (-1 = none), double10 status, double11 upstream attempts
- * (0: a response-cache hit or a call refused before any; points written before the field
- * existed read 0, so they count as no upstream call).
+ * blob2 model, blob3 provider, blob4 tier, blob5 status, blob6 cache, blob7 endpoint; double1
+ * prompt tokens, double2 completion, double3 cached, double5 cost (nano-USD), double6 saved
+ * (nano-USD), double7 latency ms, double8 TTFT ms (-1 = none), double10 status, double11 upstream
+ * attempts (0: a response-cache hit or a call refused before any; points written before the field
+ * existed read 0, so they count as no upstream call), double12 reasoning tokens (points written
+ * before it read 0, as those calls' rows do in D1).
  */
 import type { Env } from '../proxy/core/env';
 import { invalidRequest, ProxyError } from '../proxy/core/errors';
@@ -68,6 +69,7 @@ const SUMS = `SUM(_sample_interval) AS requests,
   SUM(IF(double10 >= 400 AND double10 != 499 AND double11 > 0, _sample_interval, 0)) AS upstream_errors,
   SUM(_sample_interval * double1) AS prompt_tokens,
   SUM(_sample_interval * double2) AS completion_tokens,
+  SUM(_sample_interval * double12) AS reasoning_tokens,
   SUM(_sample_interval * double3) AS cached_tokens,
   SUM(_sample_interval * double5) AS cost_nano,
   SUM(_sample_interval * double6) AS saved_nano,
@@ -90,6 +92,7 @@ interface SumsRow {
   upstream_errors: number;
   prompt_tokens: number;
   completion_tokens: number;
+  reasoning_tokens: number;
   cached_tokens: number;
   cost_nano: number;
   saved_nano: number;
@@ -137,6 +140,7 @@ export async function summaryFromAnalyticsEngine(config: AnalyticsEngineConfig, 
     upstream_error_rate: ratio(num(sums?.upstream_errors), num(sums?.upstream_calls)),
     prompt_tokens: num(sums?.prompt_tokens),
     completion_tokens: num(sums?.completion_tokens),
+    reasoning_tokens: num(sums?.reasoning_tokens),
     cached_tokens: num(sums?.cached_tokens),
     cost_usd: num(sums?.cost_nano) / 1e9,
     cost_nano: Math.round(num(sums?.cost_nano)),
@@ -151,7 +155,7 @@ export async function summaryFromAnalyticsEngine(config: AnalyticsEngineConfig, 
   };
 }
 
-const GROUP_COLUMN: Record<GroupBy, string> = { tenant: 'blob1', model: 'blob2', tier: 'blob4', provider: 'blob3' };
+const GROUP_COLUMN: Record<GroupBy, string> = { tenant: 'blob1', model: 'blob2', tier: 'blob4', provider: 'blob3', endpoint: 'blob7' };
 
 export async function timeseriesFromAnalyticsEngine(config: AnalyticsEngineConfig, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<Timeseries> {
   const { first, step, count } = bucketGrid(scope, interval);
@@ -179,6 +183,7 @@ export async function timeseriesFromAnalyticsEngine(config: AnalyticsEngineConfi
     upstream_error_rate: null,
     prompt_tokens: 0,
     completion_tokens: 0,
+    reasoning_tokens: 0,
     cached_tokens: 0,
     cost_usd: 0,
     saved_usd: 0,
@@ -207,6 +212,7 @@ export async function timeseriesFromAnalyticsEngine(config: AnalyticsEngineConfi
       upstream_error_rate: ratio(num(row.upstream_errors), num(row.upstream_calls)),
       prompt_tokens: num(row.prompt_tokens),
       completion_tokens: num(row.completion_tokens),
+      reasoning_tokens: num(row.reasoning_tokens),
       cached_tokens: num(row.cached_tokens),
       cost_usd: num(row.cost_nano) / 1e9,
       saved_usd: num(row.saved_nano) / 1e9,

@@ -1,13 +1,13 @@
 /**
- * What finance reads: spend per day, tenant and model as CSV, and each tenant's month to date
- * with a month-end forecast from its recent run rate.
+ * What finance reads: spend per day, tenant, model and endpoint as CSV, and each tenant's month
+ * to date with a month-end forecast from its recent run rate.
  */
 import type { Scope } from './aggregate';
 import { queryPoints } from './aggregate-query';
 import { DAY_MS } from './segments';
 import type { Spend } from './types';
 
-const CSV_HEADER = 'day,tenant_id,tenant_name,model,requests,prompt_tokens,completion_tokens,cached_tokens,cost_usd,saved_usd';
+const CSV_HEADER = 'day,tenant_id,tenant_name,model,endpoint,requests,prompt_tokens,completion_tokens,cached_tokens,cost_usd,saved_usd';
 
 /** Nano-USD as a decimal USD string, exactly (no floating point on the way). */
 export function usdString(nano: number): string {
@@ -28,19 +28,24 @@ function csvField(value: string): string {
 
 export async function spendCsv(db: D1Database, scope: Scope): Promise<string> {
   const [rows, tenants] = await Promise.all([
-    queryPoints(db, scope, 'day', ['tenant_id', 'model'], { percentiles: false }),
+    queryPoints(db, scope, 'day', ['tenant_id', 'model', 'endpoint'], { percentiles: false }),
     db.prepare('SELECT id, name FROM tenants').all<{ id: string; name: string }>(),
   ]);
   const names = new Map(tenants.results.map((t) => [t.id, t.name]));
-  // One row per day, tenant and model already: summed inside D1.
+  // One row per day, tenant, model and endpoint already: summed inside D1. The endpoint is empty
+  // where it is not known (days rolled up before migration 0012 whose raw rows were purged first).
   const body = rows
-    .sort((a, b) => a.bucket_start - b.bucket_start || a.tenant_id.localeCompare(b.tenant_id) || a.model.localeCompare(b.model))
+    .sort(
+      (a, b) =>
+        a.bucket_start - b.bucket_start || a.tenant_id.localeCompare(b.tenant_id) || a.model.localeCompare(b.model) || a.endpoint.localeCompare(b.endpoint),
+    )
     .map((r) =>
       [
         new Date(r.bucket_start).toISOString().slice(0, 10),
         csvField(r.tenant_id),
         csvField(names.get(r.tenant_id) ?? ''),
         csvField(r.model),
+        csvField(r.endpoint),
         r.requests,
         r.prompt_tokens,
         r.completion_tokens,

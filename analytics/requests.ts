@@ -14,6 +14,8 @@ export interface RequestLogFilter {
   status?: string;
   tier?: string;
   cache?: string;
+  /** The inbound API (schemas.ts validates it: one of ENDPOINTS). */
+  endpoint?: string;
   limit: number;
   cursor?: string;
 }
@@ -46,6 +48,7 @@ export async function queryRequestLog(db: D1Database, filter: RequestLogFilter):
   if (filter.model) (where.push('(model = ? OR model_requested = ?)'), params.push(filter.model, filter.model));
   if (filter.tier) (where.push('tier = ?'), params.push(filter.tier));
   if (filter.cache) (where.push('cache = ?'), params.push(filter.cache.toUpperCase()));
+  if (filter.endpoint) (where.push('endpoint = ?'), params.push(filter.endpoint));
   if (filter.status === 'error') where.push('status >= 400');
   else if (filter.status === 'ok') where.push('status < 400');
   else if (filter.status) (where.push('status = ?'), params.push(Number(filter.status)));
@@ -66,13 +69,39 @@ export async function queryRequestLog(db: D1Database, filter: RequestLogFilter):
   };
 }
 
+/**
+ * A stored row as the API serves it: the documented fields (schemas.ts) one by one, never the row
+ * spread, so a column a migration adds is not served undocumented before the schema names it.
+ */
 const toApiRow = (row: StoredRequestRow): RequestLogRow => ({
-  ...row,
+  id: row.id,
   ts: new Date(row.ts).toISOString(),
-  cost_usd: row.cost_nano / 1e9,
-  saved_usd: row.saved_nano / 1e9,
+  tenant_id: row.tenant_id,
+  key_id: row.key_id,
+  endpoint: row.endpoint,
+  model_requested: row.model_requested,
+  model: row.model,
+  provider: row.provider,
+  tier: row.tier,
+  route_reason: row.route_reason,
+  status: row.status,
+  error_type: row.error_type,
+  error_message: row.error_message,
+  prompt_tokens: row.prompt_tokens,
+  completion_tokens: row.completion_tokens,
+  cached_tokens: row.cached_tokens,
+  cache_write_tokens: row.cache_write_tokens,
+  reasoning_tokens: row.reasoning_tokens,
   usage_estimated: row.usage_estimated === 1,
+  cost_nano: row.cost_nano,
+  cost_usd: row.cost_nano / 1e9,
+  saved_nano: row.saved_nano,
+  saved_usd: row.saved_nano / 1e9,
+  latency_ms: row.latency_ms,
+  ttft_ms: row.ttft_ms,
   stream: row.stream === 1,
+  cache: row.cache,
+  attempts: row.attempts,
 });
 
 /** One call, with the upstream attempts that failed before its last one and, if its tenant stores content, its prompt and answer; null when unknown. */

@@ -1,9 +1,10 @@
 /**
  * The rollup job, run by the cron trigger: aggregates finished hours of the request log into
  * rollup_hourly and whole days into rollup_daily, one row per group of each projection (see
- * migrations/0006_rollup_projections.sql), then purges raw rows past the retention and prunes
- * hourly rows past theirs. The aggregation runs inside D1 (a few INSERT … SELECT statements per
- * range of hours, whatever the volume), so no row crosses into the Worker.
+ * migrations/0006_rollup_projections.sql and 0012_endpoint_reasoning.sql), then purges raw rows
+ * past the retention and prunes hourly rows past theirs. The aggregation runs inside D1 (a few
+ * INSERT … SELECT statements per range of hours, whatever the volume), so no row crosses into the
+ * Worker.
  *
  * Rows are written after their call ends (a stream may end long after it started, and its row
  * carries the start time; a queue backlog or replay may come hours or days later). A trigger
@@ -12,7 +13,7 @@
  * hours and days, so the job is idempotent.
  */
 import type { Env } from '../proxy/core/env';
-import { analyticsState, columnsOf, COUNTERS, PROJECTIONS, RAW_COUNTER_SQL, STATE_KEYS, SUMMED, type AnalyticsState } from './aggregate';
+import { analyticsState, columnsOf, COUNTERS, PROJECTIONS, RAW_COUNTER_SQL, ROLLUP_DIMENSIONS, STATE_KEYS, SUMMED, type AnalyticsState } from './aggregate';
 import { bucketSql, histogramEntriesSql, histogramJsonSql, percentileBucketsSql } from './histogram-sql';
 import { DAY_MS, HOUR_MS } from './segments';
 import { numberVar } from '../proxy/core/config';
@@ -33,7 +34,7 @@ const MAX_DELETE_BATCHES = 20;
 const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
 const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
 
-const KEY = 'dims, bucket_start, tenant_id, model, tier';
+const KEY = `dims, bucket_start, ${ROLLUP_DIMENSIONS.join(', ')}`;
 const qualified = (table: string) =>
   KEY.split(', ')
     .map((k) => `${table}.${k}`)
@@ -78,24 +79,24 @@ function insertRollupSql(table: RollupTable, source: RollupSource): string[] {
 }
 
 /** Which dimensions each projection keeps, as a table (D1 allows at most five terms in a UNION). */
-const PROJECTIONS_CTE = `projections (dims, keeps_tenant, keeps_model, keeps_tier) AS (VALUES ${PROJECTIONS.map((p) => {
+const PROJECTIONS_CTE = `projections (dims, ${ROLLUP_DIMENSIONS.map((d) => `keeps_${d}`).join(', ')}) AS (VALUES ${PROJECTIONS.map((p) => {
   const keep = columnsOf(p);
-  return `('${p}', ${Number(keep.tenant)}, ${Number(keep.model)}, ${Number(keep.tier)})`;
+  return `('${p}', ${ROLLUP_DIMENSIONS.map((d) => Number(keep[d])).join(', ')})`;
 }).join(', ')})`;
 
-/** `rows` (with bucket_start, tenant_id, model, tier and `columns`) once per projection, the dimensions it does not keep as SUMMED. */
+/** `rows` (with bucket_start, the dimension columns and `columns`) once per projection, the dimensions it does not keep as SUMMED. */
 function everyProjection(rows: string, columns: string[] = []): string {
-  const dimension = (name: string) => `CASE WHEN p.keeps_${name === 'tenant_id' ? 'tenant' : name} THEN r.${name} ELSE '${SUMMED}' END AS ${name}`;
-  const key = `p.dims, r.bucket_start, ${['tenant_id', 'model', 'tier'].map(dimension).join(', ')}`;
+  const dimension = (name: string) => `CASE WHEN p.keeps_${name} THEN r.${name} ELSE '${SUMMED}' END AS ${name}`;
+  const key = `p.dims, r.bucket_start, ${ROLLUP_DIMENSIONS.map(dimension).join(', ')}`;
   return `SELECT ${columns.length ? [key, ...columns.map((c) => `r.${c}`)].join(', ') : `DISTINCT ${key}`} FROM ${rows} AS r CROSS JOIN projections AS p`;
 }
 
 /**
  * The request log's rows of [?1, ?2) as hourly rows. Raw rows are grouped once per hour,
- * tenant, model and tier (and latency bucket), and every projection is summed from those groups.
+ * tenant, model, tier and endpoint (and latency bucket), and every projection is summed from those groups.
  */
 const RAW = `FROM requests WHERE ts >= ?1 AND ts < ?2`;
-const RAW_GROUP = `(ts / ${HOUR_MS}) * ${HOUR_MS} AS bucket_start, tenant_id, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier`;
+const RAW_GROUP = `(ts / ${HOUR_MS}) * ${HOUR_MS} AS bucket_start, tenant_id, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier, endpoint`;
 const RAW_HISTOGRAM_OF: Record<HistogramName, { column: string; filter: string }> = {
   latency: { column: 'latency_ms', filter: 'status = 200' },
   ttft: { column: 'ttft_ms', filter: 'ttft_ms IS NOT NULL' },
@@ -103,10 +104,10 @@ const RAW_HISTOGRAM_OF: Record<HistogramName, { column: string; filter: string }
 const HOURLY_FROM_RAW_SQL = insertRollupSql('rollup_hourly', {
   ctes: [
     PROJECTIONS_CTE,
-    `raw_counters AS (SELECT ${RAW_GROUP}, ${COUNTERS.map((c) => `SUM(${RAW_COUNTER_SQL[c]}) AS ${c}`).join(', ')} ${RAW} GROUP BY 1, 2, 3, 4)`,
+    `raw_counters AS (SELECT ${RAW_GROUP}, ${COUNTERS.map((c) => `SUM(${RAW_COUNTER_SQL[c]}) AS ${c}`).join(', ')} ${RAW} GROUP BY 1, 2, 3, 4, 5)`,
     ...HISTOGRAMS.map(
       (h) =>
-        `raw_${h} AS (SELECT ${RAW_GROUP}, ${bucketSql(RAW_HISTOGRAM_OF[h].column)} AS b, COUNT(*) AS n ${RAW} AND ${RAW_HISTOGRAM_OF[h].filter} GROUP BY 1, 2, 3, 4, 5)`,
+        `raw_${h} AS (SELECT ${RAW_GROUP}, ${bucketSql(RAW_HISTOGRAM_OF[h].column)} AS b, COUNT(*) AS n ${RAW} AND ${RAW_HISTOGRAM_OF[h].filter} GROUP BY 1, 2, 3, 4, 5, 6)`,
     ),
   ].join(',\n    '),
   keys: everyProjection('raw_counters'),
@@ -116,7 +117,7 @@ const HOURLY_FROM_RAW_SQL = insertRollupSql('rollup_hourly', {
 
 /** The hourly rows of [?1, ?2), every projection, as daily rows. */
 const HOURLY = `WHERE dims IN (${ALL_PROJECTIONS}) AND bucket_start >= ?1 AND bucket_start < ?2`;
-const DAY_OF = `dims, (bucket_start / ${DAY_MS}) * ${DAY_MS} AS bucket_start, tenant_id, model, tier`;
+const DAY_OF = `dims, (bucket_start / ${DAY_MS}) * ${DAY_MS} AS bucket_start, ${ROLLUP_DIMENSIONS.join(', ')}`;
 const DAILY_FROM_HOURLY_SQL = insertRollupSql('rollup_daily', {
   keys: `SELECT DISTINCT ${DAY_OF} FROM rollup_hourly ${HOURLY}`,
   counters: `SELECT ${DAY_OF}, ${COUNTERS.join(', ')} FROM rollup_hourly ${HOURLY}`,
@@ -155,8 +156,9 @@ async function newHours(db: D1Database, rolledUntil: number, currentHour: number
 
 /**
  * Hours that received rows after they were rolled up and can still be rebuilt (their raw rows
- * are all there), newest first. Migration 0011 marks every kept hour this way, to rebuild the
- * rollups with its new counters: the last day is right after one run, the rest over the next.
+ * are all there), newest first. Migrations 0011 and 0012 mark every kept hour this way, to rebuild
+ * the rollups with their new counters and projections: the last day is right after one run, the
+ * rest over the next.
  */
 async function lateHours(db: D1Database, rawFrom: number): Promise<number[]> {
   const { results } = await db

@@ -5,11 +5,21 @@
  */
 import { z } from '@hono/zod-openapi';
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../proxy/core/ids';
+import { ENDPOINTS } from './endpoints';
 
 /** An instant: an ISO 8601 date-time with an offset, or a plain date for finance users, meaning its UTC midnight. */
 const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
   error: 'expected an ISO 8601 date-time with an offset (2026-11-01T09:30:00Z) or a date (2026-11-01, its UTC midnight)',
 });
+
+/** The inbound API a call came through (endpoints.ts). */
+export const EndpointSchema = z.enum(ENDPOINTS).openapi({
+  description:
+    'The inbound API: `chat` (/v1/chat/completions), `embeddings` (/v1/embeddings), `responses` (/v1/responses), `messages` (/v1/messages), `count_tokens` (/v1/messages/count_tokens).',
+});
+
+/** Reasoning tokens, as every figure that has them describes them. */
+const REASONING = 'Hidden reasoning tokens: part of completion_tokens (as OpenAI counts them), billed once, as output';
 
 export const TimeWindowQuery = z.strictObject({
   from: Instant.optional().openapi({ description: 'ISO 8601 date-time with an offset, or a date (its UTC midnight); default 24 hours before `to`.' }),
@@ -26,6 +36,7 @@ export const RequestLogQuery = TimeWindowQuery.extend({
     .openapi({ description: 'An HTTP status, `error` or `ok`.' }),
   tier: z.enum(['cheap', 'expensive']).optional(),
   cache: z.enum(['HIT', 'MISS', 'BYPASS', 'hit', 'miss', 'bypass']).optional(),
+  endpoint: EndpointSchema.optional(),
   // Digits only: a coerced number would take 1e2, 0x10 or 5.0 as well.
   limit: z
     .string()
@@ -43,7 +54,7 @@ export const RequestLogRowSchema = z
     ts: z.string(),
     tenant_id: z.string(),
     key_id: z.string(),
-    endpoint: z.string(),
+    endpoint: EndpointSchema,
     model_requested: z.string().nullable(),
     model: z.string().nullable(),
     provider: z.string().nullable(),
@@ -56,6 +67,7 @@ export const RequestLogRowSchema = z
     completion_tokens: z.number(),
     cached_tokens: z.number(),
     cache_write_tokens: z.number(),
+    reasoning_tokens: z.number().openapi({ description: REASONING }),
     usage_estimated: z.boolean(),
     cost_nano: z.number().openapi({ description: 'Exact cost in nano-USD (1e-9 USD).' }),
     cost_usd: z.number(),
@@ -102,7 +114,7 @@ export const RequestLogPageSchema = z
 export const AnalyticsQuery = TimeWindowQuery.extend({ tenant: z.string().regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional() });
 
 /** What reports may be grouped by, and the buckets of a series. */
-export const GroupBySchema = z.enum(['tenant', 'model', 'tier', 'provider']);
+export const GroupBySchema = z.enum(['tenant', 'model', 'tier', 'provider', 'endpoint']);
 export const IntervalSchema = z.enum(['minute', 'hour', 'day']);
 
 const nullableMs = z.number().nullable();
@@ -128,6 +140,7 @@ export const SummarySchema = z
     ...upstreamErrorFields,
     prompt_tokens: z.number(),
     completion_tokens: z.number(),
+    reasoning_tokens: z.number().openapi({ description: REASONING }),
     cached_tokens: z.number(),
     cost_usd: z.number(),
     cost_nano: z.number().openapi({ description: 'Exact cost in nano-USD' }),
@@ -164,6 +177,7 @@ export const PointSchema = z.object({
   ...upstreamErrorFields,
   prompt_tokens: z.number(),
   completion_tokens: z.number(),
+  reasoning_tokens: z.number(),
   cached_tokens: z.number(),
   cost_usd: z.number(),
   saved_usd: z.number(),

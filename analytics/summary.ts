@@ -17,6 +17,7 @@ function summarize(scope: Scope, totals: Counters & { latency: Percentiles; ttft
     upstream_error_rate: ratio(totals.upstream_errors, totals.upstream_calls),
     prompt_tokens: totals.prompt_tokens,
     completion_tokens: totals.completion_tokens,
+    reasoning_tokens: totals.reasoning_tokens,
     cached_tokens: totals.cached_tokens,
     cost_usd: totals.cost_nano / 1e9,
     cost_nano: totals.cost_nano,
@@ -42,7 +43,7 @@ export async function summary(db: D1Database, scope: Scope): Promise<Summary> {
   return whole?.summary ?? summarize(scope, { ...emptyCounters(), latency: NO_PERCENTILES, ttft: NO_PERCENTILES });
 }
 
-/** GET /admin/analytics/breakdown: the summary per tenant, model, tier or provider, side by side. */
+/** GET /admin/analytics/breakdown: the summary per tenant, model, tier, provider or endpoint, side by side. */
 export async function breakdown(db: D1Database, scope: Scope, groupBy: GroupBy): Promise<Breakdown> {
   const groups = await summariesBy(db, scope, groupBy);
   return {

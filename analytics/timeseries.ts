@@ -9,7 +9,16 @@ export const INTERVAL_MS: Record<Interval, number> = { minute: MINUTE_MS, hour: 
 export const MAX_POINTS = 2000;
 
 /** A bucket where nothing happened (only ever read). */
-const EMPTY_POINT: PointRow = { ...emptyCounters(), bucket_start: 0, tenant_id: '', model: '', tier: '', latency: NO_PERCENTILES, ttft: NO_PERCENTILES };
+const EMPTY_POINT: PointRow = {
+  ...emptyCounters(),
+  bucket_start: 0,
+  tenant_id: '',
+  model: '',
+  tier: '',
+  endpoint: '',
+  latency: NO_PERCENTILES,
+  ttft: NO_PERCENTILES,
+};
 
 function point(ts: number, t: PointRow): Point {
   return {
@@ -22,6 +31,7 @@ function point(ts: number, t: PointRow): Point {
     upstream_error_rate: t.upstream_calls ? t.upstream_errors / t.upstream_calls : null,
     prompt_tokens: t.prompt_tokens,
     completion_tokens: t.completion_tokens,
+    reasoning_tokens: t.reasoning_tokens,
     cached_tokens: t.cached_tokens,
     cost_usd: t.cost_nano / 1e9,
     saved_usd: t.saved_nano / 1e9,

@@ -5,6 +5,7 @@
 import type { z } from '@hono/zod-openapi';
 import type {
   BreakdownSchema,
+  EndpointSchema,
   GroupBySchema,
   IntervalSchema,
   PointSchema,
@@ -18,6 +19,8 @@ import type {
 } from './schemas';
 
 export type Interval = z.infer<typeof IntervalSchema>;
+/** The inbound API of a call: chat, embeddings, responses, messages or count_tokens. */
+export type Endpoint = z.infer<typeof EndpointSchema>;
 export type GroupBy = z.infer<typeof GroupBySchema>;
 export type Summary = z.infer<typeof SummarySchema>;
 /** A summary of one group of a breakdown. */
@@ -45,7 +48,7 @@ export interface StoredRequestRow {
   ts: number;
   tenant_id: string;
   key_id: string;
-  endpoint: string;
+  endpoint: Endpoint;
   model_requested: string | null;
   model: string | null;
   provider: string | null;
@@ -58,6 +61,8 @@ export interface StoredRequestRow {
   completion_tokens: number;
   cached_tokens: number;
   cache_write_tokens: number;
+  /** Hidden reasoning tokens, a part of completion_tokens (0 for rows logged before migration 0012). */
+  reasoning_tokens: number;
   usage_estimated: number;
   cost_nano: number;
   saved_nano: number;

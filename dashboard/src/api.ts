@@ -73,6 +73,7 @@ export interface RequestFilters {
   status?: string;
   tier?: string;
   cache?: string;
+  endpoint?: string;
 }
 
 export const api = {

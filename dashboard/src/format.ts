@@ -11,10 +11,11 @@ export const percent = (value: number | null, digits = 1) => (value === null ? '
 export const ms = (value: number | null) => (value === null ? '–' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${whole.format(value)} ms`);
 
 /**
- * A model's or provider's name in a breakdown. Calls refused before a model was chosen (an unknown
- * model, a bad request) are grouped under "(none)", which would say nothing to a reader.
+ * A model's, provider's or endpoint's name in a breakdown. Calls refused before a model was chosen
+ * (an unknown model, a bad request) are grouped under "(none)", which would say nothing to a
+ * reader; so are, under "(unknown)", calls rolled up before the endpoint was kept (migration 0012).
  */
-export const groupName = (key: string) => (key === '(none)' ? 'no model (bad request)' : key);
+export const groupName = (key: string) => (key === '(none)' ? 'no model (bad request)' : key === '(unknown)' ? 'endpoint not recorded (older calls)' : key);
 
 /** Time of day for today's moments, with the date for older ones. */
 export function dateTime(iso: string, now = new Date()): string {

@@ -33,3 +33,15 @@ export function useRoute(): Route {
   }, []);
   return route;
 }
+
+/** The current view with some of its query parameters changed (undefined removes one): the other filters, range and choices stay. */
+export function navigateWith(changes: Record<string, string | undefined>) {
+  const { segments, params } = parseRoute(location.hash);
+  navigate(segments.map(encodeURIComponent).join('/') || 'overview', { ...Object.fromEntries(params), ...changes });
+}
+
+/** A query parameter that must be one of `allowed` (a hand-edited URL may hold anything), else `fallback`. */
+export function choiceOf<T extends string>(route: Route, name: string, allowed: readonly T[], fallback: T): T {
+  const value = route.params.get(name);
+  return allowed.includes(value as T) ? (value as T) : fallback;
+}

@@ -371,6 +371,106 @@ describe('the dashboard', () => {
     expect(await page.getByRole('region', { name: 'Answer' }).textContent()).toContain('chat.completion');
   });
 
+  it("filters the request log by endpoint, with the filter in the URL, and shows each call's endpoint and reasoning tokens", async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
+    const embedded = await client.embeddings.create({ model: 'mock/mock-embed', input: ['Group me by endpoint', 'and me'] }).withResponse();
+    const embeddingId = embedded.response.headers.get('x-request-id')!;
+    await waitForLoggedCalls(tenantId, ALL_CALLS + 2);
+    // What the admin API answers for each endpoint: one embeddings call, every other one a chat call.
+    const logged = async (endpoint: string, status = '') =>
+      (await admin<{ data: { id: string; endpoint: string }[] }>(`/requests?tenant=${tenantId}&endpoint=${endpoint}&limit=500${status}`)).data;
+    expect((await logged('embeddings')).map((r) => r.id)).toEqual([embeddingId]);
+    const okChats = (await logged('chat', '&status=ok')).length;
+    expect(okChats).toBe(PLAIN_CALLS + STREAMED_CALLS + 1);
+
+    await open(`requests?tenant=${tenantId}`);
+    const rows = page.locator('tr[data-request-id]');
+    await poll(() => rows.count()).toBe(ALL_CALLS + 2);
+    await page.getByLabel('Endpoint').selectOption('embeddings');
+    await poll(() => rows.count()).toBe(1);
+    expect(new URL(page.url()).hash).toContain('endpoint=embeddings');
+    expect(await rows.first().getAttribute('data-request-id')).toBe(embeddingId);
+    // The Endpoint column says which API the call came through.
+    const headers = await page.getByRole('columnheader').allTextContents();
+    expect(await rows.first().locator('td').nth(headers.indexOf('Endpoint')).textContent()).toBe('embeddings');
+
+    // Kept with the other filters, and across a reload: it is in the URL.
+    await page.getByLabel('Status').selectOption('ok');
+    await poll(() => new URL(page.url()).hash).toMatch(/endpoint=embeddings.*status=ok|status=ok.*endpoint=embeddings/);
+    await page.reload();
+    await poll(() => rows.count()).toBe(1);
+    expect(await page.getByLabel('Endpoint').inputValue()).toBe('embeddings');
+
+    // The details name the endpoint and the reasoning tokens the API has for the call.
+    await page.getByRole('button', { name: `Details of call ${embeddingId}` }).click();
+    const detail = await admin<{ endpoint: string; reasoning_tokens: number; completion_tokens: number }>(`/requests/${embeddingId}`);
+    expect(detail).toMatchObject({ endpoint: 'embeddings', reasoning_tokens: 0, completion_tokens: 0 });
+    const facts = page.locator(`[id="details-${embeddingId}"] .facts`);
+    await facts.waitFor();
+    const fact = (term: string) =>
+      facts
+        .locator('div')
+        .filter({ has: page.getByRole('term').filter({ hasText: new RegExp(`^${term}$`) }) })
+        .getByRole('definition');
+    expect(await fact('Endpoint').textContent()).toBe('embeddings /v1/embeddings');
+    expect(await fact('Reasoning tokens').textContent()).toBe(`${detail.reasoning_tokens} of ${detail.completion_tokens} output`);
+
+    // Another endpoint: the rows of the last one stay, dimmed, until the new ones arrive.
+    const calls = page.getByRole('region', { name: 'Calls' });
+    await whileHeld(/\/admin\/requests\?/, async (asked) => {
+      await page.getByLabel('Endpoint').selectOption('chat');
+      await poll(() => asked().length).toBe(1);
+      expect([asked()[0].searchParams.get('endpoint'), asked()[0].searchParams.get('status')]).toEqual(['chat', 'ok']);
+      expect(await calls.locator('.async.stale[aria-busy="true"]').count()).toBe(1);
+      expect(await rows.count()).toBe(1);
+    });
+    await poll(() => rows.count()).toBe(okChats);
+    expect(await calls.locator('.stale').count()).toBe(0);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await poll(() => rows.count()).toBe(ALL_CALLS + 2);
+    expect(await page.getByLabel('Endpoint').inputValue()).toBe('');
+  });
+
+  it('stacks spend and groups upstream errors by endpoint, the choice in the URL', async () => {
+    await open('spend');
+    const overTime = page.getByRole('region', { name: 'Spend over time' });
+    await poll(async () => (await charts()).some((c) => c.label.endsWith('stacked by tenant'))).toBe(true);
+    await whileHeld(/\/admin\/analytics\/timeseries/, async (asked) => {
+      await page.getByRole('radio', { name: 'By endpoint' }).check();
+      await poll(() => asked().some((url) => url.searchParams.get('group_by') === 'endpoint')).toBe(true);
+      expect(new URL(page.url()).hash).toContain('stack_by=endpoint');
+      // The chart stacked by tenant stays, dimmed, until the new answer comes.
+      expect(await overTime.locator('.async.stale[aria-busy="true"]').count()).toBe(1);
+    });
+    const byEndpoint = async () => (await charts()).find((c) => c.label === 'Spend in USD per hour, stacked by endpoint');
+    await poll(async () => (await byEndpoint())?.series).toBe(2); // chat and embeddings
+    const day = await admin<{ cost_usd: number }>('/analytics/summary');
+    expect((await byEndpoint())!.total).toBeCloseTo(day.cost_usd, 9);
+    await page.reload();
+    expect(await page.getByRole('radio', { name: 'By endpoint' }).isChecked()).toBe(true);
+    await poll(async () => (await byEndpoint())?.painted).toBe(true);
+
+    await open('latency');
+    await page.getByRole('radio', { name: 'By endpoint' }).check();
+    await poll(() => new URL(page.url()).hash).toContain('errors_by=endpoint');
+    const errors = page.getByRole('region', { name: 'Upstream errors by endpoint' });
+    const row = (endpoint: string) => errors.getByRole('row').filter({ has: page.getByRole('rowheader', { name: endpoint, exact: true }) });
+    await row('embeddings').waitFor();
+    // One embeddings call, which reached the upstream and did not fail; every failure was a chat call.
+    expect((await row('embeddings').locator('td').allTextContents()).slice(0, 4)).toEqual(['1', '0', '0 of 1', '0.00%']);
+    expect((await row('chat').locator('td').allTextContents()).slice(0, 3)).toEqual([
+      String(ALL_CALLS + 1),
+      String(FAILED_CALLS + REFUSED_CALLS),
+      `${FAILED_CALLS} of ${UPSTREAM_CALLS + 1}`,
+    ]);
+    expect((await charts()).find((c) => c.label === 'Upstream error rate by endpoint')).toMatchObject({ series: 1, painted: true });
+    // A link (or a reload) opens the same grouping; a value no one offers falls back to the default.
+    await open('latency?errors_by=endpoint');
+    expect(await page.getByRole('radio', { name: 'By endpoint' }).isChecked()).toBe(true);
+    await open('latency?errors_by=colour');
+    expect(await page.getByRole('radio', { name: 'By provider' }).isChecked()).toBe(true);
+  });
+
   it("pages through the request log, with the page in the URL; an empty log says so; another tenant's page starts empty", async () => {
     const other = await admin<{ id: string; api_key: string }>('/tenants', { name: 'Paging Co' });
     await open(`requests?tenant=${other.id}`);
@@ -441,7 +541,7 @@ describe('the dashboard', () => {
     expect(new URL(asked.url()).searchParams.get('from')).toBe(monthStart);
     const csv = await (await download.createReadStream()).toArray();
     const text = Buffer.concat(csv).toString('utf8');
-    expect(text.split('\n')[0]).toContain('day,tenant_id,tenant_name,model');
+    expect(text.split('\n')[0]).toContain('day,tenant_id,tenant_name,model,endpoint,');
     expect(text).toContain(`${tenantId},Browser Test Co,`);
 
     // Last month: the calendar month before this one, in which nothing was spent.

@@ -204,10 +204,12 @@ const CASES: Record<string, Case> = {
     calls: async (f) => ({
       'last page': await callAdmin(`/admin/requests?tenant=${f.tenantId}`),
       'a page with a cursor': await callAdmin(`/admin/requests?tenant=${f.tenantId}&limit=1`),
+      'one endpoint': await callAdmin(`/admin/requests?tenant=${f.tenantId}&endpoint=embeddings`),
     }),
     check: (body: Body, label) => {
       nonEmpty('data')(body, label);
-      expect(body.next_cursor === null, label).toBe(label === 'last page');
+      expect(body.next_cursor === null, label).toBe(label !== 'a page with a cursor');
+      if (label === 'one endpoint') expect(body.data.map((r: Body) => r.endpoint)).toEqual(['embeddings']);
     },
   },
   'GET /requests/{id}': {
@@ -227,11 +229,16 @@ const CASES: Record<string, Case> = {
   'GET /analytics/breakdown': {
     calls: async (f) => {
       const calls: Record<string, ProxyCall> = {};
-      for (const groupBy of ['tenant', 'model', 'tier', 'provider']) calls[`by ${groupBy}`] = await callAdmin(`/admin/analytics/breakdown?group_by=${groupBy}`);
+      for (const groupBy of ['tenant', 'model', 'tier', 'provider', 'endpoint'])
+        calls[`by ${groupBy}`] = await callAdmin(`/admin/analytics/breakdown?group_by=${groupBy}`);
       calls['one tenant'] = await callAdmin(`/admin/analytics/breakdown?group_by=model&tenant=${f.tenantId}`);
+      calls['one tenant by endpoint'] = await callAdmin(`/admin/analytics/breakdown?group_by=endpoint&tenant=${f.tenantId}`);
       return calls;
     },
-    check: nonEmpty('data'),
+    check: (body: Body, label) => {
+      nonEmpty('data')(body, label);
+      if (label.endsWith('by endpoint')) expect(body.data.map((g: Body) => g.key).sort(), label).toEqual(['chat', 'embeddings']);
+    },
   },
   'GET /analytics/timeseries': {
     calls: async (f) => ({
@@ -240,6 +247,7 @@ const CASES: Record<string, Case> = {
         `/admin/analytics/timeseries?interval=minute&group_by=model&from=${new Date(Date.now() - 3_600_000).toISOString()}`,
       ),
       'one tenant by tier, per day': await callAdmin(`/admin/analytics/timeseries?interval=day&group_by=tier&tenant=${f.tenantId}`),
+      'by endpoint': await callAdmin('/admin/analytics/timeseries?group_by=endpoint'),
     }),
     check: (body: Body, label) => {
       nonEmpty('series')(body, label);
@@ -278,6 +286,11 @@ beforeAll(async () => {
   };
   const okRequestId = await chat('hello', 200);
   await chat('what does the proxy record?', 200, { stream: true });
+  // Another endpoint, so the request log's endpoint filter and the endpoint groups have more than one.
+  const embeddings = await postJson('/v1/embeddings', { model: 'mock/mock-embed', input: 'grouped by endpoint' }, { apiKey: tenant.apiKey });
+  await embeddings.response.text();
+  await embeddings.settled();
+  expect(embeddings.response.status).toBe(200);
   // Fails on the cheap tier, falls back to the expensive one, which fails too: failed attempts are logged.
   const failedRequestId = await chat('mock:fail=500', 502);
   fixtures = { tenantId: tenant.id, okRequestId, failedRequestId };
@@ -396,6 +409,8 @@ describe('the admin API errors in their documented shape', () => {
       ['POST /tenants', '/admin/tenants', { method: 'POST', json: { name: '', rpm: -1 } }],
       ['POST /tenants', '/admin/tenants', { method: 'POST', json: { name: 'x', colour: 'blue' } }],
       ['GET /requests', '/admin/requests?limit=0', {}],
+      ['GET /requests', '/admin/requests?endpoint=completions', {}],
+      ['GET /analytics/breakdown', '/admin/analytics/breakdown?group_by=endpoints', {}],
       ['GET /analytics/timeseries', '/admin/analytics/timeseries?interval=fortnight', {}],
       ['PUT /prices/{model}', '/admin/prices/acme/model', { method: 'PUT', json: BODIES['PUT /prices/{model}'] }],
     ];

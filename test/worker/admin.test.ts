@@ -133,6 +133,33 @@ describe('GET /admin/requests', () => {
     expect(old.data).toHaveLength(0);
   });
 
+  it('filters by endpoint, from the rows the proxy writes', async () => {
+    const tenant = await createTestTenant();
+    const chat = await postJson('/v1/chat/completions', hello, { apiKey: tenant.apiKey });
+    await chat.response.text();
+    await chat.settled();
+    const embeddings = await postJson('/v1/embeddings', { model: 'mock/mock-embed', input: ['one', 'two'] }, { apiKey: tenant.apiKey });
+    await embeddings.response.text();
+    await embeddings.settled();
+    const idsFor = async (query: string) =>
+      ((await (await callAdmin(`/admin/requests?tenant=${tenant.id}${query}`)).response.json()) as { data: { id: string; endpoint: string }[] }).data.map(
+        (r) => [r.id, r.endpoint],
+      );
+    const chatId = chat.response.headers.get('x-request-id');
+    const embeddingsId = embeddings.response.headers.get('x-request-id');
+    expect((await idsFor('')).sort()).toEqual(
+      [
+        [chatId, 'chat'],
+        [embeddingsId, 'embeddings'],
+      ].sort(),
+    );
+    expect(await idsFor('&endpoint=embeddings')).toEqual([[embeddingsId, 'embeddings']]);
+    expect(await idsFor('&endpoint=chat')).toEqual([[chatId, 'chat']]);
+    expect(await idsFor('&endpoint=messages')).toEqual([]);
+    // With the other filters: an embeddings call is on the cheap tier.
+    expect(await idsFor('&endpoint=embeddings&tier=expensive')).toEqual([]);
+  });
+
   it('rejects a bad filter', async () => {
     expect((await callAdmin('/admin/requests?limit=100000')).response.status).toBe(400);
     // Only digits: no exponents, hex, fractions or signs.
@@ -140,5 +167,12 @@ describe('GET /admin/requests', () => {
       expect((await callAdmin(`/admin/requests?limit=${limit}`)).response.status, limit).toBe(400);
     expect((await callAdmin('/admin/requests?limit=007')).response.status).toBe(200);
     expect((await callAdmin('/admin/requests?from=yesterday')).response.status).toBe(400);
+    // One of the five endpoints, as named: no other value, no other case.
+    for (const endpoint of ['completions', 'Chat', 'chat,embeddings', ''])
+      expect((await callAdmin(`/admin/requests?endpoint=${endpoint}`)).response.status, endpoint).toBe(400);
+    const refused = (await (await callAdmin('/admin/requests?endpoint=completions')).response.json()) as { error: { param: string; code: string } };
+    expect(refused.error).toMatchObject({ param: 'endpoint', code: 'invalid_value' });
+    for (const endpoint of ['chat', 'embeddings', 'responses', 'messages', 'count_tokens'])
+      expect((await callAdmin(`/admin/requests?endpoint=${endpoint}`)).response.status, endpoint).toBe(200);
   });
 });

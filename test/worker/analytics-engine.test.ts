@@ -13,7 +13,7 @@ const aeEnv = () => ({
 });
 const window = 'from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z';
 
-type Row = Record<string, number>;
+type Row = Record<string, number | string>;
 /**
  * The SQL API answered inside the test (the shared stand-in answers fixed numbers whatever the
  * SQL): `sums` for the counters query, `latency` and `ttft` for the quantile queries. Returns
@@ -84,6 +84,46 @@ describe('analytics from the Analytics Engine SQL API', () => {
     expect(doubles({ id: 'req_ae_limit', ts: 0, status: 429, attempts: 0 }).slice(9, 11)).toEqual([429, 0]);
     expect(doubles({ id: 'req_ae_502', ts: 0, status: 502, attempts: 3 }).slice(9, 11)).toEqual([502, 3]);
     expect(doubles({ id: 'req_ae_hit', ts: 0, cache: 'HIT', attempts: 0 }).slice(9, 11)).toEqual([200, 0]);
+  });
+
+  it('sums reasoning tokens from double12, and groups series by endpoint from blob7', async () => {
+    const sent = answerSqlApi(
+      {
+        ...AE_FIXTURE.sums,
+        reasoning_tokens: 7000,
+        latency_samples: 800,
+        ttft_samples: 300,
+        bucket: Date.parse('2026-11-01T03:00:00Z') / 1000,
+        key: 'responses',
+      },
+      { ...AE_FIXTURE.latency, bucket: Date.parse('2026-11-01T03:00:00Z') / 1000, key: 'responses' },
+      { ...AE_FIXTURE.ttft, bucket: Date.parse('2026-11-01T03:00:00Z') / 1000, key: 'responses' },
+    );
+    expect((await summaryOf(window)).body).toMatchObject({ reasoning_tokens: 7000, completion_tokens: AE_FIXTURE.sums.completion_tokens });
+    expect(sent[0].sql).toContain('SUM(_sample_interval * double12) AS reasoning_tokens');
+
+    const call = await callAdmin(`/admin/analytics/timeseries?${window}&interval=hour&group_by=endpoint`, {}, aeEnv());
+    expect([call.response.status, call.response.headers.get('x-analytics-source')]).toEqual([200, 'analytics-engine']);
+    const body = (await call.response.json()) as { group_by: string; series: { key: string; points: { requests: number; reasoning_tokens: number }[] }[] };
+    expect(body.group_by).toBe('endpoint');
+    expect(body.series.map((s) => s.key)).toEqual(['responses']);
+    expect(body.series[0].points[3]).toMatchObject({ requests: AE_FIXTURE.sums.requests, reasoning_tokens: 7000 });
+    expect(body.series[0].points[2]).toMatchObject({ requests: 0, reasoning_tokens: 0 });
+    // After the summary's three queries, the series' three.
+    const series = sent.slice(3);
+    expect(series).toHaveLength(3);
+    for (const { sql } of series) expect(sql).toMatch(/, blob7 AS key,[\s\S]*GROUP BY bucket, key/);
+  });
+
+  it('writes points that carry what the endpoint and reasoning figures read: the endpoint as blob7, reasoning tokens as double12', () => {
+    const usage = { promptTokens: 10, completionTokens: 900, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 640 };
+    const point = toDataPoint(callRecord({ id: 'req_ae_reasoning', ts: 0, endpoint: 'responses', usage }));
+    expect([point.blobs![6], point.doubles![1], point.doubles![11]]).toEqual(['responses', 900, 640]);
+    // A call without reasoning (an embeddings call) writes 0, as its D1 row does.
+    const embedding = toDataPoint(
+      callRecord({ id: 'req_ae_embedding', ts: 0, endpoint: 'embeddings', usage: { ...usage, completionTokens: 0, reasoningTokens: 0 } }),
+    );
+    expect([embedding.blobs![6], embedding.doubles![11]]).toEqual(['embeddings', 0]);
   });
 
   it('reports no upstream error rate when no call reached an upstream, as D1 does', async () => {

@@ -55,9 +55,32 @@ describe('the spend CSV', () => {
   it('neutralises cells a spreadsheet would run as formulas, and quotes commas and quotes', async () => {
     const csv = await spendCsv(env.DB, { from: at('2026-09-10T00:00:00Z'), to: at('2026-09-11T00:00:00Z') });
     expect(csv.trim().split('\n').slice(1)).toEqual([
-      `2026-09-10,ten_at,'@SUM(1),mock/mock-mini,1,100,20,0,2.000000000,0.000000000`,
-      `2026-09-10,ten_formula,"'=HYPERLINK(""x"")",mock/mock-mini,1,100,20,0,1.000000000,0.000000000`,
-      `2026-09-10,ten_punct,"Quote ""and"", comma",mock/mock-mini,1,100,20,0,3.000000000,0.000000000`,
+      `2026-09-10,ten_at,'@SUM(1),mock/mock-mini,chat,1,100,20,0,2.000000000,0.000000000`,
+      `2026-09-10,ten_formula,"'=HYPERLINK(""x"")",mock/mock-mini,chat,1,100,20,0,1.000000000,0.000000000`,
+      `2026-09-10,ten_punct,"Quote ""and"", comma",mock/mock-mini,chat,1,100,20,0,3.000000000,0.000000000`,
+    ]);
+  });
+
+  it('has a line per day, tenant, model and endpoint', async () => {
+    // One tenant's calls of one model through three APIs on one day, and one the next day.
+    const day = at('2026-09-12T00:00:00Z');
+    const through = (i: number, endpoint: 'chat' | 'responses' | 'messages', hour: number, cost: number) =>
+      writeRequestLog(
+        env,
+        callRecord({ id: `req_finance_endpoint_${i}`, ts: day + hour * 3_600_000, tenantId: 'ten_endpoints', endpoint, costNano: usd(cost) }),
+      );
+    await through(0, 'chat', 1, 1);
+    await through(1, 'responses', 2, 2);
+    await through(2, 'responses', 3, 0.5);
+    await through(3, 'messages', 4, 4);
+    await through(4, 'chat', 25, 8);
+    const csv = await spendCsv(env.DB, { from: day, to: day + 2 * 86_400_000 });
+    // A tenant without a tenants row (deleted) has an empty name.
+    expect(csv.trim().split('\n').slice(1)).toEqual([
+      `2026-09-12,ten_endpoints,,mock/mock-mini,chat,1,100,20,0,1.000000000,0.000000000`,
+      `2026-09-12,ten_endpoints,,mock/mock-mini,messages,1,100,20,0,4.000000000,0.000000000`,
+      `2026-09-12,ten_endpoints,,mock/mock-mini,responses,2,200,40,0,2.500000000,0.000000000`,
+      `2026-09-13,ten_endpoints,,mock/mock-mini,chat,1,100,20,0,8.000000000,0.000000000`,
     ]);
   });
 });

@@ -1,13 +1,15 @@
 import { createScheduledController } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ENDPOINTS } from '../../analytics/endpoints';
 import { spendCsv, usdString } from '../../analytics/finance';
+import { analyticsState } from '../../analytics/aggregate';
 import { bucketOf, bucketUpperBound } from '../../analytics/histogram';
 import { runRollup } from '../../analytics/rollup';
 import { DAY_MS, HOUR_MS } from '../../analytics/segments';
 import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
 import { writeRequestLog } from '../../proxy/request-log/writer';
-import { callRecord } from './analytics-helpers';
+import { callRecord, rawOnly } from './analytics-helpers';
 import { callAdmin, env } from './harness';
 import type { RequestRecord } from '../../proxy/core/request-record';
 
@@ -21,6 +23,7 @@ const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
 const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)];
 
 const randomRecords: RequestRecord[] = Array.from({ length: 400 }, (_, i) => {
+  const endpoint = pick([...ENDPOINTS]);
   const tier = random() < 0.7 ? 'cheap' : 'expensive';
   const cache = pick(['HIT', 'MISS', 'BYPASS', 'BYPASS'] as const);
   const status = random() < 0.1 ? pick([429, 502, 503]) : 200;
@@ -28,12 +31,14 @@ const randomRecords: RequestRecord[] = Array.from({ length: 400 }, (_, i) => {
   const promptTokens = 50 + Math.floor(random() * 2000);
   const completionTokens = status === 200 ? Math.floor(random() * 500) : 0;
   const cost = status === 200 && cache !== 'HIT' ? 1000 + Math.floor(random() * 5_000_000) : 0;
+  // Hidden reasoning is a part of the completion, on the APIs of models that reason.
+  const reasoningTokens = ['chat', 'responses', 'messages'].includes(endpoint) && random() < 0.5 ? Math.floor(completionTokens * random()) : 0;
   return {
     id: `req_analytics_${String(i).padStart(4, '0')}`,
     ts: FROM + Math.floor(random() * 3 * DAY_MS),
     tenantId: pick(['ten_a', 'ten_b', 'ten_c']),
     keyId: 'key_x',
-    endpoint: 'chat',
+    endpoint,
     modelRequested: 'auto',
     model: tier === 'cheap' ? 'mock/mock-mini' : 'mock/mock-large',
     provider: 'mock',
@@ -42,7 +47,7 @@ const randomRecords: RequestRecord[] = Array.from({ length: 400 }, (_, i) => {
     status,
     errorType: status === 200 ? null : 'upstream_error',
     errorMessage: null,
-    usage: { promptTokens, completionTokens, cachedTokens: Math.floor(promptTokens / 3), cacheWriteTokens: 0 },
+    usage: { promptTokens, completionTokens, cachedTokens: Math.floor(promptTokens / 3), cacheWriteTokens: 0, reasoningTokens },
     usageEstimated: false,
     costNano: cost,
     savedNano: cache === 'HIT' ? 2_000_000 : 0,
@@ -167,6 +172,8 @@ describe('analytics from raw rows, rollups and both', () => {
     expect(raw.upstream_errors).toBeGreaterThan(0);
     expect(raw.prompt_tokens).toBe(sum((r) => r.usage.promptTokens));
     expect(raw.completion_tokens).toBe(sum((r) => r.usage.completionTokens));
+    expect(raw.reasoning_tokens).toBe(sum((r) => r.usage.reasoningTokens ?? 0));
+    expect(raw.reasoning_tokens).toBeGreaterThan(0);
     expect(raw.cached_tokens).toBe(sum((r) => r.usage.cachedTokens));
     expect(raw.cost_nano).toBe(sum((r) => r.costNano));
     expect(raw.saved_nano).toBe(sum((r) => r.savedNano));
@@ -216,6 +223,46 @@ describe('analytics from raw rows, rollups and both', () => {
         field,
       ).toBe(raw[field]);
     }
+  });
+
+  it('breaks the summary down per endpoint, each group the sums of its own calls', async () => {
+    const byEndpoint = await breakdown(env.DB, scope, 'endpoint');
+    expect(byEndpoint.group_by).toBe('endpoint');
+    expect(byEndpoint.data.map((g) => g.key).sort()).toEqual([...ENDPOINTS].sort());
+    for (const group of byEndpoint.data) {
+      const own = records.filter((r) => r.endpoint === group.key);
+      const sum = (f: (r: RequestRecord) => number) => own.reduce((t, r) => t + f(r), 0);
+      expect(group, group.key).toMatchObject({
+        requests: own.length,
+        errors: own.filter((r) => r.status >= 400).length,
+        upstream_calls: own.filter(reachedUpstream).length,
+        upstream_errors: own.filter(upstreamFailed).length,
+        prompt_tokens: sum((r) => r.usage.promptTokens),
+        completion_tokens: sum((r) => r.usage.completionTokens),
+        reasoning_tokens: sum((r) => r.usage.reasoningTokens ?? 0),
+        cost_nano: sum((r) => r.costNano),
+      });
+      const latencies = own.filter((r) => r.status === 200).map((r) => r.latencyMs);
+      expect(group.latency_ms.p95, group.key).toBe(nearestRank(latencies, 95));
+    }
+    // Largest spend first.
+    const costs = byEndpoint.data.map((g) => g.cost_nano);
+    expect(costs).toEqual([...costs].sort((a, b) => b - a));
+    // Embeddings have no reasoning.
+    expect(byEndpoint.data.find((g) => g.key === 'embeddings')!.reasoning_tokens).toBe(0);
+
+    // The series say the same: per endpoint, the buckets add up to the group.
+    const daily = await timeseries(env.DB, scope, 'day', 'endpoint');
+    expect(daily.group_by).toBe('endpoint');
+    expect(daily.series.map((s) => s.key)).toEqual([...ENDPOINTS].sort());
+    for (const series of daily.series) {
+      const group = byEndpoint.data.find((g) => g.key === series.key)!;
+      expect(series.points.reduce((t, p) => t + p.requests, 0)).toBe(group.requests);
+      expect(series.points.reduce((t, p) => t + p.reasoning_tokens, 0)).toBe(group.reasoning_tokens);
+    }
+    // One tenant by endpoint: that tenant's calls only.
+    const tenantA = await breakdown(env.DB, { ...scope, tenant: 'ten_a' }, 'endpoint');
+    for (const group of tenantA.data) expect(group.requests, group.key).toBe(records.filter((r) => r.tenantId === 'ten_a' && r.endpoint === group.key).length);
   });
 
   it("blames an upstream only for calls that reached it and failed, never the proxy's refusals", async () => {
@@ -274,6 +321,16 @@ describe('analytics from raw rows, rollups and both', () => {
       timeseries(env.DB, oneTenant, 'hour'),
     ]);
     const rawOdd = await Promise.all([summary(env.DB, ODD), timeseries(env.DB, ODD, 'hour'), spendCsv(env.DB, ODD)]);
+    // The endpoint projections: all tenants, one tenant, and (in the CSV) per tenant and model.
+    const endpointViews = (window: typeof scope) =>
+      Promise.all([
+        breakdown(env.DB, window, 'endpoint'),
+        timeseries(env.DB, window, 'hour', 'endpoint'),
+        timeseries(env.DB, window, 'day', 'endpoint'),
+        breakdown(env.DB, { ...window, tenant: 'ten_b' }, 'endpoint'),
+        timeseries(env.DB, { ...window, tenant: 'ten_b' }, 'day', 'endpoint'),
+      ]);
+    const rawEndpointViews = await Promise.all([endpointViews(scope), endpointViews(ODD)]);
 
     let report;
     do report = await runRollup(env, NOW + 5 * 60_000);
@@ -303,7 +360,50 @@ describe('analytics from raw rows, rollups and both', () => {
     expect(rawOdd[0].requests).toBe(expected.length);
     expect(rawOdd[0].cost_nano).toBe(expected.reduce((t, r) => t + r.costNano, 0));
     expect(await Promise.all([summary(env.DB, ODD), timeseries(env.DB, ODD, 'hour'), spendCsv(env.DB, ODD)])).toEqual(rawOdd);
+    expect(await Promise.all([endpointViews(scope), endpointViews(ODD)])).toEqual(rawEndpointViews);
+    // The rollups do keep the endpoint projections (rather than answering from raw rows).
+    const endpointRows = await env.DB.prepare(
+      "SELECT dims, COUNT(DISTINCT endpoint) AS n FROM rollup_daily WHERE dims IN ('endpoint', 'tenant+endpoint', 'tenant+model+endpoint') GROUP BY dims ORDER BY dims",
+    ).all<{ dims: string; n: number }>();
+    expect(endpointRows.results).toEqual([
+      { dims: 'endpoint', n: ENDPOINTS.length },
+      { dims: 'tenant+endpoint', n: ENDPOINTS.length },
+      { dims: 'tenant+model+endpoint', n: ENDPOINTS.length },
+    ]);
   });
+
+  it('answers by endpoint from rollups exactly as from raw rows, whatever the edges of the window', async () => {
+    // Seeded windows whose edges fall on and off minutes, hours and days, each checked against
+    // the raw rows alone (nothing rolled up): every source mix of planSegments, per endpoint.
+    let windowSeed = 11;
+    const next = () => (windowSeed = (windowSeed * 16807) % 2147483647) / 2147483647;
+    const edge = () => {
+      const t = FROM - 2 * HOUR_MS + Math.floor(next() * (NOW - FROM + 4 * HOUR_MS));
+      const snap = next();
+      return snap < 0.2 ? Math.floor(t / DAY_MS) * DAY_MS : snap < 0.45 ? Math.floor(t / HOUR_MS) * HOUR_MS : snap < 0.7 ? Math.floor(t / 60_000) * 60_000 : t;
+    };
+    const views = (window: typeof scope) =>
+      Promise.all([
+        breakdown(env.DB, window, 'endpoint'),
+        timeseries(env.DB, window, 'hour', 'endpoint'),
+        timeseries(env.DB, window, 'day', 'endpoint'),
+        breakdown(env.DB, { ...window, tenant: 'ten_c' }, 'endpoint'),
+        spendCsv(env.DB, window),
+      ]);
+    const sources = new Set<string>();
+    for (let i = 0; i < 24; i++) {
+      const [a, b] = [edge(), edge()].sort((x, y) => x - y);
+      const window = { from: a, to: b > a ? b : a + 1 };
+      const rolled = await views(window);
+      expect(rolled, `${new Date(window.from).toISOString()} – ${new Date(window.to).toISOString()}`).toEqual(await rawOnly(() => views(window)));
+      const total = rolled[0].data.reduce((t, g) => t + g.requests, 0);
+      expect(total).toBe(records.filter((r) => r.ts >= window.from && r.ts < window.to).length);
+      const midnight = window.from % DAY_MS === 0 ? 'day-aligned' : window.from % HOUR_MS === 0 ? 'hour-aligned' : 'unaligned';
+      sources.add(`${midnight} ${window.to - window.from > DAY_MS ? 'long' : 'short'}`);
+    }
+    // The seed gives windows of every kind.
+    expect(sources.size).toBeGreaterThanOrEqual(5);
+  }, 120_000);
 
   it('keeps answering from rollups after raw rows are purged', async () => {
     const purged = await runRollup({ ...env, RETENTION_DAYS: '1' }, NOW + 5 * 60_000);
@@ -316,7 +416,7 @@ describe('analytics from raw rows, rollups and both', () => {
   it('produces a finance CSV that adds up to the summary', async () => {
     const csv = await spendCsv(env.DB, scope);
     const [header, ...lines] = csv.trim().split('\n');
-    expect(header).toBe('day,tenant_id,tenant_name,model,requests,prompt_tokens,completion_tokens,cached_tokens,cost_usd,saved_usd');
+    expect(header).toBe('day,tenant_id,tenant_name,model,endpoint,requests,prompt_tokens,completion_tokens,cached_tokens,cost_usd,saved_usd');
     expect(csv).toContain('"Acme, Inc."');
     // Amounts are exact decimals: read them back as integer nano-USD. Columns are counted from
     // the end because a quoted tenant name may contain commas.
@@ -324,6 +424,16 @@ describe('analytics from raw rows, rollups and both', () => {
     const costColumn = lines.map((line) => line.split(',').at(-2)!);
     expect(costColumn.reduce((t, usd) => t + nano(usd), 0)).toBe(raw.cost_nano);
     expect(lines.reduce((t, line) => t + Number(line.split(',').at(-6)), 0)).toBe(raw.requests);
+    // One line per day, tenant, model and endpoint: each endpoint's lines add up to its calls.
+    for (const endpoint of ENDPOINTS) {
+      const own = lines.filter((line) => line.split(',').at(-7) === endpoint);
+      expect(
+        own.reduce((t, line) => t + Number(line.split(',').at(-6)), 0),
+        endpoint,
+      ).toBe(records.filter((r) => r.endpoint === endpoint).length);
+    }
+    const keys = lines.map((line) => line.split(',').slice(0, 2).concat(line.split(',').slice(-8, -6)).join(','));
+    expect(new Set(keys).size).toBe(lines.length);
     expect(usdString(1_234_567_890)).toBe('1.234567890');
     expect(usdString(5)).toBe('0.000000005');
   });
@@ -346,15 +456,57 @@ describe('the analytics API', () => {
     };
     expect(byTier.group_by).toBe('tier');
     expect(byTier.data.reduce((t, g) => t + g.requests, 0)).toBe(records.length);
+    const byEndpoint = (await (await callAdmin(`/admin/analytics/breakdown?${q}&group_by=endpoint`)).response.json()) as {
+      group_by: string;
+      data: { key: string; requests: number; reasoning_tokens: number }[];
+    };
+    expect(byEndpoint.group_by).toBe('endpoint');
+    expect(byEndpoint.data.map((g) => g.key).sort()).toEqual([...ENDPOINTS].sort());
+    expect(byEndpoint.data.find((g) => g.key === 'responses')!.requests).toBe(records.filter((r) => r.endpoint === 'responses').length);
+    const endpointSeries = (await (await callAdmin(`/admin/analytics/timeseries?${q}&interval=day&group_by=endpoint`)).response.json()) as {
+      group_by: string;
+      series: { key: string; points: { reasoning_tokens: number }[] }[];
+    };
+    expect([endpointSeries.group_by, endpointSeries.series.map((s) => s.key)]).toEqual(['endpoint', [...ENDPOINTS].sort()]);
+    const messagesReasoning = endpointSeries.series.find((s) => s.key === 'messages')!.points.reduce((t, p) => t + p.reasoning_tokens, 0);
+    expect(messagesReasoning).toBe(records.filter((r) => r.endpoint === 'messages').reduce((t, r) => t + (r.usage.reasoningTokens ?? 0), 0));
+    expect(messagesReasoning).toBeGreaterThan(0);
     const csv = await callAdmin(`/admin/export.csv?${q}`);
     expect(csv.response.headers.get('content-type')).toContain('text/csv');
+    expect((await csv.response.text()).split('\n')[0]).toContain(',model,endpoint,');
     const spend = (await (await callAdmin('/admin/analytics/spend')).response.json()) as { month: string; data: { tenant_id: string }[] };
     expect(spend.data.map((t) => t.tenant_id)).toEqual(['ten_a', 'ten_b']);
     // The default window is the last 24 hours.
     expect(((await (await callAdmin('/admin/analytics/summary')).response.json()) as { requests: number }).requests).toBeLessThan(records.length);
   });
 
+  it("filters the request log by endpoint, and shows each call's endpoint and reasoning tokens", async () => {
+    const q = `from=${new Date(FROM).toISOString()}&to=${new Date(NOW).toISOString()}&limit=500`;
+    // The raw rows kept (the retention test above purged the older ones).
+    const { rawFrom } = await analyticsState(env.DB);
+    const kept = records.filter((r) => r.ts >= rawFrom);
+    for (const endpoint of ENDPOINTS) {
+      const page = (await (await callAdmin(`/admin/requests?${q}&endpoint=${endpoint}`)).response.json()) as {
+        data: { id: string; endpoint: string; completion_tokens: number; reasoning_tokens: number }[];
+      };
+      const expected = kept.filter((r) => r.endpoint === endpoint);
+      expect(expected.length, endpoint).toBeGreaterThan(0);
+      expect(page.data.map((r) => r.id).sort(), endpoint).toEqual(expected.map((r) => r.id).sort());
+      expect(new Set(page.data.map((r) => r.endpoint))).toEqual(new Set([endpoint]));
+      for (const row of page.data) expect(row.reasoning_tokens).toBe(expected.find((r) => r.id === row.id)!.usage.reasoningTokens ?? 0);
+    }
+    const reasoned = kept.find((r) => (r.usage.reasoningTokens ?? 0) > 0)!;
+    const detail = (await (await callAdmin(`/admin/requests/${reasoned.id}`)).response.json()) as Record<string, unknown>;
+    expect(detail).toMatchObject({
+      endpoint: reasoned.endpoint,
+      completion_tokens: reasoned.usage.completionTokens,
+      reasoning_tokens: reasoned.usage.reasoningTokens,
+    });
+  });
+
   it.each([
+    ['/admin/requests?endpoint=completions', 'endpoint', 'invalid_value'],
+    ['/admin/requests?endpoint=CHAT', 'endpoint', 'invalid_value'],
     ['/admin/analytics/summary?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', 'from', 'invalid_value'],
     ['/admin/analytics/summary?from=2026-01-02&to=2026-01-02', 'from', 'invalid_value'],
     ['/admin/analytics/summary?from=yesterday', 'from', 'invalid_value'],

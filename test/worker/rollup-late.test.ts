@@ -32,12 +32,21 @@ const fiveHoursLate = callRecord({
   tenantId: 'ten_b',
   model: 'mock/mock-large',
   tier: 'expensive',
+  endpoint: 'responses',
+  usage: { promptTokens: 100, completionTokens: 400, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 300 },
   costNano: 123_456_789,
   latencyMs: 4321,
   stream: true,
   ttftMs: 77,
 });
-const threeDaysLate = callRecord({ id: 'req_late_3d', ts: NOW - 3 * DAY_MS + 42 * 60_000, tenantId: 'ten_c', costNano: 987_654_321, latencyMs: 9000 });
+const threeDaysLate = callRecord({
+  id: 'req_late_3d',
+  ts: NOW - 3 * DAY_MS + 42 * 60_000,
+  tenantId: 'ten_c',
+  endpoint: 'messages',
+  costNano: 987_654_321,
+  latencyMs: 9000,
+});
 
 /** Every report that reads rollups, over the window. */
 const reports = () =>
@@ -47,6 +56,9 @@ const reports = () =>
     timeseries(env.DB, scope, 'day', 'tenant'),
     timeseries(env.DB, scope, 'hour', 'model'),
     breakdown(env.DB, scope, 'tenant'),
+    breakdown(env.DB, scope, 'endpoint'),
+    timeseries(env.DB, scope, 'hour', 'endpoint'),
+    breakdown(env.DB, { ...scope, tenant: 'ten_c' }, 'endpoint'),
   ]);
 
 const lateHours = async () =>
@@ -80,6 +92,12 @@ describe('rows logged after their hour was rolled up', () => {
     expect(rolled).toEqual(await rawOnly(reports));
     const all = [...onTime, fiveHoursLate, threeDaysLate];
     expect(rolled[0]).toMatchObject({ requests: all.length, cost_nano: all.reduce((t, r) => t + r.costNano, 0) });
+    // Each in its endpoint's group.
+    expect(rolled[5].data.map((g) => [g.key, g.requests])).toEqual([
+      ['messages', 1],
+      ['responses', 1],
+      ['chat', onTime.length],
+    ]);
     // The three-day-old row is inside a whole day: its daily row was rebuilt from the hours.
     const daily = await env.DB.prepare("SELECT bucket_start, requests, cost_nano FROM rollup_daily WHERE dims = 'tenant' AND tenant_id = 'ten_c'").all();
     expect(daily.results).toEqual([{ bucket_start: Math.floor(threeDaysLate.ts / DAY_MS) * DAY_MS, requests: 1, cost_nano: threeDaysLate.costNano }]);

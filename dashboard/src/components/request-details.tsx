@@ -1,6 +1,7 @@
 /** One call in full: its ids and routing, the upstream attempts that failed before its last, and its stored prompt and answer. */
+import { ENDPOINT_PATHS } from '../../../analytics/endpoints';
 import { api } from '../api';
-import { dateTime, ms } from '../format';
+import { count, dateTime, ms } from '../format';
 import { useApi } from '../use-api';
 import { Async } from './states';
 
@@ -29,12 +30,24 @@ export function RequestDetails({ id }: { id: string }) {
               <dd class="mono">{d.key_id}</dd>
             </div>
             <div>
+              <dt>Endpoint</dt>
+              <dd>
+                {d.endpoint} <span class="muted mono">{ENDPOINT_PATHS[d.endpoint]}</span>
+              </dd>
+            </div>
+            <div>
               <dt>Route</dt>
               <dd>{d.route_reason ?? '–'}</dd>
             </div>
             <div>
               <dt>Upstream attempts</dt>
               <dd>{d.attempts}</dd>
+            </div>
+            <div>
+              <dt>Reasoning tokens</dt>
+              <dd>
+                {count(d.reasoning_tokens)} <span class="muted">of {count(d.completion_tokens)} output</span>
+              </dd>
             </div>
           </dl>
           {d.failed_attempts.length > 0 && (

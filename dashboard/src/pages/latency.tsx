@@ -1,13 +1,11 @@
-/** Latency and errors, for on-call: percentiles over time, error rates by provider and model, the latest failures. */
-import { useState } from 'preact/hooks';
-import type { GroupBy } from '../../../analytics/types';
+/** Latency and errors, for on-call: percentiles over time, error rates by provider, model or endpoint, the latest failures. */
 import { api } from '../api';
 import { keyColour } from '../colours';
 import { ChartView } from '../components/chart';
 import { Async, Empty } from '../components/states';
 import { count, dateTime, groupName, ms, percent } from '../format';
 import type { PageProps } from '../page-props';
-import { href } from '../router';
+import { choiceOf, href, navigateWith } from '../router';
 import { hasCalls, lineDatasets, timeAxis } from '../series';
 import { useTenantNames } from '../tenant-names';
 import { RANGES, windowOf } from '../time-range';
@@ -15,9 +13,13 @@ import { useApi } from '../use-api';
 
 const pct = (v: number) => `${v.toFixed(1)}%`;
 
-export function LatencyPage({ range, refreshMs }: PageProps) {
+/** What upstream errors may be grouped by (`errors_by` in the URL; the first is the default), and the heading of its column. */
+const ERRORS_BY = ['provider', 'model', 'endpoint'] as const;
+const COLUMN_OF: Record<(typeof ERRORS_BY)[number], string> = { provider: 'Provider', model: 'Model', endpoint: 'Endpoint' };
+
+export function LatencyPage({ route, range, refreshMs }: PageProps) {
   const { interval } = RANGES[range];
-  const [errorsBy, setErrorsBy] = useState<Extract<GroupBy, 'provider' | 'model'>>('provider');
+  const errorsBy = choiceOf(route, 'errors_by', ERRORS_BY, ERRORS_BY[0]);
   const name = useTenantNames();
   const series = useApi(() => api.timeseries(windowOf(range), interval), [range], refreshMs);
   const groups = useApi(() => api.breakdown(windowOf(range), errorsBy), [range, errorsBy], refreshMs);
@@ -92,9 +94,16 @@ export function LatencyPage({ range, refreshMs }: PageProps) {
             <h2 id="errors-by">Upstream errors by {errorsBy}</h2>
             <fieldset class="segmented">
               <legend class="visually-hidden">Group errors by</legend>
-              {(['provider', 'model'] as const).map((g) => (
+              {ERRORS_BY.map((g) => (
                 <label>
-                  <input type="radio" name="errors-by" value={g} checked={errorsBy === g} onChange={() => setErrorsBy(g)} /> By {g}
+                  <input
+                    type="radio"
+                    name="errors-by"
+                    value={g}
+                    checked={errorsBy === g}
+                    onChange={() => navigateWith({ errors_by: g === ERRORS_BY[0] ? undefined : g })}
+                  />{' '}
+                  By {g}
                 </label>
               ))}
             </fieldset>
@@ -124,7 +133,7 @@ export function LatencyPage({ range, refreshMs }: PageProps) {
                   <table>
                     <thead>
                       <tr>
-                        <th scope="col">{errorsBy === 'provider' ? 'Provider' : 'Model'}</th>
+                        <th scope="col">{COLUMN_OF[errorsBy]}</th>
                         <th scope="col" class="num">
                           Calls
                         </th>

@@ -1,5 +1,6 @@
-/** The request log: filtered by tenant, model, status, tier and cache, newest first, a page at a time. */
+/** The request log: filtered by tenant, model, endpoint, status, tier and cache, newest first, a page at a time. */
 import { useState } from 'preact/hooks';
+import { ENDPOINT_PATHS, ENDPOINTS } from '../../../analytics/endpoints';
 import { api, type RequestFilters } from '../api';
 import { RequestDetails } from '../components/request-details';
 import { Async, Empty } from '../components/states';
@@ -10,8 +11,10 @@ import { useTenantNames } from '../tenant-names';
 import { windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
-const FILTERS = ['tenant', 'model', 'status', 'tier', 'cache'] as const;
+const FILTERS = ['tenant', 'model', 'endpoint', 'status', 'tier', 'cache'] as const;
 const PAGE_SIZE = 50;
+/** Columns of the table, which an error or details row spans. */
+const COLUMNS = 12;
 
 const filtersOf = (params: URLSearchParams): RequestFilters => Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? undefined]));
 
@@ -58,6 +61,17 @@ export function RequestsPage({ route, range }: PageProps) {
             value={filters.model ?? ''}
             onChange={(e) => setFilter('model', (e.target as HTMLInputElement).value.trim())}
           />
+        </div>
+        <div class="field">
+          <label for="filter-endpoint">Endpoint</label>
+          <select id="filter-endpoint" value={filters.endpoint ?? ''} onChange={(e) => setFilter('endpoint', (e.target as HTMLSelectElement).value)}>
+            <option value="">Any</option>
+            {ENDPOINTS.map((endpoint) => (
+              <option value={endpoint} title={ENDPOINT_PATHS[endpoint]}>
+                {endpoint}
+              </option>
+            ))}
+          </select>
         </div>
         <div class="field">
           <label for="filter-status">Status</label>
@@ -109,6 +123,7 @@ export function RequestsPage({ route, range }: PageProps) {
                       <tr>
                         <th scope="col">Time</th>
                         <th scope="col">Tenant</th>
+                        <th scope="col">Endpoint</th>
                         <th scope="col">Model</th>
                         <th scope="col">Tier</th>
                         <th scope="col" class="num">
@@ -138,6 +153,7 @@ export function RequestsPage({ route, range }: PageProps) {
                           <tr data-request-id={r.id} class={r.error_message ? 'has-error' : undefined}>
                             <td>{dateTime(r.ts)}</td>
                             <td>{name(r.tenant_id)}</td>
+                            <td>{r.endpoint}</td>
                             <td class="wrap">
                               {r.model ?? '–'}
                               {r.model_requested && r.model_requested !== r.model && <div class="muted small">asked {r.model_requested}</div>}
@@ -178,14 +194,14 @@ export function RequestsPage({ route, range }: PageProps) {
                           </tr>
                           {r.error_message && (
                             <tr class="error-row">
-                              <td colSpan={11} class="error-text">
+                              <td colSpan={COLUMNS} class="error-text">
                                 {r.error_type && <span class="mono">{r.error_type}</span>} {r.error_message}
                               </td>
                             </tr>
                           )}
                           {open === r.id && (
                             <tr class="detail-row" id={`details-${r.id}`}>
-                              <td colSpan={11}>
+                              <td colSpan={COLUMNS}>
                                 <RequestDetails id={r.id} />
                               </td>
                             </tr>

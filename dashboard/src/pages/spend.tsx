@@ -1,19 +1,21 @@
-/** Spend, for finance: over time by tenant or model, per-tenant budgets and forecasts, the CSV. */
+/** Spend, for finance: over time by tenant, model or endpoint, per-tenant budgets and forecasts, the CSV. */
 import { useState } from 'preact/hooks';
-import type { GroupBy } from '../../../analytics/types';
 import { api } from '../api';
 import { ChartView } from '../components/chart';
 import { Async, Empty } from '../components/states';
 import { count, groupName, percent, usd } from '../format';
 import type { PageProps } from '../page-props';
-import { href } from '../router';
+import { choiceOf, href, navigateWith } from '../router';
 import { hasCalls, stackedDatasets, timeAxis } from '../series';
 import { useTenantNames } from '../tenant-names';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
-export function SpendPage({ range, refreshMs }: PageProps) {
-  const [stackBy, setStackBy] = useState<Extract<GroupBy, 'tenant' | 'model'>>('tenant');
+/** What the spend chart may be stacked by (`stack_by` in the URL; the first is the default). */
+const STACK_BY = ['tenant', 'model', 'endpoint'] as const;
+
+export function SpendPage({ route, range, refreshMs }: PageProps) {
+  const stackBy = choiceOf(route, 'stack_by', STACK_BY, STACK_BY[0]);
   const { interval } = RANGES[range];
   const name = useTenantNames();
   const series = useApi(() => api.timeseries(windowOf(range), interval, stackBy), [range, stackBy], refreshMs);
@@ -32,9 +34,16 @@ export function SpendPage({ range, refreshMs }: PageProps) {
           <h2 id="spend-over-time">Spend over time</h2>
           <fieldset class="segmented">
             <legend class="visually-hidden">Stack by</legend>
-            {(['tenant', 'model'] as const).map((g) => (
+            {STACK_BY.map((g) => (
               <label>
-                <input type="radio" name="stack-by" value={g} checked={stackBy === g} onChange={() => setStackBy(g)} /> By {g}
+                <input
+                  type="radio"
+                  name="stack-by"
+                  value={g}
+                  checked={stackBy === g}
+                  onChange={() => navigateWith({ stack_by: g === STACK_BY[0] ? undefined : g })}
+                />{' '}
+                By {g}
               </label>
             ))}
           </fieldset>
@@ -45,7 +54,7 @@ export function SpendPage({ range, refreshMs }: PageProps) {
               type="bar"
               stacked
               {...timeAxis(t, range)}
-              datasets={stackedDatasets(t, (p) => p.cost_usd, stackBy === 'tenant' ? name : undefined)}
+              datasets={stackedDatasets(t, (p) => p.cost_usd, stackBy === 'tenant' ? name : stackBy === 'endpoint' ? groupName : undefined)}
               yTitle="USD"
               format={usd}
               label={`Spend in USD per ${interval}, stacked by ${stackBy}`}
