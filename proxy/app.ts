@@ -103,14 +103,17 @@ app.onError((thrown, c) => {
   else if (error.status >= 500 && error.cause !== undefined)
     console.warn(`${error.code ?? error.type}`, c.get('requestId'), error.cause instanceof Error ? error.cause.message : error.cause);
   const call = c.get('call');
-  // Every call that got past authentication is logged, failures included.
-  if (call) logCall(c, { status: error.status, error });
   const respond = errorResponseFor(c);
+  let response: Response;
   try {
-    return respond(error, { 'x-request-id': c.get('requestId'), ...(call?.resolved ? routingHeaders(call) : {}) });
+    response = respond(error, { 'x-request-id': c.get('requestId'), ...(call?.resolved ? routingHeaders(call) : {}) });
   } catch {
     // A header that cannot be sent (the failure itself may have been one) must not turn the
     // answer into an uncaught exception: the error goes out without the routing headers.
-    return respond(error, { 'x-request-id': c.get('requestId') });
+    response = respond(error, { 'x-request-id': c.get('requestId') });
   }
+  // Every call that got past authentication is logged, failures included, with the status its
+  // client got (an API's own shape may tell a spent budget as 402, an overload as 529).
+  if (call) logCall(c, { status: response.status, error });
+  return response;
 });

@@ -33,6 +33,7 @@ export function toDataPoint(r: RequestRecord): AnalyticsEngineDataPoint {
       r.stream ? 1 : 0,
       r.status,
       r.attempts,
+      r.usage.reasoningTokens ?? 0,
     ],
   };
 }

@@ -202,6 +202,23 @@ describe('errors in Anthropic shape', () => {
     expect(call.response.status).toBe(402);
     expect(call.response.headers.get('x-should-retry')).toBe('false');
     expect(await call.response.json()).toMatchObject({ type: 'error', error: { type: 'billing_error' } });
+    // The row says what the client got.
+    await call.settled();
+    expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({ endpoint: 'messages', status: 402, error_type: 'insufficient_quota' });
+  });
+});
+
+describe('the end user told to another provider', () => {
+  it("is Claude Code's stable account id, not its whole JSON, and fits OpenAI's user field", async () => {
+    const tag = nonce();
+    const userId = JSON.stringify({ device_id: 'd'.repeat(64), account_uuid: 'acc-1234', session_id: 'sess-9' });
+    const call = await send(
+      { model: 'openai/gpt-4o-mini', max_tokens: 20, metadata: { user_id: userId }, messages: [{ role: 'user', content: `hi ${tag}` }] },
+      openaiOnly,
+    );
+    expect(call.response.status).toBe(200);
+    const [sent] = await upstreamRequests(tag);
+    expect((sent.body as { user: string }).user).toBe('acc-1234');
   });
 });
 
