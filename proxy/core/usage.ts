@@ -22,17 +22,18 @@ export interface Usage {
 
 export const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
 
-const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0);
+/** A token count from a provider's usage: a non-negative whole number, or 0 for anything else. */
+export const tokenCount = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0);
 
 /** OpenAI `usage` (chat or embeddings) to Usage. */
 export function fromOpenAIUsage(usage: unknown): Usage {
   const u = (usage ?? {}) as Record<string, any>;
   return {
-    promptTokens: count(u.prompt_tokens),
-    completionTokens: count(u.completion_tokens),
-    cachedTokens: count(u.prompt_tokens_details?.cached_tokens),
+    promptTokens: tokenCount(u.prompt_tokens),
+    completionTokens: tokenCount(u.completion_tokens),
+    cachedTokens: tokenCount(u.prompt_tokens_details?.cached_tokens),
     cacheWriteTokens: 0,
-    reasoningTokens: count(u.completion_tokens_details?.reasoning_tokens),
+    reasoningTokens: tokenCount(u.completion_tokens_details?.reasoning_tokens),
   };
 }
 

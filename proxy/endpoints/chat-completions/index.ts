@@ -5,9 +5,8 @@
  */
 import type { CacheStatus } from '../../core/request-record';
 import type { Usage } from '../../core/usage';
-import { decideCaching, readCachedCompletion, storeCompletion, type CachedCompletion } from '../../cache/response-cache';
+import { decideCaching, readCachedCompletion, storeCompletion } from '../../cache/response-cache';
 import type { AppContext } from '../../http/context';
-import type { Admission } from '../../limits/admission';
 import { PROVIDERS } from '../../providers';
 import { chatFraming } from '../../streaming/framing';
 import { estimatePromptTokens } from '../../providers/content';
@@ -16,6 +15,7 @@ import { fallbackFor } from '../../routing/failover';
 import { tiersFor } from '../../routing/models';
 import { routeChat } from '../../routing/tiers';
 import { admit, reservationFor } from '../../pipeline/admission';
+import { answerFromCache } from '../../pipeline/cached-answer';
 import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
 import { streamResponse, tokensOf } from '../../pipeline/stream-response';
@@ -23,22 +23,12 @@ import { callUpstream, firstPart } from '../../pipeline/upstream';
 import { CompletionAssembler, replayAsStream } from './chunks';
 import { parseChatRequest } from './schema';
 
-const streamHandling = (body: ChatRequest, cache: CacheStatus, admission: Admission, onComplete?: (json: string, usage: Usage) => Promise<unknown>) => ({
-  cache,
-  admission,
+/** How a chat stream is written: OpenAI's chunks, the usage chunk only if the client asked for it. */
+const chatStream = (body: ChatRequest) => ({
   includeUsage: body.stream_options?.include_usage === true,
   framing: chatFraming,
   assembler: () => new CompletionAssembler(),
-  onComplete,
 });
-
-/** A cache hit consumes no tokens: its whole reservation is given back. */
-function answerFromCache(c: AppContext, body: ChatRequest, headers: Record<string, string>, hit: CachedCompletion, admission: Admission): Response {
-  if (body.stream) return streamResponse(c, { parts: replayAsStream(hit.json, hit.usage) }, headers, streamHandling(body, 'HIT', admission));
-  admission.settle(0);
-  logCall(c, { status: 200, usage: hit.usage, cache: 'HIT', responseText: hit.json });
-  return new Response(hit.json, { headers: { 'content-type': 'application/json', ...headers, 'x-proxy-cost-usd': formatUsd(0) } });
-}
 
 export async function chatCompletions(c: AppContext): Promise<Response> {
   const call = c.get('call');
@@ -55,7 +45,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
   const caching = await decideCaching(c.req.raw, 'chat', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
   if (caching.mode === 'use') {
     const hit = await readCachedCompletion(c.env.KV, caching.key);
-    if (hit) return answerFromCache(c, body, routingHeaders(call, 'HIT'), hit, admission);
+    if (hit) return answerFromCache(c, hit, admission, body.stream ? { parts: replayAsStream(hit.json, hit.usage), ...chatStream(body) } : null);
   }
   const cacheStatus: CacheStatus = caching.mode === 'use' ? 'MISS' : 'BYPASS';
 
@@ -72,7 +62,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
       ? undefined
       : (json: string, usage: Usage) => storeCompletion(c.env.KV, caching.key, caching.ttlS, { json, usage, model: routed.id });
 
-  if (result.kind === 'stream') return streamResponse(c, result, headers, streamHandling(body, cacheStatus, admission, store));
+  if (result.kind === 'stream') return streamResponse(c, result, headers, { ...chatStream(body), cache: cacheStatus, admission, onComplete: store });
 
   admission.settle(tokensOf(result.usage));
   const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus, responseText: result.json });

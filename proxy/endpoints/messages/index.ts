@@ -24,7 +24,8 @@ import { admit, reservationFor } from '../../pipeline/admission';
 import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
 import { streamResponse, tokensOf } from '../../pipeline/stream-response';
-import { callUpstream, firstPart } from '../../pipeline/upstream';
+import { answerFromCache } from '../../pipeline/cached-answer';
+import { callApiUpstream, callUpstream, usableFallback } from '../../pipeline/upstream';
 import { ChatChunksAsMessage, MessagesEventStream, replayMessage } from './events';
 import { parseCountTokensRequest, parseMessagesRequest, type CountTokensRequest, type MessagesRequest } from './schema';
 import { newMessageId, toChatRequest, toMessage } from './translate';
@@ -56,18 +57,7 @@ function plan(c: AppContext, request: MessagesRequest | CountTokensRequest, api:
   const translation = () => (translated ??= toChatRequest(request, 'strict'));
   // What cannot be translated is refused before any upstream call.
   if (!native(routed)) translation();
-  const fallback = fallbackFor(c.env, tiers, routed);
-  const usableFallback = fallback && (native(fallback) || translates(translation)) ? fallback : null;
-  return { routingForm, routed, native, translation, fallback: usableFallback };
-}
-
-function translates(translation: () => ChatRequest): boolean {
-  try {
-    translation();
-    return true;
-  } catch {
-    return false;
-  }
+  return { routingForm, routed, native, translation, fallback: usableFallback(fallbackFor(c.env, tiers, routed), { native, translation }) };
 }
 
 export async function createMessage(c: AppContext): Promise<Response> {
@@ -83,54 +73,20 @@ export async function createMessage(c: AppContext): Promise<Response> {
 
   const admission = await admit(c, reservationFor(call.promptTokens, body.max_tokens));
   const caching = await decideCaching(c.req.raw, 'messages', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
-  if (caching.mode === 'use') {
-    const hit = await readCachedCompletion(c.env.KV, caching.key);
-    if (hit) {
-      const headers = routingHeaders(call, 'HIT');
-      if (body.stream) {
-        const replay = new MessagesEventStream();
-        return streamResponse(c, { parts: replayMessage(hit.json, hit.usage) }, headers, {
-          cache: 'HIT',
-          admission,
-          includeUsage: false,
-          framing: replay,
-          assembler: () => replay,
-        });
-      }
-      admission.settle(0);
-      logCall(c, { status: 200, usage: hit.usage, cache: 'HIT', responseText: hit.json });
-      return json(hit.json, { ...headers, 'x-proxy-cost-usd': formatUsd(0) });
-    }
+  const hit = caching.mode === 'use' ? await readCachedCompletion(c.env.KV, caching.key) : null;
+  if (hit) {
+    const replay = new MessagesEventStream();
+    return answerFromCache(
+      c,
+      hit,
+      admission,
+      body.stream ? { parts: replayMessage(hit.json, hit.usage), framing: replay, assembler: () => replay, includeUsage: false } : null,
+    );
   }
   const cacheStatus: CacheStatus = caching.mode === 'use' ? 'MISS' : 'BYPASS';
 
-  const result = await callUpstream(c, routed, fallback, async (attempt, policy) => {
-    const { model } = attempt;
-    const provider = PROVIDERS[model.provider];
-    const timeoutMs = body.stream ? policy.connectTimeoutMs : policy.firstByteTimeoutMs;
-    const wasNative = native(model);
-    const answer = wasNative
-      ? await attempt.within(
-          timeoutMs,
-          provider.forward!({
-            api: 'messages',
-            model: model.model,
-            raw,
-            body,
-            stream: body.stream === true,
-            headers: anthropicHeaders(c),
-            env: c.env,
-            signal: attempt.signal,
-          }),
-        )
-      : await attempt.within(
-          timeoutMs,
-          provider.chat({ model: model.model, body: translation(), env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${tenantId}` }),
-        );
-    return answer.kind === 'stream'
-      ? { ...answer, wasNative, parts: await firstPart(answer.parts, attempt, policy.firstByteTimeoutMs) }
-      : { ...answer, wasNative };
-  });
+  const stream = body.stream === true;
+  const result = await callApiUpstream(c, routed, fallback, { api: 'messages', stream, raw, body, headers: anthropicHeaders(c), native, translation });
 
   const served = call.resolved!;
   const headers = routingHeaders(call, cacheStatus);
@@ -141,11 +97,11 @@ export async function createMessage(c: AppContext): Promise<Response> {
       : (message: string, usage: Usage) => storeCompletion(c.env.KV, caching.key, caching.ttlS, { json: message, usage, model: routed.id });
 
   if (result.kind === 'stream') {
-    const framing = result.wasNative ? new MessagesEventStream() : new ChatChunksAsMessage(newMessageId(), served.model, call.promptTokens);
+    const framing = result.native ? new MessagesEventStream() : new ChatChunksAsMessage(newMessageId(), served.model, call.promptTokens);
     return streamResponse(c, result, headers, { cache: cacheStatus, admission, includeUsage: false, framing, assembler: () => framing, onComplete: store });
   }
 
-  const message = result.wasNative ? result.json : JSON.stringify(toMessage(JSON.parse(result.json) as ChatCompletion, served.model, result.usage));
+  const message = result.native ? result.json : JSON.stringify(toMessage(JSON.parse(result.json) as ChatCompletion, served.model, result.usage));
   admission.settle(tokensOf(result.usage));
   const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus, responseText: message });
   if (store) c.executionCtx.waitUntil(store(message, result.usage));

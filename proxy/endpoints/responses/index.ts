@@ -24,7 +24,8 @@ import { admit, reservationFor } from '../../pipeline/admission';
 import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
 import { streamResponse, tokensOf } from '../../pipeline/stream-response';
-import { callUpstream, firstPart } from '../../pipeline/upstream';
+import { answerFromCache } from '../../pipeline/cached-answer';
+import { callApiUpstream, usableFallback } from '../../pipeline/upstream';
 import { ChatChunksAsResponse, replayResponse, ResponsesEventStream } from './events';
 import { parseResponsesRequest, type ResponsesRequest } from './schema';
 import { deleteStoredResponse, readStoredResponse, storeResponse, type StoredResponse } from './store';
@@ -85,50 +86,24 @@ export async function createResponse(c: AppContext): Promise<Response> {
   const translation = () => (translated ??= toChatRequest(body, history, 'strict'));
   // What cannot be translated is refused before any upstream call.
   if (!native(routed)) translation();
-  const fallback = previous?.native ? null : fallbackFor(c.env, tiersFor(c.env, tenant), routed);
-  const usableFallback = fallback && (native(fallback) || canTranslate(translation)) ? fallback : null;
+  // A conversation kept upstream can be continued by its own model only.
+  const fallback = previous?.native ? null : usableFallback(fallbackFor(c.env, tiersFor(c.env, tenant), routed), { native, translation });
 
   const admission = await admit(c, reservationFor(call.promptTokens, body.max_output_tokens));
   const caching = await decideCaching(c.req.raw, 'responses', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
-  if (caching.mode === 'use') {
-    const hit = await readCachedCompletion(c.env.KV, caching.key);
-    if (hit) {
-      const headers = routingHeaders(call, 'HIT');
-      if (body.stream) {
-        const replay = new ResponsesEventStream();
-        return streamResponse(c, { parts: replayResponse(hit.json, hit.usage) }, headers, {
-          cache: 'HIT',
-          admission,
-          includeUsage: false,
-          framing: replay,
-          assembler: () => replay,
-        });
-      }
-      admission.settle(0);
-      logCall(c, { status: 200, usage: hit.usage, cache: 'HIT', responseText: hit.json });
-      return json(hit.json, { ...headers, 'x-proxy-cost-usd': formatUsd(0) });
-    }
+  const hit = caching.mode === 'use' ? await readCachedCompletion(c.env.KV, caching.key) : null;
+  if (hit) {
+    const replay = new ResponsesEventStream();
+    return answerFromCache(
+      c,
+      hit,
+      admission,
+      body.stream ? { parts: replayResponse(hit.json, hit.usage), framing: replay, assembler: () => replay, includeUsage: false } : null,
+    );
   }
   const cacheStatus: CacheStatus = caching.mode === 'use' ? 'MISS' : 'BYPASS';
 
-  const result = await callUpstream(c, routed, usableFallback, async (attempt, policy) => {
-    const { model } = attempt;
-    const provider = PROVIDERS[model.provider];
-    const timeoutMs = body.stream ? policy.connectTimeoutMs : policy.firstByteTimeoutMs;
-    const answer = native(model)
-      ? await attempt.within(
-          timeoutMs,
-          provider.forward!({ api: 'responses', model: model.model, raw, body, stream: body.stream === true, env: c.env, signal: attempt.signal }),
-        )
-      : await attempt.within(
-          timeoutMs,
-          provider.chat({ model: model.model, body: translation(), env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${tenantId}` }),
-        );
-    const wasNative = native(model);
-    return answer.kind === 'stream'
-      ? { ...answer, wasNative, parts: await firstPart(answer.parts, attempt, policy.firstByteTimeoutMs) }
-      : { ...answer, wasNative };
-  });
+  const result = await callApiUpstream(c, routed, fallback, { api: 'responses', stream: body.stream === true, raw, body, native, translation });
 
   const served = call.resolved!;
   const headers = routingHeaders(call, cacheStatus);
@@ -152,36 +127,27 @@ export async function createResponse(c: AppContext): Promise<Response> {
   });
 
   if (result.kind === 'stream') {
-    const framing = result.wasNative ? new ResponsesEventStream() : new ChatChunksAsResponse(responseShell(body, newResponseId(), served.model));
+    const framing = result.native ? new ResponsesEventStream() : new ChatChunksAsResponse(responseShell(body, newResponseId(), served.model));
     return streamResponse(c, result, headers, {
       cache: cacheStatus,
       admission,
       includeUsage: false,
       framing,
       assembler: () => framing,
-      onComplete: (responseJson, usage) => keep(responseJson, usage, result.wasNative ? nativeEntry : translatedEntry),
+      onComplete: (responseJson, usage) => keep(responseJson, usage, result.native ? nativeEntry : translatedEntry),
     });
   }
 
   let responseJson = result.json;
-  if (!result.wasNative) {
+  if (!result.native) {
     const completion = JSON.parse(result.json) as ChatCompletion;
     const shell = responseShell(body, newResponseId(), completion.model || served.model);
     responseJson = JSON.stringify(finishResponse(shell, outputItems(completion), completion.choices[0]?.finish_reason ?? null, result.usage));
   }
   admission.settle(tokensOf(result.usage));
   const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus, responseText: responseJson });
-  c.executionCtx.waitUntil(keep(responseJson, result.usage, result.wasNative ? nativeEntry : translatedEntry));
+  c.executionCtx.waitUntil(keep(responseJson, result.usage, result.native ? nativeEntry : translatedEntry));
   return json(responseJson, { ...headers, 'x-proxy-cost-usd': formatUsd(record.costNano) });
-}
-
-function canTranslate(translation: () => ChatRequest): boolean {
-  try {
-    translation();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A stored response and the provider that keeps it, or the 404 another tenant's id gets too. */

@@ -5,12 +5,10 @@
  * `response.incomplete` or `response.failed`, each carrying the response with its usage.
  */
 import { ProxyError } from '../../core/errors';
-import type { Usage } from '../../core/usage';
+import { tokenCount, type Usage } from '../../core/usage';
 import { partReader, type PartReader, type StreamPart } from '../../streaming/parts';
 import { readSse } from '../../streaming/sse';
 import { nextUpstreamEvent, upstreamError, upstreamText, type ProviderSecrets } from '../upstream';
-
-const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0);
 
 /** Responses usage (`input_tokens`, `output_tokens` and their details) in the proxy's shape. */
 export function fromResponsesUsage(usage: unknown): Usage {
@@ -21,11 +19,11 @@ export function fromResponsesUsage(usage: unknown): Usage {
     output_tokens_details?: { reasoning_tokens?: unknown };
   };
   return {
-    promptTokens: count(u.input_tokens),
-    completionTokens: count(u.output_tokens),
-    cachedTokens: count(u.input_tokens_details?.cached_tokens),
+    promptTokens: tokenCount(u.input_tokens),
+    completionTokens: tokenCount(u.output_tokens),
+    cachedTokens: tokenCount(u.input_tokens_details?.cached_tokens),
     cacheWriteTokens: 0,
-    reasoningTokens: count(u.output_tokens_details?.reasoning_tokens),
+    reasoningTokens: tokenCount(u.output_tokens_details?.reasoning_tokens),
   };
 }
 
