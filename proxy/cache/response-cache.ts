@@ -14,18 +14,11 @@ const KV_MIN_TTL_S = 60;
 /** KV values may be 25 MiB; larger answers are served but not cached. */
 export const MAX_CACHED_BYTES = 24 * 1024 * 1024;
 
-/** Per-call metadata: none of it changes what the model answers. */
-const KEY_IGNORED_FIELDS = new Set([
-  'stream',
-  'stream_options',
-  'user',
-  'metadata',
-  'store',
-  'request_id',
-  'prompt_cache_key',
-  'safety_identifier',
-  'service_tier',
-]);
+/**
+ * Per-call metadata: none of it changes what the model answers. (`service_tier` is not among
+ * them: an answer served at priority rates is not one a flex call may take for free.)
+ */
+const KEY_IGNORED_FIELDS = new Set(['stream', 'stream_options', 'user', 'metadata', 'store', 'request_id', 'prompt_cache_key', 'safety_identifier']);
 
 export type CacheDecision =
   | { mode: 'off'; reason: string }

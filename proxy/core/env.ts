@@ -31,6 +31,8 @@ export interface Env {
   CHEAP_MODEL?: string;
   EXPENSIVE_MODEL?: string;
   MAX_BODY_BYTES?: string;
+  /** `true`: serve models with no price in force, their rows flagged `unpriced`; else they are refused (403 model_not_priced). */
+  ALLOW_UNPRICED_MODELS?: string;
   /** With both set, analytics summaries and series come from the Analytics Engine SQL API. */
   CF_ACCOUNT_ID?: string;
   CF_API_TOKEN?: string;

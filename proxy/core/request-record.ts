@@ -24,6 +24,8 @@ export interface RequestRecord {
   errorMessage: string | null;
   usage: Usage;
   usageEstimated: boolean;
+  /** Served with no price in force (ALLOW_UNPRICED_MODELS): its cost is 0 because nobody could price it, not because it was free. */
+  unpriced?: boolean;
   costNano: number;
   savedNano: number;
   latencyMs: number;

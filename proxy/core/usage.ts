@@ -18,6 +18,8 @@ export interface Usage {
    * Absent means none (a record queued by an older version of the proxy has no such field).
    */
   reasoningTokens?: number;
+  /** The service tier the upstream says it served the call at (`default`, `priority`, `flex`...), which sets its rates; absent: standard. */
+  serviceTier?: string;
 }
 
 export const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
@@ -35,6 +37,11 @@ export function fromOpenAIUsage(usage: unknown): Usage {
     cacheWriteTokens: 0,
     reasoningTokens: tokenCount(u.completion_tokens_details?.reasoning_tokens),
   };
+}
+
+/** The service tier an answer names (OpenAI's top-level `service_tier`, Anthropic's `usage.service_tier`), if it is a plain word. */
+export function serviceTierOf(value: unknown): { serviceTier?: string } {
+  return typeof value === 'string' && /^[a-z_]{1,32}$/.test(value) ? { serviceTier: value } : {};
 }
 
 /** Usage back to OpenAI's wire shape, as the proxy reports it to clients. */

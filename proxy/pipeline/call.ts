@@ -64,6 +64,7 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
     errorMessage: result.error?.message ?? null,
     usage,
     usageEstimated: result.usageEstimated ?? false,
+    unpriced: resolved !== null && resolved.price === null && result.status < 400,
     costNano: hit ? 0 : cost,
     savedNano: hit ? cost : 0,
     latencyMs: Date.now() - c.get('startedAt'),

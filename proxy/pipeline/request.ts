@@ -3,6 +3,7 @@
  * endpoint's schema, and what the call's row needs to know about it from then on.
  */
 import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../core/config';
+import { ProxyError } from '../core/errors';
 import type { RequestRecord } from '../core/request-record';
 import { readJsonBody, type JsonBody } from '../http/body';
 import type { AppContext } from '../http/context';
@@ -43,10 +44,35 @@ export async function readCallRequest<Body>(
   return { raw, body };
 }
 
-/** Notes the model the call was routed to, priced as it is now (a price override may apply). */
+/** Whether the operator lets models with no price be served (their rows flagged `unpriced`). */
+export const allowsUnpriced = (env: AppContext['env']) => env.ALLOW_UNPRICED_MODELS?.trim().toLowerCase() === 'true';
+
+/** A model with no price in force, refused: a call nobody can bill must not be served. */
+export const modelNotPriced = (model: ResolvedModel) =>
+  new ProxyError(
+    403,
+    `The model \`${model.id}\` has no price here, so its calls cannot be billed. Price it with PUT /admin/prices/${model.id} (a zero price is fine for a model you run yourself), or set ALLOW_UNPRICED_MODELS=true.`,
+    {
+      type: 'invalid_request_error',
+      code: 'model_not_priced',
+      param: 'model',
+    },
+  );
+
+/** Prices `model` as it is now (a price override may apply); null when it has none. */
+export async function priceModel(c: AppContext, model: ResolvedModel): Promise<ResolvedModel> {
+  model.price = await effectivePrice(c.env, model.id, model.price);
+  return model;
+}
+
+/**
+ * Notes the model the call was routed to, priced as it is now; a model with no price is
+ * refused (403 model_not_priced) unless the operator allows unpriced models.
+ */
 export async function routeCallTo(c: AppContext, routed: ResolvedModel): Promise<ResolvedModel> {
   const call = c.get('call');
   call.resolved = call.routed = routed;
-  routed.price = await effectivePrice(c.env, routed.id, routed.price);
+  await priceModel(c, routed);
+  if (!routed.price && !allowsUnpriced(c.env)) throw modelNotPriced(routed);
   return routed;
 }

@@ -8,11 +8,11 @@ import type { JsonBody } from '../http/body';
 import type { AppContext } from '../http/context';
 import { PROVIDERS } from '../providers';
 import type { ChatRequest, ChatResult, ForwardResult, NativeApi } from '../providers/types';
-import { effectivePrice } from '../pricing/overrides';
 import { failoverPolicy, withFailover, type Attempt, type FailoverPolicy } from '../routing/failover';
 import type { ResolvedModel } from '../routing/models';
 import { withFirst, type PartReader } from '../streaming/parts';
 import { attemptHooks } from './call';
+import { allowsUnpriced, priceModel } from './request';
 
 /**
  * Runs `attempt` for `routed`, then for `fallback` when there is one, until one answers. A call
@@ -26,18 +26,10 @@ export async function callUpstream<T>(
 ): Promise<T> {
   const call = c.get('call');
   const policy = failoverPolicy(c.env);
+  // A fallback nobody could bill is no fallback.
+  const billable = fallback && (await priceModel(c, fallback)).price === null && !allowsUnpriced(c.env) ? null : fallback;
   try {
-    return await withFailover(
-      fallback ? [routed, fallback] : [routed],
-      policy,
-      call.controller.signal,
-      async (attempt) => {
-        const { model } = attempt;
-        if (model !== routed) model.price = await effectivePrice(c.env, model.id, model.price);
-        return run(attempt, policy);
-      },
-      attemptHooks(call),
-    );
+    return await withFailover(billable ? [routed, billable] : [routed], policy, call.controller.signal, (attempt) => run(attempt, policy), attemptHooks(call));
   } catch (error) {
     call.admission?.settle(0);
     throw error;

@@ -436,6 +436,8 @@ describe('a response header that cannot be sent', () => {
       const call = await callProxy('/v1/chat/completions', post(JSON.stringify({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] })), {
         ...upstreamEnv(),
         CHEAP_MODEL: model,
+        // Served unpriced, so that the call gets as far as its headers.
+        ALLOW_UNPRICED_MODELS: 'true',
       });
       expect(call.response.status).toBe(500);
       expect(((await call.response.json()) as { error: { code: string } }).error.code).toBe('internal_error');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { estimateRequestTokens } from '../../proxy/providers/content';
 import { createTestTenant, rowsForTenant } from './fixtures';
 import { env, nonce, postJson } from './harness';
 
@@ -100,5 +101,25 @@ describe('monthly budgets', () => {
       .first<{ month: string; spent_nano: number }>();
     expect(spend!.spent_nano).toBe(rows.reduce((sum, r) => sum + r.cost_nano, 0));
     expect(spend!.month).toBe(new Date().toISOString().slice(0, 7));
+  });
+});
+
+describe('tokens per minute under a burst of large-schema calls', () => {
+  it.each(['kv', 'durable-object'])('reserves the whole request (%s): the tools count, so the burst stops at the budget of tokens', async (store) => {
+    // Thousands of tokens of tool schema, a short message.
+    const properties = Object.fromEntries(
+      Array.from({ length: 400 }, (_, i) => [`field_${i}`, { type: 'string', description: `The value of field number ${i} of the record.` }]),
+    );
+    const tools = [{ type: 'function', function: { name: 'record', description: 'Store a record', parameters: { type: 'object', properties } } }];
+    const body = { model: 'cheap', messages: [{ role: 'user', content: 'store this' }], tools, max_tokens: 100 };
+    const reservation = estimateRequestTokens(body) + 100;
+    // The text alone would be a few tokens; with its tools each call needs thousands.
+    expect(reservation).toBeGreaterThan(5000);
+    const tenant = await createTestTenant({ tpm: Math.floor(reservation * 2.5), rate_limit_store: store });
+    // All at once: each call's reservation holds until it ends (the mock then bills far less).
+    const statuses = (await Promise.all(Array.from({ length: 5 }, () => chat(tenant.apiKey, { tools, max_tokens: 100 })))).map((r) => r.status);
+    // Two reservations fit in 2.5 of them; the others are refused.
+    expect(statuses.filter((s) => s === 200)).toHaveLength(2);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(3);
   });
 });

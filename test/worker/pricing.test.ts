@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
 import { fromOpenAIUsage } from '../../proxy/core/usage';
 import { fromAnthropicUsage } from '../../proxy/providers/anthropic/translate';
+import { createTestTenant, loggedRow } from './fixtures';
+import { callAdmin, nonce, postJson, upstreamEnv, upstreamRequests } from './harness';
 
 const price = (id: string) => {
   const model = BUILT_IN_MODELS.find((m) => m.id === id);
@@ -78,5 +80,37 @@ describe('Anthropic cache writes', () => {
     // claude-sonnet-4-5: $3 input, $3.75 5-minute writes, $6 1-hour writes, $15 output per million tokens.
     const expected = 100 * 3000 + 1000 * 3750 + 2000 * 6000 + 10 * 15000;
     expect(costNano(usage, price('anthropic/claude-sonnet-4-5'))).toBe(expected);
+  });
+});
+
+describe('a model with no price', () => {
+  const unpriced = { model: 'openai/gpt-9-unreleased', messages: [{ role: 'user', content: 'hi' }] };
+
+  it('is refused with 403 model_not_priced saying how to price it, calling no upstream', async () => {
+    const tenant = await createTestTenant();
+    const tag = nonce();
+    const call = await postJson('/v1/chat/completions', { ...unpriced, messages: [{ role: 'user', content: `hi ${tag}` }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    expect(call.response.status).toBe(403);
+    const error = ((await call.response.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('model_not_priced');
+    expect(error.message).toContain('PUT /admin/prices/openai/gpt-9-unreleased');
+    expect(await upstreamRequests(tag)).toEqual([]);
+  });
+
+  it('is served once priced, even at zero (a model you run yourself)', async () => {
+    const tenant = await createTestTenant();
+    await callAdmin('/admin/prices/openai/my-local-model', { method: 'PUT', json: { input_per_mtok: 0, output_per_mtok: 0 } });
+    const call = await postJson('/v1/chat/completions', { ...unpriced, model: 'openai/my-local-model' }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    expect(call.response.status).toBe(200);
+    await call.settled();
+    expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({ cost_nano: 0, unpriced: 0 });
+  });
+
+  it('is served with ALLOW_UNPRICED_MODELS, its row flagged unpriced', async () => {
+    const tenant = await createTestTenant();
+    const call = await postJson('/v1/chat/completions', unpriced, { apiKey: tenant.apiKey, env: { ...upstreamEnv(), ALLOW_UNPRICED_MODELS: 'true' } });
+    expect(call.response.status).toBe(200);
+    await call.settled();
+    expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({ cost_nano: 0, unpriced: 1 });
   });
 });

@@ -9,7 +9,7 @@ import { decideCaching, readCachedCompletion, storeCompletion } from '../../cach
 import type { AppContext } from '../../http/context';
 import { PROVIDERS } from '../../providers';
 import { chatFraming } from '../../streaming/framing';
-import { estimatePromptTokens } from '../../providers/content';
+import { estimateRequestTokens } from '../../providers/content';
 import type { ChatRequest, ChatResult } from '../../providers/types';
 import { fallbackFor } from '../../routing/failover';
 import { tiersFor } from '../../routing/models';
@@ -36,7 +36,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
   const { raw, body } = await readCallRequest(c, 'chat', parseChatRequest, (chat) => ({
     model: chat.model,
     stream: chat.stream === true,
-    promptTokens: estimatePromptTokens(chat.messages),
+    promptTokens: estimateRequestTokens(chat),
   }));
   const tiers = tiersFor(c.env, tenant);
   const routed = await routeCallTo(c, routeChat(c.env, tiers, tenant.routing, body, c.req.header('x-task') ?? null));

@@ -15,7 +15,7 @@ import type { Usage } from '../../core/usage';
 import { decideCaching, readCachedCompletion, storeCompletion } from '../../cache/response-cache';
 import type { AppContext } from '../../http/context';
 import { PROVIDERS } from '../../providers';
-import { estimatePromptTokens } from '../../providers/content';
+import { estimateRequestTokens } from '../../providers/content';
 import type { ChatCompletion, ChatRequest, NativeApi } from '../../providers/types';
 import { fallbackFor } from '../../routing/failover';
 import { tiersFor, type ResolvedModel } from '../../routing/models';
@@ -42,9 +42,9 @@ function anthropicHeaders(c: AppContext): Record<string, string> {
   return headers;
 }
 
-/** Prompt size for the estimate and the tpm reservation: the messages as the internal form counts them, and the tools. */
+/** Prompt size for the estimate and the tpm reservation: the request as the internal form counts it, every tool's schema included (server tools too). */
 const promptTokensOf = (request: MessagesRequest | CountTokensRequest, chat: ChatRequest) =>
-  estimatePromptTokens(chat.messages) + (request.tools?.length ? estimateTokens(JSON.stringify(request.tools)) : 0);
+  estimateRequestTokens({ ...chat, tools: undefined }) + (request.tools?.length ? estimateTokens(JSON.stringify(request.tools)) : 0);
 
 /** The model that answers (the router's choice, as for chat), and how each candidate is called. */
 function plan(c: AppContext, request: MessagesRequest | CountTokensRequest, api: NativeApi) {

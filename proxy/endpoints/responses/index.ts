@@ -15,11 +15,11 @@ import type { Usage } from '../../core/usage';
 import { decideCaching, readCachedCompletion, storeCompletion } from '../../cache/response-cache';
 import type { AppContext } from '../../http/context';
 import { isProviderName, PROVIDERS } from '../../providers';
-import { estimatePromptTokens } from '../../providers/content';
+import { estimateRequestTokens } from '../../providers/content';
 import type { ChatCompletion, ChatRequest } from '../../providers/types';
 import { fallbackFor } from '../../routing/failover';
 import { resolveModel, tiersFor, type ResolvedModel } from '../../routing/models';
-import { routeChat } from '../../routing/tiers';
+import { routeChat, taskOf } from '../../routing/tiers';
 import { admit, reservationFor } from '../../pipeline/admission';
 import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
@@ -51,6 +51,7 @@ async function previousResponse(c: AppContext, request: ResponsesRequest): Promi
 
 /** The model that answers: the one that made the previous response when the conversation lives upstream, else the router's choice. */
 function route(c: AppContext, request: ResponsesRequest, routingForm: ChatRequest, previous: StoredResponse | null): ResolvedModel {
+  taskOf(c.req.header('x-task')); // an unknown x-task is a 400 even when the previous response pins the model
   const tiers = tiersFor(c.env, c.get('tenant').tenant);
   if (previous?.native) {
     const pinned = resolveModel(c.env, tiers, previous.model, 'chat');
@@ -71,13 +72,13 @@ export async function createResponse(c: AppContext): Promise<Response> {
   const { raw, body } = await readCallRequest(c, 'responses', parseResponsesRequest, (request) => ({
     model: request.model,
     stream: request.stream === true,
-    promptTokens: estimatePromptTokens(toChatRequest(request, [], 'lenient').messages),
+    promptTokens: estimateRequestTokens(toChatRequest(request, [], 'lenient')),
   }));
   const previous = await previousResponse(c, body);
   const history = previous && !previous.native ? previous.conversation : [];
   // The request as the internal form, leaving out what only OpenAI can carry: for routing and estimates.
   const routingForm = toChatRequest(body, history, 'lenient');
-  call.promptTokens = estimatePromptTokens(routingForm.messages);
+  call.promptTokens = estimateRequestTokens(routingForm);
   const routed = await routeCallTo(c, route(c, body, routingForm, previous));
 
   // Native when the model's provider speaks Responses, unless the conversation is one the proxy keeps.

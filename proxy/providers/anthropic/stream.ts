@@ -34,6 +34,7 @@ function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | undefined): Ant
     if (typeof value === 'number') (merged as Record<string, unknown>)[key] = value;
   }
   if (from?.cache_creation) merged.cache_creation = { ...into.cache_creation, ...from.cache_creation };
+  if (from?.service_tier) merged.service_tier = from.service_tier;
   return merged;
 }
 

@@ -5,7 +5,7 @@
  * out both cache buckets).
  */
 import { invalidRequest } from '../../core/errors';
-import { toOpenAIUsage, type Usage } from '../../core/usage';
+import { serviceTierOf, toOpenAIUsage, type Usage } from '../../core/usage';
 import type { ChatMessage, ChatRequest } from '../types';
 import type {
   CacheControl,
@@ -208,6 +208,7 @@ export function fromAnthropicUsage(usage: AnthropicUsage | undefined): Usage {
     cachedTokens,
     cacheWriteTokens,
     ...(cacheWrite1hTokens > 0 ? { cacheWrite1hTokens } : {}),
+    ...serviceTierOf(usage?.service_tier),
   };
 }
 

@@ -63,6 +63,8 @@ export interface AnthropicUsage {
   cache_creation_input_tokens?: number | null;
   /** The cache writes by lifetime; their sum is cache_creation_input_tokens. */
   cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
+  /** standard, priority or batch. */
+  service_tier?: string | null;
 }
 
 export interface AnthropicResponse {

@@ -10,7 +10,7 @@ import { ProxyError } from '../../core/errors';
 import { withTopLevelFields, withTopLevelFieldsInBytes } from '../../http/json-fields';
 import { readSse } from '../../streaming/sse';
 import { type PartReader, partReader, type StreamPart } from '../../streaming/parts';
-import { fromOpenAIUsage, type Usage } from '../../core/usage';
+import { fromOpenAIUsage, serviceTierOf, type Usage } from '../../core/usage';
 import {
   fetchUpstream,
   nextUpstreamEvent,
@@ -72,10 +72,11 @@ async function bodyText(response: Response): Promise<string> {
   }
 }
 
-/** The usage of a plain answer, read with `read` (chat and embeddings, or Responses). */
+/** The usage of a plain answer, read with `read` (chat and embeddings, or Responses), and the service tier it was served at. */
 function usageOf(json: string, read: (usage: unknown) => Usage = fromOpenAIUsage): Usage {
   try {
-    return read((JSON.parse(json) as { usage?: unknown }).usage);
+    const answer = JSON.parse(json) as { usage?: unknown; service_tier?: unknown };
+    return { ...read(answer.usage), ...serviceTierOf(answer.service_tier) };
   } catch (error) {
     throw upstreamError('The openai upstream sent a response that is not JSON.', 'upstream_bad_response', { cause: error });
   }
@@ -93,8 +94,8 @@ function chunkParts(data: string, secrets: ProviderSecrets): StreamPart[] {
       );
   }
   if (data.includes('"usage":{')) {
-    const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
-    return [{ data, usage: fromOpenAIUsage(parsed.usage), usageOnly: (parsed.choices?.length ?? 0) === 0 }];
+    const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[]; service_tier?: unknown };
+    return [{ data, usage: { ...fromOpenAIUsage(parsed.usage), ...serviceTierOf(parsed.service_tier) }, usageOnly: (parsed.choices?.length ?? 0) === 0 }];
   }
   return [{ data }];
 }

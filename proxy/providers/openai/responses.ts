@@ -5,7 +5,7 @@
  * `response.incomplete` or `response.failed`, each carrying the response with its usage.
  */
 import { ProxyError } from '../../core/errors';
-import { tokenCount, type Usage } from '../../core/usage';
+import { serviceTierOf, tokenCount, type Usage } from '../../core/usage';
 import { partReader, type PartReader, type StreamPart } from '../../streaming/parts';
 import { readSse } from '../../streaming/sse';
 import { nextUpstreamEvent, upstreamError, upstreamText, type ProviderSecrets } from '../upstream';
@@ -43,7 +43,7 @@ const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response
 
 interface StreamEvent {
   type?: string;
-  response?: { usage?: unknown; error?: { code?: string | null; message?: string } | null };
+  response?: { usage?: unknown; service_tier?: unknown; error?: { code?: string | null; message?: string } | null };
   code?: string | null;
   message?: string;
 }
@@ -85,7 +85,7 @@ export function responsesStreamParts(body: ReadableStream<Uint8Array>, secrets: 
       }
       if (!TERMINAL.has(type)) return [part];
       ended = true;
-      part.usage = fromResponsesUsage(parsed.response?.usage);
+      part.usage = { ...fromResponsesUsage(parsed.response?.usage), ...serviceTierOf(parsed.response?.service_tier) };
       part.usageFinal = true;
       if (type === 'response.failed') {
         const message = upstreamText(String(parsed.response?.error?.message ?? 'the response failed'), secrets);
