@@ -26,6 +26,8 @@ export default defineConfig({
                 TEST_MIGRATIONS: migrations,
                 TEST_UPSTREAM_URL: `http://127.0.0.1:${inject('upstreamPort')}`,
                 ADMIN_TOKEN: 'test-admin-token',
+                // Local development, as npm start says: the short test token is accepted.
+                ENVIRONMENT: 'development',
                 // Real retries and fallbacks, with backoffs short enough for a test suite.
                 UPSTREAM_RETRY_BASE_MS: '5',
               },

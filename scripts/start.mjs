@@ -130,6 +130,9 @@ if (cliToken) {
   tokenNote = `ADMIN_TOKEN: ${DEFAULT_ADMIN_TOKEN}   (local default; set ADMIN_TOKEN in .dev.vars to change it)`;
 }
 
+// Local development: the admin API takes a short, well-known token here, never when deployed.
+if (!argValues(userArgs, '--var').some((v) => v.startsWith('ENVIRONMENT:'))) devArgs.push('--var', 'ENVIRONMENT:development');
+
 // 3. wrangler dev.
 const host = !ip || ip === '0.0.0.0' || ip === '*' || ip === '::' ? 'localhost' : ip.includes(':') ? `[${ip}]` : ip;
 const url = `http://${host}:${port}`;

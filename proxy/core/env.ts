@@ -22,6 +22,8 @@ export interface Env {
   RATE_LIMITER: DurableObjectNamespace<import('../limits/stores').TenantRateLimiter>;
 
   ADMIN_TOKEN?: string;
+  /** `development` for local runs (npm start, the tests): the admin API then takes a short token. Unset when deployed. */
+  ENVIRONMENT?: string;
   OPENAI_API_KEY?: string;
   OPENAI_BASE_URL?: string;
   /** `native` (default): /v1/responses calls for openai/ models are forwarded; `translate`: the server lacks /responses, so they go through chat. */

@@ -25,6 +25,11 @@ export interface CallInfo {
   failedAttempts: FailedAttempt[];
   /** Estimated prompt tokens, billed if the client goes away before the upstream answers. */
   promptTokens: number;
+  /**
+   * Prompt tokens of attempts that timed out after the upstream had the request: providers bill
+   * the prompt they processed, so the call's row does too (estimated).
+   */
+  timedOutPromptTokens: number;
   /** The call's rate-limit reservation, once admitted. */
   admission: Admission | null;
   /** Aborted when the client goes away: cancels the upstream call. */

@@ -4,7 +4,7 @@
  * the reservation is corrected to the real usage.
  */
 import type { Env } from '../core/env';
-import { enforceBudget } from './budget';
+import { reserveBudget, type BudgetReservation } from './budget';
 import { ProxyError } from '../core/errors';
 import { DurableObjectRateLimitStore, KvRateLimitStore, type RateLimitStore } from './stores';
 import { reservedTokens, type BucketView, type LimitDecision, type Limits } from './token-bucket';
@@ -13,6 +13,14 @@ import type { TenantContext } from '../tenants/schemas';
 export interface Admission {
   /** Corrects the token reservation to what the call really used (0 for a cache hit or a failure); only the first call counts. */
   settle(usedTokens: number): void;
+  /** Replaces the call's hold on the monthly budget with its real cost, once its row is made; only the first call counts. */
+  settleCost(costNano: number): void;
+}
+
+/** What a call is expected to take: tokens against tpm, and cost against the monthly budget. */
+export interface Estimate {
+  tokens: number;
+  costNano: number;
 }
 
 /** OpenAI's duration format for x-ratelimit-reset-*: "20ms", "1.5s", "6m0s". */
@@ -47,7 +55,7 @@ function storeFor({ env, tenant, waitUntil }: AdmissionRequest): RateLimitStore 
   return tenant.tenant.rate_limit_store === 'durable-object' ? new DurableObjectRateLimitStore(env.RATE_LIMITER) : new KvRateLimitStore(env.KV, waitUntil);
 }
 
-const NO_LIMITS: Admission = { settle: () => {} };
+const noLimits = (budget: BudgetReservation): Admission => ({ settle: () => {}, settleCost: (cost) => budget.settle(cost) });
 
 /**
  * Admits the call or throws the 429 (or the budget's 429). `headers` are OpenAI's
@@ -55,7 +63,7 @@ const NO_LIMITS: Admission = { settle: () => {} };
  */
 export async function admitCall(
   request: AdmissionRequest,
-  estimatedTokens: number,
+  estimate: Estimate,
   /** `requests`: a call that uses no tokens and costs nothing (counting tokens) counts against rpm only. */
   counts: 'all' | 'requests' = 'all',
 ): Promise<{ admission: Admission; headers: Record<string, string> }> {
@@ -64,9 +72,12 @@ export async function admitCall(
     tenant: { tenantId, tenant },
     waitUntil,
   } = request;
-  if (counts === 'all') await enforceBudget(env, tenantId, tenant.monthly_budget_usd);
+  const estimatedTokens = estimate.tokens;
+  const exact = tenant.rate_limit_store === 'durable-object';
+  const budget =
+    counts === 'all' ? await reserveBudget(env, { tenantId, budgetUsd: tenant.monthly_budget_usd, exact }, estimate.costNano) : { settle: () => {} };
   const limits: Limits = { rpm: tenant.rpm, tpm: counts === 'all' ? tenant.tpm : null };
-  if (!limits.rpm && !limits.tpm) return { admission: NO_LIMITS, headers: {} };
+  if (!limits.rpm && !limits.tpm) return { admission: noLimits(budget), headers: {} };
 
   const store = storeFor(request);
   let decision: LimitDecision;
@@ -75,10 +86,12 @@ export async function admitCall(
   } catch (error) {
     // Limits fail open: a store that cannot answer must not take the proxy down with it.
     console.error('rate-limit store unavailable, admitting the call', tenantId, error instanceof Error ? error.message : error);
-    return { admission: NO_LIMITS, headers: {} };
+    return { admission: noLimits(budget), headers: {} };
   }
   const headers = rateLimitHeaders(decision);
   if (!decision.allowed) {
+    // Refused: the call will cost nothing, and holds no budget.
+    budget.settle(0);
     const retryAfterS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
     throw new ProxyError(
       429,
@@ -105,6 +118,7 @@ export async function admitCall(
         );
       }
     },
+    settleCost: (cost) => budget.settle(cost),
   };
   return { admission, headers };
 }

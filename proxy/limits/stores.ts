@@ -11,6 +11,7 @@
  *   of a round trip to the object. For tenants whose limits must hold to the request.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { SpendLedger, type SpendDecision } from './spend-ledger';
 import { reconcile, reserve, type LimitDecision, type LimitState, type Limits } from './token-bucket';
 
 export interface RateLimitStore {
@@ -100,9 +101,22 @@ export class KvRateLimitStore implements RateLimitStore {
   }
 }
 
-/** One per tenant (idFromName(tenantId)): the exact store. */
+/**
+ * One per tenant (idFromName(tenantId)): the exact store of its buckets, and the exact ledger of
+ * its monthly budget (budget.ts). The ledger is kept in memory: it holds only the calls in
+ * flight, and the object is evicted only when none are.
+ */
 export class TenantRateLimiter extends DurableObject {
   private state: LimitState | undefined;
+  private readonly spend = new SpendLedger();
+
+  reserveSpend(month: string, budgetNano: number, d1SpentNano: number, estimateNano: number): SpendDecision {
+    return this.spend.reserve(month, budgetNano, d1SpentNano, estimateNano);
+  }
+
+  settleSpend(month: string, estimateNano: number, costNano: number): void {
+    this.spend.settle(month, estimateNano, costNano);
+  }
 
   private async current(): Promise<LimitState> {
     this.state ??= (await this.ctx.storage.get<LimitState>('state')) ?? {};

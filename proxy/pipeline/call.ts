@@ -44,7 +44,9 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
   const call = c.get('call');
   const tenant = c.get('tenant');
   const resolved = call.resolved;
-  const usage = result.usage ?? ZERO_USAGE;
+  // Attempts that timed out were billed their prompt upstream: the row counts them, as an estimate.
+  const timedOut = call.timedOutPromptTokens;
+  const usage = timedOut > 0 ? { ...(result.usage ?? ZERO_USAGE), promptTokens: (result.usage?.promptTokens ?? 0) + timedOut } : (result.usage ?? ZERO_USAGE);
   const cost = costOfCall(usage, resolved);
   // A response-cache hit costs nothing; what it would have cost is what it saved.
   const hit = result.cache === 'HIT';
@@ -63,7 +65,7 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
     errorType: result.error?.code ?? result.error?.type ?? null,
     errorMessage: result.error?.message ?? null,
     usage,
-    usageEstimated: result.usageEstimated ?? false,
+    usageEstimated: (result.usageEstimated ?? false) || timedOut > 0,
     unpriced: resolved !== null && resolved.price === null && result.status < 400,
     costNano: hit ? 0 : cost,
     savedNano: hit ? cost : 0,
@@ -95,17 +97,29 @@ export const attemptHooks = (call: CallInfo) => ({
   },
   onFailure(failed: FailedAttempt) {
     call.failedAttempts.push(failed);
+    noteTimeout(call, failed.error);
   },
 });
 
+/** An attempt that timed out had reached the upstream, which bills the prompt it processed. */
+export function noteTimeout(call: CallInfo, error: ProxyError): void {
+  if (error.code === 'upstream_timeout') call.timedOutPromptTokens += call.promptTokens;
+}
+
+/** The call's row, made and written; the call's hold on the budget gives way to the row's cost. */
+export function recordCall(c: AppContext, result: CallResult): { record: RequestRecord; written: Promise<void> } {
+  const record = callRecord(c, result);
+  c.get('call').admission?.settleCost(record.costNano);
+  return { record, written: writeRequestLog(c.env, record) };
+}
+
 /** Logs the call after the response is sent; a call is logged once, whatever else tries. */
 export function logCall(c: AppContext, result: CallResult): RequestRecord {
-  const record = callRecord(c, result);
   const call = c.get('call');
-  if (!call.logged) {
-    call.logged = true;
-    c.executionCtx.waitUntil(writeRequestLog(c.env, record));
-  }
+  if (call.logged) return callRecord(c, result);
+  call.logged = true;
+  const { record, written } = recordCall(c, result);
+  c.executionCtx.waitUntil(written);
   return record;
 }
 
@@ -126,6 +140,7 @@ export const trackCall: MiddlewareHandler<AppEnv> = async (c, next) => {
     attempts: 0,
     failedAttempts: [],
     promptTokens: 0,
+    timedOutPromptTokens: 0,
     admission: null,
     controller: new AbortController(),
     logged: false,

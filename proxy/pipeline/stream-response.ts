@@ -9,13 +9,12 @@ import type { CacheStatus } from '../core/request-record';
 import type { Usage } from '../core/usage';
 import type { AppContext } from '../http/context';
 import type { Admission } from '../limits/admission';
-import { writeRequestLog } from '../request-log/writer';
 import { failoverPolicy } from '../routing/failover';
 import { meterStream, type MeterOptions, type StreamOutcome } from '../streaming/metered-stream';
 import type { StreamFraming } from '../streaming/framing';
 import type { PartReader } from '../streaming/parts';
 import { passThroughStream } from '../streaming/pass-through-stream';
-import { callRecord } from './call';
+import { recordCall } from './call';
 
 /** Builds the complete answer a stream amounts to from its events, or null when it cannot. */
 export interface AnswerAssembler {
@@ -85,18 +84,15 @@ export function streamResponse(c: AppContext, answer: StreamedAnswer, headers: R
       const completed = assembler && outcome.status === 200 && !estimated ? assembler.result(usage) : null;
       await Promise.all([
         completed && handling.onComplete ? handling.onComplete(completed, usage) : null,
-        writeRequestLog(
-          c.env,
-          callRecord(c, {
-            status: outcome.status,
-            error: outcome.error,
-            usage,
-            usageEstimated: estimated,
-            ttftMs: outcome.ttftMs,
-            cache: handling.cache,
-            responseText: completed,
-          }),
-        ),
+        recordCall(c, {
+          status: outcome.status,
+          error: outcome.error,
+          usage,
+          usageEstimated: estimated,
+          ttftMs: outcome.ttftMs,
+          cache: handling.cache,
+          responseText: completed,
+        }).written,
       ]);
     },
   };

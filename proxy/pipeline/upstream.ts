@@ -11,7 +11,8 @@ import type { ChatRequest, ChatResult, ForwardResult, NativeApi } from '../provi
 import { failoverPolicy, withFailover, type Attempt, type FailoverPolicy } from '../routing/failover';
 import type { ResolvedModel } from '../routing/models';
 import { withFirst, type PartReader } from '../streaming/parts';
-import { attemptHooks } from './call';
+import { attemptHooks, noteTimeout } from './call';
+import { toProxyError } from '../core/errors';
 import { allowsUnpriced, priceModel } from './request';
 
 /**
@@ -31,7 +32,10 @@ export async function callUpstream<T>(
   try {
     return await withFailover(billable ? [routed, billable] : [routed], policy, call.controller.signal, (attempt) => run(attempt, policy), attemptHooks(call));
   } catch (error) {
-    call.admission?.settle(0);
+    const failure = toProxyError(error);
+    noteTimeout(call, failure);
+    // Nothing was answered; what timed-out attempts had the upstream process still counts.
+    call.admission?.settle(call.timedOutPromptTokens);
     throw error;
   }
 }

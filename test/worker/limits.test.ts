@@ -123,3 +123,36 @@ describe('tokens per minute under a burst of large-schema calls', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(3);
   });
 });
+
+describe('monthly budgets under a burst', () => {
+  it.each(['kv', 'durable-object'])('reserve each call before admitting it (%s): a concurrent burst overshoots by at most one estimate', async (store) => {
+    // mock-large is priced like gpt-4o ($2.50 in, $10 out per million): each call reserves its
+    // prompt plus 1,024 output tokens, about $0.0103, and really costs far less.
+    const budgetUsd = 0.05;
+    const tenant = await createTestTenant({ monthly_budget_usd: budgetUsd, rate_limit_store: store });
+    // Slow answers, so that the whole burst is in flight at once.
+    const burst = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const call = await postJson(
+          '/v1/chat/completions',
+          { model: 'expensive', messages: [{ role: 'user', content: `hello ${nonce()}` }] },
+          { apiKey: tenant.apiKey, env: { MOCK_LATENCY_MS: '400' } },
+        );
+        const body = (await call.response.json()) as { error?: { code: string } };
+        await call.settled();
+        return { status: call.response.status, code: body.error?.code };
+      }),
+    );
+    const served = burst.filter((r) => r.status === 200).length;
+    const refused = burst.filter((r) => r.status === 429 && r.code === 'insufficient_quota').length;
+    expect(served + refused).toBe(40);
+    // Reservations hold the budget: about five estimates fit in $0.05 (before any call ends, no more).
+    expect(served).toBeGreaterThanOrEqual(1);
+    expect(served).toBeLessThanOrEqual(5);
+    const rows = await rowsForTenant(tenant.id);
+    const spentNano = rows.reduce((sum, r) => sum + r.cost_nano, 0);
+    expect(spentNano).toBeLessThanOrEqual(budgetUsd * 1e9);
+    // Real costs are small, so once the burst is over the tenant is served again.
+    expect((await chat(tenant.apiKey, { model: 'expensive' })).status).toBe(200);
+  });
+});

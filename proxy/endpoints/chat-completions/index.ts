@@ -14,7 +14,7 @@ import type { ChatRequest, ChatResult } from '../../providers/types';
 import { fallbackFor } from '../../routing/failover';
 import { tiersFor } from '../../routing/models';
 import { routeChat } from '../../routing/tiers';
-import { admit, reservationFor } from '../../pipeline/admission';
+import { admit } from '../../pipeline/admission';
 import { answerFromCache } from '../../pipeline/cached-answer';
 import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
@@ -41,7 +41,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
   const tiers = tiersFor(c.env, tenant);
   const routed = await routeCallTo(c, routeChat(c.env, tiers, tenant.routing, body, c.req.header('x-task') ?? null));
 
-  const admission = await admit(c, reservationFor(call.promptTokens, body.max_completion_tokens ?? body.max_tokens));
+  const admission = await admit(c, call.promptTokens, body.max_completion_tokens ?? body.max_tokens);
   const caching = await decideCaching(c.req.raw, 'chat', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
   if (caching.mode === 'use') {
     const hit = await readCachedCompletion(c.env.KV, caching.key);

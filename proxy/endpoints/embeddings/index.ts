@@ -27,7 +27,7 @@ export async function embeddings(c: AppContext): Promise<Response> {
   }));
   const tiers = tiersFor(c.env, c.get('tenant').tenant);
   const resolved = await routeCallTo(c, resolveModel(c.env, tiers, body.model, 'embeddings'));
-  const admission = await admit(c, call.promptTokens);
+  const admission = await admit(c, call.promptTokens, 0);
   // Retried like chat, then FALLBACK_EMBEDDINGS_MODEL when there is one.
   const result = await callUpstream(c, resolved, embeddingsFallbackFor(c.env, tiers, resolved), (attempt, policy) =>
     attempt.within(

@@ -20,7 +20,7 @@ import type { ChatCompletion, ChatRequest, NativeApi } from '../../providers/typ
 import { fallbackFor } from '../../routing/failover';
 import { tiersFor, type ResolvedModel } from '../../routing/models';
 import { routeChat } from '../../routing/tiers';
-import { admit, reservationFor } from '../../pipeline/admission';
+import { admit } from '../../pipeline/admission';
 import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
 import { streamResponse, tokensOf } from '../../pipeline/stream-response';
@@ -71,7 +71,7 @@ export async function createMessage(c: AppContext): Promise<Response> {
   const { routed: routedModel, native, translation, fallback } = plan(c, body, 'messages');
   const routed = await routeCallTo(c, routedModel);
 
-  const admission = await admit(c, reservationFor(call.promptTokens, body.max_tokens));
+  const admission = await admit(c, call.promptTokens, body.max_tokens);
   const caching = await decideCaching(c.req.raw, 'messages', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
   const hit = caching.mode === 'use' ? await readCachedCompletion(c.env.KV, caching.key) : null;
   if (hit) {
@@ -122,7 +122,7 @@ export async function countTokens(c: AppContext): Promise<Response> {
   }));
   const { routed: routedModel, native, routingForm } = plan(c, body, 'count_tokens');
   const routed = await routeCallTo(c, routedModel);
-  const admission = await admit(c, 0, 'requests');
+  const admission = await admit(c, 0, 0, 'requests');
   const counted = native(routed)
     ? await callUpstream(c, routed, null, (attempt, policy) =>
         attempt.within(

@@ -20,7 +20,7 @@ import type { ChatCompletion, ChatRequest } from '../../providers/types';
 import { fallbackFor } from '../../routing/failover';
 import { resolveModel, tiersFor, type ResolvedModel } from '../../routing/models';
 import { routeChat, taskOf } from '../../routing/tiers';
-import { admit, reservationFor } from '../../pipeline/admission';
+import { admit } from '../../pipeline/admission';
 import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
 import { streamResponse, tokensOf } from '../../pipeline/stream-response';
@@ -90,7 +90,7 @@ export async function createResponse(c: AppContext): Promise<Response> {
   // A conversation kept upstream can be continued by its own model only.
   const fallback = previous?.native ? null : usableFallback(fallbackFor(c.env, tiersFor(c.env, tenant), routed), { native, translation });
 
-  const admission = await admit(c, reservationFor(call.promptTokens, body.max_output_tokens));
+  const admission = await admit(c, call.promptTokens, body.max_output_tokens);
   const caching = await decideCaching(c.req.raw, 'responses', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
   const hit = caching.mode === 'use' ? await readCachedCompletion(c.env.KV, caching.key) : null;
   if (hit) {
