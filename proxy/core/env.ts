@@ -48,6 +48,8 @@ export interface Env {
   UPSTREAM_RETRY_BASE_MS?: string;
   /** Streams: the longest wait for the upstream's next part once the first has arrived. */
   UPSTREAM_IDLE_TIMEOUT_MS?: string;
+  /** Streams whose client left: milliseconds the upstream is still metered for its usage before it is cancelled (0 to 25,000). */
+  UPSTREAM_ABANDONED_METER_MS?: string;
   /** The chat model tried when the routed one keeps failing: provider/model, or `none`; default the other tier. */
   FALLBACK_MODEL?: string;
   /** The embeddings model tried when the requested one keeps failing: provider/model; unset: none. */

@@ -71,11 +71,13 @@ export function streamResponse(c: AppContext, answer: StreamedAnswer, headers: R
     throw clientClosed();
   }
   const assembler = handling.onComplete || call.requestText !== null ? handling.assembler() : null;
+  const policy = failoverPolicy(c.env);
   const options: MeterOptions = {
     includeUsage: handling.includeUsage,
     framing: handling.framing,
     startedAt: c.get('startedAt'),
-    idleTimeoutMs: failoverPolicy(c.env).idleTimeoutMs,
+    idleTimeoutMs: policy.idleTimeoutMs,
+    abandonedMeterMs: policy.abandonedMeterMs,
     onChunk: assembler ? (data) => assembler.add(data) : undefined,
     onEnd: async (outcome) => {
       if (outcome.status === 499) call.controller.abort();

@@ -17,6 +17,11 @@ export interface FailoverPolicy {
   firstByteTimeoutMs: number;
   /** Streams, after the first part: the longest wait for the next one (metered-stream.ts). */
   idleTimeoutMs: number;
+  /**
+   * Streams whose client left: how long the upstream is still read for the usage it will report
+   * (the bill), before it is cancelled and the output estimated. 0: cancelled at once.
+   */
+  abandonedMeterMs: number;
   /** Retries of one model after its first attempt. */
   maxRetries: number;
   /** The first backoff; each retry doubles it. */
@@ -29,6 +34,7 @@ export const DEFAULT_POLICY: FailoverPolicy = {
   connectTimeoutMs: 10_000,
   firstByteTimeoutMs: 120_000,
   idleTimeoutMs: 60_000,
+  abandonedMeterMs: 20_000,
   maxRetries: 2,
   retryBaseMs: 250,
   maxRetryAfterMs: 10_000,
@@ -46,6 +52,8 @@ export function failoverPolicy(env: Env): FailoverPolicy {
     connectTimeoutMs: rangeVar('UPSTREAM_CONNECT_TIMEOUT_MS', env.UPSTREAM_CONNECT_TIMEOUT_MS, DEFAULT_POLICY.connectTimeoutMs, 1),
     firstByteTimeoutMs: rangeVar('UPSTREAM_FIRST_BYTE_TIMEOUT_MS', env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS, DEFAULT_POLICY.firstByteTimeoutMs, 1),
     idleTimeoutMs: rangeVar('UPSTREAM_IDLE_TIMEOUT_MS', env.UPSTREAM_IDLE_TIMEOUT_MS, DEFAULT_POLICY.idleTimeoutMs, 1),
+    // At most 25 s: a Worker's work after its client left is cut off 30 s later.
+    abandonedMeterMs: rangeVar('UPSTREAM_ABANDONED_METER_MS', env.UPSTREAM_ABANDONED_METER_MS, DEFAULT_POLICY.abandonedMeterMs, 0, 25_000),
     maxRetries: Math.floor(rangeVar('UPSTREAM_MAX_RETRIES', env.UPSTREAM_MAX_RETRIES, DEFAULT_POLICY.maxRetries, 0, MAX_RETRIES)),
     retryBaseMs: rangeVar('UPSTREAM_RETRY_BASE_MS', env.UPSTREAM_RETRY_BASE_MS, DEFAULT_POLICY.retryBaseMs, 1),
     maxRetryAfterMs: DEFAULT_POLICY.maxRetryAfterMs,

@@ -35,6 +35,8 @@ export interface MeterOptions {
   startedAt: number;
   /** The longest wait for the upstream's next part: then the stream ends with a 504 and the upstream is cancelled. */
   idleTimeoutMs: number;
+  /** After the client left: how long the upstream is still read for its usage, before it is cancelled. */
+  abandonedMeterMs: number;
   /** Sees every chunk the provider sent (e.g. to assemble the answer for the response cache). */
   onChunk?: (data: string) => void;
   /** Called once when the stream ends, however it ends. */
@@ -125,41 +127,74 @@ export function streamMeter(parts: PartReader, options: MeterOptions): StreamMet
 const MAX_CHUNK_CHARS = 16 * 1024;
 const encoder = new TextEncoder();
 
+/**
+ * A stream whose client left: providers bill what they generate, and report it at the end, so
+ * the upstream is read on (nothing is sent) for its usage, until it ends or `boundMs` passes;
+ * then it is cancelled, and the call logged as the client's 499 with what it cost.
+ */
+export async function meterAbandoned(meter: StreamMeter, parts: PartReader, boundMs: number): Promise<void> {
+  const bound = setTimeout(() => parts.cancel(clientClosed()).catch(() => {}), boundMs);
+  try {
+    for (let part = boundMs > 0 ? await meter.next() : null; part !== null; part = await meter.next()) meter.take(part);
+  } catch {
+    // Cancelled at the bound, or the upstream failed: the usage seen so far is what there is.
+  } finally {
+    clearTimeout(bound);
+  }
+  meter.finish(499, clientClosed());
+  parts.cancel(clientClosed()).catch(() => {});
+}
+
 export function meterStream(parts: PartReader, options: MeterOptions): { body: ReadableStream<Uint8Array>; ended: Promise<void> } {
   const meter = streamMeter(parts, options);
-  const body = new ReadableStream<Uint8Array>({
-    // Each pull delivers every part that has already arrived as one chunk, so a burst of
-    // upstream events costs one write, not one each; it never waits to fill a chunk.
-    async pull(controller) {
-      let out = '';
-      // Whatever fails here (the upstream, or a hook), the client gets an error event and the
-      // end is reported: a pull that rejected would leave the call unlogged.
-      try {
-        for (;;) {
-          if (out !== '' && (!parts.buffered() || out.length > MAX_CHUNK_CHARS)) break;
-          const part = await meter.next();
-          if (part === null) {
-            controller.enqueue(encoder.encode(out + options.framing.end(meter.usage())));
-            controller.close();
-            meter.complete();
-            return;
-          }
-          if (meter.take(part)) out += options.framing.event(part);
+  // The client left: the pull under way (if any) stops writing, and meterAbandoned reads on.
+  let abandoned = false;
+  let pulling: Promise<void> = Promise.resolve();
+
+  // Each pull delivers every part that has already arrived as one chunk, so a burst of
+  // upstream events costs one write, not one each; it never waits to fill a chunk.
+  async function pullSome(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    let out = '';
+    // Whatever fails here (the upstream, or a hook), the client gets an error event and the
+    // end is reported: a pull that rejected would leave the call unlogged.
+    try {
+      for (;;) {
+        if (out !== '' && (!parts.buffered() || out.length > MAX_CHUNK_CHARS)) break;
+        const part = await meter.next();
+        if (abandoned) {
+          if (part) meter.take(part);
+          return;
         }
-      } catch (thrown) {
-        const error = toProxyError(thrown);
-        controller.enqueue(encoder.encode(out + options.framing.error(error)));
-        controller.close();
-        meter.finish(error.status, error);
-        // A stalled upstream is still open; one that failed is released all the same.
-        parts.cancel(error).catch(() => {});
-        return;
+        if (part === null) {
+          controller.enqueue(encoder.encode(out + options.framing.end(meter.usage())));
+          controller.close();
+          meter.complete();
+          return;
+        }
+        if (meter.take(part)) out += options.framing.event(part);
       }
-      controller.enqueue(encoder.encode(out));
+    } catch (thrown) {
+      if (abandoned) return;
+      const error = toProxyError(thrown);
+      controller.enqueue(encoder.encode(out + options.framing.error(error)));
+      controller.close();
+      meter.finish(error.status, error);
+      // A stalled upstream is still open; one that failed is released all the same.
+      parts.cancel(error).catch(() => {});
+      return;
+    }
+    controller.enqueue(encoder.encode(out));
+  }
+
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulling = pullSome(controller);
+      return pulling;
     },
-    cancel(reason) {
-      meter.finish(499, clientClosed());
-      return parts.cancel(reason).catch(() => {});
+    cancel() {
+      abandoned = true;
+      // Not awaited: the client is gone, and the meter's end is waited for through `ended`.
+      void pulling.then(() => meterAbandoned(meter, parts, options.abandonedMeterMs));
     },
   });
   return { body, ended: meter.ended };

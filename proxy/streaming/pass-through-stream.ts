@@ -48,8 +48,10 @@ export function passThroughStream(
   const stopPiping = new AbortController();
   let piped = false;
   let wake: (() => void) | null = null;
-  // preventClose and preventAbort keep the client's stream open for the end this module writes.
-  const piping = bytes.pipeTo(writable, { preventClose: true, preventAbort: true, signal: stopPiping.signal }).finally(() => {
+  // preventClose and preventAbort keep the client's stream open for the end this module writes;
+  // preventCancel keeps the upstream going when the piping stops (a client that left is metered
+  // on): `bytes` is released with the meter's copy (parts.cancel).
+  const piping = bytes.pipeTo(writable, { preventClose: true, preventAbort: true, preventCancel: true, signal: stopPiping.signal }).finally(() => {
     piped = true;
     wake?.();
   });
@@ -70,9 +72,14 @@ export function passThroughStream(
     stopPiping.abort(reason);
     parts.cancel(reason).catch(() => {});
   };
+  // The client left: its copy stops, the meter reads on for the usage (the bill) until the
+  // upstream ends or abandonedMeterMs passes, when the upstream is cancelled.
+  let clientGone = false;
+  let bound = 0;
   const onClientGone = () => {
-    meter.finish(499, clientClosed());
-    stop(clientClosed());
+    clientGone = true;
+    stopPiping.abort(clientClosed());
+    bound = setTimeout(() => parts.cancel(clientClosed()).catch(() => {}), options.abandonedMeterMs);
   };
   // A client already gone before this point would never hear the event.
   if (options.clientSignal.aborted) onClientGone();
@@ -100,7 +107,11 @@ export function passThroughStream(
 
   const ended = Promise.allSettled([piping, metering]).then(async ([toClient, metered]) => {
     options.clientSignal.removeEventListener('abort', onClientGone);
-    if (metered.status === 'rejected') {
+    clearTimeout(bound);
+    if (clientGone) {
+      parts.cancel(clientClosed()).catch(() => {});
+      meter.finish(499, clientClosed());
+    } else if (metered.status === 'rejected') {
       const error = metered.reason as ProxyError;
       await end(writable, `\n\n${options.framing.error(error)}`);
       meter.finish(error.status, error);

@@ -304,8 +304,8 @@ describe.each([
   });
 
   describe('a client that leaves mid-stream', () => {
-    it('has its upstream cancelled and its row written: 499, with the output sent so far estimated', async () => {
-      const tag = nonce();
+    /** Starts a slow stream, reads its first chunks, then leaves. */
+    async function leave(tag: string, env: Record<string, string> = {}) {
       // A tenant of its own: another test counts this file's tenant's 499 rows.
       const leaver = await createTestTenant();
       const controller = new AbortController();
@@ -322,7 +322,7 @@ describe.each([
           signal: controller.signal,
         }),
         undefined,
-        upstreamEnv(),
+        { ...upstreamEnv(), ...env },
       );
       const reader = call.response.body!.getReader();
       const received = new TextDecoder().decode((await reader.read()).value) + new TextDecoder().decode((await reader.read()).value);
@@ -330,9 +330,22 @@ describe.each([
       controller.abort();
       await reader.cancel().catch(() => {});
       await call.settled();
+      return loggedRow(call.response.headers.get('x-request-id'));
+    }
+
+    it('is billed on the real usage: the upstream is metered on until it ends, and the row is 499', async () => {
+      const tag = nonce();
+      const row = await leave(tag);
+      // The upstream's final usage arrived (not an estimate): it was read to its end.
+      expect(row).toMatchObject({ status: 499, error_type: 'client_closed', usage_estimated: 0, stream: 1 });
+      expect(row!.completion_tokens).toBeGreaterThan(0);
+    });
+
+    it('past UPSTREAM_ABANDONED_METER_MS has its upstream cancelled, the output sent so far estimated', async () => {
+      const tag = nonce();
+      const row = await leave(tag, { UPSTREAM_ABANDONED_METER_MS: '0' });
       await expect.poll(async () => (await upstreamRequests(tag))[0].aborted).toBe(true);
       expect((await upstreamRequests(tag))[0].completed).toBe(false);
-      const row = await loggedRow(call.response.headers.get('x-request-id'));
       expect(row).toMatchObject({ status: 499, error_type: 'client_closed', usage_estimated: 1, stream: 1 });
       expect(row!.completion_tokens).toBeGreaterThan(0);
     });

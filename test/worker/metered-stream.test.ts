@@ -48,6 +48,7 @@ describe('the metered stream', () => {
         throw new Error('hook failed');
       },
       idleTimeoutMs: 60_000,
+      abandonedMeterMs: 0,
       onEnd: async (o) => void (outcome = o),
     });
     const text = await new Response(body).text();

@@ -317,7 +317,7 @@ describe('a client that leaves mid-stream', () => {
   it.each([
     ['native', 'openai/gpt-4o-mini'],
     ['translated', 'anthropic/claude-haiku-4-5'],
-  ])('(%s) has its upstream cancelled and its row written: 499, the output so far estimated', async (_path, model) => {
+  ])('(%s) past UPSTREAM_ABANDONED_METER_MS has its upstream cancelled and its row written: 499, the output so far estimated', async (_path, model) => {
     const tag = nonce();
     const leaver = await createTestTenant();
     const controller = new AbortController();
@@ -329,7 +329,7 @@ describe('a client that leaves mid-stream', () => {
         signal: controller.signal,
       }),
       undefined,
-      upstreamEnv(),
+      { ...upstreamEnv(), UPSTREAM_ABANDONED_METER_MS: '0' },
     );
     const reader = call.response.body!.getReader();
     let received = '';
