@@ -33,15 +33,61 @@ const writers = new WeakMap<D1Database, D1Writer>();
 const MAX_RECORDS_PER_WRITE = 100;
 /** How often a record written by another call's group looks whether it is done. */
 const POLL_MS = 10;
-/**
- * How long a group write may take before the calls waiting on it stop waiting. The call that
- * made it may be gone (its waitUntil ran out) with the write never finishing: its records go
- * back in line for the next write, and if the old one did land after all, ON CONFLICT skips
- * the copies.
+
+/*
+ * Every wait below is bounded, so that a record is in D1, in the queue or in the logs before its
+ * call's waitUntil runs out (30 s after the response). A D1 that never answers costs a record at
+ * most D1_WAIT_MAX_MS, plus one write it started itself (D1_WRITE_TIMEOUT_MS), then
+ * QUEUE_SEND_TIMEOUT_MS: 20 s in all. A write abandoned this way may still land later; the queued
+ * copy is then skipped by ON CONFLICT DO NOTHING, and the spend trigger counts only rows really
+ * inserted, so the call is counted once.
  */
-const GROUP_WRITE_MAX_MS = 5000;
+
+/**
+ * How long one D1 write (its retries included) may take. Then its records count as refused, and
+ * each goes on to the queue (or the logs).
+ */
+export const D1_WRITE_TIMEOUT_MS = 5000;
+/**
+ * How long a group write may go on before the calls waiting on it stop waiting. Its own call
+ * gives it up after D1_WRITE_TIMEOUT_MS; past this, that call is gone (it cannot answer any
+ * more): the write's records go back in line for the next write, and if the old one did land
+ * after all, ON CONFLICT skips the copies.
+ */
+const GROUP_WRITE_MAX_MS = D1_WRITE_TIMEOUT_MS + 1000;
+/**
+ * How long a call waits for its record to be written to D1, from when the record got in line:
+ * behind other writes, in a group another call writes. Then the call takes its record back and
+ * hands it to the queue itself.
+ */
+export const D1_WAIT_MAX_MS = 10_000;
+/** How long a queue send may take before the record is printed to the logs instead. */
+export const QUEUE_SEND_TIMEOUT_MS = 5000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const TIMED_OUT = Symbol('timed out');
+
+/** `work`'s result, or TIMED_OUT when it has not settled within `ms` (it goes on, unwatched). */
+async function within<T>(ms: number, work: Promise<T>): Promise<T | typeof TIMED_OUT> {
+  let timer = 0;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** writeRows bounded by D1_WRITE_TIMEOUT_MS: null when D1 refused the rows or did not answer in time. */
+async function writeRowsInTime(env: Env, rows: ReturnType<typeof emptyRows>, id: string): Promise<D1Result | null> {
+  const result = await within(D1_WRITE_TIMEOUT_MS, writeRows(env, rows, id));
+  if (result !== TIMED_OUT) return result;
+  console.error(`request log: D1 write did not answer within ${D1_WRITE_TIMEOUT_MS} ms; its records are handed on`, id);
+  return null;
+}
 
 /** Writes a group of records as one transaction and marks how it went for each. */
 async function writeGroup(env: Env, group: PendingRecord[]): Promise<void> {
@@ -63,10 +109,11 @@ async function writeGroup(env: Env, group: PendingRecord[]): Promise<void> {
     }
   }
   if (members.length === 0) return;
-  const result = await writeRows(env, rows, members.length === 1 ? members[0].record.id : `${members[0].record.id} and ${members.length - 1} more`);
+  const result = await writeRowsInTime(env, rows, members.length === 1 ? members[0].record.id : `${members[0].record.id} and ${members.length - 1} more`);
   const inserted = new Set(result?.results?.map((row) => (row as { id: string }).id));
   for (const pending of members) {
-    pending.written = result !== null;
+    // A record its own call already took back (it waited too long) stays with the queue.
+    if (pending.written === undefined) pending.written = result !== null;
     // This isolate's month-to-date totals take the cost of each call new to the log.
     if (inserted.has(pending.record.id)) noteSpend(pending.record.tenantId, pending.record.ts, pending.record.costNano);
   }
@@ -92,7 +139,16 @@ function joinD1Group(env: Env, r: RequestRecord): PendingRecord {
  */
 async function writtenToD1(env: Env, own: PendingRecord): Promise<boolean> {
   const writer = writers.get(env.DB)!;
+  const giveUpAt = Date.now() + D1_WAIT_MAX_MS;
   while (own.written === undefined) {
+    if (Date.now() >= giveUpAt) {
+      // Taken back: out of the line if it is still there, and marked so no write picks it up again.
+      const waiting = writer.waiting.indexOf(own);
+      if (waiting >= 0) writer.waiting.splice(waiting, 1);
+      own.written = false;
+      console.error(`request log: no D1 write took the record within ${D1_WAIT_MAX_MS} ms; it is handed on`, own.record.id);
+      break;
+    }
     const under = writer.current;
     if (under && Date.now() - under.since < GROUP_WRITE_MAX_MS) {
       await sleep(POLL_MS);
@@ -133,12 +189,15 @@ async function sendToQueue(env: Env, r: RequestRecord): Promise<boolean> {
   const contentChars = r.content ? r.content.request.length + (r.content.response?.length ?? 0) : 0;
   const message = contentChars > MAX_QUEUED_CONTENT_CHARS ? { ...r, content: undefined } : r;
   try {
-    await env.LOG_QUEUE.send(message);
+    if ((await within(QUEUE_SEND_TIMEOUT_MS, env.LOG_QUEUE.send(message))) === TIMED_OUT) {
+      console.error(`request log: queue send did not answer within ${QUEUE_SEND_TIMEOUT_MS} ms`, r.id);
+      return false;
+    }
   } catch (error) {
     console.error('request log: queue send failed', r.id, reason(error));
     return false;
   }
-  if (message !== r && !(await writeRows(env, { ...emptyRows(), contents: addRows(emptyRows(), r).contents }, r.id))) {
+  if (message !== r && !(await writeRowsInTime(env, { ...emptyRows(), contents: addRows(emptyRows(), r).contents }, r.id))) {
     console.error('request log: stored content dropped (too large for the queue, and D1 refused it)', r.id);
   }
   return true;
@@ -148,12 +207,29 @@ async function sendToQueue(env: Env, r: RequestRecord): Promise<boolean> {
 export const logsThroughQueue = (env: Env) => env.REQUEST_LOG_SINK === 'queue' && env.LOG_QUEUE !== undefined;
 
 /**
+ * The last place a record can be recovered from: one JSON log line holding it whole. Replayed by
+ * sending `record` as a message body to the LOG_QUEUE queue (Cloudflare's HTTP push API, or the
+ * dashboard), whose consumer inserts it idempotently: a record that reached D1 after all is
+ * skipped, its spend not counted twice.
+ */
+function printUnwritten(r: RequestRecord): void {
+  console.error(
+    JSON.stringify({
+      message: 'request log: unwritten record',
+      request_id: r.id,
+      replay: 'send `record` as the body of a message to the LOG_QUEUE queue (ai-proxy-request-log); inserting it is idempotent',
+      record: r,
+    }),
+  );
+}
+
+/**
  * Stores one call's record, once the response is on its way. Analytics Engine gets its point at
  * once. The D1 row goes straight to D1 (grouped with other calls' rows, retried), or, with
  * REQUEST_LOG_SINK=queue, through the LOG_QUEUE for the consumer to
  * insert in batches (the scaling path for high volume). Each path falls back on the other, so
- * a row survives either being down; if both are, the record is printed whole to the Worker's
- * logs, the last place it can be recovered from.
+ * a row survives either being down or hanging (every wait is bounded); if both are, the record
+ * is printed whole to the Worker's logs as one JSON line, the last place it can be recovered from.
  */
 export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void> {
   const viaQueue = logsThroughQueue(env);
@@ -170,5 +246,5 @@ export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void>
   const written = inLine
     ? (await writtenToD1(env, inLine)) || (await sendToQueue(env, r))
     : (await sendToQueue(env, r)) || (await writtenToD1(env, joinD1Group(env, r)));
-  if (!written) console.error('request log: unwritten record', JSON.stringify(r));
+  if (!written) printUnwritten(r);
 }

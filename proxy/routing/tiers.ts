@@ -143,33 +143,49 @@ export interface TierDecision {
   reason: string;
 }
 
-/** The tier for this call, from the `x-task` hint or the rules. */
-export function decideTier(body: ChatRequest, taskHint: string | null): TierDecision {
-  if (taskHint) {
-    const task = taskHint.trim().toLowerCase();
-    // Own keys only: `__proto__` or `constructor` must be unknown tasks, not Object's.
-    const tier = Object.hasOwn(TASK_TIERS, task) ? TASK_TIERS[task] : undefined;
-    if (!tier) throw invalidRequest(`Unknown x-task '${taskHint.slice(0, 40)}'. Use one of: ${Object.keys(TASK_TIERS).join(', ')}.`, 'x-task', 'invalid_task');
-    return { tier, reason: `task:${task}` };
+/**
+ * The task an `x-task` header names (trimmed, lower-cased), or null when the call sends none.
+ * An unknown task is a 400 naming `x-task` on every call that reads the header, whatever its
+ * model: a typo must not pass unnoticed just because this call's model made the hint moot.
+ */
+export function taskOf(taskHint: string | null | undefined): string | null {
+  if (!taskHint) return null;
+  const task = taskHint.trim().toLowerCase();
+  // Own keys only: `__proto__` or `constructor` must be unknown tasks, not Object's.
+  if (!Object.hasOwn(TASK_TIERS, task)) {
+    throw invalidRequest(`Unknown x-task '${taskHint.slice(0, 40)}'. Use one of: ${Object.keys(TASK_TIERS).join(', ')}.`, 'x-task', 'invalid_task');
   }
+  return task;
+}
+
+/** The tier for a task already checked by taskOf, or from the rules without one. */
+function tierFor(body: ChatRequest, task: string | null): TierDecision {
+  if (task) return { tier: TASK_TIERS[task], reason: `task:${task}` };
   const features = requestFeatures(body);
   const rule = ROUTING_RULES.find((r) => matches(r.when, features))!;
   return { tier: rule.tier, reason: `rule:${rule.id}` };
+}
+
+/** The tier for this call, from the `x-task` hint or the rules. */
+export function decideTier(body: ChatRequest, taskHint: string | null): TierDecision {
+  return tierFor(body, taskOf(taskHint));
 }
 
 /**
  * The model for a chat call. `auto` goes wherever the task decides. A concrete model is kept
  * as asked, unless the tenant's routing is `auto`: then the asked model is the ceiling, so a
  * cheap task asked of an expensive model goes to the cheap tier, never the other way round.
+ * The `x-task` hint is checked first, whether or not it decides anything.
  */
 export function routeChat(env: Env, tiers: Tiers, routing: 'auto' | 'passthrough', body: ChatRequest, taskHint: string | null): ResolvedModel {
+  const task = taskOf(taskHint);
   if (body.model === 'auto') {
-    const decision = decideTier(body, taskHint);
+    const decision = tierFor(body, task);
     return { ...resolveModel(env, tiers, tiers[decision.tier], 'chat'), requested: 'auto', tier: decision.tier, reason: decision.reason };
   }
   const asked = resolveModel(env, tiers, body.model, 'chat');
   if (routing !== 'auto' || asked.reason.startsWith('alias:')) return asked;
-  const decision = decideTier(body, taskHint);
+  const decision = tierFor(body, task);
   if (decision.tier === 'cheap' && asked.tier === 'expensive') {
     return { ...resolveModel(env, tiers, tiers.cheap, 'chat'), requested: body.model, tier: 'cheap', reason: decision.reason };
   }

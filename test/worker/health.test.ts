@@ -8,7 +8,7 @@ describe('GET /health', () => {
   it('answers 200 when D1, KV and Analytics Engine are there', async () => {
     const call = await callProxy('/health');
     expect(call.response.status).toBe(200);
-    expect(await call.response.json()).toEqual({ status: 'ok', checks: { d1: 'ok', kv: 'ok', analytics_engine: 'ok', log_queue: 'ok' } });
+    expect(await call.response.json()).toEqual({ status: 'ok', checks: { d1: 'ok', kv: 'ok', analytics_engine: 'ok', log_queue: 'ok', admin_token: 'ok' } });
   });
 
   it('answers 503 naming the failed binding, without its error text', async () => {
@@ -31,6 +31,23 @@ describe('GET /health', () => {
 
     const noQueue = await callProxy('/health', {}, { REQUEST_LOG_SINK: 'queue', LOG_QUEUE: undefined });
     expect(((await noQueue.response.json()) as Health).checks.log_queue).toContain('LOG_QUEUE binding is missing');
+  });
+
+  it('answers 503 naming admin_token when deployed with an ADMIN_TOKEN shorter than 32 characters', async () => {
+    // Deployed: no ENVIRONMENT=development (npm start and the tests set it).
+    const deployed = (adminToken: string) => callProxy('/health', {}, { ENVIRONMENT: undefined, ADMIN_TOKEN: adminToken });
+    const weak = await deployed('dev-admin-token');
+    expect(weak.response.status).toBe(503);
+    const body = (await weak.response.json()) as Health;
+    expect(body.failed).toEqual(['admin_token']);
+    expect(body.checks.admin_token).toContain('shorter than 32 characters');
+    expect(JSON.stringify(body)).not.toContain('dev-admin-token');
+
+    const strong = await deployed('x'.repeat(32));
+    expect(strong.response.status).toBe(200);
+    expect(((await strong.response.json()) as Health).checks.admin_token).toBe('ok');
+    // Unset, the admin API is closed (503 there), which is not a failure of the deployment.
+    expect((await callProxy('/health', {}, { ENVIRONMENT: undefined, ADMIN_TOKEN: undefined })).response.status).toBe(200);
   });
 
   it('answers 503 in bounded time when a binding hangs', async () => {

@@ -1,9 +1,9 @@
 /**
  * The request log's grouped D1 writes (a group commit per isolate): records logged while a
  * write is under way go together in the next one, every record lands once with its spend, and
- * a write that never finishes holds no record back for long.
+ * a write that never finishes is given up in time, its records handed to the queue.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { writeRequestLog } from '../../proxy/request-log/writer';
 import { callRecord } from './analytics-helpers';
 import { env } from './harness';
@@ -58,23 +58,29 @@ describe('grouped request-log writes', () => {
     expect(queued).toEqual([broken]);
   });
 
-  // The takeover waits GROUP_WRITE_MAX_MS (5 s) once. The test's own timeout is what fails it if a
-  // later write waited again (or forever): no clock is read here.
-  it('takes over from a write that never finishes, and writes its records too', { timeout: 9_000 }, async () => {
+  // The stuck write is given up after D1_WRITE_TIMEOUT_MS (5 s), once. The test's own timeout is
+  // what fails it if a later write waited again (or forever): no clock is read here.
+  it('gives up a write that never finishes: its record goes to the queue, the records behind it to D1', { timeout: 9_000 }, async () => {
     const { db } = countingD1({ holdFirst: true });
     const tenantId = `ten_stuck${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`;
     const [first, second, third] = [0, 1, 2].map((i) => callRecord({ id: `req_stuck_${tenantId}_${i}`, ts: Date.now(), tenantId, costNano: 500 }));
-    // The first record's write hangs (the call that made it is gone, say); the second, logged
-    // meanwhile, waits for it a while, then writes both.
-    void writeRequestLog({ ...env, DB: db }, first);
+    const queued: RequestRecord[] = [];
+    const queue = { send: async (body: RequestRecord) => void queued.push(body) } as unknown as Queue<RequestRecord>;
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    // The first record's write hangs; the second, logged meanwhile, waits for it to be given up,
+    // then is written in the next write.
+    const firstLogged = writeRequestLog({ ...env, DB: db, LOG_QUEUE: queue }, first);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await writeRequestLog({ ...env, DB: db }, second);
+    await Promise.all([firstLogged, writeRequestLog({ ...env, DB: db, LOG_QUEUE: queue }, second)]);
     const ids = async () =>
       (await env.DB.prepare('SELECT id FROM requests WHERE tenant_id = ? ORDER BY id').bind(tenantId).all<{ id: string }>()).results.map((r) => r.id);
-    expect(await ids()).toEqual([first.id, second.id]);
+    expect(queued.map((r) => r.id)).toEqual([first.id]);
+    expect(await ids()).toEqual([second.id]);
+    expect(errors.mock.calls.some((c) => String(c[0]).includes('did not answer within 5000 ms') && String(c[1]) === first.id)).toBe(true);
     // Writes go on as usual afterwards.
-    await writeRequestLog({ ...env, DB: db }, third);
-    expect(await ids()).toEqual([first.id, second.id, third.id]);
-    expect((await spentBy(tenantId))!.spent).toBe(1500);
+    await writeRequestLog({ ...env, DB: db, LOG_QUEUE: queue }, third);
+    expect(await ids()).toEqual([second.id, third.id]);
+    expect((await spentBy(tenantId))!.spent).toBe(1000);
+    vi.restoreAllMocks();
   });
 });

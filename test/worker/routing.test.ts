@@ -64,6 +64,81 @@ describe('model: auto', () => {
   });
 });
 
+describe('an unknown x-task', () => {
+  /** A call to `path` with `x-task: dance`, a model the hint would not decide, and a tag to find it upstream by. */
+  const withUnknownTask = async (path: string, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+    const tenant = await createTestTenant();
+    const tag = nonce();
+    const messages = [{ role: 'user', content: `Is this spam? ${tag}` }];
+    const call = await postJson(
+      path,
+      { ...body, ...(path === '/v1/responses' ? { input: tag } : { messages }) },
+      {
+        apiKey: tenant.apiKey,
+        headers: { 'x-task': 'dance', ...headers },
+        env: tiersEnv,
+      },
+    );
+    return { call, tag, tenant };
+  };
+
+  it.each([
+    ['/v1/chat/completions', { model: 'cheap' }],
+    ['/v1/chat/completions', { model: 'openai/gpt-4o', stream: true }],
+    ['/v1/responses', { model: 'expensive' }],
+    ['/v1/responses', { model: 'openai/gpt-4o-mini' }],
+  ] as const)('is a 400 naming x-task on %s with %j, before any upstream call', async (path, body) => {
+    const { call, tag } = await withUnknownTask(path, body);
+    expect(call.response.status).toBe(400);
+    expect(await call.response.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'x-task', code: 'invalid_task' } });
+    await call.settled();
+    expect(await upstreamRequests(tag)).toEqual([]);
+  });
+
+  it.each([
+    ['/v1/messages', { model: 'anthropic/claude-sonnet-4-5', max_tokens: 50 }],
+    ['/v1/messages/count_tokens', { model: 'cheap' }],
+  ] as const)('is a 400 in Anthropic’s shape on %s with %j, before any upstream call', async (path, body) => {
+    const { call, tag } = await withUnknownTask(path, body, { 'anthropic-version': '2023-06-01' });
+    expect(call.response.status).toBe(400);
+    const refused = (await call.response.json()) as { type: string; error: { type: string; message: string } };
+    expect(refused).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(refused.error.message).toContain('x-task');
+    await call.settled();
+    expect(await upstreamRequests(tag)).toEqual([]);
+  });
+
+  it('is a 400 on a Responses call continuing a conversation, whose model the previous response decides', async () => {
+    const tenant = await createTestTenant();
+    const first = await postJson('/v1/responses', { model: 'openai/gpt-4o', input: `Hello ${nonce()}` }, { apiKey: tenant.apiKey, env: tiersEnv });
+    const { id } = (await first.response.json()) as { id: string };
+    await first.settled();
+    const tag = nonce();
+    const second = await postJson(
+      '/v1/responses',
+      { model: 'openai/gpt-4o', previous_response_id: id, input: tag },
+      { apiKey: tenant.apiKey, headers: { 'x-task': 'dance' }, env: tiersEnv },
+    );
+    expect(second.response.status).toBe(400);
+    expect(((await second.response.json()) as { error: { param: string } }).error.param).toBe('x-task');
+    await second.settled();
+    expect(await upstreamRequests(tag)).toEqual([]);
+  });
+
+  it('still routes a known task given in any case, on a call it does not decide', async () => {
+    const tenant = await createTestTenant();
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'expensive', messages: [{ role: 'user', content: 'x' }] },
+      { apiKey: tenant.apiKey, headers: { 'x-task': ' Classify ' }, env: tiersEnv },
+    );
+    expect(call.response.status).toBe(200);
+    expect(call.response.headers.get('x-proxy-route-reason')).toBe('alias:expensive');
+    await call.response.text();
+    await call.settled();
+  });
+});
+
 describe('tenant routing', () => {
   it('passthrough keeps a concrete model as asked', async () => {
     const tenant = await createTestTenant();

@@ -2,6 +2,7 @@
  * GET /health: touches each binding the proxy depends on; 503 names what failed. The answer is
  * public, so a failure is given a short reason and the binding's own error text goes to the logs.
  */
+import { adminTokenProblem } from '../../auth/admin-guard';
 import type { Env } from '../../core/env';
 
 /** A binding that has not answered by then is reported failed (a health check must answer, even if D1 hangs). */
@@ -38,6 +39,9 @@ export async function health(env: Env): Promise<Response> {
       env.REQUEST_LOG_SINK === 'queue' && typeof env.LOG_QUEUE?.send !== 'function'
         ? 'failed: REQUEST_LOG_SINK is queue but the LOG_QUEUE binding is missing'
         : 'ok',
+    // Deployed, a short ADMIN_TOKEN closes the admin API: said here, where a deploy is checked first.
+    admin_token:
+      adminTokenProblem(env) === null ? 'ok' : 'failed: ADMIN_TOKEN is shorter than 32 characters; the admin API refuses it until a longer one is set',
   };
   const failed = Object.entries(checks)
     .filter(([, value]) => value !== 'ok')
