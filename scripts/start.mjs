@@ -131,7 +131,8 @@ if (cliToken) {
 }
 
 // Local development: the admin API takes a short, well-known token here, never when deployed.
-if (!argValues(userArgs, '--var').some((v) => v.startsWith('ENVIRONMENT:'))) devArgs.push('--var', 'ENVIRONMENT:development');
+const ownEnvironment = argValues(userArgs, '--var').some((v) => v.startsWith('ENVIRONMENT:')) || (devVarsFile && fileDefines(devVarsFile, 'ENVIRONMENT'));
+if (!ownEnvironment) devArgs.push('--var', 'ENVIRONMENT:development');
 
 // 3. wrangler dev.
 const host = !ip || ip === '0.0.0.0' || ip === '*' || ip === '::' ? 'localhost' : ip.includes(':') ? `[${ip}]` : ip;
