@@ -30,6 +30,8 @@ export interface CallInfo {
    * the prompt they processed, so the call's row does too (estimated).
    */
   timedOutPromptTokens: number;
+  /** The request asks for hidden reasoning (reasoning effort, extended thinking): an estimate of its output has a floor. */
+  reasoning: boolean;
   /** The call's rate-limit reservation, once admitted. */
   admission: Admission | null;
   /** Aborted when the client goes away: cancels the upstream call. */

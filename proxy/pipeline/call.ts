@@ -141,6 +141,7 @@ export const trackCall: MiddlewareHandler<AppEnv> = async (c, next) => {
     failedAttempts: [],
     promptTokens: 0,
     timedOutPromptTokens: 0,
+    reasoning: false,
     admission: null,
     controller: new AbortController(),
     logged: false,

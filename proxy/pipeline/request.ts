@@ -22,6 +22,8 @@ export interface CallDescription {
   stream: boolean;
   /** Estimated prompt tokens: billed if the client leaves before the upstream answers. */
   promptTokens: number;
+  /** The request asks for hidden reasoning (reasoning effort, extended thinking). */
+  reasoning?: boolean;
 }
 
 /** Reads the request of a call to `endpoint`; a body refused here is logged against that endpoint too. */
@@ -39,6 +41,7 @@ export async function readCallRequest<Body>(
   call.modelRequested = described.model;
   call.stream = described.stream;
   call.promptTokens = described.promptTokens;
+  call.reasoning = described.reasoning === true;
   // Kept only for tenants that store content.
   if (c.get('tenant').tenant.store_content) call.requestText = JSON.stringify(body);
   return { raw, body };

@@ -48,19 +48,28 @@ export const tokensOf = (usage: Usage) => usage.promptTokens + usage.completionT
  * What to bill for a stream that ended without the provider's final usage (abandoned or
  * failed): the last usage reported, or else an estimate from the prompt and the chunks sent.
  */
-function streamUsage(outcome: StreamOutcome, promptTokens: number): { usage: Usage; estimated: boolean } {
+function streamUsage(outcome: StreamOutcome, promptTokens: number, reasons: boolean): { usage: Usage; estimated: boolean } {
   if (outcome.usageFinal && outcome.usage) return { usage: outcome.usage, estimated: false };
   const reported = outcome.usage;
   return {
     usage: {
       promptTokens: reported?.promptTokens || promptTokens,
-      completionTokens: Math.max(reported?.completionTokens ?? 0, outcome.chunksSent),
+      completionTokens: Math.max(reported?.completionTokens ?? 0, outcome.chunksSent, reasons ? REASONING_OUTPUT_FLOOR : 0),
       cachedTokens: reported?.cachedTokens ?? 0,
       cacheWriteTokens: reported?.cacheWriteTokens ?? 0,
     },
     estimated: true,
   };
 }
+
+/**
+ * The least output an abandoned or failed stream of a reasoning model is billed when no usage
+ * came back: such a model thinks (hidden, billed as output) before it writes anything.
+ */
+export const REASONING_OUTPUT_FLOOR = 1024;
+
+/** OpenAI's reasoning models, by name; other providers' reasoning is asked for in the request. */
+const REASONING_MODELS = /^(o\d|gpt-5)/;
 
 export function streamResponse(c: AppContext, answer: StreamedAnswer, headers: Record<string, string>, handling: StreamHandling): Response {
   const call = c.get('call');
@@ -81,7 +90,7 @@ export function streamResponse(c: AppContext, answer: StreamedAnswer, headers: R
     onChunk: assembler ? (data) => assembler.add(data) : undefined,
     onEnd: async (outcome) => {
       if (outcome.status === 499) call.controller.abort();
-      const { usage, estimated } = streamUsage(outcome, call.promptTokens);
+      const { usage, estimated } = streamUsage(outcome, call.promptTokens, call.reasoning || REASONING_MODELS.test(call.resolved?.model ?? ''));
       handling.admission.settle(handling.cache === 'HIT' ? 0 : tokensOf(usage));
       const completed = assembler && outcome.status === 200 && !estimated ? assembler.result(usage) : null;
       await Promise.all([

@@ -3,9 +3,10 @@
  * they processed, so a timed-out attempt's prompt is billed (as an estimate) and counted.
  */
 import { describe, expect, it } from 'vitest';
+import { REASONING_OUTPUT_FLOOR } from '../../proxy/pipeline/stream-response';
 import { estimateRequestTokens } from '../../proxy/providers/content';
 import { createTestTenant, loggedRow } from './fixtures';
-import { nonce, postJson, upstreamEnv } from './harness';
+import { callProxy, nonce, postJson, upstreamEnv } from './harness';
 
 describe('timed-out attempts', () => {
   it('bill their estimated prompt, each attempt, marked as an estimate', async () => {
@@ -20,5 +21,34 @@ describe('timed-out attempts', () => {
     const row = await loggedRow(call.response.headers.get('x-request-id'));
     expect(row).toMatchObject({ status: 504, attempts: 2, usage_estimated: 1, prompt_tokens: 2 * estimateRequestTokens(body), completion_tokens: 0 });
     expect(row!.cost_nano).toBeGreaterThan(0);
+  });
+});
+
+describe('an abandoned stream with no usage back', () => {
+  it('of a reasoning model is billed at least the reasoning floor of output, as an estimate', async () => {
+    const tenant = await createTestTenant();
+    const controller = new AbortController();
+    const call = await callProxy(
+      new Request('http://proxy.test/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tenant.apiKey}` },
+        body: JSON.stringify({
+          model: 'openai/o4-mini',
+          stream: true,
+          messages: [{ role: 'user', content: `upstream:chunk-delay=100 think hard ${nonce()}` }],
+        }),
+        signal: controller.signal,
+      }),
+      undefined,
+      { ...upstreamEnv(), UPSTREAM_ABANDONED_METER_MS: '0' },
+    );
+    const reader = call.response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    await call.settled();
+    const row = await loggedRow(call.response.headers.get('x-request-id'));
+    expect(row).toMatchObject({ status: 499, usage_estimated: 1 });
+    expect(row!.completion_tokens).toBeGreaterThanOrEqual(REASONING_OUTPUT_FLOOR);
   });
 });

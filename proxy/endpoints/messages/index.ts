@@ -67,6 +67,7 @@ export async function createMessage(c: AppContext): Promise<Response> {
     model: request.model,
     stream: request.stream === true,
     promptTokens: promptTokensOf(request, toChatRequest(request, 'lenient')),
+    reasoning: request.thinking?.type === 'enabled',
   }));
   const { routed: routedModel, native, translation, fallback } = plan(c, body, 'messages');
   const routed = await routeCallTo(c, routedModel);

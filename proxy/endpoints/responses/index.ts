@@ -73,6 +73,7 @@ export async function createResponse(c: AppContext): Promise<Response> {
     model: request.model,
     stream: request.stream === true,
     promptTokens: estimateRequestTokens(toChatRequest(request, [], 'lenient')),
+    reasoning: Boolean(request.reasoning?.effort && request.reasoning.effort !== 'none'),
   }));
   const previous = await previousResponse(c, body);
   const history = previous && !previous.native ? previous.conversation : [];
