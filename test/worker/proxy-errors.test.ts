@@ -127,12 +127,13 @@ describe('bad input after authentication: a clear 4xx, and a logged row', () => 
 });
 
 describe('abandoned streams', () => {
-  it('logs a stream the client abandons, with estimated usage, and cancels the upstream call', async () => {
+  it('logs a stream the client abandons, with estimated usage, and cancels the upstream call once the meter gives up on it', async () => {
     const tag = nonce();
     const call = await postJson(
       '/v1/chat/completions',
       { model: 'openai/gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `upstream:hang ${tag}` }] },
-      { apiKey: tenant.apiKey, env: upstreamEnv() },
+      // The upstream never ends: only UPSTREAM_ABANDONED_METER_MS stops the meter.
+      { apiKey: tenant.apiKey, env: { ...upstreamEnv(), UPSTREAM_ABANDONED_METER_MS: '200' } },
     );
     const reader = call.response.body!.getReader();
     await reader.read();
@@ -154,7 +155,7 @@ describe('abandoned streams', () => {
     expect(aborted).toBe(true);
   });
 
-  it('logs an abandoned mock stream with the usage reported so far', async () => {
+  it('logs an abandoned mock stream with its real usage: the meter reads it to its end', async () => {
     const call = await postJson(
       '/v1/chat/completions',
       { model: 'expensive', stream: true, messages: [{ role: 'user', content: `long story ${nonce()}` }] },
@@ -165,7 +166,7 @@ describe('abandoned streams', () => {
     await reader.cancel();
     await call.settled();
     const row = await loggedRow(call.response.headers.get('x-request-id'));
-    expect(row).toMatchObject({ status: 499, usage_estimated: 1, model: 'mock/mock-large', tier: 'expensive' });
+    expect(row).toMatchObject({ status: 499, usage_estimated: 0, model: 'mock/mock-large', tier: 'expensive' });
     expect(row!.completion_tokens).toBeGreaterThan(0);
   });
 });
