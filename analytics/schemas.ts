@@ -214,3 +214,14 @@ export const SpendSchema = z
     ),
   })
   .openapi('TenantSpend');
+
+export const UnpricedSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    requests: z.number().openapi({ description: 'Calls served with no price in force (ALLOW_UNPRICED_MODELS): their cost is missing from every figure' }),
+    models: z
+      .array(z.object({ model: z.string(), requests: z.number(), last_seen: z.string() }))
+      .openapi({ description: 'The models to price (PUT /admin/prices/{model}), most called first' }),
+  })
+  .openapi('Unpriced');

@@ -16,6 +16,7 @@ import type {
   SpendSchema,
   SummarySchema,
   TimeseriesSchema,
+  UnpricedSchema,
 } from './schemas';
 
 export type Interval = z.infer<typeof IntervalSchema>;
@@ -32,6 +33,8 @@ export type Point = z.infer<typeof PointSchema>;
 export type Timeseries = z.infer<typeof TimeseriesSchema>;
 export type Series = Timeseries['series'][number];
 export type Spend = z.infer<typeof SpendSchema>;
+/** Calls served unpriced in a window, and the models to price. */
+export type Unpriced = z.infer<typeof UnpricedSchema>;
 export type TenantSpend = Spend['data'][number];
 /** A row as the API serves it: ISO time, booleans, and USD beside the exact nano-USD. */
 export type RequestLogRow = z.infer<typeof RequestLogRowSchema>;

@@ -5,3 +5,6 @@
 -- migration read 0 and NULL: the proxy priced every call at standard rates then.
 ALTER TABLE requests ADD COLUMN unpriced INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE requests ADD COLUMN service_tier TEXT;
+
+-- The unpriced calls of a window, for the admin API and the dashboard: few rows, read by time.
+CREATE INDEX requests_unpriced ON requests (ts) WHERE unpriced = 1;

@@ -2,7 +2,7 @@
  * The admin API as the dashboard calls it. The admin token lives in sessionStorage: it is
  * sent as a bearer header (never a cookie, so no CSRF surface) and forgotten when the tab closes.
  */
-import type { Breakdown, GroupBy, Interval, RequestDetail, RequestLogPage, Spend, Summary, Timeseries } from '../../analytics/types';
+import type { Breakdown, GroupBy, Interval, RequestDetail, RequestLogPage, Spend, Summary, Timeseries, Unpriced } from '../../analytics/types';
 import type { CreatedTenant, IssuedKey, KeySummary, Tenant, TenantSettingsInput } from '../../proxy/tenants/schemas';
 
 const TOKEN_KEY = 'ai-proxy-admin-token';
@@ -85,6 +85,7 @@ export const api = {
   timeseries: (w: Window, interval: Interval, groupBy?: GroupBy) => getJson<Timeseries>('/analytics/timeseries', { ...w, interval, group_by: groupBy }),
   breakdown: (w: Window, groupBy: GroupBy) => getJson<Breakdown>('/analytics/breakdown', { ...w, group_by: groupBy }),
   spend: () => getJson<Spend>('/analytics/spend'),
+  unpriced: (w: Window) => getJson<Unpriced>('/analytics/unpriced', { ...w }),
   requests: (w: Window, filters: RequestFilters, cursor?: string, limit = 50) => getJson<RequestLogPage>('/requests', { ...w, ...filters, cursor, limit }),
   request: (id: string) => getJson<RequestDetail>(`/requests/${encodeURIComponent(id)}`),
   /** The finance CSV as a file, fetched with the token (a plain link could not send it). */

@@ -9,6 +9,7 @@ import { spendCsv, tenantSpend } from '../../analytics/finance';
 import { queryRequestLog, requestDetail } from '../../analytics/requests';
 import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
+import { unpricedCalls } from '../../analytics/unpriced';
 import { adminAuth } from '../auth/admin-auth';
 import { invalidRequest, ProxyError } from '../core/errors';
 import { listPrices, setPriceOverride } from '../pricing/overrides';
@@ -29,6 +30,7 @@ import {
   RequestLogQuery,
   RequestDetailSchema,
   RequestLogPageSchema,
+  UnpricedSchema,
 } from '../../analytics/schemas';
 import {
   CreatedTenantSchema,
@@ -334,6 +336,21 @@ admin.openapi(
     responses: { 200: json(SpendSchema, 'Per tenant'), ...errors },
   }),
   async (c) => c.json(await tenantSpend(c.env.DB), 200),
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get',
+    path: '/analytics/unpriced',
+    security,
+    summary: 'Calls served with no price in force (ALLOW_UNPRICED_MODELS), and the models to price',
+    request: { query: AnalyticsQuery },
+    responses: { 200: json(UnpricedSchema, 'Unpriced calls in the window'), ...errors },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    return c.json(await unpricedCalls(c.env.DB, { ...windowOf(q), ...(q.tenant ? { tenant: q.tenant } : {}) }), 200);
+  },
 );
 
 admin.openapi(

@@ -551,6 +551,21 @@ describe('the dashboard', () => {
     await page.getByRole('region', { name: 'Spend over time' }).getByText('No calls in this window.').waitFor();
   });
 
+  it('warns on the overview when calls were served unpriced, naming the models to price', async () => {
+    await open('overview');
+    await page.getByRole('group', { name: 'Requests', exact: true }).waitFor();
+    // Every call here is priced: no warning.
+    expect(await page.getByRole('status').filter({ hasText: 'served unpriced' }).count()).toBe(0);
+    // No call of this server's mock models is ever unpriced: the report's answer stands in for one.
+    const report = { from: '', to: '', requests: 3, models: [{ model: 'openai/my-finetune', requests: 3, last_seen: new Date().toISOString() }] };
+    await page.route(/\/admin\/analytics\/unpriced/, (route) => route.fulfill({ json: report }));
+    await page.reload();
+    const notice = page.getByRole('status').filter({ hasText: 'served unpriced' });
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain('openai/my-finetune (3)');
+    await page.unroute(/\/admin\/analytics\/unpriced/);
+  });
+
   it('fits a phone screen without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const hash of ['overview', 'spend', 'tenants', 'latency', 'requests']) {

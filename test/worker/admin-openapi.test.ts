@@ -17,7 +17,7 @@ import { z } from '@hono/zod-openapi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { admin } from '../../proxy/admin/api';
 import { createTestTenant } from './fixtures';
-import { callAdmin, callProxy, postJson, type ProxyCall } from './harness';
+import { callAdmin, callProxy, postJson, upstreamEnv, type ProxyCall } from './harness';
 
 // ---------------------------------------------------------------------------------------------
 // The registry: every route documented in /admin/openapi.json, with its response schemas.
@@ -259,6 +259,14 @@ const CASES: Record<string, Case> = {
     check: (body: Body, label, f) =>
       expect(body.data.find((t: Body) => t.tenant_id === f.tenantId)?.budget_used, `${label}: the budgeted tenant`).toEqual(expect.any(Number)),
   },
+  'GET /analytics/unpriced': {
+    calls: async (f) => ({ all: await callAdmin('/admin/analytics/unpriced'), tenant: await callAdmin(`/admin/analytics/unpriced?tenant=${f.tenantId}`) }),
+    check: (body: Body, label) =>
+      expect(
+        body.models.map((m: Body) => m.model),
+        label,
+      ).toContain('openai/gpt-openapi-unpriced'),
+  },
   'GET /export.csv': { calls: async () => ({ csv: await callAdmin('/admin/export.csv') }) },
   'GET /prices': { calls: async () => ({ list: await callAdmin('/admin/prices') }), check: nonEmpty('data') },
   'PUT /prices/{model}': {
@@ -293,6 +301,15 @@ beforeAll(async () => {
   expect(embeddings.response.status).toBe(200);
   // Fails on the cheap tier, falls back to the expensive one, which fails too: failed attempts are logged.
   const failedRequestId = await chat('mock:fail=500', 502);
+  // A call served with no price in force, so the unpriced report has a row.
+  const unpriced = await postJson(
+    '/v1/chat/completions',
+    { model: 'openai/gpt-openapi-unpriced', messages: [{ role: 'user', content: 'hi' }] },
+    { apiKey: tenant.apiKey, env: { ...upstreamEnv(), ALLOW_UNPRICED_MODELS: 'true' } },
+  );
+  await unpriced.response.text();
+  await unpriced.settled();
+  expect(unpriced.response.status).toBe(200);
   fixtures = { tenantId: tenant.id, okRequestId, failedRequestId };
 });
 

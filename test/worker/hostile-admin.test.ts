@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ADMIN_BODY_BYTES } from '../../proxy/admin/api';
 import { createTestTenant } from './fixtures';
-import { callAdmin, callProxy, nonce, TEST_ADMIN_TOKEN } from './harness';
+import { callAdmin, callProxy, nonce, TEST_ADMIN_TOKEN, upstreamEnv } from './harness';
 import {
   adminOperations,
   badCredentials,
@@ -37,11 +37,20 @@ beforeAll(async () => {
   // A tenant with calls in the default window: what a leak would show.
   const tenant = await createTestTenant({ name: SEEDED_NAME });
   let requestId = '';
-  for (const body of [
-    { model: 'cheap', messages: [{ role: 'user', content: 'hi' }] },
-    { model: 'gpt-999', messages: [{ role: 'user', content: 'hi' }] },
-  ]) {
-    const call = await callProxy('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}` }, body: JSON.stringify(body) });
+  for (const [body, env] of [
+    [{ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }, {}],
+    [{ model: 'gpt-999', messages: [{ role: 'user', content: 'hi' }] }, {}],
+    // Served with no price in force, for the unpriced report.
+    [
+      { model: 'openai/gpt-hostile-unpriced', messages: [{ role: 'user', content: 'hi' }] },
+      { ...upstreamEnv(), ALLOW_UNPRICED_MODELS: 'true' },
+    ],
+  ] as const) {
+    const call = await callProxy(
+      '/v1/chat/completions',
+      { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}` }, body: JSON.stringify(body) },
+      env,
+    );
     await call.response.text();
     await call.settled();
     requestId ||= call.response.headers.get('x-request-id')!;

@@ -83,6 +83,7 @@ export const ROUTES: Record<string, RouteSpec> = {
   'GET /admin/analytics/breakdown': { auth: 'admin', ...none, url: () => '/admin/analytics/breakdown?group_by=tenant' },
   'GET /admin/analytics/timeseries': { auth: 'admin', ...none, url: () => '/admin/analytics/timeseries' },
   'GET /admin/analytics/spend': { auth: 'admin', ...none, url: () => '/admin/analytics/spend' },
+  'GET /admin/analytics/unpriced': { auth: 'admin', ...none, url: () => '/admin/analytics/unpriced' },
   'GET /admin/export.csv': { auth: 'admin', ...none, url: () => '/admin/export.csv' },
   'GET /admin/prices': { auth: 'admin', ...none, url: () => '/admin/prices' },
   'PUT /admin/prices/:model{.+}': {

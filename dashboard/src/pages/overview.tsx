@@ -24,6 +24,7 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
   const byModel = useApi(() => api.timeseries(windowOf(range), interval, 'model'), [range], refreshMs);
   const overall = useApi(() => api.timeseries(windowOf(range), interval), [range], refreshMs);
   const byTier = useApi(() => api.timeseries(windowOf(range), interval, 'tier'), [range], refreshMs);
+  const unpriced = useApi(() => api.unpriced(windowOf(range)), [range], refreshMs);
 
   return (
     <>
@@ -46,6 +47,22 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
           note={(s) => `Hit rate ${percent(s.cache_hit_rate)}`}
         />
       </section>
+
+      {unpriced.data && unpriced.data.requests > 0 && (
+        <section class="card unpriced" role="status" aria-labelledby="unpriced-calls">
+          <h2 id="unpriced-calls">{count(unpriced.data.requests)} calls served unpriced</h2>
+          <p>
+            Served with no price in force (ALLOW_UNPRICED_MODELS), so their cost is missing from every figure here. Price these models with PUT
+            /admin/prices/&lt;model&gt;:{' '}
+            {unpriced.data.models.map((m, i) => (
+              <span key={m.model}>
+                {i > 0 && ', '}
+                <code>{m.model}</code> ({count(m.requests)})
+              </span>
+            ))}
+          </p>
+        </section>
+      )}
 
       <Async state={summary}>
         {(s) => (
