@@ -1,11 +1,29 @@
 /**
  * Tenants and their API keys. D1 is the source of truth; KV holds, per key hash, everything the
  * request path needs about the tenant, so authenticating a call is one KV read. A KV miss
- * (a new location, an evicted entry) falls back to D1 and refills KV.
+ * (a new location, an evicted or expired entry) falls back to D1 and refills KV.
+ *
+ * Revocation (docs/SECURITY.md): every change goes to D1 first, then to KV. A KV entry says
+ * when D1 last found its key live (`checkedAt`), expires after KEY_CHECK_MAX_AGE_MS and is not
+ * trusted past it, so an entry left behind by a failure or a race cannot keep a revoked key
+ * alive for longer. Every write of an entry is followed by a second look at D1, which deletes
+ * it again if a revoke, a tenant deletion or a PATCH raced it; a revoke whose KV delete fails
+ * says so (503) and can be retried until KV is clean.
  */
 import type { Env } from '../core/env';
 import { ProxyError } from '../core/errors';
-import { forgetKey, FRESH_MS, knownHash, recalledKey, rememberHash, rememberKey, STALE_IF_ERROR_MS } from './key-cache';
+import {
+  checkIsCurrent,
+  forgetKey,
+  FRESH_MS,
+  isRevoked,
+  KEY_CHECK_MAX_AGE_MS,
+  knownHash,
+  markRevoked,
+  recalledKey,
+  rememberHash,
+  rememberKey,
+} from './key-cache';
 import { generateApiKey, sha256Hex } from '../auth/keys';
 import { newKeyId, newTenantId } from '../core/ids';
 import type { IssuedKey, KeySummary, RateLimitStoreKind, Routing, Tenant, TenantContext, TenantSettings } from './schemas';
@@ -29,6 +47,19 @@ interface TenantRow {
 const kvKey = (keyHash: string) => `apikey:${keyHash}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 const usdToNano = (usd: number | null) => (usd === null ? null : Math.round(usd * 1e9));
+const minutes = (ms: number) => `${Math.round(ms / 60_000)} minutes`;
+
+/** KV's expirationTtl for a key's entry: the revocation bound (KV's smallest is 60 s). */
+export const KEY_ENTRY_TTL_S = Math.max(60, Math.ceil(KEY_CHECK_MAX_AGE_MS / 1000));
+
+/** A key's tenant as D1 had it, and when D1 was asked (before the read, so never later than the answer). */
+interface Checked {
+  context: TenantContext;
+  checkedAt: number;
+}
+
+/** A key's KV entry: its context and `checkedAt`. Entries written before checks existed lack it, and are checked again. */
+type KeyEntry = TenantContext & { checkedAt?: unknown };
 
 function toTenant(row: TenantRow): Tenant {
   return {
@@ -51,6 +82,75 @@ function toTenant(row: TenantRow): Tenant {
 function settingsOf(tenant: Tenant): TenantSettings {
   const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content } = tenant;
   return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content };
+}
+
+const sameContext = (a: TenantContext, b: TenantContext) => JSON.stringify(a) === JSON.stringify(b);
+
+function putEntry(env: Env, keyHash: string, { context, checkedAt }: Checked): Promise<void> {
+  const entry: KeyEntry = { tenantId: context.tenantId, keyId: context.keyId, tenant: context.tenant, checkedAt };
+  return env.KV.put(kvKey(keyHash), JSON.stringify(entry), { expirationTtl: KEY_ENTRY_TTL_S });
+}
+
+/** Deletes a key's KV entry; false (and a log line) when KV fails. */
+function dropEntry(env: Env, keyHash: string): Promise<boolean> {
+  return env.KV.delete(kvKey(keyHash)).then(
+    () => true,
+    (error) => {
+      console.error('KV: could not delete an API key entry', error instanceof Error ? error.message : error);
+      return false;
+    },
+  );
+}
+
+/** D1 binds at most 100 parameters per statement. */
+const HASHES_PER_STATEMENT = 100;
+
+/** The keys among `keyHashes` that D1 says are live now: not revoked, and their tenant exists. */
+async function checkKeys(env: Env, keyHashes: string[]): Promise<Map<string, Checked>> {
+  const live = new Map<string, Checked>();
+  if (keyHashes.length === 0) return live;
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < keyHashes.length; i += HASHES_PER_STATEMENT) {
+    const chunk = keyHashes.slice(i, i + HASHES_PER_STATEMENT);
+    statements.push(
+      env.DB.prepare(
+        `SELECT k.id AS key_id, k.key_hash, t.* FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+         WHERE k.revoked_at IS NULL AND k.key_hash IN (${chunk.map(() => '?').join(', ')})`,
+      ).bind(...chunk),
+    );
+  }
+  const checkedAt = Date.now();
+  for (const { results } of await env.DB.batch<TenantRow & { key_id: string; key_hash: string }>(statements)) {
+    for (const row of results) live.set(row.key_hash, { context: { tenantId: row.id, keyId: row.key_id, tenant: settingsOf(toTenant(row)) }, checkedAt });
+  }
+  return live;
+}
+
+/**
+ * Asks D1 again about keys whose KV entries were just written. The entry of a key revoked, or
+ * whose tenant was deleted or changed, since it was read is deleted again: a revoke, deletion or
+ * PATCH racing the write may have cleaned KV just before the write landed. (Were that delete to
+ * fail too, the entry still dies with its `checkedAt`.) Confirmed keys are remembered here.
+ * Returns D1's answer: the keys live now.
+ */
+async function confirmWritten(env: Env, written: Array<{ keyHash: string; checked: Checked }>): Promise<Map<string, Checked>> {
+  const live = await checkKeys(
+    env,
+    written.map((w) => w.keyHash),
+  );
+  const undone: string[] = [];
+  for (const { keyHash, checked } of written) {
+    const current = live.get(keyHash);
+    if (!current) markRevoked(keyHash);
+    else if (!sameContext(current.context, checked.context)) forgetKey(keyHash);
+    else {
+      rememberKey(keyHash, checked.context, checked.checkedAt);
+      continue;
+    }
+    undone.push(keyHash);
+  }
+  await Promise.all(undone.map((keyHash) => dropEntry(env, keyHash)));
+  return live;
 }
 
 export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
@@ -113,27 +213,62 @@ export async function issueKey(env: Env, tenant: Tenant): Promise<IssuedKey> {
   await env.DB.prepare('INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?, ?)')
     .bind(keyId, tenant.id, keyHash, keyPrefix, now)
     .run();
-  const context: TenantContext = { tenantId: tenant.id, keyId, tenant: settingsOf(tenant) };
-  await env.KV.put(kvKey(keyHash), JSON.stringify(context));
-  rememberKey(keyHash, context);
+  const checked: Checked = { context: { tenantId: tenant.id, keyId, tenant: settingsOf(tenant) }, checkedAt: now };
+  // The key works without its KV entry (the first call reads D1), so a KV failure is not the caller's.
+  const written = await putEntry(env, keyHash, checked).then(
+    () => true,
+    (error) => {
+      console.warn('KV: could not write a new API key entry', error instanceof Error ? error.message : error);
+      return false;
+    },
+  );
+  // A deletion of the tenant racing this call may have cleaned KV before the entry landed.
+  if (written) await confirmWritten(env, [{ keyHash, checked }]).catch(() => rememberKey(keyHash, checked.context, now));
+  else rememberKey(keyHash, checked.context, now);
   return { key_id: keyId, api_key: apiKey, key_prefix: keyPrefix, created_at: iso(now) };
 }
 
-/** Revokes a key in D1 and drops it from KV. False when there is no such live key. */
+const revocationBound = minutes(KEY_CHECK_MAX_AGE_MS);
+
+/**
+ * Revokes a key: in D1 first (from then on D1 refuses it, and so does this isolate), then its KV
+ * entry. False when there is no such key. When KV fails, the revocation stands but other
+ * locations may still accept the key from its entry, for up to the revocation bound: that is a
+ * 503 saying so, and a retry (the key is then already revoked) deletes the entry and answers
+ * true. A retry that finds nothing left to delete is a 404: there is no live key to revoke.
+ */
 export async function revokeKey(env: Env, keyId: string): Promise<boolean> {
-  const row = await env.DB.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING key_hash')
-    .bind(Date.now(), keyId)
-    .first<{ key_hash: string }>();
-  if (!row) return false;
-  forgetKey(row.key_hash);
-  await env.KV.delete(kvKey(row.key_hash));
+  const now = Date.now();
+  const [revoked, found] = await env.DB.batch<{ key_hash: string; revoked_at: number }>([
+    env.DB.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').bind(now, keyId),
+    env.DB.prepare('SELECT key_hash, revoked_at FROM api_keys WHERE id = ?').bind(keyId),
+  ]);
+  const key = found.results[0];
+  if (!key) return false;
+  markRevoked(key.key_hash);
+  if (revoked.meta.changes === 0) {
+    // Revoked before: this is a retry. An entry checked before the revocation cannot outlive the
+    // bound, so only a recent revocation can have one left to delete.
+    const left = checkIsCurrent(key.revoked_at, now) ? await env.KV.get(kvKey(key.key_hash)).catch(() => 'unknown') : null;
+    if (left === null) {
+      throw new ProxyError(404, 'That key is already revoked, and nothing of it is left to clean up.', { type: 'invalid_request_error', code: 'not_found' });
+    }
+  }
+  if (!(await dropEntry(env, key.key_hash))) {
+    throw new ProxyError(
+      503,
+      `The key is revoked: D1 refuses it, and so does this location, but its KV entry could not be deleted, so other locations may accept it for up to ${revocationBound}. Retry DELETE /admin/keys/${keyId} to finish.`,
+      { type: 'server_error', code: 'revocation_incomplete', headers: { 'retry-after': '5' } },
+    );
+  }
   return true;
 }
 
 /**
  * The tenant behind an API key, or null for an unknown or revoked key: from this isolate's
- * memory when fresh, else KV, else D1 (which then refills KV). When KV and D1 both fail, a key
- * this isolate has seen recently is still served; an unknown one gets a 503, never a pass.
+ * memory when fresh, else KV, else D1 (which then refills KV). Nothing checked against D1 longer
+ * than KEY_CHECK_MAX_AGE_MS ago is served. When KV and D1 both fail, a key this isolate has seen
+ * within that bound is still served; an unknown one gets a 503, never a pass.
  */
 export async function authenticateKey(env: Env, apiKey: string): Promise<TenantContext | null> {
   const remembered = knownHash(apiKey);
@@ -145,13 +280,14 @@ export async function authenticateKey(env: Env, apiKey: string): Promise<TenantC
 }
 
 async function contextOfKey(env: Env, keyHash: string): Promise<TenantContext | null> {
+  if (isRevoked(keyHash)) return null;
   const fresh = recalledKey(keyHash, FRESH_MS);
   if (fresh) return fresh;
-  let context: TenantContext | null;
+  let found: Checked | null;
   try {
-    context = await lookUpKey(env, keyHash);
+    found = await lookUpKey(env, keyHash);
   } catch (error) {
-    const known = recalledKey(keyHash, STALE_IF_ERROR_MS);
+    const known = recalledKey(keyHash);
     if (known) return known;
     console.error('key lookup failed: KV and D1 unavailable', error instanceof Error ? error.message : error);
     throw new ProxyError(503, 'The proxy cannot check API keys right now: its key store is unavailable. Try again shortly.', {
@@ -160,28 +296,45 @@ async function contextOfKey(env: Env, keyHash: string): Promise<TenantContext | 
       headers: { 'retry-after': '5' },
     });
   }
-  if (context) rememberKey(keyHash, context);
-  else forgetKey(keyHash);
-  return context;
+  // A revoke in this isolate while the lookup was in flight wins over what it found.
+  if (!found || isRevoked(keyHash)) {
+    forgetKey(keyHash);
+    return null;
+  }
+  rememberKey(keyHash, found.context, found.checkedAt);
+  return found.context;
 }
 
-async function lookUpKey(env: Env, keyHash: string): Promise<TenantContext | null> {
-  const fromKv = await env.KV.get<TenantContext>(kvKey(keyHash), 'json').catch((error) => {
+async function lookUpKey(env: Env, keyHash: string): Promise<Checked | null> {
+  const entry = await env.KV.get<KeyEntry>(kvKey(keyHash), 'json').catch((error) => {
     console.warn('KV key lookup failed, asking D1', error instanceof Error ? error.message : error);
     return null;
   });
-  if (fromKv) return fromKv;
-  const row = await env.DB.prepare(
-    `SELECT k.id AS key_id, t.* FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-     WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
-  )
-    .bind(keyHash)
-    .first<TenantRow & { key_id: string }>();
-  if (!row) return null;
-  const context: TenantContext = { tenantId: row.id, keyId: row.key_id, tenant: settingsOf(toTenant(row)) };
+  if (entry && typeof entry.checkedAt === 'number' && checkIsCurrent(entry.checkedAt)) {
+    return { context: { tenantId: entry.tenantId, keyId: entry.keyId, tenant: entry.tenant }, checkedAt: entry.checkedAt };
+  }
+  // A miss, or an entry checked too long ago (or before entries carried checks): D1 decides.
+  const checked = (await checkKeys(env, [keyHash])).get(keyHash);
+  if (!checked) {
+    if (entry) {
+      // A real key's leftover entry: the key is revoked or its tenant deleted, for good.
+      markRevoked(keyHash);
+      await dropEntry(env, keyHash);
+    }
+    return null;
+  }
   // Refilling KV is an optimisation: a failure costs the next call a D1 read, nothing more.
-  await env.KV.put(kvKey(keyHash), JSON.stringify(context)).catch(() => {});
-  return context;
+  const written = await putEntry(env, keyHash, checked).then(
+    () => true,
+    () => false,
+  );
+  if (!written) return checked;
+  // The key may have been revoked (and its entry deleted) between the read and the write.
+  const after = await confirmWritten(env, [{ keyHash, checked }]).catch((error) => {
+    console.warn('D1: could not confirm a refilled API key entry', error instanceof Error ? error.message : error);
+    return new Map([[keyHash, checked]]);
+  });
+  return after.get(keyHash) ?? null;
 }
 
 const COLUMNS: Record<keyof TenantSettings, string> = {
@@ -197,16 +350,11 @@ const COLUMNS: Record<keyof TenantSettings, string> = {
   store_content: 'store_content',
 };
 
-async function liveKeys(env: Env, tenantId: string): Promise<Array<{ id: string; key_hash: string }>> {
-  const { results } = await env.DB.prepare('SELECT id, key_hash FROM api_keys WHERE tenant_id = ? AND revoked_at IS NULL')
-    .bind(tenantId)
-    .all<{ id: string; key_hash: string }>();
-  return results;
-}
-
 /**
  * Changes a tenant's settings in D1, then in the KV entry of each of its live keys, which is
- * where the request path reads them. Null when there is no such tenant.
+ * where the request path reads them. The keys are read in the same transaction as the change,
+ * and D1 is asked again after the writes, so a key revoked meanwhile gets no entry back. Null
+ * when there is no such tenant; a 503 when KV could neither take a new entry nor drop the old.
  */
 export async function updateTenant(env: Env, id: string, patch: Partial<TenantSettings>): Promise<Tenant | null> {
   const fields = (Object.keys(patch) as Array<keyof TenantSettings>).filter((field) => patch[field] !== undefined);
@@ -215,32 +363,78 @@ export async function updateTenant(env: Env, id: string, patch: Partial<TenantSe
     if (field === 'store_content') return patch.store_content ? 1 : 0;
     return patch[field];
   });
-  const row = await env.DB.prepare(`UPDATE tenants SET ${[...fields.map((f) => `${COLUMNS[f]} = ?`), 'updated_at = ?'].join(', ')} WHERE id = ? RETURNING *`)
-    .bind(...values, Date.now(), id)
-    .first<TenantRow>();
+  const checkedAt = Date.now();
+  const [updated, keys] = await env.DB.batch<Record<string, unknown>>([
+    env.DB.prepare(`UPDATE tenants SET ${[...fields.map((f) => `${COLUMNS[f]} = ?`), 'updated_at = ?'].join(', ')} WHERE id = ? RETURNING *`).bind(
+      ...values,
+      checkedAt,
+      id,
+    ),
+    env.DB.prepare('SELECT id, key_hash FROM api_keys WHERE tenant_id = ? AND revoked_at IS NULL').bind(id),
+  ]);
+  const row = updated.results[0] as unknown as TenantRow | undefined;
   if (!row) return null;
   const tenant = toTenant(row);
-  const keys = await liveKeys(env, id);
-  await Promise.all(
-    keys.map((k) => {
-      const context: TenantContext = { tenantId: id, keyId: k.id, tenant: settingsOf(tenant) };
-      rememberKey(k.key_hash, context);
-      return env.KV.put(kvKey(k.key_hash), JSON.stringify(context));
-    }),
-  );
+  const written = (keys.results as Array<{ id: string; key_hash: string }>).map((k) => ({
+    keyHash: k.key_hash,
+    checked: { context: { tenantId: id, keyId: k.id, tenant: settingsOf(tenant) }, checkedAt },
+  }));
+  const puts = await Promise.allSettled(written.map((w) => putEntry(env, w.keyHash, w.checked)));
+  const unwritten = written.filter((_, i) => puts[i].status === 'rejected');
+  // An entry that could not be rewritten must not keep the old settings: drop it, so the key's next call reads D1.
+  unwritten.forEach((w) => forgetKey(w.keyHash));
+  const dropped = await Promise.all(unwritten.map((w) => dropEntry(env, w.keyHash)));
+  const landed = written.filter((_, i) => puts[i].status === 'fulfilled');
+  if (landed.length) {
+    await confirmWritten(env, landed).catch((error) => {
+      console.warn('D1: could not confirm rewritten API key entries', error instanceof Error ? error.message : error);
+      landed.forEach((w) => forgetKey(w.keyHash));
+    });
+  }
+  if (dropped.includes(false)) {
+    throw new ProxyError(
+      503,
+      `The settings are saved, but KV could not be updated for every key of the tenant: they take effect everywhere within ${revocationBound}, or at once when this change is retried.`,
+      { type: 'server_error', code: 'key_store_unavailable', headers: { 'retry-after': '5' } },
+    );
+  }
   return tenant;
 }
 
-/** Deletes a tenant and its keys (its request log stays). False when there is no such tenant. */
+/**
+ * Deletes a tenant and its keys (its request log stays). False when there is no such tenant.
+ * D1 first: the keys are revoked there, so D1 refuses them, and so does this isolate; then
+ * their KV entries go; then the rows. When KV fails, the keys stay revoked but the tenant is
+ * kept, and the 503 asks for a retry, which finishes the job.
+ */
 export async function deleteTenant(env: Env, id: string): Promise<boolean> {
-  const keys = await liveKeys(env, id);
-  keys.forEach((k) => forgetKey(k.key_hash));
-  await Promise.all(keys.map((k) => env.KV.delete(kvKey(k.key_hash))));
-  const [, deleted] = await env.DB.batch([
-    env.DB.prepare('DELETE FROM api_keys WHERE tenant_id = ?').bind(id),
+  const now = Date.now();
+  const [tenant, , keys] = await env.DB.batch<{ key_hash: string }>([
+    env.DB.prepare('SELECT id FROM tenants WHERE id = ?').bind(id),
+    env.DB.prepare('UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL').bind(now, id),
+    // Keys revoked longer ago than the bound can have no entry that is still trusted.
+    env.DB.prepare('SELECT key_hash FROM api_keys WHERE tenant_id = ? AND revoked_at > ?').bind(id, now - KEY_CHECK_MAX_AGE_MS),
+  ]);
+  if (!tenant.results.length) return false;
+  const hashes = keys.results.map((k) => k.key_hash);
+  hashes.forEach(markRevoked);
+  const dropped = await Promise.all(hashes.map((keyHash) => dropEntry(env, keyHash)));
+  if (dropped.includes(false)) {
+    throw new ProxyError(
+      503,
+      `The tenant's keys are revoked: D1 refuses them, and so does this location, but some of their KV entries could not be deleted, so other locations may accept them for up to ${revocationBound}. The tenant is kept until that is done: retry DELETE /admin/tenants/${id} to finish.`,
+      { type: 'server_error', code: 'deletion_incomplete', headers: { 'retry-after': '5' } },
+    );
+  }
+  const [removedKeys, removed] = await env.DB.batch<{ key_hash: string; revoked_at: number | null }>([
+    env.DB.prepare('DELETE FROM api_keys WHERE tenant_id = ? RETURNING key_hash, revoked_at').bind(id),
     env.DB.prepare('DELETE FROM tenants WHERE id = ?').bind(id),
   ]);
-  return deleted.meta.changes > 0;
+  // A key issued while this ran was live until now: its entry goes too (it dies with its check if KV fails).
+  const late = removedKeys.results.filter((k) => k.revoked_at === null).map((k) => k.key_hash);
+  late.forEach(markRevoked);
+  await Promise.all(late.map((keyHash) => dropEntry(env, keyHash)));
+  return removed.meta.changes > 0;
 }
 
 export async function listKeys(env: Env, tenantId: string): Promise<KeySummary[]> {
