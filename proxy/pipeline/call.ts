@@ -8,7 +8,7 @@ import { clientClosed, ProxyError } from '../core/errors';
 import type { Attempt, FailedAttempt } from '../routing/failover';
 import type { AppContext, AppEnv, CallInfo } from '../http/context';
 import type { ResolvedModel } from '../routing/models';
-import { nanoToUsd, costNano } from '../pricing/catalog';
+import { costNano, nanoToUsd, priceForTier } from '../pricing/catalog';
 import { writeRequestLog } from '../request-log/writer';
 import { ZERO_USAGE, type Usage } from '../core/usage';
 import type { CacheStatus, RequestRecord } from '../core/request-record';
@@ -38,7 +38,9 @@ function storedContent(call: CallInfo, responseText: string | null | undefined):
   };
 }
 
-export const costOfCall = (usage: Usage, resolved: ResolvedModel | null) => (resolved?.price ? costNano(usage, resolved.price) : 0);
+/** A call's cost: its usage at its model's prices, those of the service tier the upstream says it served it at. */
+export const costOfCall = (usage: Usage, resolved: ResolvedModel | null) =>
+  resolved?.price ? costNano(usage, priceForTier(resolved.price, usage.serviceTier)) : 0;
 
 export function callRecord(c: AppContext, result: CallResult): RequestRecord {
   const call = c.get('call');

@@ -93,7 +93,7 @@ export async function listPrices(env: Env): Promise<PriceEntry[]> {
     cache_write_per_mtok: price.cache_write_per_mtok ?? price.input_per_mtok,
     cache_write_1h_per_mtok: price.cache_write_1h_per_mtok ?? price.cache_write_per_mtok ?? price.input_per_mtok,
     source: override ? 'override' : 'built-in',
-    as_of: override ? new Date(override.updated_at).toISOString() : PRICES_AS_OF,
+    as_of: override ? new Date(override.updated_at).toISOString() : (catalog?.as_of ?? PRICES_AS_OF),
   });
   const builtIn = BUILT_IN_MODELS.map((m) => {
     const override = overrides.get(m.id);

@@ -189,6 +189,9 @@ const MAX_RECORDED = 5000;
 const ANTHROPIC_MIN_CACHEABLE_TOKENS = 1024;
 const OPENAI_CACHE_SYSTEM_CHARS = 4096;
 
+/** The service tier an OpenAI answer reports: the one the request asked for (flex, priority...), else default. */
+const servedTier = (body: any): string => (typeof body?.service_tier === 'string' && body.service_tier !== 'auto' ? body.service_tier : 'default');
+
 const ANTHROPIC_FIELDS = new Set([
   'model',
   'messages',
@@ -548,7 +551,7 @@ async function openaiChat(r: Responder, body: any) {
           },
         ],
         usage,
-        service_tier: 'default',
+        service_tier: servedTier(body),
         system_fingerprint: 'fp_fakeupstream',
       },
       openaiHeaders(),
@@ -562,7 +565,7 @@ async function openaiChat(r: Responder, body: any) {
       object: 'chat.completion.chunk',
       created,
       model,
-      service_tier: 'default',
+      service_tier: servedTier(body),
       system_fingerprint: 'fp_fakeupstream',
       choices,
       ...(includeUsage ? { usage: null } : {}),
@@ -807,7 +810,7 @@ async function openaiResponses(r: Responder, body: any, state: ResponsesState) {
     prompt_cache_key: body.prompt_cache_key ?? null,
     reasoning: body.reasoning ?? { effort: reasons ? 'medium' : null, summary: null },
     safety_identifier: body.safety_identifier ?? null,
-    service_tier: 'default',
+    service_tier: servedTier(body),
     store: body.store ?? true,
     temperature: body.temperature ?? 1,
     text: body.text ?? { format: { type: 'text' }, verbosity: 'medium' },

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
+import { BUILT_IN_MODELS, PRICES_AS_OF, SERVICE_TIERS, costNano, priceForTier, type Price } from '../../proxy/pricing/catalog';
+import type { Env } from '../../proxy/core/env';
 import { fromOpenAIUsage } from '../../proxy/core/usage';
 import { fromAnthropicUsage } from '../../proxy/providers/anthropic/translate';
+import { resolveModel, tiersFor } from '../../proxy/routing/models';
 import { createTestTenant, loggedRow } from './fixtures';
 import { callAdmin, nonce, postJson, upstreamEnv, upstreamRequests } from './harness';
 
@@ -89,7 +91,11 @@ describe('a model with no price', () => {
   it('is refused with 403 model_not_priced saying how to price it, calling no upstream', async () => {
     const tenant = await createTestTenant();
     const tag = nonce();
-    const call = await postJson('/v1/chat/completions', { ...unpriced, messages: [{ role: 'user', content: `hi ${tag}` }] }, { apiKey: tenant.apiKey, env: upstreamEnv() });
+    const call = await postJson(
+      '/v1/chat/completions',
+      { ...unpriced, messages: [{ role: 'user', content: `hi ${tag}` }] },
+      { apiKey: tenant.apiKey, env: upstreamEnv() },
+    );
     expect(call.response.status).toBe(403);
     const error = ((await call.response.json()) as { error: { code: string; message: string } }).error;
     expect(error.code).toBe('model_not_priced');
@@ -112,5 +118,166 @@ describe('a model with no price', () => {
     expect(call.response.status).toBe(200);
     await call.settled();
     expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({ cost_nano: 0, unpriced: 1 });
+  });
+});
+
+describe('the built-in table', () => {
+  it('dates every entry by its source, and PRICES_AS_OF is the newest of those dates', () => {
+    for (const m of BUILT_IN_MODELS) {
+      expect(m.as_of, m.id).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(new Date(`${m.as_of}T00:00:00Z`).toISOString().slice(0, 10), m.id).toBe(m.as_of);
+      expect(m.as_of <= PRICES_AS_OF, m.id).toBe(true);
+    }
+    expect(BUILT_IN_MODELS.some((m) => m.as_of === PRICES_AS_OF)).toBe(true);
+  });
+
+  it('has no duplicate ids, and no provider model name listed twice', () => {
+    const ids = BUILT_IN_MODELS.map((m) => m.id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    const names = BUILT_IN_MODELS.map((m) => m.model);
+    expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
+  });
+
+  it('keeps every rate, of every service tier, to at most six decimals (whole pico-USD a token)', () => {
+    const rates = (p: Price) =>
+      [p.input_per_mtok, p.output_per_mtok, p.cached_input_per_mtok, p.cache_write_per_mtok, p.cache_write_1h_per_mtok].filter(
+        (r): r is number => r !== undefined,
+      );
+    for (const m of BUILT_IN_MODELS) {
+      const prices = [m, ...Object.values(m.service_tiers ?? {})];
+      for (const rate of prices.flatMap(rates)) {
+        expect(rate, m.id).toBeGreaterThanOrEqual(0);
+        expect(Math.abs(rate * 1e6 - Math.round(rate * 1e6)), `${m.id}: ${rate}`).toBeLessThan(1e-6);
+        expect(Number(rate.toFixed(6)), `${m.id}: ${rate}`).toBe(rate);
+      }
+      for (const tier of Object.keys(m.service_tiers ?? {})) expect(SERVICE_TIERS, m.id).toContain(tier);
+    }
+  });
+
+  it('prices the current models of each provider', () => {
+    for (const id of [
+      'openai/gpt-6.2-astra',
+      'openai/gpt-6.2-sol',
+      'openai/gpt-6.1-terra',
+      'openai/gpt-6-luna',
+      'openai/gpt-5.6-sol',
+      'openai/gpt-5.5',
+      'openai/gpt-5.4-mini',
+      'anthropic/claude-fable-5-2',
+      'anthropic/claude-opus-5-5',
+      'anthropic/claude-sonnet-5-5',
+      'anthropic/claude-haiku-5-5',
+      'workers-ai/@cf/moonshotai/kimi-k2.7-code',
+      'workers-ai/@cf/zai-org/glm-5.2',
+      'workers-ai/@cf/baai/bge-m3',
+    ]) {
+      expect(
+        BUILT_IN_MODELS.some((m) => m.id === id),
+        id,
+      ).toBe(true);
+    }
+  });
+});
+
+describe('priceForTier', () => {
+  // 1M uncached input, 1M cache reads, 1M output: the sum of the three rates, in nano-USD.
+  const usage = { promptTokens: 2_000_000, completionTokens: 1_000_000, cachedTokens: 1_000_000, cacheWriteTokens: 0 };
+  const costAt = (id: string, tier: string | null | undefined) => costNano(usage, priceForTier(price(id), tier));
+
+  it('bills an OpenAI priority (Fast mode) call at that model’s published Fast rates, whichever name the answer uses', () => {
+    // gpt-5.5 Fast: $12.50 input, $1.25 cached, $75 output (2.5x standard).
+    expect(costAt('openai/gpt-5.5', 'priority')).toBe((12.5 + 1.25 + 75) * 1e9);
+    expect(costAt('openai/gpt-5.5', 'fast')).toBe((12.5 + 1.25 + 75) * 1e9);
+    // gpt-4o-mini Fast: $0.25 input, $0.125 cached, $1 output.
+    expect(costAt('openai/gpt-4o-mini', 'priority')).toBe((0.25 + 0.125 + 1) * 1e9);
+    // GPT-6 models: Fast is twice every standard rate (gpt-6.1-sol: $2 / $0.10 / $10).
+    expect(costAt('openai/gpt-6.1-sol', 'fast')).toBe(2 * (2 + 0.1 + 10) * 1e9);
+  });
+
+  it('bills flex and batch at half the standard rates, and ultrafast at its multiple', () => {
+    // gpt-5-mini: $0.25 input, $0.025 cached, $2 output.
+    const standard = (0.25 + 0.025 + 2) * 1e9;
+    expect(costAt('openai/gpt-5-mini', 'flex')).toBe(standard / 2);
+    expect(costAt('openai/gpt-5-mini', 'batch')).toBe(standard / 2);
+    // gpt-6-astra Ultrafast: $60 input, $6 cached, $300 output (6x).
+    expect(costAt('openai/gpt-6-astra', 'ultrafast')).toBe((60 + 6 + 300) * 1e9);
+    // Anthropic's Message Batches: half of every rate, cache writes included.
+    const sonnet = { promptTokens: 1_000_000, completionTokens: 1_000_000, cachedTokens: 0, cacheWriteTokens: 1_000_000, cacheWrite1hTokens: 1_000_000 };
+    expect(costNano(sonnet, priceForTier(price('anthropic/claude-sonnet-4-5'), 'batch'))).toBe(((6 + 15) * 1e9) / 2);
+  });
+
+  it('bills the standard rates for default, standard, auto, an unknown tier, or none', () => {
+    const standard = (0.25 + 0.025 + 2) * 1e9;
+    for (const tier of ['default', 'standard', 'auto', 'scale', 'standard_only', 'turbo', 'constructor', '', null, undefined]) {
+      expect(costAt('openai/gpt-5-mini', tier), String(tier)).toBe(standard);
+    }
+    expect(costAt('openai/gpt-5-mini', 'BATCH')).toBe(standard / 2);
+  });
+
+  it('bills the standard rates for a tier the model publishes none for', () => {
+    // Anthropic's Priority Tier is a capacity commitment with no per-token price.
+    expect(priceForTier(price('anthropic/claude-opus-5-5'), 'priority')).toBe(price('anthropic/claude-opus-5-5'));
+    // gpt-5-nano has no Fast mode; Workers AI has no tiers at all.
+    expect(costAt('openai/gpt-5-nano', 'priority')).toBe(costAt('openai/gpt-5-nano', 'default'));
+    expect(costAt('workers-ai/@cf/openai/gpt-oss-120b', 'batch')).toBe(costAt('workers-ai/@cf/openai/gpt-oss-120b', null));
+  });
+
+  it('applies an admin price override’s rates to every tier', () => {
+    const override: Price = { input_per_mtok: 1, output_per_mtok: 2, cached_input_per_mtok: 0.5 };
+    for (const tier of ['priority', 'fast', 'flex', 'batch', 'ultrafast', 'default', null]) {
+      expect(priceForTier(override, tier)).toBe(override);
+    }
+  });
+});
+
+describe('pinned snapshots of catalog models', () => {
+  const env = { OPENAI_API_KEY: 'sk-test', ANTHROPIC_API_KEY: 'sk-ant-test', AI: {} } as unknown as Env;
+  const tiers = tiersFor(env);
+
+  it.each([
+    ['gpt-5.5-2026-04-23', 'openai/gpt-5.5'],
+    ['openai/gpt-5.4-mini-2026-03-17', 'openai/gpt-5.4-mini'],
+    ['gpt-4o-2024-08-06', 'openai/gpt-4o'],
+    ['claude-opus-4-5-20251101', 'anthropic/claude-opus-4-5'],
+    ['claude-sonnet-4-5-20250929', 'anthropic/claude-sonnet-4-5'],
+    ['anthropic/claude-haiku-4-5-20251001', 'anthropic/claude-haiku-4-5'],
+    ['claude-3-5-haiku-latest', 'anthropic/claude-3-5-haiku'],
+  ])('%s is priced as %s', (asked, pinned) => {
+    const resolved = resolveModel(env, tiers, asked, 'chat');
+    expect(resolved.price).toBe(price(pinned));
+    expect(resolved.id).toBe(`${pinned.slice(0, pinned.indexOf('/'))}/${asked.slice(asked.indexOf('/') + 1)}`);
+  });
+
+  it('resolves every catalog model by its bare name to itself', () => {
+    for (const m of BUILT_IN_MODELS.filter((m) => m.provider !== 'mock')) {
+      expect(resolveModel(env, tiers, m.model, m.kind).price, m.id).toBe(m);
+    }
+  });
+});
+
+describe('service tiers', () => {
+  it('price a call at the rates of the tier the upstream says it served, kept on the row and in the cache key', async () => {
+    const tenant = await createTestTenant();
+    const ask = async (serviceTier: string | undefined, extra: Record<string, unknown> = {}) => {
+      const call = await postJson(
+        '/v1/chat/completions',
+        { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'tiered' }], ...(serviceTier ? { service_tier: serviceTier } : {}), ...extra },
+        { apiKey: tenant.apiKey, env: upstreamEnv() },
+      );
+      const body = (await call.response.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+      await call.settled();
+      return { call, body, row: await loggedRow(call.response.headers.get('x-request-id')) };
+    };
+    const standard = await ask(undefined);
+    const flex = await ask('flex');
+    const usage = { promptTokens: flex.body.usage.prompt_tokens, completionTokens: flex.body.usage.completion_tokens, cachedTokens: 0, cacheWriteTokens: 0 };
+    const gpt4oMini = price('openai/gpt-4o-mini');
+    expect(flex.row).toMatchObject({ service_tier: 'flex', cost_nano: costNano(usage, priceForTier(gpt4oMini, 'flex')) });
+    expect(flex.row!.cost_nano).toBeLessThan(standard.row!.cost_nano);
+    expect(standard.row).toMatchObject({ service_tier: 'default', cost_nano: costNano(usage, gpt4oMini) });
+    // A cached answer served at one tier is not another tier's.
+    expect((await ask('flex', { temperature: 0 })).call.response.headers.get('x-proxy-cache')).toBe('MISS');
+    expect((await ask(undefined, { temperature: 0 })).call.response.headers.get('x-proxy-cache')).toBe('MISS');
+    expect((await ask('flex', { temperature: 0 })).call.response.headers.get('x-proxy-cache')).toBe('HIT');
   });
 });
