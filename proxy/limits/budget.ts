@@ -124,26 +124,26 @@ export async function reserveBudget(
       return NO_RESERVATION;
     }
     if (!decision.allowed) throw budgetSpent(budgetUsd, decision.committedNano);
-    let settled = false;
-    return {
-      settle(costNano) {
-        if (settled) return;
-        settled = true;
-        ledger
-          .settleSpend(month, estimateNano, costNano)
-          .catch((error: unknown) => console.warn('budget settle failed', tenantId, error instanceof Error ? error.message : error));
-      },
-    };
+    return settledOnce((costNano) =>
+      ledger
+        .settleSpend(month, estimateNano, costNano)
+        .catch((error: unknown) => console.warn('budget settle failed', tenantId, error instanceof Error ? error.message : error)),
+    );
   }
   const { decision, release } = await reserveInIsolate(env, tenantId, budgetNano, estimateNano);
   if (!decision.allowed) throw budgetSpent(budgetUsd, decision.committedNano);
+  // The cost itself is counted when its row is written (request-log/writer.ts noteSpend).
+  return settledOnce(release);
+}
+
+/** A reservation whose settlement runs once, whoever settles it first. */
+function settledOnce(settle: (costNano: number) => unknown): BudgetReservation {
   let settled = false;
   return {
     settle(costNano) {
       if (settled) return;
       settled = true;
-      // The cost itself is counted when its row is written (request-log/writer.ts noteSpend).
-      release();
+      settle(costNano);
     },
   };
 }
