@@ -241,6 +241,10 @@ describe('native (OpenAI upstream)', () => {
       prompt_tokens: completed.response.usage.input_tokens,
       completion_tokens: completed.response.usage.output_tokens,
     });
+    // The streamed response is kept for this tenant: it can be read back, and continued.
+    const read = await callProxy(`/v1/responses/${completed.response.id}`, { headers: { authorization: `Bearer ${tenant.apiKey}` } }, openai);
+    expect(read.response.status).toBe(200);
+    expect(((await read.response.json()) as ResponseBody).id).toBe(completed.response.id);
   });
 
   it('logs a stream the upstream failed (response.failed) as failed, billing the usage it reported, and adds nothing of its own', async () => {

@@ -231,6 +231,12 @@ interface NativeEvent {
   response?: { id?: string; status?: string };
 }
 
+/** The id response.created announces: read off its text (OpenAI writes it first), parsed only if it is not there. */
+function responseIdOf(data: string): string | null {
+  const first = /"response":\s*\{\s*"id":\s*"([^"\\]+)"/.exec(data);
+  return first ? first[1] : ((JSON.parse(data) as NativeEvent).response?.id ?? null);
+}
+
 /**
  * A stream already made of Responses events: a native one passed through as the upstream sent
  * it, or a cached answer replayed. It watches for what the proxy needs: the id the response
@@ -240,19 +246,31 @@ interface NativeEvent {
 export class ResponsesEventStream implements StreamFraming, AnswerAssembler {
   private sequence = -1;
   private final: string | null = null;
+  private ended = false;
   responseId: string | null = null;
+
+  /**
+   * `keepFinal`: the whole final response is wanted (for the response cache, for stored
+   * content); otherwise only its id is, and the (large) final event is not parsed.
+   */
+  constructor(private readonly keepFinal = true) {}
 
   add(data: string): void {
     const tail = data.lastIndexOf('"sequence_number":');
     if (tail !== -1) this.sequence = Math.max(this.sequence, parseInt(data.slice(tail + 18).trimStart(), 10) || 0);
-    if (!data.includes('"response":')) return;
+    if (this.responseId === null && data.includes('"response.created"')) this.responseId = responseIdOf(data);
+    if (!data.includes('"response.completed"') && !data.includes('"response.incomplete"')) return;
+    this.ended = true;
+    if (!this.keepFinal) return;
     const event = JSON.parse(data) as NativeEvent;
     this.responseId ??= event.response?.id ?? null;
-    if (event.type === 'response.completed' || event.type === 'response.incomplete') this.final = JSON.stringify(event.response);
+    this.final = JSON.stringify(event.response);
   }
 
+  /** The final response; or, when only its id was wanted, a response that names its id and nothing more. */
   result(): string | null {
-    return this.final;
+    if (this.final !== null) return this.final;
+    return this.ended && this.responseId ? JSON.stringify({ id: this.responseId }) : null;
   }
 
   event(part: StreamPart): string {

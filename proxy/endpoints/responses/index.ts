@@ -129,7 +129,10 @@ export async function createResponse(c: AppContext): Promise<Response> {
   });
 
   if (result.kind === 'stream') {
-    const framing = result.native ? new ResponsesEventStream() : new ChatChunksAsResponse(responseShell(body, newResponseId(), served.model));
+    // Natively, only the response's id is needed to keep it, unless the whole answer is cached or stored.
+    const framing = result.native
+      ? new ResponsesEventStream(cache !== null || call.requestText !== null)
+      : new ChatChunksAsResponse(responseShell(body, newResponseId(), served.model));
     return streamResponse(c, result, headers, {
       cache: cacheStatus,
       admission,
