@@ -23,3 +23,36 @@ export const chatBody = (bytes, stream, includeUsage = false) =>
       { role: 'user', content: words(bytes) },
     ],
   });
+
+/**
+ * A Responses body of about `bytes` (`stream` first), the prompt as one user message, with
+ * `fields` added (e.g. `store: false`; by default a response is stored, as OpenAI's are).
+ * @param {number} bytes
+ * @param {boolean} stream
+ * @param {Record<string, unknown>} [fields]
+ * @returns {string}
+ */
+export const responsesBody = (bytes, stream, fields = {}) =>
+  JSON.stringify({
+    ...(stream ? { stream: true } : {}),
+    model: 'openai/gpt-4o-mini',
+    instructions: 'Answer briefly.',
+    input: [{ role: 'user', content: words(bytes) }],
+    ...fields,
+  });
+
+/**
+ * An Anthropic Messages body of about `bytes` (`stream` first). Its system prompt is too short for
+ * the proxy to mark for prompt caching, so the body is forwarded as sent, as a chat body is.
+ * @param {number} bytes
+ * @param {boolean} stream
+ * @returns {string}
+ */
+export const messagesBody = (bytes, stream) =>
+  JSON.stringify({
+    ...(stream ? { stream: true } : {}),
+    model: 'anthropic/claude-haiku-4-5',
+    max_tokens: 1024,
+    system: 'Answer briefly.',
+    messages: [{ role: 'user', content: words(bytes) }],
+  });

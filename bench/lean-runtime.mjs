@@ -18,7 +18,8 @@ import { build } from 'esbuild';
 import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from 'wrangler';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const ADMIN_TOKEN = 'bench-admin-token';
+/** As a deployment's: the proxy refuses an admin token under 32 characters outside local development. */
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 
 /**
  * The part of a D1 binding the benchmarks use, as workerd's types describe it (those types
@@ -125,7 +126,8 @@ async function migrate(db) {
 }
 
 /**
- * The proxy on `upstreamUrl` (an OpenAI-compatible server), with wrangler.jsonc's bindings and
+ * The proxy on `upstreamUrl` (an OpenAI- and Anthropic-compatible server, upstream.mjs: both
+ * providers' base URLs point at it), with wrangler.jsonc's bindings and
  * `vars` on top of its vars, its migrations applied, and a tenant with `tenantSettings`.
  * @param {string} upstreamUrl
  * @param {{ outdir: string, vars?: Record<string, string>, tenantSettings?: Record<string, unknown>, inspectorPort?: number }} options
@@ -148,6 +150,8 @@ export async function startProxy(upstreamUrl, { outdir, vars = {}, tenantSetting
         ADMIN_TOKEN,
         OPENAI_BASE_URL: `${upstreamUrl}/v1`,
         OPENAI_API_KEY: 'sk-bench-upstream',
+        ANTHROPIC_BASE_URL: upstreamUrl,
+        ANTHROPIC_API_KEY: 'sk-ant-bench-upstream',
         CHEAP_MODEL: 'openai/gpt-4o-mini',
         EXPENSIVE_MODEL: 'openai/gpt-4o',
         ...vars,

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { build } from 'esbuild';
 import { chatBody } from './bodies.mjs';
-import { root } from './lean-runtime.mjs';
+import { ADMIN_TOKEN, root } from './lean-runtime.mjs';
 
 const PROFILE = process.argv.includes('--profile');
 
@@ -81,7 +81,7 @@ function bindings() {
       delete: async (key) => void kv.delete(key),
     },
     AE: { writeDataPoint() {} },
-    ADMIN_TOKEN: 'bench',
+    ADMIN_TOKEN,
     OPENAI_API_KEY: 'sk-bench',
     OPENAI_BASE_URL: 'http://upstream.bench/v1',
     CHEAP_MODEL: 'openai/gpt-4o-mini',
@@ -230,7 +230,7 @@ try {
   const created = await app.fetch(
     new Request('http://proxy.bench/admin/tenants', {
       method: 'POST',
-      headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'bench' }),
     }),
     env,
