@@ -157,6 +157,11 @@ export function messagesStreamParts(events: SseReader, secrets: ProviderSecrets)
         if (failure) return [{ failure }, { done: true }];
         throw upstreamError('The anthropic stream ended before the message was complete.', 'upstream_stream_incomplete');
       }
+      // Only the events the meter reads are parsed (known by their SSE name): content blocks and
+      // pings pass as they are, since the client gets the upstream's bytes anyway.
+      const named = event.event;
+      if (named === 'content_block_delta' || named === 'content_block_start' || named === 'content_block_stop' || named === 'ping')
+        return [{ event: named, data: event.data }];
       let parsed: NativeEvent;
       try {
         parsed = JSON.parse(event.data) as NativeEvent;

@@ -67,6 +67,10 @@ export function responsesStreamParts(body: ReadableStream<Uint8Array>, secrets: 
         if (reported) return [{ failure: reported }, { done: true }];
         throw upstreamError('The openai stream ended before the response was complete.', 'upstream_stream_incomplete');
       }
+      // Only the events the meter reads are parsed (known by their SSE name): the terminal ones and
+      // errors. The others pass as they are, since the client gets the upstream's bytes anyway.
+      const named = event.event;
+      if (named !== undefined && named !== 'error' && !TERMINAL.has(named)) return [{ event: named, data: event.data }];
       let parsed: StreamEvent;
       try {
         parsed = JSON.parse(event.data) as StreamEvent;
