@@ -10,6 +10,7 @@ import Anthropic, { AuthenticationError, BadRequestError, PaymentRequiredError }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
 import { startUpstreamServer, type RecordedRequest, type UpstreamServer } from '../support/upstream-server';
+import { adminClient } from './admin-client';
 import { E2E_ANTHROPIC_KEY, E2E_OPENAI_KEY, startServer, type RunningServer } from './server';
 
 const OPENAI_MODEL = 'openai/gpt-4o-mini';
@@ -19,6 +20,7 @@ const CLAUDE_CODE_BETAS = 'claude-code-20250219,interleaved-thinking-2025-05-14'
 
 let upstream: UpstreamServer;
 let server: RunningServer;
+const { admin, createTenant, rowsOf } = adminClient(() => server);
 let tenantId: string;
 let tenantKey: string;
 let client: Anthropic;
@@ -40,28 +42,6 @@ interface Row {
 /** What each plain call told the client, by request id, to compare with its log row. */
 const reported = new Map<string, { endpoint: string; model: string; costUsd: string; input: number; output: number }>();
 
-const admin = (path: string, init: RequestInit = {}) =>
-  fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json', ...init.headers } });
-
-async function createTenant(body: Record<string, unknown>): Promise<{ id: string; api_key: string }> {
-  const res = await admin('/admin/tenants', { method: 'POST', body: JSON.stringify(body) });
-  expect(res.status).toBe(201);
-  return (await res.json()) as { id: string; api_key: string };
-}
-
-/** The tenant's log rows once at least `count` are there (rows are written after the answers). */
-async function rowsOf(tenant: string, count: number): Promise<Row[]> {
-  let rows: Row[] = [];
-  for (let i = 0; i < 100; i++) {
-    const res = await admin(`/admin/requests?tenant=${tenant}&limit=100`);
-    expect(res.status).toBe(200);
-    rows = ((await res.json()) as { data: Row[] }).data;
-    if (rows.length >= count) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return rows;
-}
-
 /** The fake upstream's recording of the requests whose raw body contains `text`. */
 const recorded = (text: string, path?: string): RecordedRequest[] =>
   upstream.requests.filter((r) => r.rawBody.includes(text) && (path === undefined || r.path === path));
@@ -75,7 +55,7 @@ const echo = (said: string) => `Echo: ${said.slice(0, 40)}`.split(/\s+/).filter(
 async function rowsWhere(tenant: string, match: (row: Row) => boolean, count: number): Promise<Row[]> {
   let rows: Row[] = [];
   for (let i = 0; i < 100; i++) {
-    rows = (await rowsOf(tenant, 0)).filter(match);
+    rows = (await rowsOf<Row>(tenant, 0)).filter(match);
     if (rows.length >= count) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -309,9 +289,9 @@ describe('keys and errors', () => {
     expect(paid.headers.get('x-should-retry')).toBe('false');
     // One call in the log: the SDK (with retries on) sent it once. Its retries would all have
     // been sent before it raised the error; give their rows the time the first one took.
-    expect(await rowsOf(broke.id, 1)).toHaveLength(1);
+    expect(await rowsOf<Row>(broke.id, 1)).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 1000));
-    const rows = await rowsOf(broke.id, 0);
+    const rows = await rowsOf<Row>(broke.id, 0);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ endpoint: 'messages', status: 402, cost_nano: 0 });
   });
@@ -540,7 +520,7 @@ describe('a recorded Claude Code request', () => {
 
 describe('the request log', () => {
   it('has a messages row for every call, costing what x-proxy-cost-usd said', async () => {
-    const rows = await rowsOf(tenantId, reported.size);
+    const rows = await rowsOf<Row>(tenantId, reported.size);
     for (const [requestId, seen] of reported) {
       const row = rows.find((r) => r.id === requestId);
       expect(row, requestId).toBeDefined();

@@ -12,6 +12,7 @@ import type { FunctionTool, Response, ResponseFunctionToolCall, ResponseStreamEv
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startUpstreamServer, type RecordedRequest, type UpstreamServer } from '../support/upstream-server';
+import { adminClient } from './admin-client';
 import { startServer, type RunningServer } from './server';
 
 const OPENAI_MODEL = 'openai/gpt-4o-mini';
@@ -19,6 +20,7 @@ const ANTHROPIC_MODEL = 'anthropic/claude-haiku-4-5';
 
 let upstream: UpstreamServer;
 let server: RunningServer;
+const { admin, createTenant, rowsOf } = adminClient(() => server);
 let tenantId: string;
 let client: OpenAI;
 
@@ -41,28 +43,6 @@ const reported = new Map<string, { model: string; costUsd: string; input: number
 /** What each streamed call's final response said, to compare with its log row. */
 const streamed = new Map<string, { input: number; output: number }>();
 
-const admin = (path: string, init: RequestInit = {}) =>
-  fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json', ...init.headers } });
-
-async function createTenant(name: string): Promise<{ id: string; api_key: string }> {
-  const res = await admin('/admin/tenants', { method: 'POST', body: JSON.stringify({ name }) });
-  expect(res.status).toBe(201);
-  return (await res.json()) as { id: string; api_key: string };
-}
-
-/** The tenant's log rows once at least `count` are there (rows are written after the answers). */
-async function rowsOf(tenant: string, count: number): Promise<Row[]> {
-  let rows: Row[] = [];
-  for (let i = 0; i < 100; i++) {
-    const res = await admin(`/admin/requests?tenant=${tenant}&limit=100`);
-    expect(res.status).toBe(200);
-    rows = ((await res.json()) as { data: Row[] }).data;
-    if (rows.length >= count) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return rows;
-}
-
 /** The fake upstream's recording of the requests whose raw body contains `text`. */
 const recorded = (text: string, path?: string): RecordedRequest[] =>
   upstream.requests.filter((r) => r.rawBody.includes(text) && (path === undefined || r.path === path));
@@ -83,7 +63,7 @@ beforeAll(async () => {
     upstreamUrl: upstream.url,
     vars: { CHEAP_MODEL: OPENAI_MODEL, EXPENSIVE_MODEL: ANTHROPIC_MODEL },
   });
-  const tenant = await createTenant('responses-sdk');
+  const tenant = await createTenant({ name: 'responses-sdk' });
   tenantId = tenant.id;
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: tenant.api_key, maxRetries: 0 });
 });
@@ -246,7 +226,7 @@ describe.each([
     });
     // Another tenant never sees a response it did not make.
     const other = await client.responses.create({ model, input: `Not yours ${id}` });
-    const stranger = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: (await createTenant('stranger')).api_key, maxRetries: 0 });
+    const stranger = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: (await createTenant({ name: 'stranger' })).api_key, maxRetries: 0 });
     await expect(stranger.responses.retrieve(other.id)).rejects.toBeInstanceOf(NotFoundError);
     await expect(stranger.responses.delete(other.id)).rejects.toBeInstanceOf(NotFoundError);
     expect((await client.responses.retrieve(other.id)).id).toBe(other.id);
@@ -280,7 +260,7 @@ describe('errors and built-in tools', () => {
 
 describe('the request log', () => {
   it('has a responses row for every call, costing what x-proxy-cost-usd said', async () => {
-    const rows = await rowsOf(tenantId, reported.size);
+    const rows = await rowsOf<Row>(tenantId, reported.size);
     for (const [requestId, seen] of reported) {
       const row = rows.find((r) => r.id === requestId);
       expect(row, requestId).toBeDefined();
@@ -314,7 +294,7 @@ describe('the OpenAI Agents SDK through the proxy', () => {
   let agentsTenant: { id: string; api_key: string };
   beforeAll(async () => {
     // One client for the process: the SDK's default provider keeps the first one it is given.
-    agentsTenant = await createTenant('agents');
+    agentsTenant = await createTenant({ name: 'agents' });
     setDefaultOpenAIClient(new OpenAI({ baseURL: `${server.url}/v1`, apiKey: agentsTenant.api_key, maxRetries: 0 }));
     setOpenAIAPI('responses');
     setTracingDisabled(true);
@@ -345,7 +325,7 @@ describe('the OpenAI Agents SDK through the proxy', () => {
     const sent = recorded(id);
     expect(sent.map((r) => r.path)).toEqual([upstreamPath, upstreamPath]);
     expect(JSON.stringify(sent[1].body)).toContain('Sunny, 21 C in Paris');
-    const rows = (await rowsOf(agentsTenant.id, rowsSoFar)).filter((r) => r.model === model);
+    const rows = (await rowsOf<Row>(agentsTenant.id, rowsSoFar)).filter((r) => r.model === model);
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row).toMatchObject({ endpoint: 'responses', status: 200, model, tier });
