@@ -47,9 +47,8 @@ const promptTokensOf = (request: MessagesRequest | CountTokensRequest, chat: Cha
   estimateRequestTokens({ ...chat, tools: undefined }) + (request.tools?.length ? estimateTokens(JSON.stringify(request.tools)) : 0);
 
 /** The model that answers (the router's choice, as for chat), and how each candidate is called. */
-function plan(c: AppContext, request: MessagesRequest | CountTokensRequest, api: NativeApi) {
+function plan(c: AppContext, request: MessagesRequest | CountTokensRequest, routingForm: ChatRequest, api: NativeApi) {
   const { tenant } = c.get('tenant');
-  const routingForm = toChatRequest(request, 'lenient');
   const tiers = tiersFor(c.env, tenant);
   const routed = routeChat(c.env, tiers, tenant.routing, routingForm, c.req.header('x-task') ?? null);
   const native = (model: ResolvedModel) => PROVIDERS[model.provider].speaks(api, c.env);
@@ -57,19 +56,24 @@ function plan(c: AppContext, request: MessagesRequest | CountTokensRequest, api:
   const translation = () => (translated ??= toChatRequest(request, 'strict'));
   // What cannot be translated is refused before any upstream call.
   if (!native(routed)) translation();
-  return { routingForm, routed, native, translation, fallback: usableFallback(fallbackFor(c.env, tiers, routed), { native, translation }) };
+  return { routed, native, translation, fallback: usableFallback(fallbackFor(c.env, tiers, routed), { native, translation }) };
 }
 
 export async function createMessage(c: AppContext): Promise<Response> {
   const call = c.get('call');
   const { tenantId, tenant } = c.get('tenant');
-  const { raw, body } = await readCallRequest(c, 'messages', parseMessagesRequest, (request) => ({
-    model: request.model,
-    stream: request.stream === true,
-    promptTokens: promptTokensOf(request, toChatRequest(request, 'lenient')),
-    reasoning: request.thinking?.type === 'enabled',
-  }));
-  const { routed: routedModel, native, translation, fallback } = plan(c, body, 'messages');
+  // The request in the internal form, leaving out what only Anthropic can carry: for routing and estimates, made once.
+  let routingForm!: ChatRequest;
+  const { raw, body } = await readCallRequest(c, 'messages', parseMessagesRequest, (request) => {
+    routingForm = toChatRequest(request, 'lenient');
+    return {
+      model: request.model,
+      stream: request.stream === true,
+      promptTokens: promptTokensOf(request, routingForm),
+      reasoning: request.thinking?.type === 'enabled',
+    };
+  });
+  const { routed: routedModel, native, translation, fallback } = plan(c, body, routingForm, 'messages');
   const routed = await routeCallTo(c, routedModel);
 
   const admission = await admit(c, call.promptTokens, body.max_tokens);
@@ -116,12 +120,12 @@ export async function createMessage(c: AppContext): Promise<Response> {
  */
 export async function countTokens(c: AppContext): Promise<Response> {
   const call = c.get('call');
-  const { raw, body } = await readCallRequest(c, 'count_tokens', parseCountTokensRequest, (request) => ({
-    model: request.model,
-    stream: false,
-    promptTokens: promptTokensOf(request, toChatRequest(request, 'lenient')),
-  }));
-  const { routed: routedModel, native, routingForm } = plan(c, body, 'count_tokens');
+  let routingForm!: ChatRequest;
+  const { raw, body } = await readCallRequest(c, 'count_tokens', parseCountTokensRequest, (request) => {
+    routingForm = toChatRequest(request, 'lenient');
+    return { model: request.model, stream: false, promptTokens: promptTokensOf(request, routingForm) };
+  });
+  const { routed: routedModel, native } = plan(c, body, routingForm, 'count_tokens');
   const routed = await routeCallTo(c, routedModel);
   const admission = await admit(c, 0, 0, 'requests');
   const counted = native(routed)
@@ -140,7 +144,7 @@ export async function countTokens(c: AppContext): Promise<Response> {
           }),
         ),
       ).then((answer) => (answer.kind === 'completion' ? answer.json : '{}'))
-    : JSON.stringify({ input_tokens: promptTokensOf(body, routingForm) });
+    : JSON.stringify({ input_tokens: call.promptTokens });
   admission.settle(0);
   logCall(c, { status: 200, responseText: counted });
   return json(counted, { ...routingHeaders(call, 'BYPASS'), 'x-proxy-cost-usd': formatUsd(0) });

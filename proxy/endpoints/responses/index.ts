@@ -69,17 +69,24 @@ function route(c: AppContext, request: ResponsesRequest, routingForm: ChatReques
 export async function createResponse(c: AppContext): Promise<Response> {
   const call = c.get('call');
   const { tenantId, tenant } = c.get('tenant');
-  const { raw, body } = await readCallRequest(c, 'responses', parseResponsesRequest, (request) => ({
-    model: request.model,
-    stream: request.stream === true,
-    promptTokens: estimateRequestTokens(toChatRequest(request, [], 'lenient')),
-    reasoning: Boolean(request.reasoning?.effort && request.reasoning.effort !== 'none'),
-  }));
+  // The request as the internal form, leaving out what only OpenAI can carry: for routing and
+  // estimates. Made again below only when a conversation kept by the proxy adds its history.
+  let routingForm!: ChatRequest;
+  const { raw, body } = await readCallRequest(c, 'responses', parseResponsesRequest, (request) => {
+    routingForm = toChatRequest(request, [], 'lenient');
+    return {
+      model: request.model,
+      stream: request.stream === true,
+      promptTokens: estimateRequestTokens(routingForm),
+      reasoning: Boolean(request.reasoning?.effort && request.reasoning.effort !== 'none'),
+    };
+  });
   const previous = await previousResponse(c, body);
   const history = previous && !previous.native ? previous.conversation : [];
-  // The request as the internal form, leaving out what only OpenAI can carry: for routing and estimates.
-  const routingForm = toChatRequest(body, history, 'lenient');
-  call.promptTokens = estimateRequestTokens(routingForm);
+  if (history.length > 0) {
+    routingForm = toChatRequest(body, history, 'lenient');
+    call.promptTokens = estimateRequestTokens(routingForm);
+  }
   const routed = await routeCallTo(c, route(c, body, routingForm, previous));
 
   // Native when the model's provider speaks Responses, unless the conversation is one the proxy keeps.
