@@ -75,4 +75,6 @@ export interface StoredRequestRow {
   cache: string;
   /** Upstream attempts the call took (0: answered from the cache, or refused before any). */
   attempts: number;
+  /** The id under which the upstream keeps the answer (a stored native Responses response), else null. */
+  response_id: string | null;
 }

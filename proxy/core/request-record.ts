@@ -36,6 +36,11 @@ export interface RequestRecord {
   attempts: number;
   /** The attempts before the last, each of which failed. They cost nothing: no usage was billed. */
   failedAttempts: AttemptRecord[];
+  /**
+   * The id under which the upstream keeps the answer (a Responses response stored at OpenAI):
+   * the row is what says whose it is and which model made it (endpoints/responses/store.ts).
+   */
+  responseId?: string | null;
   /** The prompt and answer, only for tenants that opted in (store_content). */
   content?: { request: string; response: string | null; truncated: boolean };
 }

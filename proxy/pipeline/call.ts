@@ -22,6 +22,8 @@ export interface CallResult {
   cache?: CacheStatus;
   /** The answer as sent (JSON), for tenants that store content. */
   responseText?: string | null;
+  /** The id under which the upstream keeps the answer, when it does. */
+  responseId?: string | null;
 }
 
 /** Each of a call's stored request and answer is cut to this many characters. */
@@ -87,6 +89,7 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
       errorMessage: f.error.message,
       latencyMs: f.latencyMs,
     })),
+    responseId: result.responseId ?? null,
     content: storedContent(call, result.responseText),
   };
 }

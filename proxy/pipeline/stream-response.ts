@@ -33,6 +33,8 @@ export interface StreamHandling {
   assembler: () => AnswerAssembler;
   /** Receives the assembled answer of a stream that completed. */
   onComplete?: (json: string, usage: Usage) => Promise<unknown>;
+  /** The id under which the upstream keeps the answer, once the stream has ended (for the row). */
+  responseId?: () => string | null;
 }
 
 /** A streamed answer: its parts, and the upstream's bytes when they can be passed through (providers/types.ts). */
@@ -103,6 +105,7 @@ export function streamResponse(c: AppContext, answer: StreamedAnswer, headers: R
           ttftMs: outcome.ttftMs,
           cache: handling.cache,
           responseText: completed,
+          responseId: handling.responseId?.(),
         }).written,
       ]);
     },

@@ -47,6 +47,7 @@ const REQUEST_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
   ['stream', (r) => (r.stream ? 1 : 0)],
   ['cache', (r) => r.cache],
   ['attempts', (r) => r.attempts],
+  ['response_id', (r) => r.responseId ?? null],
 ];
 const ATTEMPT_COLUMNS: Array<[string, (r: RequestRecord, a: AttemptRecord) => unknown]> = [
   ['request_id', (r) => r.id],

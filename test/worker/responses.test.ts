@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_MODELS, costNano } from '../../proxy/pricing/catalog';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
-import { callProxy, nonce, postJson, readSse, upstreamEnv, upstreamRequests } from './harness';
+import { callProxy, env, nonce, postJson, readSse, TEST_OPENAI_KEY, upstreamEnv, upstreamRequests, upstreamUrl } from './harness';
 
 let tenant: TestTenant;
 
@@ -300,6 +300,44 @@ describe('native (OpenAI upstream)', () => {
     expect(stranger.response.status).toBe(404);
     const deleted = await callProxy(`/v1/responses/${turn1.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${routed.apiKey}` } }, openai);
     expect(await deleted.response.json()).toMatchObject({ id: turn1.id, deleted: true });
+  });
+
+  it("finds a native response by its call's row, with no KV entry of its own: one another isolate served, even while its row is being written", async () => {
+    const owner = await createTestTenant();
+    const call = await respond({ model: 'openai/gpt-4o-mini', input: `remember me ${nonce()}` }, openai, owner.apiKey);
+    const made = (await call.response.json()) as ResponseBody;
+    await call.settled();
+    expect(await loggedRow(call.response.headers.get('x-request-id'))).toMatchObject({ response_id: made.id });
+    expect((await env.KV.list({ prefix: `resp:${owner.id}:` })).keys).toEqual([]);
+    const unstored = await respond({ model: 'openai/gpt-4o-mini', input: `forget me ${nonce()}`, store: false }, openai, owner.apiKey);
+    await unstored.settled();
+    expect(await loggedRow(unstored.response.headers.get('x-request-id'))).toMatchObject({ response_id: null });
+
+    // A response this isolate never saw (made upstream directly), whose call's row lands 150 ms after the lookup starts.
+    const upstream = await fetch(`${upstreamUrl()}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_OPENAI_KEY}` },
+      body: JSON.stringify({ model: 'gpt-4o', input: `elsewhere ${nonce()}` }),
+    });
+    const elsewhere = (await upstream.json()) as ResponseBody;
+    const asTenant = (key: string, method = 'GET') =>
+      callProxy(`/v1/responses/${elsewhere.id}`, { method, headers: { authorization: `Bearer ${key}` } }, openai);
+    const rowId = crypto.randomUUID();
+    const writeRow = new Promise((resolve) => setTimeout(resolve, 150)).then(() =>
+      env.DB.prepare(
+        "INSERT INTO requests (id, ts, tenant_id, key_id, endpoint, model, provider, status, latency_ms, response_id) VALUES (?1, ?2, ?3, ?4, 'responses', 'openai/gpt-4o', 'openai', 200, 5, ?5)",
+      )
+        .bind(rowId, Date.now(), owner.id, owner.keyId, elsewhere.id)
+        .run(),
+    );
+    const [read] = await Promise.all([asTenant(owner.apiKey), writeRow]);
+    expect(read.response.status).toBe(200);
+    expect(((await read.response.json()) as ResponseBody).id).toBe(elsewhere.id);
+    expect((await asTenant(tenant.apiKey)).response.status).toBe(404);
+
+    expect((await asTenant(owner.apiKey, 'DELETE')).response.status).toBe(200);
+    expect(await loggedRow(rowId)).toMatchObject({ response_id: null });
+    expect((await asTenant(owner.apiKey)).response.status).toBe(404);
   });
 
   it('runs built-in tools upstream: only a translated call refuses them', async () => {

@@ -28,7 +28,7 @@ import { answerFromCache } from '../../pipeline/cached-answer';
 import { callApiUpstream, usableFallback } from '../../pipeline/upstream';
 import { ChatChunksAsResponse, replayResponse, ResponsesEventStream } from './events';
 import { parseResponsesRequest, type ResponsesRequest } from './schema';
-import { deleteStoredResponse, readStoredResponse, storeResponse, type StoredResponse } from './store';
+import { deleteStoredResponse, noteNativeResponse, readStoredResponse, storeTranslatedResponse, type StoredResponse } from './store';
 import { finishResponse, newResponseId, outputItems, outputMessages, responseShell, toChatRequest, type ResponseObject } from './translate';
 
 const notFound = (id: string, param: string | null = null) =>
@@ -44,7 +44,7 @@ const json = (text: string, headers: Record<string, string> = {}) => new Respons
 async function previousResponse(c: AppContext, request: ResponsesRequest): Promise<StoredResponse | null> {
   const id = request.previous_response_id;
   if (!id) return null;
-  const previous = await readStoredResponse(c.env.KV, c.get('tenant').tenantId, id);
+  const previous = await readStoredResponse(c.env, c.get('tenant').tenantId, id);
   if (!previous) throw notFound(id, 'previous_response_id');
   return previous;
 }
@@ -118,22 +118,26 @@ export async function createResponse(c: AppContext): Promise<Response> {
   const headers = routingHeaders(call, cacheStatus);
   // The cache key names the routed model: a fallback's answer is not stored under it.
   const cache = caching.mode !== 'off' && served === routed ? caching : null;
-  /** Keeps what a completed answer leaves behind: the cache entry, and the response for later calls. */
-  const keep = (responseJson: string, usage: Usage, stored: (response: ResponseObject) => StoredResponse) => {
-    const response = JSON.parse(responseJson) as ResponseObject;
+  const storing = body.store !== false;
+  /**
+   * Keeps what a completed answer leaves behind: the cache entry, and the response for later
+   * calls (a native one is found by its call's row; this isolate notes it until the row is written).
+   */
+  const keep = (responseJson: string, usage: Usage, native: boolean, response: ResponseObject = JSON.parse(responseJson)) => {
+    if (storing && response.id && native) noteNativeResponse(tenantId, response.id, served.id);
     return Promise.all([
       cache ? storeCompletion(c.env.KV, cache.key, cache.ttlS, { json: responseJson, usage, model: routed.id }) : null,
-      body.store !== false && response.id ? storeResponse(c.env.KV, tenantId, response.id, stored(response)) : null,
+      storing && response.id && !native
+        ? storeTranslatedResponse(c.env.KV, tenantId, response.id, {
+            native: false,
+            model: served.id,
+            response: responseJson,
+            // The conversation, without this call's instructions (OpenAI does not carry them over).
+            conversation: [...translation().messages.slice(body.instructions ? 1 : 0), ...outputMessages(response.output)],
+          })
+        : null,
     ]);
   };
-  const nativeEntry = (): StoredResponse => ({ native: true, model: served.id });
-  const translatedEntry = (response: ResponseObject): StoredResponse => ({
-    native: false,
-    model: served.id,
-    response: JSON.stringify(response),
-    // The conversation, without this call's instructions (OpenAI does not carry them over).
-    conversation: [...translation().messages.slice(body.instructions ? 1 : 0), ...outputMessages(response.output)],
-  });
 
   if (result.kind === 'stream') {
     // Natively, only the response's id is needed to keep it, unless the whole answer is cached or stored.
@@ -146,19 +150,28 @@ export async function createResponse(c: AppContext): Promise<Response> {
       includeUsage: false,
       framing,
       assembler: () => framing,
-      onComplete: (responseJson, usage) => keep(responseJson, usage, result.native ? nativeEntry : translatedEntry),
+      onComplete: (responseJson, usage) => keep(responseJson, usage, result.native),
+      responseId: () => (storing && framing instanceof ResponsesEventStream ? framing.responseId : null),
     });
   }
 
-  let responseJson = result.json;
-  if (!result.native) {
+  let response: ResponseObject;
+  if (result.native) response = JSON.parse(result.json) as ResponseObject;
+  else {
     const completion = JSON.parse(result.json) as ChatCompletion;
     const shell = responseShell(body, newResponseId(), completion.model || served.model);
-    responseJson = JSON.stringify(finishResponse(shell, outputItems(completion), completion.choices[0]?.finish_reason ?? null, result.usage));
+    response = finishResponse(shell, outputItems(completion), completion.choices[0]?.finish_reason ?? null, result.usage);
   }
+  const responseJson = result.native ? result.json : JSON.stringify(response);
   admission.settle(tokensOf(result.usage));
-  const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus, responseText: responseJson });
-  c.executionCtx.waitUntil(keep(responseJson, result.usage, result.native ? nativeEntry : translatedEntry));
+  const record = logCall(c, {
+    status: 200,
+    usage: result.usage,
+    cache: cacheStatus,
+    responseText: responseJson,
+    responseId: storing && result.native ? (response.id ?? null) : null,
+  });
+  c.executionCtx.waitUntil(keep(responseJson, result.usage, result.native, response));
   return json(responseJson, { ...headers, 'x-proxy-cost-usd': formatUsd(record.costNano) });
 }
 
@@ -166,7 +179,7 @@ export async function createResponse(c: AppContext): Promise<Response> {
 async function storedResponse(c: AppContext): Promise<{ id: string; stored: StoredResponse }> {
   c.get('call').endpoint = 'responses';
   const id = c.req.param('id') ?? '';
-  const stored = await readStoredResponse(c.env.KV, c.get('tenant').tenantId, id);
+  const stored = await readStoredResponse(c.env, c.get('tenant').tenantId, id);
   if (!stored) throw notFound(id);
   return { id, stored };
 }
@@ -186,6 +199,6 @@ export async function getResponse(c: AppContext): Promise<Response> {
 export async function deleteResponse(c: AppContext): Promise<Response> {
   const { id, stored } = await storedResponse(c);
   const answer = stored.native ? await atProvider(c, stored, id, 'DELETE') : JSON.stringify({ id, object: 'response', deleted: true });
-  await deleteStoredResponse(c.env.KV, c.get('tenant').tenantId, id);
+  await deleteStoredResponse(c.env, c.get('tenant').tenantId, id, stored);
   return json(answer);
 }
