@@ -92,13 +92,14 @@ export function startBareWorker(upstreamUrl, { readInJs = false } = {}) {
 }
 
 /**
- * The proxy bundled as `wrangler deploy` would, by esbuild, into `outdir`.
+ * The proxy (or `entry`, a Worker around it) bundled as `wrangler deploy` would, by esbuild, into `outdir`.
  * @param {string} outdir
+ * @param {string} entry
  */
-async function bundleProxy(outdir) {
+async function bundleProxy(outdir, entry) {
   const outfile = join(outdir, 'proxy.mjs');
   await build({
-    entryPoints: [join(root, 'proxy/index.ts')],
+    entryPoints: [join(root, entry)],
     outfile,
     bundle: true,
     format: 'esm',
@@ -128,12 +129,13 @@ async function migrate(db) {
 /**
  * The proxy on `upstreamUrl` (an OpenAI- and Anthropic-compatible server, upstream.mjs: both
  * providers' base URLs point at it), with wrangler.jsonc's bindings and
- * `vars` on top of its vars, its migrations applied, and a tenant with `tenantSettings`.
+ * `vars` on top of its vars, its migrations applied, and a tenant with `tenantSettings`. `entry`
+ * replaces proxy/index.ts by a Worker that wraps it (bench/scale-worker.ts).
  * @param {string} upstreamUrl
- * @param {{ outdir: string, vars?: Record<string, string>, tenantSettings?: Record<string, unknown>, inspectorPort?: number }} options
+ * @param {{ outdir: string, vars?: Record<string, string>, tenantSettings?: Record<string, unknown>, inspectorPort?: number, entry?: string }} options
  */
-export async function startProxy(upstreamUrl, { outdir, vars = {}, tenantSettings = {}, inspectorPort }) {
-  const scriptPath = await bundleProxy(outdir);
+export async function startProxy(upstreamUrl, { outdir, vars = {}, tenantSettings = {}, inspectorPort, entry = 'proxy/index.ts' }) {
+  const scriptPath = await bundleProxy(outdir, entry);
   // The bindings of wrangler.jsonc; module rules do not apply to a single bundled file.
   const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(join(root, 'wrangler.jsonc')).workerOptions;
   const worker = await started(

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:scale [-- --quick]`: the request log pushed at its local maximum, the figures
+ * docs/SCALE.md's capacity model is built on, and a check that every call is accounted for.
+ *
+ * The proxy runs in workerd (Miniflare, its own process, local D1), wrapped by
+ * bench/scale-worker.ts, which feeds synthetic call records (priced, a few failed or retried)
+ * through the request log's own code: as the queue consumer receives them (batches of 100, the
+ * REQUEST_LOG_SINK=queue path) and as calls hand them to the writer (its group commit, the
+ * default path). Then the cron's work runs (rollups). Measured: records per second per core
+ * (records over the workerd process's CPU seconds, local D1's SQLite included, since in
+ * production that work is D1's), bytes per call in D1 (the database's size before and after),
+ * the D1 rows each call writes as D1 counts them (to log it, and to purge it), and the cron's
+ * rows rolled up per CPU second. Checked: rows, spend and the admin API's totals (read from the
+ * rollups) all equal what was sent, to the nano-dollar; the process exits 1 if not.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, cpuMs, startProxy } from './lean-runtime.mjs';
+
+const QUICK = process.argv.includes('--quick');
+const CONSUMER_RECORDS = QUICK ? 5_000 : 50_000;
+const WRITER_RECORDS = QUICK ? 2_000 : 10_000;
+/** Records per call to the harness: the consumer's batches go in turn; the writer's at once (within the 250 AE points an invocation may write). */
+const PER_REQUEST = { consumer: 5_000, writer: 200 };
+const HOUR = 3_600_000;
+
+const outdir = mkdtempSync(join(tmpdir(), 'ai-proxy-scale-'));
+// No upstream is called: the records are made inside the Worker.
+const proxy = await startProxy('http://127.0.0.1:9', { outdir, entry: 'bench/scale-worker.ts' });
+const tenantIds = [proxy.tenantId];
+for (let i = 1; i < 5; i++) {
+  const created = await fetch(`${proxy.url}/admin/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `scale-${i}` }),
+  });
+  tenantIds.push(/** @type {{ id: string }} */ (await created.json()).id);
+}
+
+// The calls of the last full day but one hour: hours the cron can roll up now.
+const toTs = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
+const fromTs = toTs - 24 * HOUR;
+
+/** @typedef {{ records: number, costNano: number, retried: number, dbBytes: number }} Burst */
+
+/**
+ * @param {'consumer' | 'writer'} path
+ * @param {number} count
+ * @param {number} seed
+ */
+async function push(path, count, seed) {
+  /** @type {Burst[]} */
+  const bursts = [];
+  const started = performance.now();
+  const cpuBefore = cpuMs(proxy.pid);
+  for (let done = 0; done < count; done += PER_REQUEST[path]) {
+    const n = Math.min(PER_REQUEST[path], count - done);
+    const response = await fetch(`${proxy.url}/__bench/log`, {
+      method: 'POST',
+      body: JSON.stringify({ path, count: n, batchSize: 100, tenantIds, fromTs, toTs, seed: seed * 1_000_000 + done }),
+    });
+    if (!response.ok) throw new Error(`/__bench/log: ${response.status} ${await response.text()}`);
+    bursts.push(/** @type {Burst} */ (await response.json()));
+  }
+  return {
+    path,
+    records: bursts.reduce((sum, b) => sum + b.records, 0),
+    costNano: bursts.reduce((sum, b) => sum + b.costNano, 0),
+    retried: bursts.reduce((sum, b) => sum + b.retried, 0),
+    dbBytes: bursts.at(-1)?.dbBytes ?? 0,
+    wallS: (performance.now() - started) / 1000,
+    cpuS: (cpuMs(proxy.pid) - cpuBefore) / 1000,
+  };
+}
+
+/** @param {string} sql */
+async function one(sql) {
+  return /** @type {Record<string, number>} */ (await proxy.db.prepare(sql).first());
+}
+
+// The D1 rows a call's row costs to write and later to purge, as D1 counts them (meta.rows_written):
+// 1,000 records of a probe tenant 40 days back, inserted as one statement, then deleted.
+const probeAt = toTs - 40 * 24 * HOUR;
+const probeResponse = await fetch(`${proxy.url}/__bench/log`, {
+  method: 'POST',
+  body: JSON.stringify({ path: 'probe', count: 1000, batchSize: 1000, tenantIds: ['ten_probe'], fromTs: probeAt, toTs: probeAt + HOUR, seed: 9 }),
+});
+const probe = /** @type {{ records: number, insertRowsWritten: number, deleteRowsWritten: number, dbBytes: number }} */ (await probeResponse.json());
+// The database's size before the records measured (SQLite keeps the probe's freed pages for them).
+const sizeBefore = probe.dbBytes;
+const consumer = await push('consumer', CONSUMER_RECORDS, 1);
+const writer = await push('writer', WRITER_RECORDS, 2);
+const cronStarted = performance.now();
+const cronCpuBefore = cpuMs(proxy.pid);
+const cron = await fetch(`${proxy.url}/__bench/cron`, { method: 'POST' });
+if (!cron.ok) throw new Error(`/__bench/cron: ${cron.status} ${await cron.text()}`);
+const cronCpuS = (cpuMs(proxy.pid) - cronCpuBefore) / 1000;
+const cronWallS = (performance.now() - cronStarted) / 1000;
+
+const sent = { records: consumer.records + writer.records, costNano: consumer.costNano + writer.costNano };
+const rows = await one('SELECT COUNT(*) AS records, SUM(cost_nano) AS costNano FROM requests');
+const spend = await one("SELECT SUM(spent_nano) AS costNano FROM tenant_spend WHERE tenant_id != 'ten_probe'");
+const summary = /** @type {{ requests: number, cost_usd: number }} */ (
+  await (
+    await fetch(`${proxy.url}/admin/analytics/summary?from=${new Date(fromTs).toISOString()}&to=${new Date(toTs).toISOString()}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    })
+  ).json()
+);
+const attemptsPerCall = (await one('SELECT COUNT(*) AS n FROM request_attempts')).n / sent.records;
+
+const fmt = (/** @type {number} */ n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+console.log(`\nbench:scale, ${new Date().toISOString()}, Node ${process.version}${QUICK ? ', --quick' : ''}\n`);
+console.log('| path | records | wall | workerd CPU | records / s per core | records / s (wall) |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+for (const run of [consumer, writer]) {
+  const label = run.path === 'consumer' ? 'queue consumer (batches of 100)' : 'writer, group commit (200 calls at once)';
+  console.log(
+    `| ${label} | ${fmt(run.records)} | ${fmt(run.wallS, 2)} s | ${fmt(run.cpuS, 2)} s | ${fmt(run.records / run.cpuS)} | ${fmt(run.records / run.wallS)} |`,
+  );
+}
+console.log(`| cron: rollups of the ${fmt(sent.records)} rows | | ${fmt(cronWallS, 2)} s | ${fmt(cronCpuS, 2)} s | ${fmt(sent.records / cronCpuS)} | |`);
+console.log('');
+console.log(
+  `- D1 bytes per call: ${fmt((consumer.dbBytes - sizeBefore) / consumer.records, 1)} (database size before and after the consumer's ${fmt(consumer.records)} records, their failed attempts (${fmt(attemptsPerCall, 3)} per call) and indexes included)`,
+);
+console.log(
+  `- D1 rows written per call, as D1 counts them (meta.rows_written, a failed attempt in twenty included): ${fmt(probe.insertRowsWritten / probe.records, 2)} to log it (the row, its index entries, the month's spend), ${fmt(probe.deleteRowsWritten / probe.records, 2)} to purge it`,
+);
+if (consumer.retried + writer.retried > 0) console.log(`- records the consumer asked to have delivered again: ${consumer.retried + writer.retried}`);
+
+const checks = [
+  ['rows in D1', rows.records, sent.records],
+  ['cost of the rows (nano-USD)', rows.costNano, sent.costNano],
+  ["tenants' month-to-date spend (nano-USD)", spend.costNano, sent.costNano],
+  ['requests in the admin summary (rollups)', summary.requests, sent.records],
+  ['cost in the admin summary (nano-USD)', Math.round(summary.cost_usd * 1e9), sent.costNano],
+];
+console.log('\n| accounted for | found | sent | |\n| --- | ---: | ---: | --- |');
+for (const [what, found, expected] of checks)
+  console.log(`| ${what} | ${fmt(Number(found))} | ${fmt(Number(expected))} | ${found === expected ? 'equal' : '**differs**'} |`);
+
+await proxy.dispose();
+rmSync(outdir, { recursive: true, force: true });
+if (checks.some(([, found, expected]) => found !== expected)) process.exit(1);
