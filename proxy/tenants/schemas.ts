@@ -15,6 +15,12 @@ export const ModelIdSchema = z
 /** Control characters (NUL, newlines...) and unpaired surrogates: unreadable, and D1 cannot store a lone surrogate faithfully. */
 const displayable = (value: string) => !/[\p{Cc}\p{Cs}]/u.test(value);
 
+/** Whether a tenant's prompts share the provider's prompt cache with other tenants' (docs/SECURITY.md). */
+const PromptCacheSchema = z.enum(['shared', 'isolated']).openapi({
+  description:
+    "shared (default): this tenant's prompts share the provider's prompt cache with every other tenant's, the cheapest. isolated: the proxy starts this tenant's prompts with a salt of its own (about 20 input tokens a call), so no other tenant's cached_tokens can tell whether it sent a given prompt.",
+});
+
 // Strict: a misspelt setting is an error, not silently ignored.
 export const TenantSettingsSchema = z.strictObject({
   name: z
@@ -36,6 +42,7 @@ export const TenantSettingsSchema = z.strictObject({
     .boolean()
     .optional()
     .openapi({ description: "Keep each call's prompt and answer, readable through GET /admin/requests/{id}; off by default." }),
+  prompt_cache: PromptCacheSchema.optional(),
 });
 
 export const TenantSchema = z
@@ -51,6 +58,7 @@ export const TenantSchema = z
     expensive_model: z.string().nullable(),
     rate_limit_store: z.enum(['kv', 'durable-object']),
     store_content: z.boolean(),
+    prompt_cache: PromptCacheSchema,
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -83,6 +91,7 @@ export type TenantSettings = Omit<Tenant, 'id' | 'created_at' | 'updated_at'>;
 export type TenantSettingsInput = z.input<typeof TenantSettingsSchema>;
 export type Routing = Tenant['routing'];
 export type RateLimitStoreKind = Tenant['rate_limit_store'];
+export type PromptCacheScope = Tenant['prompt_cache'];
 export type CreatedTenant = z.infer<typeof CreatedTenantSchema>;
 export type IssuedKey = z.infer<typeof IssuedKeySchema>;
 export type KeySummary = z.infer<typeof KeySummarySchema>;

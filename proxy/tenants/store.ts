@@ -26,7 +26,7 @@ import {
 } from './key-cache';
 import { generateApiKey, sha256Hex } from '../auth/keys';
 import { newKeyId, newTenantId } from '../core/ids';
-import type { IssuedKey, KeySummary, RateLimitStoreKind, Routing, Tenant, TenantContext, TenantSettings } from './schemas';
+import type { IssuedKey, KeySummary, PromptCacheScope, RateLimitStoreKind, Routing, Tenant, TenantContext, TenantSettings } from './schemas';
 
 interface TenantRow {
   id: string;
@@ -40,6 +40,7 @@ interface TenantRow {
   expensive_model: string | null;
   rate_limit_store: RateLimitStoreKind;
   store_content: number;
+  prompt_cache: PromptCacheScope;
   created_at: number;
   updated_at: number;
 }
@@ -74,14 +75,15 @@ function toTenant(row: TenantRow): Tenant {
     expensive_model: row.expensive_model,
     rate_limit_store: row.rate_limit_store,
     store_content: row.store_content === 1,
+    prompt_cache: row.prompt_cache,
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
 }
 
 function settingsOf(tenant: Tenant): TenantSettings {
-  const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content } = tenant;
-  return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content };
+  const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache } = tenant;
+  return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache };
 }
 
 const sameContext = (a: TenantContext, b: TenantContext) => JSON.stringify(a) === JSON.stringify(b);
@@ -163,6 +165,7 @@ export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
   expensive_model: null,
   rate_limit_store: 'kv',
   store_content: false,
+  prompt_cache: 'shared',
 };
 
 export async function createTenant(env: Env, input: Partial<TenantSettings> & { name: string }): Promise<{ tenant: Tenant; key: IssuedKey }> {
@@ -170,8 +173,8 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
   const settings: TenantSettings = { ...DEFAULT_SETTINGS, ...input };
   const id = newTenantId();
   await env.DB.prepare(
-    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(
       id,
@@ -185,6 +188,7 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
       settings.expensive_model,
       settings.rate_limit_store,
       settings.store_content ? 1 : 0,
+      settings.prompt_cache,
       now,
       now,
     )
@@ -348,6 +352,7 @@ const COLUMNS: Record<keyof TenantSettings, string> = {
   expensive_model: 'expensive_model',
   rate_limit_store: 'rate_limit_store',
   store_content: 'store_content',
+  prompt_cache: 'prompt_cache',
 };
 
 /**
