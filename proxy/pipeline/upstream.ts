@@ -7,6 +7,7 @@
 import type { JsonBody } from '../http/body';
 import type { AppContext } from '../http/context';
 import { PROVIDERS } from '../providers';
+import { promptCacheSalt } from '../providers/prompt-cache-salt';
 import type { ChatRequest, ChatResult, ForwardResult, NativeApi } from '../providers/types';
 import { failoverPolicy, withFailover, type Attempt, type FailoverPolicy } from '../routing/failover';
 import type { ResolvedModel } from '../routing/models';
@@ -86,8 +87,9 @@ export function usableFallback(fallback: ResolvedModel | null, call: Pick<ApiCal
 }
 
 /** callUpstream for an ApiCall: each attempt native or translated as its model requires. */
-export function callApiUpstream(c: AppContext, routed: ResolvedModel, fallback: ResolvedModel | null, call: ApiCall): Promise<ApiAnswer> {
+export async function callApiUpstream(c: AppContext, routed: ResolvedModel, fallback: ResolvedModel | null, call: ApiCall): Promise<ApiAnswer> {
   const tenantId = c.get('tenant').tenantId;
+  const salt = await promptCacheSalt(c.env, c.get('tenant'));
   return callUpstream(c, routed, fallback, async (attempt, policy) => {
     const { model } = attempt;
     const provider = PROVIDERS[model.provider];
@@ -103,13 +105,21 @@ export function callApiUpstream(c: AppContext, routed: ResolvedModel, fallback: 
             body: call.body,
             stream: call.stream,
             headers: call.headers,
+            promptCacheSalt: salt,
             env: c.env,
             signal: attempt.signal,
           }),
         )
       : await attempt.within(
           timeoutMs,
-          provider.chat({ model: model.model, body: call.translation(), env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${tenantId}` }),
+          provider.chat({
+            model: model.model,
+            body: call.translation(),
+            env: c.env,
+            signal: attempt.signal,
+            promptCacheKey: `tenant-${tenantId}`,
+            promptCacheSalt: salt,
+          }),
         );
     return answer.kind === 'stream' ? { ...answer, native, parts: await firstPart(answer.parts, attempt, policy.firstByteTimeoutMs) } : { ...answer, native };
   });

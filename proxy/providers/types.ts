@@ -98,6 +98,8 @@ export interface ChatCall {
   signal: AbortSignal;
   /** Stable per tenant, for providers whose prompt cache routing takes a key (OpenAI). */
   promptCacheKey?: string;
+  /** An isolated tenant's salt, to begin the prompt with (prompt-cache-salt.ts); none for a tenant that shares the cache. */
+  promptCacheSalt?: string;
 }
 
 export interface EmbeddingsCall {
@@ -141,6 +143,8 @@ export interface ForwardCall {
   stream: boolean;
   /** The client's own headers the upstream must see (Anthropic's `anthropic-version` and `anthropic-beta`). */
   headers?: Record<string, string>;
+  /** As ChatCall's: the body is then changed where its prompt begins, and only there. */
+  promptCacheSalt?: string;
   env: Env;
   signal: AbortSignal;
 }

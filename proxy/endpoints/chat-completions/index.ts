@@ -8,6 +8,7 @@ import type { Usage } from '../../core/usage';
 import { decideCaching, readCachedCompletion, storeCompletion } from '../../cache/response-cache';
 import type { AppContext } from '../../http/context';
 import { PROVIDERS } from '../../providers';
+import { promptCacheSalt } from '../../providers/prompt-cache-salt';
 import { chatFraming } from '../../streaming/framing';
 import { estimateRequestTokens } from '../../providers/content';
 import type { ChatRequest, ChatResult } from '../../providers/types';
@@ -50,9 +51,18 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
   }
   const cacheStatus: CacheStatus = caching.mode === 'use' ? 'MISS' : 'BYPASS';
 
+  const salt = await promptCacheSalt(c.env, c.get('tenant'));
   const result: ChatResult = await callUpstream(c, routed, fallbackFor(c.env, tiers, routed), async (attempt, policy) => {
     const { model } = attempt;
-    const chat = PROVIDERS[model.provider].chat({ model: model.model, body, raw, env: c.env, signal: attempt.signal, promptCacheKey: `tenant-${tenantId}` });
+    const chat = PROVIDERS[model.provider].chat({
+      model: model.model,
+      body,
+      raw,
+      env: c.env,
+      signal: attempt.signal,
+      promptCacheKey: `tenant-${tenantId}`,
+      promptCacheSalt: salt,
+    });
     const answer = await attempt.within(body.stream ? policy.connectTimeoutMs : policy.firstByteTimeoutMs, chat);
     return answer.kind === 'stream' ? { ...answer, parts: await firstPart(answer.parts, attempt, policy.firstByteTimeoutMs) } : answer;
   });

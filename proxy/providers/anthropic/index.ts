@@ -14,7 +14,7 @@ import { withTopLevelFields, withTopLevelFieldsInBytes } from '../../http/json-f
 import { readSse } from '../../streaming/sse';
 import type { ChatCall, ChatResult, ForwardCall, ForwardResult, Provider } from '../types';
 import { fetchUpstream, passedThrough, upstreamError, upstreamErrorMessage, upstreamFailure } from '../upstream';
-import { markPromptCache } from './prompt-cache';
+import { markPromptCache, saltPrompt } from './prompt-cache';
 import { anthropicStreamParts, messagesStreamParts } from './stream';
 import { fromAnthropicMessage, fromAnthropicUsage, toAnthropicRequest } from './translate';
 import type { AnthropicRequest, AnthropicResponse, AnthropicUsage } from './types';
@@ -44,15 +44,16 @@ const postMessages = (env: Env, request: AnthropicRequest, signal: AbortSignal) 
 
 /**
  * A Messages request forwarded as the client sent it, with the proxy's model: the bytes are
- * edited in place (http/json-fields.ts), unless the proxy marks the prompt for caching (the
- * client set no cache_control of its own and the prefix is long enough), when it is re-serialised.
+ * edited in place (http/json-fields.ts), unless the proxy salts the prompt (an isolated tenant)
+ * or marks it for caching (the client set no cache_control of its own and the prefix is long
+ * enough), when it is re-serialised. Counting tokens reads no cache: its prompt is counted as sent.
  */
 function forwardedBody(call: ForwardCall): string | Uint8Array {
   const body = call.body as unknown as AnthropicRequest & { system?: unknown };
   if (call.api === 'messages' && Array.isArray(body.messages)) {
-    // A string system prompt is one text block, as far as marking is concerned.
+    // A string system prompt is one text block, as far as salting and marking are concerned.
     const request = typeof body.system === 'string' ? { ...body, system: [{ type: 'text' as const, text: body.system }] } : body;
-    const marked = markPromptCache(request);
+    const marked = markPromptCache(call.promptCacheSalt ? saltPrompt(request, call.promptCacheSalt) : request);
     if (marked !== request && (marked.system !== request.system || marked.tools !== request.tools)) return JSON.stringify({ ...marked, model: call.model });
   }
   const { raw } = call;
@@ -100,7 +101,8 @@ export const anthropic: Provider = {
   },
 
   async chat(call: ChatCall): Promise<ChatResult> {
-    const request = markPromptCache(toAnthropicRequest(call.body, call.model));
+    const translated = toAnthropicRequest(call.body, call.model);
+    const request = markPromptCache(call.promptCacheSalt ? saltPrompt(translated, call.promptCacheSalt) : translated);
     const response = await postMessages(call.env, request, call.signal);
     if (request.stream) {
       if (!response.body) throw upstreamError('The anthropic upstream sent an empty stream.', 'upstream_error');

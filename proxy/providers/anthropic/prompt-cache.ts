@@ -4,8 +4,15 @@
  * a tenth of normal input; writes cost 1.25x, so only prefixes at least as long as the
  * provider's minimum (1,024 tokens) are marked. A request that already sets any
  * `cache_control` of its own is left exactly as it is.
+ *
+ * An isolated tenant's salt (../prompt-cache-salt.ts) goes where Anthropic's prompt begins:
+ * the prefix runs tools -> system -> messages, so into the first tool of the client's own (its
+ * description), else first in the system prompt. Every prefix cached for the tenant then holds
+ * the salt; only Anthropic's own server tools listed before the first custom one precede it.
+ * The salt adds no cache breakpoint, and it is counted when marking decides on the length.
  */
-import type { AnthropicRequest } from './types';
+import { saltBlock, saltedText } from '../prompt-cache-salt';
+import type { AnthropicRequest, AnthropicTool } from './types';
 
 export const MIN_CACHEABLE_TOKENS = 1024;
 
@@ -37,4 +44,19 @@ export function markPromptCache(request: AnthropicRequest): AnthropicRequest {
     marked.system = request.system.map((block, i, all) => (i === all.length - 1 ? { ...block, cache_control: EPHEMERAL } : block));
   }
   return marked;
+}
+
+/** A tool the client defines itself (server tools have a `type` of their own and no description). */
+const isCustomTool = (tool: AnthropicTool) => {
+  const type = (tool as AnthropicTool & { type?: unknown }).type;
+  return type === undefined || type === 'custom';
+};
+
+/** The request with `salt` where its prompt begins: in its first custom tool, else first in its system prompt. */
+export function saltPrompt(request: AnthropicRequest, salt: string): AnthropicRequest {
+  const first = request.tools?.findIndex(isCustomTool) ?? -1;
+  if (request.tools && first >= 0) {
+    return { ...request, tools: request.tools.map((tool, i) => (i === first ? { ...tool, description: saltedText(salt, tool.description) } : tool)) };
+  }
+  return { ...request, system: [saltBlock(salt), ...(request.system ?? [])] };
 }

@@ -5,7 +5,9 @@
  * - The reply is a function of the messages (same prompt, same answer); usage is counted the
  *   way OpenAI counts it (about four characters a token, plus per-message overhead).
  * - A prompt of 1,024 tokens or more that this isolate has seen before reports cached input
- *   tokens, like OpenAI's automatic prompt caching.
+ *   tokens, like OpenAI's automatic prompt caching: shared by every tenant, as a provider's is,
+ *   except that an isolated tenant's prompt begins with its salt (../prompt-cache-salt.ts), which
+ *   is read and counted like the rest of the prompt.
  * - Latency: MOCK_LATENCY_MS before the first token, MOCK_CHUNK_DELAY_MS between chunks.
  * - Failures: MOCK_FAILURE_RATE (0..1) of calls fail with a 503; a message containing
  *   `mock:fail=<status>` always fails with that status, `mock:stream-error` fails mid-stream,
@@ -17,6 +19,7 @@ import { estimatePromptTokens, messageText } from '../content';
 import { upstreamFailure } from '../upstream';
 import { type PartReader, partReader, type StreamPart } from '../../streaming/parts';
 import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider } from '../types';
+import { saltedChatRequest } from '../prompt-cache-salt';
 import { numberVar } from '../../core/config';
 
 const VOCABULARY = (
@@ -209,8 +212,9 @@ export const mock: Provider = {
   speaks: () => false,
   unavailableReason: () => null,
 
-  async chat(call: ChatCall): Promise<ChatResult> {
-    if ((call.body.n ?? 1) > 1) throw invalidRequest('mock models support n = 1 only.', 'n');
+  async chat(sent: ChatCall): Promise<ChatResult> {
+    if ((sent.body.n ?? 1) > 1) throw invalidRequest('mock models support n = 1 only.', 'n');
+    const call = { ...sent, body: saltedChatRequest(sent.body, sent.promptCacheSalt) };
     const p = plan(call);
     await sleep(p.latencyMs, call.signal);
     const model = call.model;

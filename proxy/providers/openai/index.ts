@@ -5,6 +5,11 @@
  * stream whose client asked for usage itself is passed through as the upstream sent it. The
  * Responses API is spoken natively (responses.ts): forwarded the same way, its stream passed
  * through, unless OPENAI_RESPONSES_API=translate says the server lacks it.
+ *
+ * An isolated tenant's prompt begins with its salt (prompt-cache-salt.ts), so its body changes
+ * there too: chat's leading system message, Responses' `instructions`. OpenAI's prompt starts
+ * with the instructions, before any history of a `previous_response_id` and before the input;
+ * OpenAI's published prompt format (harmony) renders function tools after them.
  */
 import { ProxyError } from '../../core/errors';
 import { withTopLevelFields, withTopLevelFieldsInBytes } from '../../http/json-fields';
@@ -24,6 +29,7 @@ import {
 import type { ChatCall, ChatRequest, ChatResult, EmbeddingsCall, EmbeddingsResult, ForwardCall, ForwardResult, Provider, StoredObjectCall } from '../types';
 import type { Env } from '../../core/env';
 import { fromResponsesUsage, responsesStreamParts } from './responses';
+import { saltedChatRequest, saltedText } from '../prompt-cache-salt';
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
@@ -151,7 +157,9 @@ export const openai: Provider = {
 
   async forward(call: ForwardCall): Promise<ForwardResult> {
     const { env, signal } = call;
-    const response = await post(env, '/responses', upstreamBody(call, { model: call.model }), signal);
+    const salt = call.promptCacheSalt;
+    const fields = { model: call.model, ...(salt ? { instructions: saltedText(salt, call.body.instructions) } : {}) };
+    const response = await post(env, '/responses', upstreamBody(call, fields), signal);
     if (!call.stream) {
       const json = await bodyText(response);
       return { kind: 'completion', json, usage: responsesUsageOf(json) };
@@ -178,7 +186,12 @@ export const openai: Provider = {
 
   async chat(call: ChatCall): Promise<ChatResult> {
     const { env, signal, model, body } = call;
-    const fields = { model, ...promptCacheKeyField(body, call.promptCacheKey, baseUrl(env)) };
+    const salt = call.promptCacheSalt;
+    const fields = {
+      model,
+      ...promptCacheKeyField(body, call.promptCacheKey, baseUrl(env)),
+      ...(salt ? { messages: saltedChatRequest(body, salt).messages } : {}),
+    };
     if (body.stream) {
       const streamOptions = { ...(body.stream_options ?? {}), include_usage: true };
       const response = await post(env, '/chat/completions', upstreamBody(call, { ...fields, stream_options: streamOptions }), signal);

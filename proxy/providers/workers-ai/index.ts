@@ -9,6 +9,7 @@ import { type PartReader, partReader, type StreamPart } from '../../streaming/pa
 import { estimateTokens, fromOpenAIUsage, toOpenAIUsage, type Usage } from '../../core/usage';
 import { estimatePromptTokens, messageText } from '../content';
 import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider } from '../types';
+import { saltedChatRequest } from '../prompt-cache-salt';
 import type { Env } from '../../core/env';
 
 const MISSING_BINDING = 'the Workers AI binding `AI` is not configured: add "ai": { "binding": "AI" } to wrangler.jsonc and deploy (it has no local emulation)';
@@ -112,7 +113,9 @@ export const workersAi: Provider = {
 
   unavailableReason: (env) => (env.AI ? null : MISSING_BINDING),
 
-  async chat(call: ChatCall): Promise<ChatResult> {
+  async chat(sent: ChatCall): Promise<ChatResult> {
+    // Workers AI may reuse prompt prefixes across the account's calls: an isolated tenant's prompt begins with its salt here too.
+    const call = { ...sent, body: saltedChatRequest(sent.body, sent.promptCacheSalt) };
     const output = await run(call.env, call.model, chatInputs(call));
     if (call.body.stream) {
       if (!(output instanceof ReadableStream))
