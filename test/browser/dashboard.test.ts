@@ -356,10 +356,13 @@ describe('the dashboard', () => {
     await page.getByText('its tenant does not store content').waitFor();
 
     await open(`tenants/${tenantId}`);
+    await page.getByText('shared prompt cache').waitFor();
     await page.getByRole('button', { name: 'Edit settings' }).click();
     await page.getByLabel('Store prompts and answers').check();
+    await page.getByLabel('Isolate its prompt cache').check();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('stores prompts and answers').waitFor();
+    await page.getByText('isolated prompt cache').waitFor();
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
     const asked = await client.chat.completions
       .create({ model: 'cheap', messages: [{ role: 'user', content: 'What is kept when content is stored?' }] })

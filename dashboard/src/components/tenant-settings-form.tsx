@@ -1,4 +1,4 @@
-/** A tenant's name, limits, budget and routing: for creating a tenant and for changing one. */
+/** A tenant's name, limits, budget, routing and privacy settings: for creating a tenant and for changing one. */
 import { useState } from 'preact/hooks';
 import type { Tenant, TenantSettingsInput } from '../../../proxy/tenants/schemas';
 
@@ -27,6 +27,7 @@ export function TenantSettingsForm({
   const [budget, setBudget] = useState(tenant?.monthly_budget_usd?.toString() ?? '');
   const [routing, setRouting] = useState<'auto' | 'passthrough'>(tenant?.routing ?? 'passthrough');
   const [storeContent, setStoreContent] = useState(tenant?.store_content ?? false);
+  const [isolatePromptCache, setIsolatePromptCache] = useState(tenant?.prompt_cache === 'isolated');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const id = tenant ? `edit-${tenant.id}` : 'new';
@@ -44,6 +45,7 @@ export function TenantSettingsForm({
         monthly_budget_usd: monthly,
         routing,
         store_content: storeContent,
+        prompt_cache: isolatePromptCache ? ('isolated' as const) : ('shared' as const),
       };
       setBusy(true);
       await onSubmit(settings);
@@ -80,6 +82,21 @@ export function TenantSettingsForm({
           Store prompts and answers
         </label>
         <span class="muted small">Kept beside each call for as long as the request log keeps it, and shown there. Off, no prompt or answer is kept.</span>
+      </div>
+      <div class="field checkbox">
+        <label>
+          <input
+            id={`${id}-isolate-prompt-cache`}
+            type="checkbox"
+            checked={isolatePromptCache}
+            onChange={(e) => setIsolatePromptCache((e.target as HTMLInputElement).checked)}
+          />{' '}
+          Isolate its prompt cache
+        </label>
+        <span class="muted small">
+          Its prompts begin with a salt of its own (about 20 tokens a call), so no other tenant can tell from its cached tokens what this one sent. Off, the
+          providers' prompt caches are shared by all tenants: the cheapest.
+        </span>
       </div>
       {error && (
         <p class="form-error" role="alert">

@@ -65,7 +65,8 @@ export function TenantPage({ range, refreshMs, tenantId }: PageProps & { tenantI
         <p class="settings-line">
           {t.rpm === null ? 'No request limit' : `${count(t.rpm)} requests/min`} · {t.tpm === null ? 'no token limit' : `${count(t.tpm)} tokens/min`} ·{' '}
           {t.monthly_budget_usd === null ? 'no monthly budget' : `budget ${usd(t.monthly_budget_usd)}/month`} · routing {t.routing} · cache up to{' '}
-          {t.cache_ttl_s} s · {t.store_content ? 'stores prompts and answers' : 'stores no prompts or answers'}
+          {t.cache_ttl_s} s · {t.store_content ? 'stores prompts and answers' : 'stores no prompts or answers'} ·{' '}
+          {t.prompt_cache === 'isolated' ? 'isolated prompt cache' : 'shared prompt cache'}
         </p>
       )}
 
