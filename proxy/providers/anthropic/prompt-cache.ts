@@ -8,7 +8,7 @@
  * An isolated tenant's salt (../prompt-cache-salt.ts) goes where Anthropic's prompt begins:
  * the prefix runs tools -> system -> messages, so into the first tool of the client's own (its
  * description), else first in the system prompt. Every prefix cached for the tenant then holds
- * the salt; only Anthropic's own server tools listed before the first custom one precede it.
+ * the salt; only server tools and MCP toolsets listed before the first custom tool precede it.
  * The salt adds no cache breakpoint, and it is counted when marking decides on the length.
  */
 import { saltBlock, saltedText } from '../prompt-cache-salt';
