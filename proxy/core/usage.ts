@@ -27,14 +27,23 @@ export const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedT
 /** A token count from a provider's usage: a non-negative whole number, or 0 for anything else. */
 export const tokenCount = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0);
 
+/**
+ * OpenAI's input buckets, which its input total includes: cache reads, and (GPT-5.6 on, billed
+ * at 1.25x input) cache writes. A write count the total cannot hold is cut to fit, so that no
+ * input token is billed twice.
+ */
+export function openAIInput(total: unknown, details: { cached_tokens?: unknown; cache_write_tokens?: unknown } | undefined) {
+  const promptTokens = tokenCount(total);
+  const cachedTokens = tokenCount(details?.cached_tokens);
+  return { promptTokens, cachedTokens, cacheWriteTokens: Math.min(tokenCount(details?.cache_write_tokens), Math.max(0, promptTokens - cachedTokens)) };
+}
+
 /** OpenAI `usage` (chat or embeddings) to Usage. */
 export function fromOpenAIUsage(usage: unknown): Usage {
   const u = (usage ?? {}) as Record<string, any>;
   return {
-    promptTokens: tokenCount(u.prompt_tokens),
+    ...openAIInput(u.prompt_tokens, u.prompt_tokens_details),
     completionTokens: tokenCount(u.completion_tokens),
-    cachedTokens: tokenCount(u.prompt_tokens_details?.cached_tokens),
-    cacheWriteTokens: 0,
     reasoningTokens: tokenCount(u.completion_tokens_details?.reasoning_tokens),
   };
 }
@@ -50,7 +59,7 @@ export function toOpenAIUsage(usage: Usage) {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
-    prompt_tokens_details: { cached_tokens: usage.cachedTokens },
+    prompt_tokens_details: { cached_tokens: usage.cachedTokens, ...(usage.cacheWriteTokens ? { cache_write_tokens: usage.cacheWriteTokens } : {}) },
     ...(usage.reasoningTokens ? { completion_tokens_details: { reasoning_tokens: usage.reasoningTokens } } : {}),
   };
 }

@@ -259,7 +259,7 @@ describe('fromAnthropicMessage', () => {
           finish_reason: 'tool_calls',
         },
       ],
-      usage: { prompt_tokens: 1150, completion_tokens: 20, total_tokens: 1170, prompt_tokens_details: { cached_tokens: 1000 } },
+      usage: { prompt_tokens: 1150, completion_tokens: 20, total_tokens: 1170, prompt_tokens_details: { cached_tokens: 1000, cache_write_tokens: 50 } },
     });
   });
 

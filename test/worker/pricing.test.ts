@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BUILT_IN_MODELS, PRICES_AS_OF, SERVICE_TIERS, costNano, priceForTier, type Price } from '../../proxy/pricing/catalog';
 import type { Env } from '../../proxy/core/env';
-import { fromOpenAIUsage } from '../../proxy/core/usage';
+import { fromOpenAIUsage, toOpenAIUsage } from '../../proxy/core/usage';
+import { fromResponsesUsage, toResponsesUsage } from '../../proxy/providers/openai/responses';
 import { fromAnthropicUsage } from '../../proxy/providers/anthropic/translate';
 import { resolveModel, tiersFor } from '../../proxy/routing/models';
 import { createTestTenant, loggedRow } from './fixtures';
@@ -66,6 +67,25 @@ describe('reasoning tokens', () => {
     expect(usage).toMatchObject({ completionTokens: 500, reasoningTokens: 400 });
     const price = { input_per_mtok: 1, output_per_mtok: 10 };
     expect(costNano(usage, price)).toBe(costNano({ ...usage, reasoningTokens: 0 }, price));
+  });
+});
+
+describe('OpenAI cache writes', () => {
+  it('are read from chat and Responses usage and priced at their own rate (GPT-5.6: 1.25x input), never beyond the input total', () => {
+    // gpt-5.6-sol: $5 input, $0.50 cached input, $6.25 cache write, $30 output.
+    const chat = fromOpenAIUsage({ prompt_tokens: 4000, completion_tokens: 100, prompt_tokens_details: { cached_tokens: 1000, cache_write_tokens: 2500 } });
+    const responses = fromResponsesUsage({ input_tokens: 4000, output_tokens: 100, input_tokens_details: { cached_tokens: 1000, cache_write_tokens: 2500 } });
+    expect(chat).toMatchObject({ promptTokens: 4000, cachedTokens: 1000, cacheWriteTokens: 2500 });
+    expect(responses).toEqual(chat);
+    const expectedPico = 500 * 5_000_000 + 1000 * 500_000 + 2500 * 6_250_000 + 100 * 30_000_000;
+    expect(costNano(chat, price('openai/gpt-5.6-sol'))).toBe(expectedPico / 1000);
+    // A write count larger than the uncached input is cut to it: no token is billed twice.
+    expect(fromOpenAIUsage({ prompt_tokens: 1000, prompt_tokens_details: { cached_tokens: 900, cache_write_tokens: 5000 } })).toMatchObject({
+      cacheWriteTokens: 100,
+    });
+    // And told back to clients in OpenAI's own shape.
+    expect(toOpenAIUsage(chat).prompt_tokens_details).toEqual({ cached_tokens: 1000, cache_write_tokens: 2500 });
+    expect(toResponsesUsage(chat).input_tokens_details).toEqual({ cached_tokens: 1000, cache_write_tokens: 2500 });
   });
 });
 

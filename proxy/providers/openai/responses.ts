@@ -5,7 +5,7 @@
  * `response.incomplete` or `response.failed`, each carrying the response with its usage.
  */
 import { ProxyError } from '../../core/errors';
-import { serviceTierOf, tokenCount, type Usage } from '../../core/usage';
+import { openAIInput, serviceTierOf, tokenCount, type Usage } from '../../core/usage';
 import { partReader, type PartReader, type StreamPart } from '../../streaming/parts';
 import { readSse } from '../../streaming/sse';
 import { nextUpstreamEvent, upstreamError, upstreamText, type ProviderSecrets } from '../upstream';
@@ -15,14 +15,12 @@ export function fromResponsesUsage(usage: unknown): Usage {
   const u = (usage ?? {}) as {
     input_tokens?: unknown;
     output_tokens?: unknown;
-    input_tokens_details?: { cached_tokens?: unknown };
+    input_tokens_details?: { cached_tokens?: unknown; cache_write_tokens?: unknown };
     output_tokens_details?: { reasoning_tokens?: unknown };
   };
   return {
-    promptTokens: tokenCount(u.input_tokens),
+    ...openAIInput(u.input_tokens, u.input_tokens_details),
     completionTokens: tokenCount(u.output_tokens),
-    cachedTokens: tokenCount(u.input_tokens_details?.cached_tokens),
-    cacheWriteTokens: 0,
     reasoningTokens: tokenCount(u.output_tokens_details?.reasoning_tokens),
   };
 }
@@ -31,7 +29,7 @@ export function fromResponsesUsage(usage: unknown): Usage {
 export function toResponsesUsage(usage: Usage) {
   return {
     input_tokens: usage.promptTokens,
-    input_tokens_details: { cached_tokens: usage.cachedTokens },
+    input_tokens_details: { cached_tokens: usage.cachedTokens, ...(usage.cacheWriteTokens ? { cache_write_tokens: usage.cacheWriteTokens } : {}) },
     output_tokens: usage.completionTokens,
     output_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
     total_tokens: usage.promptTokens + usage.completionTokens,
