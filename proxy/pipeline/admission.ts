@@ -35,6 +35,13 @@ export async function admit(
     counts,
   );
   c.set('rateLimitHeaders', headers);
-  c.get('call').admission = admission;
-  return admission;
+  const call = c.get('call');
+  // The prompt of an attempt that timed out was processed (and billed) upstream: whatever the
+  // call settles, its tokens count against tpm as its row counts them (pipeline/call.ts).
+  const counted: Admission = {
+    settle: (usedTokens) => admission.settle(usedTokens + call.timedOutPromptTokens),
+    settleCost: (costNano) => admission.settleCost(costNano),
+  };
+  call.admission = counted;
+  return counted;
 }
