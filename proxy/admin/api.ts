@@ -13,7 +13,7 @@ import { unpricedCalls } from '../../analytics/unpriced';
 import { adminAuth } from '../auth/admin-auth';
 import { invalidRequest, ProxyError } from '../core/errors';
 import { listPrices, setPriceOverride } from '../pricing/overrides';
-import { createTenant, deleteTenant, getTenant, issueKey, listKeys, listTenants, revokeKey, updateTenant } from '../tenants/store';
+import { createTenant, deleteTenant, getTenant, issueKey, listKeys, listTenants, revokeKey, updateKey, updateTenant } from '../tenants/store';
 import { REFERENCE_PAGE } from './reference-page';
 import { ErrorSchema, PriceEntrySchema, PriceSchema } from './schemas';
 import { PRICES_AS_OF } from '../pricing/catalog';
@@ -35,6 +35,8 @@ import {
 import {
   CreatedTenantSchema,
   IssuedKeySchema,
+  KeyPatchSchema,
+  KeySettingsSchema,
   KeySummarySchema,
   ModelIdSchema,
   TenantPatchSchema,
@@ -193,7 +195,7 @@ admin.openapi(
     method: 'get',
     path: '/tenants/{id}/keys',
     security,
-    summary: 'List a tenant’s keys (prefixes only)',
+    summary: 'List a tenant’s keys (prefixes only), with their settings and month-to-date spend',
     request: { params: TenantParams },
     responses: { 200: json(z.object({ data: z.array(KeySummarySchema) }), 'The keys'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
   }),
@@ -209,14 +211,41 @@ admin.openapi(
     method: 'post',
     path: '/tenants/{id}/keys',
     security,
-    summary: 'Issue another API key for a tenant',
-    request: { params: TenantParams },
+    summary: 'Issue another API key for a tenant, with its own limits, budget and expiry if given (on top of the tenant’s)',
+    request: {
+      params: TenantParams,
+      // Optional: a request without a body (and without a content-type) issues a key with no settings of its own.
+      body: { content: { 'application/json': { schema: KeySettingsSchema } }, required: false },
+    },
     responses: { 201: json(IssuedKeySchema, 'The key, shown once'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
   }),
   async (c) => {
+    const settings = c.req.valid('json');
+    // A key that could never be used is a mistake; PATCH takes a past time (to expire a key now).
+    if (settings.expires_at && Date.parse(settings.expires_at) <= Date.now()) {
+      throw invalidRequest('`expires_at` is in the past: the key would never work.', 'expires_at', 'invalid_value');
+    }
     const tenant = await getTenant(c.env, c.req.valid('param').id);
     if (!tenant) throw notFound('tenant');
-    return c.json(await issueKey(c.env, tenant), 201);
+    return c.json(await issueKey(c.env, tenant, settings), 201);
+  },
+);
+
+const KeyParams = z.object({ key_id: z.string().openapi({ param: { name: 'key_id', in: 'path' } }) });
+
+admin.openapi(
+  createRoute({
+    method: 'patch',
+    path: '/keys/{key_id}',
+    security,
+    summary: 'Change a key’s name, limits, budget or expiry (null clears one; a past expires_at expires the key now)',
+    request: { params: KeyParams, body: { content: { 'application/json': { schema: KeyPatchSchema } }, required: true } },
+    responses: { 200: json(KeySummarySchema, 'The key'), 404: json(ErrorSchema, 'No such key, or a revoked one'), ...errors },
+  }),
+  async (c) => {
+    const key = await updateKey(c.env, c.req.valid('param').key_id, c.req.valid('json'));
+    if (!key) throw notFound('key');
+    return c.json(key, 200);
   },
 );
 
@@ -226,7 +255,7 @@ admin.openapi(
     path: '/keys/{key_id}',
     security,
     summary: 'Revoke an API key',
-    request: { params: z.object({ key_id: z.string().openapi({ param: { name: 'key_id', in: 'path' } }) }) },
+    request: { params: KeyParams },
     responses: { 200: json(z.object({ key_id: z.string(), revoked: z.literal(true) }), 'Revoked'), 404: json(ErrorSchema, 'No such live key'), ...errors },
   }),
   async (c) => {

@@ -20,19 +20,18 @@ const PromptCacheSchema = z.enum(['shared', 'isolated']).openapi({
   description:
     "shared (default): this tenant's prompts share the provider's prompt cache with every other tenant's, the cheapest. isolated: the proxy starts this tenant's prompts with a salt of its own (about 20 input tokens a call), so no other tenant's cached_tokens can tell whether it sent a given prompt.",
 });
+/** A display name: a tenant's, or a key's. */
+const NameSchema = z.string().trim().min(1).max(200).refine(displayable, { message: 'use no control characters or unpaired surrogates' });
+/** The limits a tenant and each of its keys may have (null: none). */
+const PerMinuteSchema = z.number().int().positive();
+const BudgetUsdSchema = z.number().nonnegative().max(1e9);
 
 // Strict: a misspelt setting is an error, not silently ignored.
 export const TenantSettingsSchema = z.strictObject({
-  name: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .refine(displayable, { message: 'use no control characters or unpaired surrogates' })
-    .openapi({ example: 'acme-support' }),
-  rpm: z.number().int().positive().nullable().optional().openapi({ description: 'Requests per minute; null for unlimited.' }),
-  tpm: z.number().int().positive().nullable().optional().openapi({ description: 'Tokens per minute; null for unlimited.' }),
-  monthly_budget_usd: z.number().nonnegative().max(1e9).nullable().optional().openapi({ description: 'Monthly spend cap in USD; null for none.' }),
+  name: NameSchema.openapi({ example: 'acme-support' }),
+  rpm: PerMinuteSchema.nullable().optional().openapi({ description: 'Requests per minute; null for unlimited.' }),
+  tpm: PerMinuteSchema.nullable().optional().openapi({ description: 'Tokens per minute; null for unlimited.' }),
+  monthly_budget_usd: BudgetUsdSchema.nullable().optional().openapi({ description: 'Monthly spend cap in USD; null for none.' }),
   routing: z.enum(['auto', 'passthrough']).optional().openapi({ description: 'auto: concrete models are re-routed by task, the asked model is the ceiling.' }),
   cache_ttl_s: z.number().int().min(0).max(31_536_000).optional().openapi({ description: 'Response cache lifetime bound; 0 turns caching off.' }),
   cheap_model: ModelIdSchema.nullable().optional().openapi({ description: "This tenant's cheap tier; null = CHEAP_MODEL." }),
@@ -64,24 +63,52 @@ export const TenantSchema = z
   })
   .openapi('Tenant');
 
-export const IssuedKeySchema = z
+/** An instant as the admin API takes it (ISO 8601 with a zone), that Date can read. */
+const InstantSchema = z.iso.datetime({ offset: true }).refine((value) => !Number.isNaN(Date.parse(value)), { message: 'not a real date and time' });
+
+// Strict, like the tenant's: a misspelt setting is an error. Every setting may be null (none).
+export const KeySettingsSchema = z
+  .strictObject({
+    name: NameSchema.nullable().optional().openapi({ example: 'ci-runner', description: 'What the key is for; null for none.' }),
+    rpm: PerMinuteSchema.nullable().optional().openapi({ description: "Requests per minute for this key, on top of its tenant's; null for none." }),
+    tpm: PerMinuteSchema.nullable().optional().openapi({ description: "Tokens per minute for this key, on top of its tenant's; null for none." }),
+    monthly_budget_usd: BudgetUsdSchema.nullable()
+      .optional()
+      .openapi({ description: "Monthly spend cap in USD for this key, on top of its tenant's; null for none." }),
+    expires_at: InstantSchema.nullable()
+      .optional()
+      .openapi({ example: '2027-01-01T00:00:00Z', description: 'ISO 8601; from then on the key is refused (401). null: it never expires.' }),
+  })
+  .openapi('KeySettings');
+
+export const KeyPatchSchema = KeySettingsSchema.refine((patch) => Object.values(patch).some((value) => value !== undefined), {
+  message: 'give at least one setting to change',
+}).openapi('KeyPatch');
+
+export const KeySummarySchema = z
   .object({
     key_id: z.string(),
-    api_key: z.string().openapi({ description: 'Shown once; only its SHA-256 hash is stored.' }),
     key_prefix: z.string(),
+    name: z.string().nullable(),
+    rpm: z.number().nullable(),
+    tpm: z.number().nullable(),
+    monthly_budget_usd: z.number().nullable(),
+    expires_at: z.string().nullable(),
+    month_to_date_usd: z.number().openapi({ description: "The key's spend in the current UTC month, exact." }),
     created_at: z.string(),
+    revoked_at: z.string().nullable(),
   })
-  .openapi('IssuedKey');
+  .openapi('KeySummary');
 
-export const CreatedTenantSchema = TenantSchema.extend(IssuedKeySchema.omit({ created_at: true }).shape).openapi('CreatedTenant');
+export const IssuedKeySchema = KeySummarySchema.extend({
+  api_key: z.string().openapi({ description: 'Shown once; only its SHA-256 hash is stored.' }),
+}).openapi('IssuedKey');
+
+export const CreatedTenantSchema = TenantSchema.extend(IssuedKeySchema.pick({ key_id: true, api_key: true, key_prefix: true }).shape).openapi('CreatedTenant');
 
 export const TenantPatchSchema = TenantSettingsSchema.partial()
   .refine((patch) => Object.values(patch).some((value) => value !== undefined), { message: 'give at least one setting to change' })
   .openapi('TenantPatch');
-
-export const KeySummarySchema = z
-  .object({ key_id: z.string(), key_prefix: z.string(), created_at: z.string(), revoked_at: z.string().nullable() })
-  .openapi('KeySummary');
 
 /** A tenant as the admin API shows it. */
 export type Tenant = z.infer<typeof TenantSchema>;
@@ -95,10 +122,15 @@ export type PromptCacheScope = Tenant['prompt_cache'];
 export type CreatedTenant = z.infer<typeof CreatedTenantSchema>;
 export type IssuedKey = z.infer<typeof IssuedKeySchema>;
 export type KeySummary = z.infer<typeof KeySummarySchema>;
+/** A key's settings in force (null: none). */
+export type KeySettings = Pick<KeySummary, 'name' | 'rpm' | 'tpm' | 'monthly_budget_usd' | 'expires_at'>;
+/** Key settings as an admin request gives them: any to set. */
+export type KeySettingsInput = z.input<typeof KeySettingsSchema>;
 
-/** What an authenticated call knows about its caller. */
+/** What an authenticated call knows about its caller: its tenant's settings, and its key's. */
 export interface TenantContext {
   tenantId: string;
   keyId: string;
   tenant: TenantSettings;
+  key: KeySettings;
 }

@@ -26,7 +26,19 @@ import {
 } from './key-cache';
 import { generateApiKey, sha256Hex } from '../auth/keys';
 import { newKeyId, newTenantId } from '../core/ids';
-import type { IssuedKey, KeySummary, PromptCacheScope, RateLimitStoreKind, Routing, Tenant, TenantContext, TenantSettings } from './schemas';
+import { monthOf } from '../limits/budget';
+import type {
+  IssuedKey,
+  KeySettings,
+  KeySettingsInput,
+  KeySummary,
+  PromptCacheScope,
+  RateLimitStoreKind,
+  Routing,
+  Tenant,
+  TenantContext,
+  TenantSettings,
+} from './schemas';
 
 interface TenantRow {
   id: string;
@@ -45,9 +57,40 @@ interface TenantRow {
   updated_at: number;
 }
 
+/** A key's own columns (0018_key_settings.sql). */
+interface KeyRow {
+  id: string;
+  key_prefix: string;
+  name: string | null;
+  rpm: number | null;
+  tpm: number | null;
+  monthly_budget_nano: number | null;
+  expires_at: number | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** A live key joined with its tenant, as LIVE_KEYS reads it: the key's settings prefixed `key_`. */
+type LiveKeyRow = TenantRow & {
+  key_id: string;
+  key_hash: string;
+  key_name: string | null;
+  key_rpm: number | null;
+  key_tpm: number | null;
+  key_monthly_budget_nano: number | null;
+  key_expires_at: number | null;
+};
+
+/** Live keys (not revoked, their tenant there) with their tenants, `where` choosing which. */
+const liveKeys = (where: string) =>
+  `SELECT k.id AS key_id, k.key_hash, k.name AS key_name, k.rpm AS key_rpm, k.tpm AS key_tpm,
+          k.monthly_budget_nano AS key_monthly_budget_nano, k.expires_at AS key_expires_at, t.*
+   FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.revoked_at IS NULL AND ${where}`;
+
 const kvKey = (keyHash: string) => `apikey:${keyHash}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 const usdToNano = (usd: number | null) => (usd === null ? null : Math.round(usd * 1e9));
+const nanoToUsd = (nano: number | null) => (nano === null ? null : nano / 1e9);
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} minutes`;
 
 /** KV's expirationTtl for a key's entry: the revocation bound (KV's smallest is 60 s). */
@@ -59,8 +102,11 @@ interface Checked {
   checkedAt: number;
 }
 
-/** A key's KV entry: its context and `checkedAt`. Entries written before checks existed lack it, and are checked again. */
-type KeyEntry = TenantContext & { checkedAt?: unknown };
+/**
+ * A key's KV entry: its context and `checkedAt`. Entries written before checks existed lack
+ * `checkedAt`, and entries written before keys had settings lack `key`: both are checked again.
+ */
+type KeyEntry = Omit<TenantContext, 'key'> & { key?: KeySettings; checkedAt?: unknown };
 
 function toTenant(row: TenantRow): Tenant {
   return {
@@ -68,7 +114,7 @@ function toTenant(row: TenantRow): Tenant {
     name: row.name,
     rpm: row.rpm,
     tpm: row.tpm,
-    monthly_budget_usd: row.monthly_budget_nano === null ? null : row.monthly_budget_nano / 1e9,
+    monthly_budget_usd: nanoToUsd(row.monthly_budget_nano),
     routing: row.routing,
     cache_ttl_s: row.cache_ttl_s,
     cheap_model: row.cheap_model,
@@ -86,10 +132,46 @@ function settingsOf(tenant: Tenant): TenantSettings {
   return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache };
 }
 
+function keySettingsOf(row: Pick<KeyRow, 'name' | 'rpm' | 'tpm' | 'monthly_budget_nano' | 'expires_at'>): KeySettings {
+  return {
+    name: row.name,
+    rpm: row.rpm,
+    tpm: row.tpm,
+    monthly_budget_usd: nanoToUsd(row.monthly_budget_nano),
+    expires_at: row.expires_at === null ? null : iso(row.expires_at),
+  };
+}
+
+function contextOf(row: LiveKeyRow): TenantContext {
+  return {
+    tenantId: row.id,
+    keyId: row.key_id,
+    tenant: settingsOf(toTenant(row)),
+    key: keySettingsOf({
+      name: row.key_name,
+      rpm: row.key_rpm,
+      tpm: row.key_tpm,
+      monthly_budget_nano: row.key_monthly_budget_nano,
+      expires_at: row.key_expires_at,
+    }),
+  };
+}
+
+function toKeySummary(row: KeyRow, spentNano: number): KeySummary {
+  return {
+    key_id: row.id,
+    key_prefix: row.key_prefix,
+    ...keySettingsOf(row),
+    month_to_date_usd: spentNano / 1e9,
+    created_at: iso(row.created_at),
+    revoked_at: row.revoked_at === null ? null : iso(row.revoked_at),
+  };
+}
+
 const sameContext = (a: TenantContext, b: TenantContext) => JSON.stringify(a) === JSON.stringify(b);
 
 function putEntry(env: Env, keyHash: string, { context, checkedAt }: Checked): Promise<void> {
-  const entry: KeyEntry = { tenantId: context.tenantId, keyId: context.keyId, tenant: context.tenant, checkedAt };
+  const entry: KeyEntry = { tenantId: context.tenantId, keyId: context.keyId, tenant: context.tenant, key: context.key, checkedAt };
   return env.KV.put(kvKey(keyHash), JSON.stringify(entry), { expirationTtl: KEY_ENTRY_TTL_S });
 }
 
@@ -114,16 +196,11 @@ async function checkKeys(env: Env, keyHashes: string[]): Promise<Map<string, Che
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < keyHashes.length; i += HASHES_PER_STATEMENT) {
     const chunk = keyHashes.slice(i, i + HASHES_PER_STATEMENT);
-    statements.push(
-      env.DB.prepare(
-        `SELECT k.id AS key_id, k.key_hash, t.* FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-         WHERE k.revoked_at IS NULL AND k.key_hash IN (${chunk.map(() => '?').join(', ')})`,
-      ).bind(...chunk),
-    );
+    statements.push(env.DB.prepare(liveKeys(`k.key_hash IN (${chunk.map(() => '?').join(', ')})`)).bind(...chunk));
   }
   const checkedAt = Date.now();
-  for (const { results } of await env.DB.batch<TenantRow & { key_id: string; key_hash: string }>(statements)) {
-    for (const row of results) live.set(row.key_hash, { context: { tenantId: row.id, keyId: row.key_id, tenant: settingsOf(toTenant(row)) }, checkedAt });
+  for (const { results } of await env.DB.batch<LiveKeyRow>(statements)) {
+    for (const row of results) live.set(row.key_hash, { context: contextOf(row), checkedAt });
   }
   return live;
 }
@@ -208,16 +285,41 @@ export async function listTenants(env: Env): Promise<Tenant[]> {
   return results.map(toTenant);
 }
 
-export async function issueKey(env: Env, tenant: Tenant): Promise<IssuedKey> {
+const KEY_COLUMNS: Record<keyof KeySettings, string> = {
+  name: 'name',
+  rpm: 'rpm',
+  tpm: 'tpm',
+  monthly_budget_usd: 'monthly_budget_nano',
+  expires_at: 'expires_at',
+};
+
+/** Key settings given by an admin request as D1 columns and values: only the ones given. */
+function keyColumns(settings: KeySettingsInput): { columns: string[]; values: Array<string | number | null> } {
+  const fields = (Object.keys(KEY_COLUMNS) as Array<keyof KeySettings>).filter((field) => settings[field] !== undefined);
+  const values = fields.map((field) => {
+    if (field === 'monthly_budget_usd') return usdToNano(settings.monthly_budget_usd ?? null);
+    if (field === 'expires_at') return settings.expires_at ? Date.parse(settings.expires_at) : null;
+    return settings[field] ?? null;
+  });
+  return { columns: fields.map((field) => KEY_COLUMNS[field]), values };
+}
+
+/** Issues a key for the tenant, with the key's own settings (none by default). */
+export async function issueKey(env: Env, tenant: Tenant, settings: KeySettingsInput = {}): Promise<IssuedKey> {
   const apiKey = generateApiKey();
   const keyHash = await sha256Hex(apiKey);
   const keyId = newKeyId();
   const now = Date.now();
   const keyPrefix = apiKey.slice(0, 13);
-  await env.DB.prepare('INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?, ?)')
-    .bind(keyId, tenant.id, keyHash, keyPrefix, now)
-    .run();
-  const checked: Checked = { context: { tenantId: tenant.id, keyId, tenant: settingsOf(tenant) }, checkedAt: now };
+  const { columns, values } = keyColumns(settings);
+  const row = await env.DB.prepare(
+    `INSERT INTO api_keys (${['id', 'tenant_id', 'key_hash', 'key_prefix', 'created_at', ...columns].join(', ')})
+     VALUES (${Array.from({ length: 5 + columns.length }, () => '?').join(', ')}) RETURNING *`,
+  )
+    .bind(keyId, tenant.id, keyHash, keyPrefix, now, ...values)
+    .first<KeyRow>();
+  const summary = toKeySummary(row!, 0);
+  const checked: Checked = { context: { tenantId: tenant.id, keyId, tenant: settingsOf(tenant), key: keySettingsOf(row!) }, checkedAt: now };
   // The key works without its KV entry (the first call reads D1), so a KV failure is not the caller's.
   const written = await putEntry(env, keyHash, checked).then(
     () => true,
@@ -229,7 +331,7 @@ export async function issueKey(env: Env, tenant: Tenant): Promise<IssuedKey> {
   // A deletion of the tenant racing this call may have cleaned KV before the entry landed.
   if (written) await confirmWritten(env, [{ keyHash, checked }]).catch(() => rememberKey(keyHash, checked.context, now));
   else rememberKey(keyHash, checked.context, now);
-  return { key_id: keyId, api_key: apiKey, key_prefix: keyPrefix, created_at: iso(now) };
+  return { ...summary, api_key: apiKey };
 }
 
 const revocationBound = minutes(KEY_CHECK_MAX_AGE_MS);
@@ -314,10 +416,10 @@ async function lookUpKey(env: Env, keyHash: string): Promise<Checked | null> {
     console.warn('KV key lookup failed, asking D1', error instanceof Error ? error.message : error);
     return null;
   });
-  if (entry && typeof entry.checkedAt === 'number' && checkIsCurrent(entry.checkedAt)) {
-    return { context: { tenantId: entry.tenantId, keyId: entry.keyId, tenant: entry.tenant }, checkedAt: entry.checkedAt };
+  if (entry && typeof entry.checkedAt === 'number' && entry.key && checkIsCurrent(entry.checkedAt)) {
+    return { context: { tenantId: entry.tenantId, keyId: entry.keyId, tenant: entry.tenant, key: entry.key }, checkedAt: entry.checkedAt };
   }
-  // A miss, or an entry checked too long ago (or before entries carried checks): D1 decides.
+  // A miss, or an entry checked too long ago (or before entries carried checks or key settings): D1 decides.
   const checked = (await checkKeys(env, [keyHash])).get(keyHash);
   if (!checked) {
     if (entry) {
@@ -356,10 +458,39 @@ const COLUMNS: Record<keyof TenantSettings, string> = {
 };
 
 /**
- * Changes a tenant's settings in D1, then in the KV entry of each of its live keys, which is
- * where the request path reads them. The keys are read in the same transaction as the change,
- * and D1 is asked again after the writes, so a key revoked meanwhile gets no entry back. Null
- * when there is no such tenant; a 503 when KV could neither take a new entry nor drop the old.
+ * Rewrites the KV entries of keys whose settings (or tenant's) just changed in D1, where the
+ * request path reads them. D1 is asked again after the writes, so a key revoked (or changed
+ * again) meanwhile gets no entry back. An entry that cannot be rewritten is dropped instead, so
+ * the key's next call reads D1. False when some could be neither rewritten nor dropped: those
+ * keep their old settings elsewhere until their check expires.
+ */
+async function rewriteEntries(env: Env, written: Array<{ keyHash: string; checked: Checked }>): Promise<boolean> {
+  const puts = await Promise.allSettled(written.map((w) => putEntry(env, w.keyHash, w.checked)));
+  const unwritten = written.filter((_, i) => puts[i].status === 'rejected');
+  unwritten.forEach((w) => forgetKey(w.keyHash));
+  const dropped = await Promise.all(unwritten.map((w) => dropEntry(env, w.keyHash)));
+  const landed = written.filter((_, i) => puts[i].status === 'fulfilled');
+  if (landed.length) {
+    await confirmWritten(env, landed).catch((error) => {
+      console.warn('D1: could not confirm rewritten API key entries', error instanceof Error ? error.message : error);
+      landed.forEach((w) => forgetKey(w.keyHash));
+    });
+  }
+  return !dropped.includes(false);
+}
+
+/** The 503 of a change saved in D1 that KV could not take for every key it concerns. */
+const settingsNotEverywhere = (what: string) =>
+  new ProxyError(
+    503,
+    `The settings are saved, but KV could not be updated for ${what}: they take effect everywhere within ${revocationBound}, or at once when this change is retried.`,
+    { type: 'server_error', code: 'key_store_unavailable', headers: { 'retry-after': '5' } },
+  );
+
+/**
+ * Changes a tenant's settings in D1, then in the KV entry of each of its live keys. The keys are
+ * read in the same transaction as the change (rewriteEntries does the rest). Null when there is
+ * no such tenant; a 503 when KV could neither take a new entry nor drop the old.
  */
 export async function updateTenant(env: Env, id: string, patch: Partial<TenantSettings>): Promise<Tenant | null> {
   const fields = (Object.keys(patch) as Array<keyof TenantSettings>).filter((field) => patch[field] !== undefined);
@@ -375,35 +506,38 @@ export async function updateTenant(env: Env, id: string, patch: Partial<TenantSe
       checkedAt,
       id,
     ),
-    env.DB.prepare('SELECT id, key_hash FROM api_keys WHERE tenant_id = ? AND revoked_at IS NULL').bind(id),
+    env.DB.prepare(liveKeys('k.tenant_id = ?')).bind(id),
   ]);
   const row = updated.results[0] as unknown as TenantRow | undefined;
   if (!row) return null;
-  const tenant = toTenant(row);
-  const written = (keys.results as Array<{ id: string; key_hash: string }>).map((k) => ({
-    keyHash: k.key_hash,
-    checked: { context: { tenantId: id, keyId: k.id, tenant: settingsOf(tenant) }, checkedAt },
-  }));
-  const puts = await Promise.allSettled(written.map((w) => putEntry(env, w.keyHash, w.checked)));
-  const unwritten = written.filter((_, i) => puts[i].status === 'rejected');
-  // An entry that could not be rewritten must not keep the old settings: drop it, so the key's next call reads D1.
-  unwritten.forEach((w) => forgetKey(w.keyHash));
-  const dropped = await Promise.all(unwritten.map((w) => dropEntry(env, w.keyHash)));
-  const landed = written.filter((_, i) => puts[i].status === 'fulfilled');
-  if (landed.length) {
-    await confirmWritten(env, landed).catch((error) => {
-      console.warn('D1: could not confirm rewritten API key entries', error instanceof Error ? error.message : error);
-      landed.forEach((w) => forgetKey(w.keyHash));
-    });
+  const written = (keys.results as unknown as LiveKeyRow[]).map((k) => ({ keyHash: k.key_hash, checked: { context: contextOf(k), checkedAt } }));
+  if (!(await rewriteEntries(env, written))) throw settingsNotEverywhere('every key of the tenant');
+  return toTenant(row);
+}
+
+/**
+ * Changes a key's own settings in D1, then its KV entry (as updateTenant does for a tenant's).
+ * Null when there is no such key; a 404 for a revoked one (nothing can bring it back); a 503
+ * when KV could neither take the new entry nor drop the old. A past `expires_at` is taken: the
+ * key is refused from now on, until a later one (or null) is set.
+ */
+export async function updateKey(env: Env, keyId: string, patch: KeySettingsInput): Promise<KeySummary | null> {
+  const { columns, values } = keyColumns(patch);
+  const checkedAt = Date.now();
+  const [, live, found, spend] = await env.DB.batch<Record<string, unknown>>([
+    env.DB.prepare(`UPDATE api_keys SET ${columns.map((column) => `${column} = ?`).join(', ')} WHERE id = ? AND revoked_at IS NULL`).bind(...values, keyId),
+    env.DB.prepare(liveKeys('k.id = ?')).bind(keyId),
+    env.DB.prepare('SELECT * FROM api_keys WHERE id = ?').bind(keyId),
+    env.DB.prepare('SELECT spent_nano FROM key_spend WHERE key_id = ? AND month = ?').bind(keyId, monthOf(checkedAt)),
+  ]);
+  const key = found.results[0] as unknown as KeyRow | undefined;
+  if (!key) return null;
+  if (key.revoked_at !== null) {
+    throw new ProxyError(404, 'That key is revoked: its settings can no longer change.', { type: 'invalid_request_error', code: 'not_found' });
   }
-  if (dropped.includes(false)) {
-    throw new ProxyError(
-      503,
-      `The settings are saved, but KV could not be updated for every key of the tenant: they take effect everywhere within ${revocationBound}, or at once when this change is retried.`,
-      { type: 'server_error', code: 'key_store_unavailable', headers: { 'retry-after': '5' } },
-    );
-  }
-  return tenant;
+  const written = (live.results as unknown as LiveKeyRow[]).map((k) => ({ keyHash: k.key_hash, checked: { context: contextOf(k), checkedAt } }));
+  if (!(await rewriteEntries(env, written))) throw settingsNotEverywhere('this key');
+  return toKeySummary(key, (spend.results[0] as { spent_nano: number } | undefined)?.spent_nano ?? 0);
 }
 
 /**
@@ -442,14 +576,13 @@ export async function deleteTenant(env: Env, id: string): Promise<boolean> {
   return removed.meta.changes > 0;
 }
 
+/** A tenant's keys, revoked ones included, with their settings and month-to-date spend. */
 export async function listKeys(env: Env, tenantId: string): Promise<KeySummary[]> {
-  const { results } = await env.DB.prepare('SELECT id, key_prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id')
-    .bind(tenantId)
-    .all<{ id: string; key_prefix: string; created_at: number; revoked_at: number | null }>();
-  return results.map((k) => ({
-    key_id: k.id,
-    key_prefix: k.key_prefix,
-    created_at: iso(k.created_at),
-    revoked_at: k.revoked_at === null ? null : iso(k.revoked_at),
-  }));
+  const { results } = await env.DB.prepare(
+    `SELECT k.*, COALESCE(s.spent_nano, 0) AS spent_nano FROM api_keys k LEFT JOIN key_spend s ON s.key_id = k.id AND s.month = ?
+     WHERE k.tenant_id = ? ORDER BY k.created_at, k.id`,
+  )
+    .bind(monthOf(Date.now()), tenantId)
+    .all<KeyRow & { spent_nano: number }>();
+  return results.map((k) => toKeySummary(k, k.spent_nano));
 }

@@ -125,8 +125,11 @@ interface Fixtures {
 const BODIES: Record<string, unknown> = {
   'POST /tenants': { name: 'openapi-minimal' },
   'PATCH /tenants/{id}': { rpm: 100 },
+  'PATCH /keys/{key_id}': { rpm: 10 },
   'PUT /prices/{model}': { input_per_mtok: 0.15, output_per_mtok: 0.6, cached_input_per_mtok: 0.075 },
 };
+
+const EVERY_KEY_SETTING = { name: 'openapi-key', rpm: 60, tpm: 10_000, monthly_budget_usd: 5, expires_at: '2099-01-01T00:00:00Z' };
 
 type Body = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- bodies are checked by their schema first
 
@@ -179,20 +182,40 @@ const CASES: Record<string, Case> = {
     },
   },
   'GET /tenants/{id}/keys': {
-    // A revoked key and a live one: revoked_at both ways.
+    // A revoked key and a live one with every setting: revoked_at and the settings both ways.
     calls: async () => {
       const tenant = await createTestTenant();
       expect((await callAdmin(`/admin/keys/${tenant.keyId}`, { method: 'DELETE' })).response.status).toBe(200);
-      expect((await callAdmin(`/admin/tenants/${tenant.id}/keys`, { method: 'POST' })).response.status).toBe(201);
+      expect((await callAdmin(`/admin/tenants/${tenant.id}/keys`, { method: 'POST', json: EVERY_KEY_SETTING })).response.status).toBe(201);
       return { 'revoked and live': await callAdmin(`/admin/tenants/${tenant.id}/keys`) };
     },
-    check: (body: Body, label) =>
+    check: (body: Body, label) => {
       expect(
         body.data.map((k: Body) => k.revoked_at === null),
         label,
-      ).toEqual([false, true]),
+      ).toEqual([false, true]);
+      expect(body.data.map((k: Body) => k.expires_at === null)).toEqual([true, false]);
+    },
   },
-  'POST /tenants/{id}/keys': { calls: async (f) => ({ issue: await callAdmin(`/admin/tenants/${f.tenantId}/keys`, { method: 'POST' }) }) },
+  'POST /tenants/{id}/keys': {
+    calls: async (f) => ({
+      'no body': await callAdmin(`/admin/tenants/${f.tenantId}/keys`, { method: 'POST' }),
+      'every setting': await callAdmin(`/admin/tenants/${f.tenantId}/keys`, { method: 'POST', json: EVERY_KEY_SETTING }),
+    }),
+  },
+  'PATCH /keys/{key_id}': {
+    calls: async (f) => {
+      const issued = await callAdmin(`/admin/tenants/${f.tenantId}/keys`, { method: 'POST', json: EVERY_KEY_SETTING });
+      const { key_id } = (await issued.response.json()) as { key_id: string };
+      return {
+        patch: await callAdmin(`/admin/keys/${key_id}`, { method: 'PATCH', json: BODIES['PATCH /keys/{key_id}'] }),
+        'clear with null': await callAdmin(`/admin/keys/${key_id}`, {
+          method: 'PATCH',
+          json: { name: null, rpm: null, tpm: null, monthly_budget_usd: null, expires_at: null },
+        }),
+      };
+    },
+  },
   'DELETE /keys/{key_id}': {
     calls: async (f) => {
       const issued = await callAdmin(`/admin/tenants/${f.tenantId}/keys`, { method: 'POST' });

@@ -75,7 +75,13 @@ export const ROUTES: Record<string, RouteSpec> = {
   'PATCH /admin/tenants/:id': { auth: 'admin', body: 'json', url: (f) => `/admin/tenants/${f.tenantId}`, validBody: () => ({ rpm: 1 }) },
   'DELETE /admin/tenants/:id': { auth: 'admin', ...none, url: (f) => `/admin/tenants/${f.tenantId}` },
   'GET /admin/tenants/:id/keys': { auth: 'admin', ...none, url: (f) => `/admin/tenants/${f.tenantId}/keys` },
-  'POST /admin/tenants/:id/keys': { auth: 'admin', ...none, url: (f) => `/admin/tenants/${f.tenantId}/keys` },
+  'POST /admin/tenants/:id/keys': {
+    auth: 'admin',
+    body: 'json',
+    url: (f) => `/admin/tenants/${f.tenantId}/keys`,
+    validBody: () => ({ name: 'hostile-valid' }),
+  },
+  'PATCH /admin/keys/:key_id': { auth: 'admin', body: 'json', url: (f) => `/admin/keys/${f.keyId}`, validBody: () => ({ rpm: 1 }) },
   'DELETE /admin/keys/:key_id': { auth: 'admin', ...none, url: (f) => `/admin/keys/${f.keyId}` },
   'GET /admin/requests': { auth: 'admin', ...none, url: () => '/admin/requests' },
   'GET /admin/requests/:id': { auth: 'admin', ...none, url: (f) => `/admin/requests/${f.requestId}` },
@@ -128,6 +134,8 @@ export interface Operation {
   query: Array<{ name: string; schema: JsonSchema; required: boolean }>;
   path: Array<{ name: string; schema: JsonSchema }>;
   body: JsonSchema | null;
+  /** Whether a request must have the body (an optional one may be left out, with its content-type). */
+  bodyRequired: boolean;
 }
 
 type Doc = {
@@ -137,7 +145,7 @@ type Doc = {
       string,
       {
         parameters?: Array<{ name: string; in: string; required?: boolean; schema: JsonSchema }>;
-        requestBody?: { content: Record<string, { schema: JsonSchema }> };
+        requestBody?: { content: Record<string, { schema: JsonSchema }>; required?: boolean };
       }
     >
   >;
@@ -158,6 +166,7 @@ export function adminOperations(): Operation[] {
         query: params.filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: resolve(p.schema), required: p.required ?? false })),
         path: params.filter((p) => p.in === 'path').map((p) => ({ name: p.name, schema: resolve(p.schema) })),
         body: body ? resolve(body) : null,
+        bodyRequired: op.requestBody?.required ?? false,
       });
     }
   }
@@ -375,6 +384,7 @@ export async function storedState(): Promise<Record<string, unknown>> {
     api_keys: 'SELECT * FROM api_keys ORDER BY id',
     price_overrides: 'SELECT * FROM price_overrides ORDER BY model',
     tenant_spend: 'SELECT * FROM tenant_spend ORDER BY 1, 2',
+    key_spend: 'SELECT * FROM key_spend ORDER BY 1, 2',
     requests: 'SELECT COUNT(*) AS n FROM requests',
     request_attempts: 'SELECT COUNT(*) AS n FROM request_attempts',
     request_content: 'SELECT COUNT(*) AS n FROM request_content',

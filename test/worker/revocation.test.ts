@@ -78,13 +78,17 @@ async function keyFromElsewhere({ revoked = false } = {}) {
   return { apiKey, keyHash, tenantId, keyId };
 }
 
-/** The KV entry a location would hold for that key, checked against D1 at `checkedAt` (none: written before checks existed). */
-async function plantEntry(key: { keyHash: string; tenantId: string; keyId: string }, checkedAt?: number) {
+/**
+ * The KV entry a location would hold for that key, checked against D1 at `checkedAt` (none:
+ * written before checks existed); `keySettings: false` as written before keys had settings.
+ */
+async function plantEntry(key: { keyHash: string; tenantId: string; keyId: string }, checkedAt?: number, { keySettings = true } = {}) {
   const tenant = { name: 'Elsewhere', rpm: null, tpm: null, monthly_budget_usd: null, routing: 'passthrough', cache_ttl_s: 3600 };
   const entry = {
     tenantId: key.tenantId,
     keyId: key.keyId,
     tenant: { ...tenant, cheap_model: null, expensive_model: null, rate_limit_store: 'kv', store_content: false },
+    ...(keySettings ? { key: { name: null, rpm: null, tpm: null, monthly_budget_usd: null, expires_at: null } } : {}),
   };
   await env.KV.put(entryName(key.keyHash), JSON.stringify(checkedAt === undefined ? entry : { ...entry, checkedAt }));
 }
@@ -163,6 +167,13 @@ describe('an entry left in KV for a revoked key (a stale location, a failed dele
     const legacy = await keyFromElsewhere({ revoked: true });
     await plantEntry(legacy);
     expect(await expirationOf(legacy.keyHash)).toBeUndefined();
+    expect(await status(ask(legacy.apiKey))).toBe(401);
+    expect(await entryOf(legacy.keyHash)).toBeNull();
+  });
+
+  it('is checked again when it predates key settings (written by an earlier version)', async () => {
+    const legacy = await keyFromElsewhere({ revoked: true });
+    await plantEntry(legacy, Date.now(), { keySettings: false });
     expect(await status(ask(legacy.apiKey))).toBe(401);
     expect(await entryOf(legacy.keyHash)).toBeNull();
   });
@@ -300,6 +311,19 @@ describe('races', () => {
     expect((await entryOf(await sha256Hex(tenant.apiKey)))?.tenant.rpm).toBe(42);
     const live = await ask(tenant.apiKey);
     expect(live.response.headers.get('x-ratelimit-limit-requests')).toBe('42');
+  });
+
+  it("a key's PATCH racing its revoke does not write the entry back", async () => {
+    const tenant = await createTestTenant();
+    const hash = await sha256Hex(tenant.apiKey);
+    const { kv, raced } = racingPut(
+      (name) => name === entryName(hash),
+      () => callAdmin(`/admin/keys/${tenant.keyId}`, { method: 'DELETE' }),
+    );
+    expect((await callAdmin(`/admin/keys/${tenant.keyId}`, { method: 'PATCH', json: { rpm: 3 } }, { KV: kv })).response.status).toBe(200);
+    expect(raced).toMatchObject({ status: 200, body: { key_id: tenant.keyId, revoked: true } });
+    expect(await entryOf(hash)).toBeNull();
+    expect(await status(ask(tenant.apiKey))).toBe(401);
   });
 
   it('a PATCH racing another PATCH leaves no entry with the older settings', async () => {
