@@ -1,13 +1,15 @@
 /**
- * Admission of a proxied call: the monthly budget, then the tenant's rpm/tpm buckets. The
+ * Admission of a proxied call: the monthly budgets, then the rpm/tpm buckets, of its tenant and
+ * of its key when the key has limits of its own (limits/scope.ts): the call must pass both. The
  * tokens reserved are an estimate (prompt plus the completion allowance); once the call ends
  * the reservation is corrected to the real usage.
  */
 import type { Env } from '../core/env';
 import { reserveBudget, type BudgetReservation } from './budget';
 import { ProxyError } from '../core/errors';
+import { scopeLabel, scopesOf } from './scope';
 import { DurableObjectRateLimitStore, KvRateLimitStore, type RateLimitStore } from './stores';
-import { reservedTokens, type BucketView, type LimitDecision, type Limits } from './token-bucket';
+import { reservedTokens, type BucketView, type CombinedDecision, type ScopedLimits } from './token-bucket';
 import type { TenantContext } from '../tenants/schemas';
 
 export interface Admission {
@@ -31,7 +33,7 @@ export function formatReset(ms: number): string {
   return `${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`;
 }
 
-export function rateLimitHeaders(decision: Pick<LimitDecision, 'requests' | 'tokens'>): Record<string, string> {
+export function rateLimitHeaders(decision: Pick<CombinedDecision, 'requests' | 'tokens'>): Record<string, string> {
   const headers: Record<string, string> = {};
   const add = (suffix: string, view: BucketView | null) => {
     if (!view) return;
@@ -58,8 +60,9 @@ function storeFor({ env, tenant, waitUntil }: AdmissionRequest): RateLimitStore 
 const noLimits = (budget: BudgetReservation): Admission => ({ settle: () => {}, settleCost: (cost) => budget.settle(cost) });
 
 /**
- * Admits the call or throws the 429 (or the budget's 429). `headers` are OpenAI's
- * x-ratelimit-* for the tenant's buckets, sent with whatever answer the call gets.
+ * Admits the call or throws the 429 (or the budget's 429) naming the scope and the limit that
+ * refused it. `headers` are OpenAI's x-ratelimit-* for the tightest bucket of each dimension,
+ * sent with whatever answer the call gets.
  */
 export async function admitCall(
   request: AdmissionRequest,
@@ -67,53 +70,58 @@ export async function admitCall(
   /** `requests`: a call that uses no tokens and costs nothing (counting tokens) counts against rpm only. */
   counts: 'all' | 'requests' = 'all',
 ): Promise<{ admission: Admission; headers: Record<string, string> }> {
-  const {
-    env,
-    tenant: { tenantId, tenant },
-    waitUntil,
-  } = request;
+  const { env, tenant: context, waitUntil } = request;
+  const { tenantId } = context;
   const estimatedTokens = estimate.tokens;
-  const exact = tenant.rate_limit_store === 'durable-object';
-  const budget =
-    counts === 'all' ? await reserveBudget(env, { tenantId, budgetUsd: tenant.monthly_budget_usd, exact }, estimate.costNano) : { settle: () => {} };
-  const limits: Limits = { rpm: tenant.rpm, tpm: counts === 'all' ? tenant.tpm : null };
-  if (!limits.rpm && !limits.tpm) return { admission: noLimits(budget), headers: {} };
+  const scopes = scopesOf(context);
+  const exact = context.tenant.rate_limit_store === 'durable-object';
+  const budget = counts === 'all' ? await reserveBudget(env, { tenantId, scopes, exact }, estimate.costNano) : { settle: () => {} };
+  const limited = scopes
+    .map((scope) => ({ scope, limits: { rpm: scope.rpm, tpm: counts === 'all' ? scope.tpm : null } }))
+    .filter(({ limits }) => limits.rpm || limits.tpm);
+  if (limited.length === 0) return { admission: noLimits(budget), headers: {} };
+  const buckets: ScopedLimits[] = limited.map(({ scope, limits }) => ({ scope: scope.name, limits }));
 
   const store = storeFor(request);
-  let decision: LimitDecision;
+  let decision: CombinedDecision;
   try {
-    decision = await store.reserve(tenantId, limits, estimatedTokens);
+    decision = await store.reserve(tenantId, buckets, estimatedTokens);
   } catch (error) {
     // Limits fail open: a store that cannot answer must not take the proxy down with it.
     console.error('rate-limit store unavailable, admitting the call', tenantId, error instanceof Error ? error.message : error);
     return { admission: noLimits(budget), headers: {} };
   }
   const headers = rateLimitHeaders(decision);
-  if (!decision.allowed) {
+  if (decision.exceeded) {
     // Refused: the call will cost nothing, and holds no budget.
     budget.settle(0);
+    const { scope, limits } = limited[decision.exceeded.scope];
+    const { dimension } = decision.exceeded;
     const retryAfterS = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
     throw new ProxyError(
       429,
-      `Rate limit reached for ${decision.exceeded} per minute (limit ${decision.exceeded === 'requests' ? limits.rpm : limits.tpm}). Try again in ${retryAfterS}s.`,
+      `Rate limit reached for ${dimension} per minute on ${scopeLabel(scope)} (limit ${dimension === 'requests' ? limits.rpm : limits.tpm}). Try again in ${retryAfterS}s.`,
       {
         // OpenAI names the exhausted dimension as the error type.
-        type: decision.exceeded!,
+        type: dimension,
         code: 'rate_limit_exceeded',
         headers: { ...headers, 'retry-after': String(retryAfterS), 'retry-after-ms': String(decision.retryAfterMs) },
       },
     );
   }
-  const reserved = reservedTokens(limits, estimatedTokens);
   let settled = false;
   const admission: Admission = {
     settle(usedTokens) {
       if (settled) return;
       settled = true;
-      if (limits.tpm && usedTokens !== reserved) {
+      // Each scope reserved its own clamp of the estimate (token-bucket.ts reservedTokens).
+      const corrections = buckets
+        .map((bucket) => ({ ...bucket, delta: usedTokens - reservedTokens(bucket.limits, estimatedTokens) }))
+        .filter(({ limits, delta }) => limits.tpm && delta !== 0);
+      if (corrections.length) {
         waitUntil(
           store
-            .reconcile(tenantId, limits, usedTokens - reserved)
+            .reconcile(tenantId, corrections)
             .catch((error) => console.warn('rate-limit reconcile failed', tenantId, error instanceof Error ? error.message : error)),
         );
       }

@@ -1,6 +1,8 @@
 /**
- * Where tenants' token buckets live. The bucket arithmetic is in token-bucket.ts; a store only
- * loads and saves a tenant's LimitState around it.
+ * Where the token buckets of tenants and their keys live (a key's, when it has limits of its
+ * own, in its tenant's store). The bucket arithmetic is in token-bucket.ts; a store only loads
+ * and saves each scope's LimitState around it, and a call's scopes are reserved together: all
+ * of them, or none.
  *
  * - KV (default): each isolate keeps the tenant's buckets in memory and exact for its own
  *   traffic, reads KV at most once a second to see other isolates' spending, and writes its
@@ -11,14 +13,17 @@
  *   of a round trip to the object. For tenants whose limits must hold to the request.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { SpendLedger, type SpendDecision } from './spend-ledger';
-import { reconcile, reserve, type LimitDecision, type LimitState, type Limits } from './token-bucket';
+import { SpendLedger, type BudgetCheck, type SpendDecision } from './spend-ledger';
+import { reconcile, reserveAll, type CombinedDecision, type LimitState, type ScopedLimits } from './token-bucket';
+
+/** A correction of one scope's token bucket: delta = used - reserved. */
+export type Correction = ScopedLimits & { delta: number };
 
 export interface RateLimitStore {
-  /** Reserves one request and `tokens` tokens for a call, or refuses it. */
-  reserve(tenantId: string, limits: Limits, tokens: number): Promise<LimitDecision>;
-  /** Corrects the tokens reserved for a call once its real usage is known (delta = used - reserved). */
-  reconcile(tenantId: string, limits: Limits, delta: number): Promise<void>;
+  /** Reserves one request and `tokens` tokens for a call of the tenant in every one of its scopes, or refuses it. */
+  reserve(tenantId: string, scopes: ScopedLimits[], tokens: number): Promise<CombinedDecision>;
+  /** Corrects the tokens reserved for a call once its real usage is known. */
+  reconcile(tenantId: string, corrections: Correction[]): Promise<void>;
 }
 
 const SYNC_INTERVAL_MS = 1000;
@@ -33,9 +38,9 @@ interface IsolateEntry {
   dirty: boolean;
 }
 
-/** Per-isolate state, shared by every request this isolate serves. */
+/** Per-isolate state by scope, shared by every request this isolate serves. */
 const isolateBuckets = new Map<string, IsolateEntry>();
-/** KV reads in flight, so that concurrent calls of one tenant share one entry. */
+/** KV reads in flight, so that concurrent calls of one scope share one entry. */
 const loading = new Map<string, Promise<IsolateEntry>>();
 
 export class KvRateLimitStore implements RateLimitStore {
@@ -45,109 +50,139 @@ export class KvRateLimitStore implements RateLimitStore {
     private readonly defer: (work: Promise<unknown>) => void,
   ) {}
 
-  private key = (tenantId: string) => `rl:${tenantId}`;
+  private key = (scope: string) => `rl:${scope}`;
 
-  private load(tenantId: string, now: number): Promise<IsolateEntry> {
-    const entry = isolateBuckets.get(tenantId);
+  private load(scope: string, now: number): Promise<IsolateEntry> {
+    const entry = isolateBuckets.get(scope);
     // Unwritten local spending must not be replaced by an older copy from KV.
     if (entry && (entry.dirty || now - entry.readAt < SYNC_INTERVAL_MS)) return Promise.resolve(entry);
-    let pending = loading.get(tenantId);
+    let pending = loading.get(scope);
     if (!pending) {
       pending = this.kv
-        .get<LimitState>(this.key(tenantId), 'json')
+        .get<LimitState>(this.key(scope), 'json')
         // KV down: this isolate goes on limiting with what it knows (its own traffic, exactly).
         .catch((error) => {
-          console.warn('rate-limit state read failed, limiting on this isolate alone', tenantId, error instanceof Error ? error.message : error);
+          console.warn('rate-limit state read failed, limiting on this isolate alone', scope, error instanceof Error ? error.message : error);
           return entry?.state ?? null;
         })
         .then((stored) => {
           const fresh: IsolateEntry = { state: stored ?? {}, readAt: now, writtenAt: entry?.writtenAt ?? 0, dirty: false };
-          isolateBuckets.set(tenantId, fresh);
+          isolateBuckets.set(scope, fresh);
           return fresh;
         })
-        .finally(() => loading.delete(tenantId));
-      loading.set(tenantId, pending);
+        .finally(() => loading.delete(scope));
+      loading.set(scope, pending);
     }
     return pending;
   }
 
   /** Writes the entry if the last write was a second ago or more; otherwise a later call will. */
-  private save(tenantId: string, entry: IsolateEntry, now: number): void {
+  private save(scope: string, entry: IsolateEntry, now: number): void {
     entry.dirty = true;
     if (now - entry.writtenAt < SYNC_INTERVAL_MS) return;
     entry.writtenAt = now;
     entry.dirty = false;
-    const write = this.kv.put(this.key(tenantId), JSON.stringify(entry.state), { expirationTtl: KV_TTL_S });
+    const write = this.kv.put(this.key(scope), JSON.stringify(entry.state), { expirationTtl: KV_TTL_S });
     // A write KV refuses (another isolate wrote this second) only costs precision.
-    this.defer(write.catch((error) => console.warn('rate-limit state write failed', tenantId, error)));
+    this.defer(write.catch((error) => console.warn('rate-limit state write failed', scope, error)));
   }
 
-  async reserve(tenantId: string, limits: Limits, tokens: number): Promise<LimitDecision> {
+  /** Each scope's state is its own KV entry, `rl:<scope>` (the tenant's as before keys had limits). */
+  async reserve(_tenantId: string, scopes: ScopedLimits[], tokens: number): Promise<CombinedDecision> {
     const now = Date.now();
-    const entry = await this.load(tenantId, now);
-    const decision = reserve(entry.state, limits, tokens, now);
+    const entries = await Promise.all(scopes.map(({ scope }) => this.load(scope, now)));
+    // Nothing awaits from here on: no other call of this isolate comes between the checks and the takes.
+    const { decision, states } = reserveAll(
+      entries.map((entry) => entry.state),
+      scopes.map((s) => s.limits),
+      tokens,
+      now,
+    );
     if (decision.allowed) {
-      entry.state = decision.state;
-      this.save(tenantId, entry, now);
+      entries.forEach((entry, i) => {
+        entry.state = states[i];
+        this.save(scopes[i].scope, entry, now);
+      });
     }
     return decision;
   }
 
-  async reconcile(tenantId: string, limits: Limits, delta: number): Promise<void> {
+  async reconcile(_tenantId: string, corrections: Correction[]): Promise<void> {
     const now = Date.now();
-    const entry = await this.load(tenantId, now);
-    entry.state = reconcile(entry.state, limits, delta, now);
-    this.save(tenantId, entry, now);
+    await Promise.all(
+      corrections.map(async ({ scope, limits, delta }) => {
+        const entry = await this.load(scope, now);
+        entry.state = reconcile(entry.state, limits, delta, now);
+        this.save(scope, entry, now);
+      }),
+    );
   }
 }
 
 /**
- * One per tenant (idFromName(tenantId)): the exact store of its buckets, and the exact ledger of
- * its monthly budget (budget.ts). The ledger is kept in memory: it holds only the calls in
- * flight, and the object is evicted only when none are.
+ * One per tenant (idFromName(tenantId)): the exact store of its buckets and its keys', and the
+ * exact ledger of their monthly budgets (budget.ts). The ledger is kept in memory: it holds only
+ * the calls in flight, and the object is evicted only when none are.
  */
 export class TenantRateLimiter extends DurableObject {
-  private state: LimitState | undefined;
+  /** Each scope's buckets, as stored under `buckets:<scope>`; loaded on first use. */
+  private readonly buckets = new Map<string, LimitState>();
   private readonly spend = new SpendLedger();
 
-  reserveSpend(month: string, budgetNano: number, d1SpentNano: number, estimateNano: number): SpendDecision {
-    return this.spend.reserve(month, budgetNano, d1SpentNano, estimateNano);
+  reserveSpend(month: string, checks: BudgetCheck[], estimateNano: number): SpendDecision {
+    return this.spend.reserve(month, checks, estimateNano);
   }
 
-  settleSpend(month: string, estimateNano: number, costNano: number): void {
-    this.spend.settle(month, estimateNano, costNano);
+  settleSpend(month: string, scopes: string[], estimateNano: number, costNano: number): void {
+    this.spend.settle(month, scopes, estimateNano, costNano);
   }
 
-  private async current(): Promise<LimitState> {
-    this.state ??= (await this.ctx.storage.get<LimitState>('state')) ?? {};
-    return this.state;
-  }
-
-  async reserve(limits: Limits, tokens: number): Promise<LimitDecision> {
-    const decision = reserve(await this.current(), limits, tokens, Date.now());
-    if (decision.allowed) {
-      this.state = decision.state;
-      await this.ctx.storage.put('state', decision.state);
+  private async statesOf(scopes: string[]): Promise<LimitState[]> {
+    const missing = scopes.filter((scope) => !this.buckets.has(scope));
+    if (missing.length) {
+      const stored = await this.ctx.storage.get<LimitState>(missing.map(bucketsKey));
+      for (const scope of missing) this.buckets.set(scope, stored.get(bucketsKey(scope)) ?? {});
     }
+    return scopes.map((scope) => this.buckets.get(scope)!);
+  }
+
+  private async keep(scopes: string[], states: LimitState[]): Promise<void> {
+    scopes.forEach((scope, i) => this.buckets.set(scope, states[i]));
+    await this.ctx.storage.put(Object.fromEntries(scopes.map((scope, i) => [bucketsKey(scope), states[i]])));
+  }
+
+  async reserve(scopes: ScopedLimits[], tokens: number): Promise<CombinedDecision> {
+    const names = scopes.map((s) => s.scope);
+    const { decision, states } = reserveAll(
+      await this.statesOf(names),
+      scopes.map((s) => s.limits),
+      tokens,
+      Date.now(),
+    );
+    if (decision.allowed) await this.keep(names, states);
     return decision;
   }
 
-  async reconcile(limits: Limits, delta: number): Promise<void> {
-    this.state = reconcile(await this.current(), limits, delta, Date.now());
-    await this.ctx.storage.put('state', this.state);
+  async reconcile(corrections: Correction[]): Promise<void> {
+    const names = corrections.map((c) => c.scope);
+    const now = Date.now();
+    const states = (await this.statesOf(names)).map((state, i) => reconcile(state, corrections[i].limits, corrections[i].delta, now));
+    await this.keep(names, states);
   }
 }
+
+const bucketsKey = (scope: string) => `buckets:${scope}`;
 
 export class DurableObjectRateLimitStore implements RateLimitStore {
   constructor(private readonly namespace: DurableObjectNamespace<TenantRateLimiter>) {}
 
   private stub = (tenantId: string) => this.namespace.get(this.namespace.idFromName(tenantId));
 
-  reserve(tenantId: string, limits: Limits, tokens: number): Promise<LimitDecision> {
-    return this.stub(tenantId).reserve(limits, tokens) as Promise<LimitDecision>;
+  reserve(tenantId: string, scopes: ScopedLimits[], tokens: number): Promise<CombinedDecision> {
+    return this.stub(tenantId).reserve(scopes, tokens) as Promise<CombinedDecision>;
   }
 
-  async reconcile(tenantId: string, limits: Limits, delta: number): Promise<void> {
-    await this.stub(tenantId).reconcile(limits, delta);
+  async reconcile(tenantId: string, corrections: Correction[]): Promise<void> {
+    await this.stub(tenantId).reconcile(corrections);
   }
 }

@@ -1,8 +1,9 @@
 /**
- * Token-bucket arithmetic for per-tenant limits, pure so it can be tested on its own and run
- * unchanged by every store (KV in the isolate, or a Durable Object). A bucket holds up to
- * `capacity` units and refills continuously at `capacity` per minute, so a tenant can burst
- * its whole per-minute allowance and then proceeds at the steady rate.
+ * Token-bucket arithmetic for the limits of a tenant and of its keys (each a scope,
+ * limits/scope.ts), pure so it can be tested on its own and run unchanged by every store (KV in
+ * the isolate, or a Durable Object). A bucket holds up to `capacity` units and refills
+ * continuously at `capacity` per minute, so a tenant (or key) can burst its whole per-minute
+ * allowance and then proceeds at the steady rate.
  */
 export interface Bucket {
   /** Units available now; negative after a reservation was corrected upwards (debt). */
@@ -11,7 +12,7 @@ export interface Bucket {
   at: number;
 }
 
-/** The state of one tenant: a bucket per limited dimension. */
+/** The state of one scope (a tenant, a key): a bucket per limited dimension. */
 export interface LimitState {
   requests?: Bucket;
   tokens?: Bucket;
@@ -87,6 +88,56 @@ export function reserve(state: LimitState, limits: Limits, tokens: number, now: 
     requests: requests ? view(requests, limits.rpm!) : null,
     tokens: tokenBucket ? view(tokenBucket, limits.tpm!) : null,
     state: { ...(requests ? { requests } : {}), ...(tokenBucket ? { tokens: tokenBucket } : {}) },
+  };
+}
+
+/** One scope's limits, by its name in the stores. */
+export interface ScopedLimits {
+  scope: string;
+  limits: Limits;
+}
+
+/** The answer for a call over all its scopes. */
+export interface CombinedDecision {
+  allowed: boolean;
+  /** The scope (its index) and dimension that refused, when not allowed: the one the call must wait longest for. */
+  exceeded: { scope: number; dimension: 'requests' | 'tokens' } | null;
+  /** When a refused call could succeed in every scope, in ms. */
+  retryAfterMs: number;
+  /** Per dimension, the tightest scope's bucket (the least remaining): what OpenAI's x-ratelimit-* headers report. */
+  requests: BucketView | null;
+  tokens: BucketView | null;
+}
+
+function tightest(views: Array<BucketView | null>): BucketView | null {
+  let tight: BucketView | null = null;
+  for (const view of views) {
+    if (view && (!tight || view.remaining < tight.remaining || (view.remaining === tight.remaining && view.limit < tight.limit))) tight = view;
+  }
+  return tight;
+}
+
+/**
+ * Reserves one request and `tokens` tokens in every scope's buckets if all of them hold enough;
+ * otherwise takes nothing from any. `states` are the scopes' states in the order of `limits`;
+ * the states to keep come back in the same order (unchanged when refused).
+ */
+export function reserveAll(states: LimitState[], limits: Limits[], tokens: number, now: number): { decision: CombinedDecision; states: LimitState[] } {
+  const decisions = states.map((state, i) => reserve(state, limits[i], tokens, now));
+  let refused = -1;
+  decisions.forEach((d, i) => {
+    if (!d.allowed && (refused < 0 || d.retryAfterMs > decisions[refused].retryAfterMs)) refused = i;
+  });
+  const allowed = refused < 0;
+  return {
+    decision: {
+      allowed,
+      exceeded: allowed ? null : { scope: refused, dimension: decisions[refused].exceeded! },
+      retryAfterMs: Math.max(0, ...decisions.map((d) => d.retryAfterMs)),
+      requests: tightest(decisions.map((d) => d.requests)),
+      tokens: tightest(decisions.map((d) => d.tokens)),
+    },
+    states: allowed ? decisions.map((d) => d.state) : states,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * Admission as a step of the pipeline: the tenant's budget and buckets (limits/admission.ts)
- * asked for this call, the reservation kept on the call for whoever settles it, and the
+ * Admission as a step of the pipeline: the budgets and buckets of the tenant and of its key
+ * (limits/admission.ts) asked for this call, the reservation kept on the call for whoever settles it, and the
  * x-ratelimit-* headers kept for whatever answer the call gets.
  */
 import { ZERO_USAGE } from '../core/usage';
@@ -13,8 +13,9 @@ const DEFAULT_COMPLETION_RESERVE = 1024;
 
 /**
  * Admits the call (budget, then buckets). It reserves its prompt and its output allowance
- * (`maxOutputTokens`, or 1,024) against the tenant's tpm, and their cost at the routed model's
- * prices (the prompt at the input price, the allowance at the output price) against the budget.
+ * (`maxOutputTokens`, or 1,024) against the tpm of the tenant and of its key, and their cost at
+ * the routed model's prices (the prompt at the input price, the allowance at the output price)
+ * against their budgets.
  * `requests`: a call that uses no tokens and costs nothing (counting tokens) counts against rpm only.
  */
 export async function admit(

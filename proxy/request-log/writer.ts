@@ -115,7 +115,7 @@ async function writeGroup(env: Env, group: PendingRecord[]): Promise<void> {
     // A record its own call already took back (it waited too long) stays with the queue.
     if (pending.written === undefined) pending.written = result !== null;
     // This isolate's month-to-date totals take the cost of each call new to the log.
-    if (inserted.has(pending.record.id)) noteSpend(pending.record.tenantId, pending.record.ts, pending.record.costNano);
+    if (inserted.has(pending.record.id)) noteSpend(pending.record);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Tenants and their API keys. D1 is the source of truth; KV holds, per key hash, everything the
- * request path needs about the tenant, so authenticating a call is one KV read. A KV miss
+ * request path needs about the key and its tenant (the key's own settings included: its limits
+ * and expiry cost no read of their own), so authenticating a call is one KV read. A KV miss
  * (a new location, an evicted or expired entry) falls back to D1 and refills KV.
  *
  * Revocation (docs/SECURITY.md): every change goes to D1 first, then to KV. A KV entry says
@@ -207,9 +208,10 @@ async function checkKeys(env: Env, keyHashes: string[]): Promise<Map<string, Che
 
 /**
  * Asks D1 again about keys whose KV entries were just written. The entry of a key revoked, or
- * whose tenant was deleted or changed, since it was read is deleted again: a revoke, deletion or
- * PATCH racing the write may have cleaned KV just before the write landed. (Were that delete to
- * fail too, the entry still dies with its `checkedAt`.) Confirmed keys are remembered here.
+ * whose tenant was deleted, or whose settings or tenant's changed, since it was read is deleted
+ * again: a revoke, deletion or PATCH (of the tenant or the key) racing the write may have
+ * cleaned KV just before the write landed. (Were that delete to fail too, the entry still dies
+ * with its `checkedAt`.) Confirmed keys are remembered here.
  * Returns D1's answer: the keys live now.
  */
 async function confirmWritten(env: Env, written: Array<{ keyHash: string; checked: Checked }>): Promise<Map<string, Checked>> {

@@ -326,6 +326,21 @@ describe('races', () => {
     expect(await status(ask(tenant.apiKey))).toBe(401);
   });
 
+  it("a key's PATCH racing its tenant's PATCH leaves no entry with either's older settings", async () => {
+    const tenant = await createTestTenant();
+    const hash = await sha256Hex(tenant.apiKey);
+    const { kv, raced } = racingPut(
+      (name) => name === entryName(hash),
+      () => callAdmin(`/admin/tenants/${tenant.id}`, { method: 'PATCH', json: { rpm: 20 } }),
+    );
+    expect((await callAdmin(`/admin/keys/${tenant.keyId}`, { method: 'PATCH', json: { rpm: 3 } }, { KV: kv })).response.status).toBe(200);
+    expect(raced.status).toBe(200);
+    const entry = await entryOf(hash);
+    expect(entry === null || (entry.tenant.rpm === 20 && entry.key.rpm === 3)).toBe(true);
+    // Both apply: the key's 3 is the tighter.
+    expect((await ask(tenant.apiKey)).response.headers.get('x-ratelimit-limit-requests')).toBe('3');
+  });
+
   it('a PATCH racing another PATCH leaves no entry with the older settings', async () => {
     const tenant = await createTestTenant();
     const hash = await sha256Hex(tenant.apiKey);
@@ -356,6 +371,26 @@ describe('races', () => {
     expect(raced.name).toBe(entryName(issuedHash));
     expect(await entryOf(issuedHash)).toBeNull();
     expect(await status(ask(api_key))).toBe(401);
+  });
+});
+
+describe('PATCH /admin/keys/{key_id} when KV fails', () => {
+  it('drops the entry it cannot rewrite, or says so when it can do neither; the settings are saved', async () => {
+    const tenant = await createTestTenant();
+    const hash = await sha256Hex(tenant.apiKey);
+    expect(await status(ask(tenant.apiKey))).toBe(200);
+    const dropped = await callAdmin(`/admin/keys/${tenant.keyId}`, { method: 'PATCH', json: { rpm: 4 } }, { KV: kvWith({ put: failing('put') }) });
+    expect(dropped.response.status).toBe(200);
+    expect(await entryOf(hash)).toBeNull();
+    expect((await ask(tenant.apiKey)).response.headers.get('x-ratelimit-limit-requests')).toBe('4');
+
+    const down = kvWith({ put: failing('put'), delete: failing('delete') });
+    const failed = await callAdmin(`/admin/keys/${tenant.keyId}`, { method: 'PATCH', json: { rpm: 6 } }, { KV: down });
+    expect(failed.response.status).toBe(503);
+    expect((await jsonOf(failed)).error).toMatchObject({ type: 'server_error', code: 'key_store_unavailable' });
+    // Saved in D1; a retry rewrites the entry.
+    expect((await callAdmin(`/admin/keys/${tenant.keyId}`, { method: 'PATCH', json: { rpm: 6 } })).response.status).toBe(200);
+    expect((await entryOf(hash))?.key.rpm).toBe(6);
   });
 });
 
