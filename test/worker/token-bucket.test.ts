@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reconcile, refill, reserve, type LimitState } from '../../proxy/limits/token-bucket';
+import { reconcile, refill, reserve, reserveAll, type LimitState } from '../../proxy/limits/token-bucket';
 
 const T0 = 1_700_000_000_000;
 
@@ -75,5 +75,30 @@ describe('reconcile', () => {
   it('leaves requests alone and does nothing without a tpm', () => {
     const state = reserve({}, { rpm: 5, tpm: null }, 0, T0).state;
     expect(reconcile(state, { rpm: 5, tpm: null }, 100, T0)).toBe(state);
+  });
+});
+
+describe('reserveAll (a tenant and its key)', () => {
+  const tenant = { rpm: 100, tpm: 10_000 };
+  const key = { rpm: 2, tpm: null };
+
+  it('takes from every scope, and reports the tighter bucket of each dimension', () => {
+    const { decision, states } = reserveAll([{}, {}], [tenant, key], 500, T0);
+    expect(decision).toMatchObject({ allowed: true, exceeded: null, retryAfterMs: 0 });
+    expect(decision.requests).toMatchObject({ limit: 2, remaining: 1 });
+    expect(decision.tokens).toMatchObject({ limit: 10_000, remaining: 9500 });
+    expect(states[0].requests?.level).toBe(99);
+    expect(states[1].requests?.level).toBe(1);
+  });
+
+  it('takes from none when one refuses, naming it and the dimension', () => {
+    let states: LimitState[] = [{}, {}];
+    for (let i = 0; i < 2; i++) states = reserveAll(states, [tenant, key], 10, T0).states;
+    const refused = reserveAll(states, [tenant, key], 10, T0);
+    expect(refused.decision).toMatchObject({ allowed: false, exceeded: { scope: 1, dimension: 'requests' }, retryAfterMs: 30_000 });
+    expect(refused.decision.requests).toMatchObject({ limit: 2, remaining: 0 });
+    // Unchanged: the tenant's bucket did not pay for the refused call.
+    expect(refused.states).toBe(states);
+    expect(states[0].requests?.level).toBe(98);
   });
 });
