@@ -3,7 +3,7 @@
  * sent as a bearer header (never a cookie, so no CSRF surface) and forgotten when the tab closes.
  */
 import type { Breakdown, GroupBy, Interval, RequestDetail, RequestLogPage, Spend, Summary, Timeseries, Unpriced } from '../../analytics/types';
-import type { CreatedTenant, IssuedKey, KeySummary, Tenant, TenantSettingsInput } from '../../proxy/tenants/schemas';
+import type { CreatedTenant, IssuedKey, KeySettingsInput, KeySummary, Tenant, TenantSettingsInput } from '../../proxy/tenants/schemas';
 
 const TOKEN_KEY = 'ai-proxy-admin-token';
 
@@ -95,6 +95,7 @@ export const api = {
   createTenant: (settings: TenantSettingsInput) => sendJson<CreatedTenant>('POST', '/tenants', settings),
   updateTenant: (id: string, patch: Partial<TenantSettingsInput>) => sendJson<Tenant>('PATCH', `/tenants/${encodeURIComponent(id)}`, patch),
   keys: (id: string) => getJson<{ data: KeySummary[] }>(`/tenants/${encodeURIComponent(id)}/keys`),
-  issueKey: (id: string) => sendJson<IssuedKey>('POST', `/tenants/${encodeURIComponent(id)}/keys`),
+  issueKey: (id: string, settings: KeySettingsInput) => sendJson<IssuedKey>('POST', `/tenants/${encodeURIComponent(id)}/keys`, settings),
+  updateKey: (keyId: string, patch: KeySettingsInput) => sendJson<KeySummary>('PATCH', `/keys/${encodeURIComponent(keyId)}`, patch),
   revokeKey: (keyId: string) => sendJson<{ key_id: string; revoked: true }>('DELETE', `/keys/${encodeURIComponent(keyId)}`),
 };

@@ -296,18 +296,43 @@ describe('the dashboard', () => {
     expect(spend.series).toBe(2); // the cheap and the expensive mock model
   });
 
-  it('issues and revokes keys from the tenant page', async () => {
+  it('issues keys with settings, changes them and revokes them from the tenant page', async () => {
     const issuing: string[] = [];
     const countIssuing = (request: Request) => void (request.method() === 'POST' && request.url().endsWith('/keys') && issuing.push(request.url()));
     page.on('request', countIssuing);
-    // The button is disabled while a key is being issued: a double click issues one.
-    await page.getByRole('button', { name: 'Issue new key' }).dblclick();
+    await page.getByRole('button', { name: 'Issue new key' }).click();
+    await page.getByLabel('Key name').fill('browser-bot');
+    await page.getByLabel('Key requests per minute').fill('1');
+    await page.getByLabel('Key monthly budget (USD)').fill('5');
+    // The button is disabled while the key is being issued: a double click issues one.
+    await page.getByRole('button', { name: 'Issue key' }).dblclick();
     const second = await page.getByLabel('New API key').inputValue();
     page.off('request', countIssuing);
     expect(issuing).toHaveLength(1);
+    const row = page.getByRole('row').filter({ hasText: 'browser-bot' });
+    await poll(() => row.textContent()).toContain('1 requests/min');
+    expect(await row.textContent()).toContain('of $5.00');
+    expect(await row.textContent()).toContain('never');
+
+    // What the form sent is what the admin API keeps (the proxy's use of it: test/worker/key-settings.test.ts).
+    const { data } = await admin<{ data: Array<Record<string, unknown>> }>(`/tenants/${tenantId}/keys`);
+    expect(data.find((k) => k.name === 'browser-bot')).toMatchObject({ rpm: 1, tpm: null, monthly_budget_usd: 5, expires_at: null });
+    // The call log's counts stay those of the suite: listing models is not a logged call.
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: second, maxRetries: 0 });
     await client.models.list();
     await page.getByRole('button', { name: 'Done' }).click();
+
+    // Changed: no rpm of its own, and an expiry in the past, which stops it now.
+    await page.getByRole('button', { name: `Edit key ${second.slice(0, 13)}` }).click();
+    await page.getByLabel('Key requests per minute').fill('');
+    await page.getByLabel('Expires').fill('2020-01-01T00:00');
+    await page.getByRole('button', { name: 'Save key' }).click();
+    await poll(() => row.textContent()).toContain('expired');
+    expect(await row.textContent()).toContain("tenant's only");
+    const expired = await client.models.list().catch((error: unknown) => error);
+    expect(expired).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((expired as Error).message).toContain('expired');
+
     page.once('dialog', (dialog) => dialog.accept());
     await page.getByRole('button', { name: `Revoke key ${second.slice(0, 13)}` }).click();
     await poll(() => page.getByRole('cell', { name: /^revoked/ }).count()).toBe(1);

@@ -3,10 +3,12 @@ import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { ChartView } from '../components/chart';
 import { SecretOnce } from '../components/secret-once';
+import { KeySettingsForm } from '../components/key-settings-form';
 import { Async, Empty, ErrorNote, Loading } from '../components/states';
 import { Stat } from '../components/stat';
 import { TenantSettingsForm } from '../components/tenant-settings-form';
 import { count, dateTime, ms, percent, usd } from '../format';
+import type { KeySummary } from '../../../proxy/tenants/schemas';
 import type { PageProps } from '../page-props';
 import { href } from '../router';
 import { hasCalls, lineDatasets, stackedDatasets, timeAxis } from '../series';
@@ -123,13 +125,26 @@ export function TenantPage({ range, refreshMs, tenantId }: PageProps & { tenantI
   );
 }
 
+/** A key's own limits, or that it has none (its tenant's alone apply). */
+function keyLimits(key: KeySummary): string {
+  const limits = [key.rpm === null ? null : `${count(key.rpm)} requests/min`, key.tpm === null ? null : `${count(key.tpm)} tokens/min`].filter(Boolean);
+  return limits.length ? limits.join(' · ') : "tenant's only";
+}
+
+function keyExpiry(key: KeySummary): string {
+  if (key.expires_at === null) return 'never';
+  return `${Date.parse(key.expires_at) <= Date.now() ? 'expired' : 'expires'} ${dateTime(key.expires_at)}`;
+}
+
 function Keys({ tenantId }: { tenantId: string }) {
   const keys = useApi(() => api.keys(tenantId), [tenantId]);
   // Every key issued here and not yet dismissed: issuing another never hides one unseen.
   const [issued, setIssued] = useState<string[]>([]);
   const [error, setError] = useState<Error | null>(null);
-  // One change at a time: a double click on "Issue new key" must not issue two keys.
+  // One change at a time: a double click on "Revoke" must not send two.
   const [busy, setBusy] = useState(false);
+  // The form open: a new key's, or a key's whose settings are being changed.
+  const [form, setForm] = useState<{ editing: KeySummary | null } | null>(null);
 
   async function act(action: () => Promise<unknown>) {
     setError(null);
@@ -144,23 +159,36 @@ function Keys({ tenantId }: { tenantId: string }) {
     }
   }
 
-  const issue = () =>
-    act(async () => {
-      const { api_key } = await api.issueKey(tenantId);
-      setIssued((list) => [...list, api_key]);
-    });
-
   return (
     <section class="card" aria-labelledby="keys">
       <div class="card-head">
         <h2 id="keys">API keys</h2>
-        <button type="button" disabled={busy} onClick={issue}>
-          Issue new key
-        </button>
+        {!form && (
+          <button type="button" onClick={() => setForm({ editing: null })}>
+            Issue new key
+          </button>
+        )}
       </div>
       {issued.map((secret) => (
         <SecretOnce key={secret} secret={secret} onDone={() => setIssued((list) => list.filter((s) => s !== secret))} />
       ))}
+      {form && (
+        <KeySettingsForm
+          key={form.editing?.key_id ?? 'new'}
+          existing={form.editing ?? undefined}
+          submitLabel={form.editing ? 'Save key' : 'Issue key'}
+          onCancel={() => setForm(null)}
+          onSubmit={async (settings) => {
+            if (form.editing) await api.updateKey(form.editing.key_id, settings);
+            else {
+              const { api_key } = await api.issueKey(tenantId, settings);
+              setIssued((list) => [...list, api_key]);
+            }
+            setForm(null);
+            keys.reload();
+          }}
+        />
+      )}
       {error && <ErrorNote error={error} />}
       <Async state={keys}>
         {(k) =>
@@ -172,6 +200,9 @@ function Keys({ tenantId }: { tenantId: string }) {
                 <thead>
                   <tr>
                     <th scope="col">Key</th>
+                    <th scope="col">Limits</th>
+                    <th scope="col">Spend this month</th>
+                    <th scope="col">Expiry</th>
                     <th scope="col">Created</th>
                     <th scope="col">Status</th>
                     <th scope="col">
@@ -182,20 +213,40 @@ function Keys({ tenantId }: { tenantId: string }) {
                 <tbody>
                   {k.data.map((key) => (
                     <tr>
-                      <td class="mono">{key.key_prefix}…</td>
+                      <td>
+                        <span class="mono">{key.key_prefix}…</span>
+                        {key.name && <div class="muted small">{key.name}</div>}
+                      </td>
+                      <td>{keyLimits(key)}</td>
+                      <td>
+                        {usd(key.month_to_date_usd)}
+                        {key.monthly_budget_usd !== null && ` of ${usd(key.monthly_budget_usd)}`}
+                      </td>
+                      <td>{keyExpiry(key)}</td>
                       <td>{dateTime(key.created_at)}</td>
                       <td>{key.revoked_at ? `revoked ${dateTime(key.revoked_at)}` : 'active'}</td>
                       <td>
                         {!key.revoked_at && (
-                          <button
-                            type="button"
-                            class="danger"
-                            disabled={busy}
-                            aria-label={`Revoke key ${key.key_prefix}`}
-                            onClick={() => confirm(`Revoke key ${key.key_prefix}…? Calls using it will be refused.`) && act(() => api.revokeKey(key.key_id))}
-                          >
-                            Revoke
-                          </button>
+                          <div class="inline">
+                            <button
+                              type="button"
+                              class="secondary"
+                              disabled={busy}
+                              aria-label={`Edit key ${key.key_prefix}`}
+                              onClick={() => setForm({ editing: key })}
+                            >
+                              Edit
+                            </button>
+                            <button
+                              type="button"
+                              class="danger"
+                              disabled={busy}
+                              aria-label={`Revoke key ${key.key_prefix}`}
+                              onClick={() => confirm(`Revoke key ${key.key_prefix}…? Calls using it will be refused.`) && act(() => api.revokeKey(key.key_id))}
+                            >
+                              Revoke
+                            </button>
+                          </div>
                         )}
                       </td>
                     </tr>
