@@ -3,6 +3,7 @@
  * writes (D1, the queue, Analytics Engine), what analytics reads and what the bill is made of.
  * Kept in core so that the Env type (the queue's message type) depends on nothing above it.
  */
+import type { Tags } from './attribution';
 import type { Usage } from './usage';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
@@ -14,6 +15,10 @@ export interface RequestRecord {
   keyId: string;
   /** The inbound API: one of the proxy's endpoints. */
   endpoint: 'chat' | 'embeddings' | 'responses' | 'messages' | 'count_tokens';
+  /** The end user the call was made for (core/attribution.ts); absent from records queued before there was one. */
+  user?: string | null;
+  /** The call's `x-proxy-tags`; absent likewise. */
+  tags?: Tags | null;
   modelRequested: string | null;
   model: string | null;
   provider: string | null;

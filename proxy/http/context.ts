@@ -3,6 +3,7 @@
  * bindings, the authenticated tenant, and what is known so far about the call being proxied.
  */
 import type { Context } from 'hono';
+import type { Tags } from '../core/attribution';
 import type { Env } from '../core/env';
 import type { RequestRecord } from '../core/request-record';
 import type { Admission } from '../limits/admission';
@@ -13,6 +14,10 @@ import type { TenantContext } from '../tenants/schemas';
 /** What is known so far about the call being proxied; filled in as the route proceeds. */
 export interface CallInfo {
   endpoint: RequestRecord['endpoint'];
+  /** The end user: x-proxy-user, else the body's user id (core/attribution.ts). */
+  user: string | null;
+  /** The x-proxy-tags of the call. */
+  tags: Tags | null;
   modelRequested: string | null;
   /** The model of the current (finally: the last) upstream attempt. */
   resolved: ResolvedModel | null;

@@ -60,6 +60,8 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
     tenantId: tenant.tenantId,
     keyId: tenant.keyId,
     endpoint: call.endpoint,
+    user: call.user,
+    tags: call.tags,
     modelRequested: call.modelRequested,
     model: resolved?.id ?? null,
     provider: resolved?.provider ?? null,
@@ -138,6 +140,8 @@ export function logCall(c: AppContext, result: CallResult): RequestRecord {
 export const trackCall: MiddlewareHandler<AppEnv> = async (c, next) => {
   const call: CallInfo = {
     endpoint: 'chat',
+    user: null,
+    tags: null,
     modelRequested: null,
     resolved: null,
     routed: null,

@@ -2,6 +2,7 @@
  * The start of every proxied call: its body read under the size cap and validated by the
  * endpoint's schema, and what the call's row needs to know about it from then on.
  */
+import { bodyUser, headerUser, parseTags } from '../core/attribution';
 import { DEFAULT_MAX_BODY_BYTES, numberVar } from '../core/config';
 import { ProxyError } from '../core/errors';
 import type { RequestRecord } from '../core/request-record';
@@ -24,9 +25,15 @@ export interface CallDescription {
   promptTokens: number;
   /** The request asks for hidden reasoning (reasoning effort, extended thinking). */
   reasoning?: boolean;
+  /** The end user the body names (Chat's `user`...), as sent: cleaned up here; x-proxy-user wins over it. */
+  user?: string | null;
 }
 
-/** Reads the request of a call to `endpoint`; a body refused here is logged against that endpoint too. */
+/**
+ * Reads the request of a call to `endpoint`; a body refused here is logged against that endpoint
+ * too. Attribution comes first: a bad x-proxy-user or x-proxy-tags is refused before the body is
+ * read, and a call refused for its body still carries the user and tags of its headers.
+ */
 export async function readCallRequest<Body>(
   c: AppContext,
   endpoint: RequestRecord['endpoint'],
@@ -35,6 +42,8 @@ export async function readCallRequest<Body>(
 ): Promise<CallRequest<Body>> {
   const call = c.get('call');
   call.endpoint = endpoint;
+  call.user = headerUser(c.req.header('x-proxy-user'));
+  call.tags = parseTags(c.req.header('x-proxy-tags'));
   const raw = await readJsonBody(c.req.raw, numberVar(c.env.MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES));
   const body = parse(raw.value);
   const described = describe(body);
@@ -42,6 +51,7 @@ export async function readCallRequest<Body>(
   call.stream = described.stream;
   call.promptTokens = described.promptTokens;
   call.reasoning = described.reasoning === true;
+  call.user ??= bodyUser(described.user);
   // Kept only for tenants that store content.
   if (c.get('tenant').tenant.store_content) call.requestText = JSON.stringify(body);
   return { raw, body };

@@ -81,6 +81,7 @@ export interface EmbeddingsRequest {
   input: string | string[] | number[] | number[][];
   encoding_format?: 'float' | 'base64';
   dimensions?: number;
+  user?: string;
   [field: string]: unknown;
 }
 

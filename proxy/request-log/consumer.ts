@@ -26,6 +26,9 @@ export function recordProblem(r: unknown): string | null {
     )
       return 'failedAttempts';
   }
+  if (!(r.user === undefined || r.user === null || isText(r.user))) return 'user';
+  const tags = r.tags;
+  if (!(tags === undefined || tags === null || (isObject(tags) && !Array.isArray(tags) && Object.values(tags).every(isText)))) return 'tags';
   const content = r.content;
   if (content !== undefined && (!isObject(content) || !isText(content.request) || !(content.response === null || isText(content.response)))) return 'content';
   return null;

@@ -3,6 +3,7 @@
  * statements that insert many records at once, as JSON bound to a few parameters.
  */
 import type { Env } from '../core/env';
+import { tagsJson } from '../core/attribution';
 import type { AttemptRecord, RequestRecord } from '../core/request-record';
 
 /** Error texts are kept short: they are for people, and a hostile upstream could send megabytes. */
@@ -48,6 +49,8 @@ const REQUEST_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
   ['cache', (r) => r.cache],
   ['attempts', (r) => r.attempts],
   ['response_id', (r) => r.responseId ?? null],
+  ['user', (r) => r.user ?? null],
+  ['tags', (r) => tagsJson(r.tags)],
 ];
 const ATTEMPT_COLUMNS: Array<[string, (r: RequestRecord, a: AttemptRecord) => unknown]> = [
   ['request_id', (r) => r.id],

@@ -402,6 +402,13 @@ describe('POST /v1/chat/completions: hostile headers', () => {
     ['x-proxy-cache-ttl', '0x10'],
     ['x-proxy-cache-ttl', '99999999999999999999'],
     ['x-proxy-cache-ttl', "1' OR 1=1"],
+    ['x-proxy-user', 'x'.repeat(5000)],
+    ['x-proxy-user', 'a\tb'],
+    ['x-proxy-tags', 'x'.repeat(5000)],
+    ['x-proxy-tags', '__proto__'],
+    ['x-proxy-tags', "team' OR 1=1 --=x"],
+    ['x-proxy-tags', 'a=1,a=2'],
+    ['x-proxy-tags', Array.from({ length: 200 }, (_, i) => `k${i}=v`).join(',')],
   ])('refuses %s: %s with a 400 naming the header', async (name, value) => {
     await expectRefusedByProxy('/v1/chat/completions', post(body, 'application/json', { [name]: value }), { status: 400, param: name });
   });

@@ -39,6 +39,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
     stream: chat.stream === true,
     promptTokens: estimateRequestTokens(chat),
     reasoning: chat.reasoning_effort !== undefined && chat.reasoning_effort !== null && chat.reasoning_effort !== 'none',
+    user: chat.user,
   }));
   const tiers = tiersFor(c.env, tenant);
   const routed = await routeCallTo(c, routeChat(c.env, tiers, tenant.routing, body, c.req.header('x-task') ?? null));

@@ -24,6 +24,7 @@ export async function embeddings(c: AppContext): Promise<Response> {
     model: request.model,
     stream: false,
     promptTokens: inputTokens(request.input),
+    user: request.user,
   }));
   const tiers = tiersFor(c.env, c.get('tenant').tenant);
   const resolved = await routeCallTo(c, resolveModel(c.env, tiers, body.model, 'embeddings'));

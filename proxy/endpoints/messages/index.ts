@@ -71,6 +71,7 @@ export async function createMessage(c: AppContext): Promise<Response> {
       stream: request.stream === true,
       promptTokens: promptTokensOf(request, routingForm),
       reasoning: request.thinking?.type === 'enabled',
+      user: routingForm.user,
     };
   });
   const { routed: routedModel, native, translation, fallback } = plan(c, body, routingForm, 'messages');
@@ -123,7 +124,7 @@ export async function countTokens(c: AppContext): Promise<Response> {
   let routingForm!: ChatRequest;
   const { raw, body } = await readCallRequest(c, 'count_tokens', parseCountTokensRequest, (request) => {
     routingForm = toChatRequest(request, 'lenient');
-    return { model: request.model, stream: false, promptTokens: promptTokensOf(request, routingForm) };
+    return { model: request.model, stream: false, promptTokens: promptTokensOf(request, routingForm), user: routingForm.user };
   });
   const { routed: routedModel, native } = plan(c, body, routingForm, 'count_tokens');
   const routed = await routeCallTo(c, routedModel);

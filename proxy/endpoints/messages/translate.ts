@@ -9,6 +9,7 @@
  * setting are left out (another provider cannot continue Anthropic's thinking), and so are
  * cache_control marks (another provider caches on its own terms) and top_k (no equivalent).
  */
+import { anthropicUser } from '../../core/attribution';
 import { invalidRequest, ProxyError } from '../../core/errors';
 import { randomToken } from '../../core/ids';
 import type { Usage } from '../../core/usage';
@@ -130,30 +131,9 @@ export function toChatRequest(request: MessagesRequest | CountTokensRequest, mod
   set('temperature', sampling.temperature);
   set('top_p', sampling.top_p);
   set('stop', sampling.stop_sequences?.length ? sampling.stop_sequences : undefined);
-  set('user', endUser(sampling.metadata?.user_id));
+  // The end user, as the proxy logs it (a Claude Code id reduced to its stable part): it fits OpenAI's `user`.
+  set('user', anthropicUser(sampling.metadata?.user_id));
   return chat;
-}
-
-/** OpenAI caps `user` at 64 characters. */
-const MAX_USER_CHARS = 64;
-
-/**
- * The end user to tell another provider: metadata.user_id, or, when it is Claude Code's JSON
- * (`{"device_id","account_uuid","session_id"}`), its stable account or device id, so that one
- * person stays one user and the value fits OpenAI's `user`.
- */
-export function endUser(userId: string | null | undefined): string | undefined {
-  if (!userId) return undefined;
-  if (userId.startsWith('{')) {
-    try {
-      const ids = JSON.parse(userId) as { account_uuid?: unknown; device_id?: unknown };
-      const stable = [ids.account_uuid, ids.device_id].find((id): id is string => typeof id === 'string' && id !== '');
-      if (stable) return stable.slice(0, MAX_USER_CHARS);
-    } catch {
-      // Not JSON after all: the value itself.
-    }
-  }
-  return userId.slice(0, MAX_USER_CHARS);
 }
 
 /** Usage in Anthropic's shape: input_tokens leave out both cache buckets. */

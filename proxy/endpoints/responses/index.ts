@@ -9,6 +9,7 @@
  * continued: with the model that made it when it lives upstream, or translated when the proxy
  * keeps it (store.ts).
  */
+import { bodyUser } from '../../core/attribution';
 import { invalidRequest, ProxyError } from '../../core/errors';
 import type { CacheStatus } from '../../core/request-record';
 import type { Usage } from '../../core/usage';
@@ -79,6 +80,7 @@ export async function createResponse(c: AppContext): Promise<Response> {
       stream: request.stream === true,
       promptTokens: estimateRequestTokens(routingForm),
       reasoning: Boolean(request.reasoning?.effort && request.reasoning.effort !== 'none'),
+      user: bodyUser(request.user) ?? request.safety_identifier,
     };
   });
   const previous = await previousResponse(c, body);
