@@ -7,7 +7,13 @@
  * point is usually one rollup row, whose stored percentiles are the answer. Only points that
  * span several rows (a window, a day made of hours, raw rows at the edges) merge histograms,
  * with json_each and window functions in SQLite's C code.
+ *
+ * Points split by what a call is attributed to (its user, key or a tag: an Attribute), or
+ * filtered by user or tag, are read from the raw rows of the whole window: no rollup keeps
+ * those, and a rollup row cannot be split after the fact. Exact, as long as the raw rows are
+ * kept (RETENTION_DAYS); an older window is refused rather than answered in part.
  */
+import { tagPath } from '../proxy/core/attribution';
 import { invalidRequest } from '../proxy/core/errors';
 import {
   analyticsState,
@@ -16,6 +22,7 @@ import {
   RAW_COUNTER_SQL,
   ROLLUP_DIMENSIONS,
   type AnalyticsState,
+  type Attribute,
   type Counters,
   type Dimension,
   type Scope,
@@ -23,11 +30,25 @@ import {
 import { bucketUpperBound, mergeInto, percentileBucket, type Histogram } from './histogram';
 import { bucketSql, histogramJsonSql } from './histogram-sql';
 import { DAY_MS, HOUR_MS, MINUTE_MS, planSegments, type Segment } from './segments';
-import type { GroupBy } from './types';
+import type { DimensionGroupBy, GroupBy } from './types';
 
 export type { Dimension };
-/** The dimension behind each of the API's group_by values. */
-export const GROUP_DIMENSION: Record<GroupBy, Dimension> = { tenant: 'tenant_id', model: 'model', tier: 'tier', provider: 'provider', endpoint: 'endpoint' };
+
+/** The dimension behind a group_by value of the API. */
+export function dimensionOf(groupBy: GroupBy): Dimension {
+  if (groupBy === 'tenant') return 'tenant_id';
+  if (groupBy === 'key') return 'key_id';
+  return groupBy;
+}
+
+const isAttribute = (d: Dimension): d is Attribute => d === 'user' || d === 'key_id' || d.startsWith('tag:');
+
+/** Whether a group_by is a dimension (or none), not an attribute: one the rollups and Analytics Engine keep. */
+export const isDimensionGroupBy = (groupBy: GroupBy | undefined): groupBy is DimensionGroupBy | undefined =>
+  groupBy === undefined || !isAttribute(dimensionOf(groupBy));
+
+/** Group keys in order, null (calls with no user, or no such tag) last. */
+export const compareGroupKeys = (a: string | null, b: string | null) => (a === null ? (b === null ? 0 : 1) : b === null ? -1 : a.localeCompare(b));
 
 /**
  * The group of calls whose endpoint is not known: those rolled up before migration 0012, whose raw
@@ -35,8 +56,12 @@ export const GROUP_DIMENSION: Record<GroupBy, Dimension> = { tenant: 'tenant_id'
  */
 export const UNKNOWN_ENDPOINT = '(unknown)';
 
-/** A point's value of the grouped dimension (the provider dimension is reported in the model column). */
-export function groupKeyOf(row: PointRow, groupBy: GroupBy | undefined): string {
+/**
+ * A point's value of the grouped dimension (the provider dimension is reported in the model
+ * column, an attribute in `attribute`): null for calls with no user, or no tag of the key asked.
+ */
+export function groupKeyOf(row: PointRow, groupBy: GroupBy | undefined): string | null {
+  if (!isDimensionGroupBy(groupBy)) return row.attribute;
   if (groupBy === 'tenant') return row.tenant_id;
   if (groupBy === 'tier') return row.tier || '(none)';
   if (groupBy === 'model' || groupBy === 'provider') return row.model || '(none)';
@@ -59,6 +84,8 @@ export interface PointRow extends Counters {
   model: string;
   tier: string;
   endpoint: string;
+  /** The user, key or tag value of the point's calls, when split by one; else null. */
+  attribute: string | null;
   latency: Percentiles;
   ttft: Percentiles;
 }
@@ -83,19 +110,36 @@ type HistogramName = keyof typeof HISTOGRAM_OF;
 
 const PROVIDER_OF_MODEL = "CASE WHEN instr(model, '/') > 0 THEN substr(model, 1, instr(model, '/') - 1) ELSE '' END";
 
-/** The point key's dimension columns: chosen dimensions as they are, the others ''. */
+/** An attribute's value of a raw row, in SQL: a tag's is its value in the row's tags (NULL when it has none). */
+const attributeSql = (a: Attribute) => (a.startsWith('tag:') ? `json_extract(tags, '${tagPath(a.slice(4))}')` : a);
+
+/** The point key's dimension columns: chosen dimensions as they are, the others '' (the attribute NULL). */
 function keyProjection(dimensions: Dimension[]): string {
   const has = (d: Dimension) => dimensions.includes(d);
   const model = has('provider') ? PROVIDER_OF_MODEL : has('model') ? 'model' : "''";
-  const as = (d: Exclude<Dimension, 'provider' | 'model'>) => `${has(d) ? d : "''"} AS ${d}`;
-  return `${as('tenant_id')}, ${model} AS model, ${as('tier')}, ${as('endpoint')}`;
+  const as = (d: 'tenant_id' | 'tier' | 'endpoint') => `${has(d) ? d : "''"} AS ${d}`;
+  const attribute = dimensions.find(isAttribute);
+  return `${as('tenant_id')}, ${model} AS model, ${as('tier')}, ${as('endpoint')}, ${attribute ? attributeSql(attribute) : 'NULL'} AS attribute`;
 }
 
-const KEY = `bucket_start, ${ROLLUP_DIMENSIONS.join(', ')}`;
+const KEY = `bucket_start, ${ROLLUP_DIMENSIONS.join(', ')}, attribute`;
 
 /** The request-log columns the reports read, model and tier never NULL (as in the rollups). */
-const RAW_COLUMNS = `ts, tenant_id, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier, endpoint, status, attempts, cache, prompt_tokens,
-  completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_nano, saved_nano, latency_ms, ttft_ms`;
+const RAW_COLUMNS = `ts, tenant_id, key_id, user, tags, COALESCE(model, '') AS model, COALESCE(tier, '') AS tier, endpoint, status, attempts, cache,
+  prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost_nano, saved_nano, latency_ms, ttft_ms`;
+
+/** The raw rows of a scope's filters, in SQL, with their parameters. */
+function rawFilters(scope: Scope): Fragment {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (scope.tenant !== undefined) (where.push('tenant_id = ?'), params.push(scope.tenant));
+  if (scope.user !== undefined) (where.push('user = ?'), params.push(scope.user));
+  if (scope.tag !== undefined) (where.push('json_extract(tags, ?) = ?'), params.push(tagPath(scope.tag.key), scope.tag.value));
+  return { sql: where.map((w) => ` AND ${w}`).join(''), params };
+}
+
+/** Whether a query needs raw rows for its whole window: split by an attribute, or filtered by one. */
+const readsRawOnly = (scope: Scope, dimensions: Dimension[]) => dimensions.some(isAttribute) || scope.user !== undefined || scope.tag !== undefined;
 
 interface Source {
   /** A table expression with the columns the fragment reads (raw rows with model and tier never NULL). */
@@ -114,8 +158,15 @@ interface Source {
  * daily rows answer for whole UTC days only. (The partial hours at the edges of an hourly or
  * daily window are read from raw rows, so they count nothing once purged: see the README.)
  */
-function refuseDeletedDetail(state: AnalyticsState, scope: Scope, resolution: Resolution, segments: Segment[]): void {
+function refuseDeletedDetail(state: AnalyticsState, scope: Scope, resolution: Resolution, segments: Segment[], rawOnly: boolean): void {
   const since = (t: number) => new Date(t).toISOString();
+  if (rawOnly && scope.from < state.rawFrom) {
+    throw invalidRequest(
+      `Reports by user, key or tag, and the user and tag filters, read the request log's rows, kept from ${since(state.rawFrom)} only (RETENTION_DAYS): start the window there or later.`,
+      'from',
+      'beyond_retention',
+    );
+  }
   if (resolution === 'minute' && scope.from < state.rawFrom) {
     throw invalidRequest(
       `Minute detail is kept from ${since(state.rawFrom)} only (RETENTION_DAYS): use interval=hour for older windows.`,
@@ -138,27 +189,30 @@ function refuseDeletedDetail(state: AnalyticsState, scope: Scope, resolution: Re
 
 /**
  * The sources of a window: one per segment (see segments.ts; at most five, the most terms D1
- * allows in a UNION), restricted to the scope's tenant and, for rollups, to the right projection.
+ * allows in a UNION), restricted to the scope's filters and, for rollups, to the right
+ * projection. Only raw rows when the query is split or filtered by an attribute.
  */
 async function sourcesOf(db: D1Database, scope: Scope, resolution: Resolution, dimensions: Dimension[]): Promise<Source[]> {
   const state = await analyticsState(db);
+  const rawOnly = readsRawOnly(scope, dimensions);
   const segments: Segment[] =
-    resolution === 'minute'
+    resolution === 'minute' || rawOnly
       ? [{ source: 'raw', start: scope.from, end: scope.to }]
       : planSegments(scope.from, scope.to, state.rolledUntil, resolution === 'hour' ? 'hour' : 'day');
-  refuseDeletedDetail(state, scope, resolution, segments);
+  refuseDeletedDetail(state, scope, resolution, segments, rawOnly);
   const projection = projectionFor(dimensions, scope.tenant !== undefined);
+  const filters = rawFilters(scope);
   const tenant = scope.tenant === undefined ? '' : ' AND tenant_id = ?';
   return segments.map(({ source, start, end }) => {
-    const params = [start, end, ...(scope.tenant === undefined ? [] : [scope.tenant])];
     if (source === 'raw') {
       return {
-        from: `(SELECT ${RAW_COLUMNS} FROM requests WHERE ts >= ? AND ts < ?${tenant})`,
+        from: `(SELECT ${RAW_COLUMNS} FROM requests WHERE ts >= ? AND ts < ?${filters.sql})`,
         time: 'ts',
-        params,
+        params: [start, end, ...filters.params],
         kind: 'raw',
       };
     }
+    const params = [start, end, ...(scope.tenant === undefined ? [] : [scope.tenant])];
     const table = source === 'day' ? 'rollup_daily' : 'rollup_hourly';
     const rows = (name: string) => `(SELECT * FROM ${name} WHERE dims = '${projection}' AND bucket_start >= ? AND bucket_start < ?${tenant})`;
     return { from: rows(table), histograms: rows(`${table}_histograms`), time: 'bucket_start', params, kind: source };
@@ -226,8 +280,8 @@ function percentilesByKey(direct: ResultRow[], parts: ResultRow[]): Map<string, 
   return byKey;
 }
 
-const keyOf = (r: Pick<PointRow, 'bucket_start' | (typeof ROLLUP_DIMENSIONS)[number]>) =>
-  [r.bucket_start, ...ROLLUP_DIMENSIONS.map((d) => r[d])].join('\u0000');
+const keyOf = (r: Pick<PointRow, 'bucket_start' | (typeof ROLLUP_DIMENSIONS)[number] | 'attribute'>) =>
+  [r.bucket_start, ...ROLLUP_DIMENSIONS.map((d) => r[d]), r.attribute].join('\u0000');
 export const NO_PERCENTILES: Percentiles = { p50: null, p95: null, p99: null };
 const upper = (bucket: number | null | undefined) => (bucket === null || bucket === undefined ? null : bucketUpperBound(Number(bucket)));
 
@@ -263,6 +317,7 @@ export async function queryPoints(
       model: String(r.model),
       tier: String(r.tier),
       endpoint: String(r.endpoint),
+      attribute: r.attribute === null ? null : String(r.attribute),
     } as PointRow;
     for (const c of COUNTERS) row[c] = Number(r[c] ?? 0);
     row.latency = latencies.get(keyOf(row)) ?? NO_PERCENTILES;

@@ -2,6 +2,7 @@
  * What every report and rollup adds up: the counters of a set of calls, per row of the request
  * log in SQL, and the projections the rollups keep (see migrations/0006_rollup_projections.sql).
  */
+import type { TagFilter } from './types';
 
 export const COUNTERS = [
   'requests',
@@ -63,12 +64,22 @@ export interface Scope {
   from: number;
   to: number;
   tenant?: string;
+  /** Only the calls of this end user. */
+  user?: string;
+  /** Only the calls with this tag. */
+  tag?: TagFilter;
 }
 
 export const emptyCounters = (): Counters => Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters;
 
+/**
+ * What a call is attributed to (core/attribution.ts): its end user, its API key, or its value of
+ * one tag. No rollup keeps these, so points split by one are read from raw rows (aggregate-query.ts).
+ */
+export type Attribute = 'user' | 'key_id' | `tag:${string}`;
+
 /** What points are split by; `provider` is read from the model's `provider/` prefix. */
-export type Dimension = 'tenant_id' | 'model' | 'tier' | 'provider' | 'endpoint';
+export type Dimension = 'tenant_id' | 'model' | 'tier' | 'provider' | 'endpoint' | Attribute;
 
 /**
  * The dimensions a rollup row keeps (its `dims`, the kept ones joined by '+' in this order:

@@ -10,13 +10,15 @@
  * (nano-USD), double7 latency ms, double8 TTFT ms (-1 = none), double10 status, double11 upstream
  * attempts (0: a response-cache hit or a call refused before any; points written before the field
  * existed read 0, so they count as no upstream call), double12 reasoning tokens (points written
- * before it read 0, as those calls' rows do in D1).
+ * before it read 0, as those calls' rows do in D1), blob10 key id, blob12 end user, blob13 tags
+ * (canonical JSON; both '' when none). Reports by user, key or tag, and the user and tag filters,
+ * are answered by D1 alone: exact, where these points are sampled.
  */
 import type { Env } from '../proxy/core/env';
 import { invalidRequest, ProxyError } from '../proxy/core/errors';
 import type { Scope } from './aggregate';
 import { bucketGrid } from './timeseries';
-import type { GroupBy, Interval, Point, Summary, Timeseries } from './types';
+import type { DimensionGroupBy, Interval, Point, Summary, Timeseries } from './types';
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../proxy/core/ids';
 
 export const DEFAULT_AE_DATASET = 'ai_proxy_requests';
@@ -155,9 +157,14 @@ export async function summaryFromAnalyticsEngine(config: AnalyticsEngineConfig, 
   };
 }
 
-const GROUP_COLUMN: Record<GroupBy, string> = { tenant: 'blob1', model: 'blob2', tier: 'blob4', provider: 'blob3', endpoint: 'blob7' };
+const GROUP_COLUMN: Record<DimensionGroupBy, string> = { tenant: 'blob1', model: 'blob2', tier: 'blob4', provider: 'blob3', endpoint: 'blob7' };
 
-export async function timeseriesFromAnalyticsEngine(config: AnalyticsEngineConfig, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<Timeseries> {
+export async function timeseriesFromAnalyticsEngine(
+  config: AnalyticsEngineConfig,
+  scope: Scope,
+  interval: Interval,
+  groupBy?: DimensionGroupBy,
+): Promise<Timeseries> {
   const { first, step, count } = bucketGrid(scope, interval);
   const seconds = step / 1000;
   const key = groupBy ? GROUP_COLUMN[groupBy] : "'all'";

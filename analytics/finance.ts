@@ -1,13 +1,14 @@
 /**
- * What finance reads: spend per day, tenant, model and endpoint as CSV, and each tenant's month
- * to date with a month-end forecast from its recent run rate.
+ * What finance reads: spend per day, tenant, model and endpoint as CSV (or per day, tenant and a
+ * group_by of the reports: user, key, tag...), and each tenant's month to date with a month-end
+ * forecast from its recent run rate.
  */
 import type { Scope } from './aggregate';
-import { queryPoints } from './aggregate-query';
+import { compareGroupKeys, dimensionOf, groupKeyOf, queryPoints, type PointRow } from './aggregate-query';
 import { DAY_MS } from './segments';
-import type { Spend } from './types';
+import type { GroupBy, Spend } from './types';
 
-const CSV_HEADER = 'day,tenant_id,tenant_name,model,endpoint,requests,prompt_tokens,completion_tokens,cached_tokens,cost_usd,saved_usd';
+const FIGURES = 'requests,prompt_tokens,completion_tokens,cached_tokens,cost_usd,saved_usd';
 
 /** Nano-USD as a decimal USD string, exactly (no floating point on the way). */
 export function usdString(nano: number): string {
@@ -26,26 +27,44 @@ function csvField(value: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-export async function spendCsv(db: D1Database, scope: Scope): Promise<string> {
+/** The columns that say what a CSV row is about, beside its day and tenant, and each one's value of a point. */
+function groupColumns(groupBy: GroupBy | undefined): Array<[string, (r: PointRow) => string | null]> {
+  if (groupBy === undefined) {
+    return [
+      ['model', (r) => r.model],
+      ['endpoint', (r) => r.endpoint],
+    ];
+  }
+  return groupBy === 'tenant' ? [] : [[groupBy, (r) => groupKeyOf(r, groupBy)]];
+}
+
+/**
+ * Spend per day, tenant, model and endpoint; with `groupBy`, per day, tenant and that instead
+ * (one column named like it: `user`, `key`, `tag:team`; empty for calls with no user or no such tag).
+ */
+export async function spendCsv(db: D1Database, scope: Scope, groupBy?: GroupBy): Promise<string> {
+  const dimensions = groupBy === undefined ? (['tenant_id', 'model', 'endpoint'] as const) : (['tenant_id', dimensionOf(groupBy)] as const);
   const [rows, tenants] = await Promise.all([
-    queryPoints(db, scope, 'day', ['tenant_id', 'model', 'endpoint'], { percentiles: false }),
+    queryPoints(db, scope, 'day', [...dimensions], { percentiles: false }),
     db.prepare('SELECT id, name FROM tenants').all<{ id: string; name: string }>(),
   ]);
   const names = new Map(tenants.results.map((t) => [t.id, t.name]));
-  // One row per day, tenant, model and endpoint already: summed inside D1. The endpoint is empty
-  // where it is not known (days rolled up before migration 0012 whose raw rows were purged first).
+  const columns = groupColumns(groupBy);
+  // One row per day, tenant and group already: summed inside D1. The endpoint is empty where it is
+  // not known (days rolled up before migration 0012 whose raw rows were purged first).
   const body = rows
     .sort(
       (a, b) =>
-        a.bucket_start - b.bucket_start || a.tenant_id.localeCompare(b.tenant_id) || a.model.localeCompare(b.model) || a.endpoint.localeCompare(b.endpoint),
+        a.bucket_start - b.bucket_start ||
+        a.tenant_id.localeCompare(b.tenant_id) ||
+        columns.reduce((order, [, value]) => order || compareGroupKeys(value(a), value(b)), 0),
     )
     .map((r) =>
       [
         new Date(r.bucket_start).toISOString().slice(0, 10),
         csvField(r.tenant_id),
         csvField(names.get(r.tenant_id) ?? ''),
-        csvField(r.model),
-        csvField(r.endpoint),
+        ...columns.map(([, value]) => csvField(value(r) ?? '')),
         r.requests,
         r.prompt_tokens,
         r.completion_tokens,
@@ -54,7 +73,8 @@ export async function spendCsv(db: D1Database, scope: Scope): Promise<string> {
         usdString(r.saved_nano),
       ].join(','),
     );
-  return [CSV_HEADER, ...body].join('\n') + '\n';
+  const header = ['day', 'tenant_id', 'tenant_name', ...columns.map(([name]) => name), FIGURES].join(',');
+  return [header, ...body].join('\n') + '\n';
 }
 
 /** The run rate is the average daily spend of the last RUN_RATE_DAYS days, whichever months they are in. */

@@ -2,8 +2,9 @@
  * The request log as the admin API and the dashboard read it: newest first, filtered, and
  * paginated by a keyset cursor so no query ever reads more than one page of rows.
  */
+import { tagPath, type Tags } from '../proxy/core/attribution';
 import { invalidRequest } from '../proxy/core/errors';
-import type { RequestAttempt, RequestDetail, RequestLogPage, RequestLogRow, StoredRequestRow } from './types';
+import type { RequestAttempt, RequestDetail, RequestLogPage, RequestLogRow, StoredRequestRow, TagFilter } from './types';
 
 export interface RequestLogFilter {
   from: number;
@@ -16,6 +17,8 @@ export interface RequestLogFilter {
   cache?: string;
   /** The inbound API (schemas.ts validates it: one of ENDPOINTS). */
   endpoint?: string;
+  user?: string;
+  tag?: TagFilter;
   limit: number;
   cursor?: string;
 }
@@ -49,6 +52,8 @@ export async function queryRequestLog(db: D1Database, filter: RequestLogFilter):
   if (filter.tier) (where.push('tier = ?'), params.push(filter.tier));
   if (filter.cache) (where.push('cache = ?'), params.push(filter.cache.toUpperCase()));
   if (filter.endpoint) (where.push('endpoint = ?'), params.push(filter.endpoint));
+  if (filter.user) (where.push('user = ?'), params.push(filter.user));
+  if (filter.tag) (where.push('json_extract(tags, ?) = ?'), params.push(tagPath(filter.tag.key), filter.tag.value));
   if (filter.status === 'error') where.push('status >= 400');
   else if (filter.status === 'ok') where.push('status < 400');
   else if (filter.status) (where.push('status = ?'), params.push(Number(filter.status)));
@@ -79,6 +84,8 @@ const toApiRow = (row: StoredRequestRow): RequestLogRow => ({
   tenant_id: row.tenant_id,
   key_id: row.key_id,
   endpoint: row.endpoint,
+  user: row.user,
+  tags: row.tags === null ? {} : (JSON.parse(row.tags) as Tags),
   model_requested: row.model_requested,
   model: row.model,
   provider: row.provider,

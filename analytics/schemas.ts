@@ -4,6 +4,7 @@
  * types.ts are derived from (the Worker and the dashboard both use those).
  */
 import { z } from '@hono/zod-openapi';
+import { MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_USER_CHARS, TAG_KEY_PATTERN, TAG_VALUE_PATTERN } from '../proxy/core/attribution';
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../proxy/core/ids';
 import { ENDPOINTS } from './endpoints';
 
@@ -26,6 +27,35 @@ export const TimeWindowQuery = z.strictObject({
   to: Instant.optional().openapi({ description: 'Exclusive, in the same forms (`to=2026-12-01` ends with November 30); default now.' }),
 });
 
+/** A tag's key, as x-proxy-tags takes it. */
+const TagKeySchema = z.string().regex(TAG_KEY_PATTERN, `expected a tag key: 1 to ${MAX_TAG_KEY_CHARS} characters of a-z, 0-9, _ . and -`);
+
+/** The calls of one end user, and of one tag value: filters of the reports and of the request log. */
+const attributionFilters = {
+  user: z
+    .string()
+    .min(1)
+    .max(MAX_USER_CHARS)
+    .optional()
+    .openapi({ description: 'Only the calls of this end user (x-proxy-user, or the user id of the request body).' }),
+  tag: z
+    .string()
+    .transform((text, ctx) => {
+      const equals = text.indexOf('=');
+      const tag = { key: text.slice(0, equals), value: text.slice(equals + 1) };
+      if (equals > 0 && TAG_KEY_PATTERN.test(tag.key) && TAG_VALUE_PATTERN.test(tag.value)) return tag;
+      ctx.addIssue({ code: 'custom', message: `expected key=value: a tag key, then 1 to ${MAX_TAG_VALUE_CHARS} printable characters (no comma)` });
+      return z.NEVER;
+    })
+    .optional()
+    .openapi({
+      type: 'string',
+      pattern: `^${TAG_KEY_PATTERN.source.slice(1, -1)}=${TAG_VALUE_PATTERN.source.slice(1, -1)}$`,
+      description: 'Only the calls tagged so (x-proxy-tags), as `key=value`: `team=search`.',
+      example: 'team=search',
+    }),
+};
+
 export const RequestLogQuery = TimeWindowQuery.extend({
   tenant: z.string().optional(),
   model: z.string().optional(),
@@ -37,6 +67,7 @@ export const RequestLogQuery = TimeWindowQuery.extend({
   tier: z.enum(['cheap', 'expensive']).optional(),
   cache: z.enum(['HIT', 'MISS', 'BYPASS', 'hit', 'miss', 'bypass']).optional(),
   endpoint: EndpointSchema.optional(),
+  ...attributionFilters,
   // Digits only: a coerced number would take 1e2, 0x10 or 5.0 as well.
   limit: z
     .string()
@@ -55,6 +86,10 @@ export const RequestLogRowSchema = z
     tenant_id: z.string(),
     key_id: z.string(),
     endpoint: EndpointSchema,
+    user: z.string().nullable().openapi({ description: 'The end user: x-proxy-user, else the user id of the request body; null when none.' }),
+    tags: z
+      .record(z.string(), z.string())
+      .openapi({ description: 'The x-proxy-tags of the call, keys in order; {} when none.', example: { feature: 'rag', team: 'search' } }),
     model_requested: z.string().nullable(),
     model: z.string().nullable(),
     provider: z.string().nullable(),
@@ -113,11 +148,26 @@ export const RequestLogPageSchema = z
 // The same rule whichever source answers (D1 or the Analytics Engine SQL API, which gets the id inside its SQL).
 export const AnalyticsQuery = TimeWindowQuery.extend({ tenant: z.string().regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional() });
 
-/** What reports may be grouped by, and the buckets of a series. */
-export const GroupBySchema = z.enum(['tenant', 'model', 'tier', 'provider', 'endpoint']);
+/** The calls of one end user or tag value, for the reports that take filters. */
+export const FilteredAnalyticsQuery = AnalyticsQuery.extend(attributionFilters);
+
+/** What reports may be grouped by: a dimension of every call, or a tag's key (`tag:team`). */
+export const GroupBySchema = z
+  .union([
+    z.enum(['tenant', 'model', 'tier', 'provider', 'endpoint', 'user', 'key']),
+    z.templateLiteral(['tag:', TagKeySchema]).openapi({ pattern: `^tag:${TAG_KEY_PATTERN.source.slice(1, -1)}$` }),
+  ])
+  .openapi({
+    description:
+      '`tenant`, `model`, `tier`, `provider`, `endpoint`, `user` (the end user), `key` (the API key) or `tag:<key>` (the value of that tag). Calls with no user, or no tag of that key, group under null.',
+    example: 'tag:team',
+  });
 export const IntervalSchema = z.enum(['minute', 'hour', 'day']);
 
 const nullableMs = z.number().nullable();
+
+/** A group's value of what the report is grouped by; null for the calls with no user, or no tag of that key. */
+const GroupKeySchema = z.string().nullable();
 
 /** The upstreams' own failures, apart from the proxy's refusals (analytics/aggregate.ts). */
 const upstreamErrorFields = {
@@ -153,9 +203,16 @@ export const SummarySchema = z
   })
   .openapi('Summary');
 
-export const BreakdownQuery = AnalyticsQuery.extend({ group_by: GroupBySchema });
+/** The finance CSV: per day, tenant, model and endpoint, or per day, tenant and what `group_by` names. */
+export const ExportQuery = TimeWindowQuery.extend({
+  group_by: GroupBySchema.optional().openapi({
+    description: 'Rows per day, tenant and this instead of per day, tenant, model and endpoint: `group_by=user`, `group_by=tag:team`.',
+  }),
+});
 
-export const TimeseriesQuery = AnalyticsQuery.extend({
+export const BreakdownQuery = FilteredAnalyticsQuery.extend({ group_by: GroupBySchema });
+
+export const TimeseriesQuery = FilteredAnalyticsQuery.extend({
   interval: IntervalSchema.default('hour'),
   group_by: GroupBySchema.optional(),
 });
@@ -165,7 +222,7 @@ export const BreakdownSchema = z
     from: z.string(),
     to: z.string(),
     group_by: GroupBySchema,
-    data: z.array(SummarySchema.omit({ from: true, to: true }).extend({ key: z.string() })),
+    data: z.array(SummarySchema.omit({ from: true, to: true }).extend({ key: GroupKeySchema })),
   })
   .openapi('Breakdown');
 
@@ -193,7 +250,7 @@ export const TimeseriesSchema = z
   .object({
     interval: IntervalSchema,
     group_by: GroupBySchema.nullable(),
-    series: z.array(z.object({ key: z.string(), points: z.array(PointSchema) })),
+    series: z.array(z.object({ key: GroupKeySchema, points: z.array(PointSchema) })),
   })
   .openapi('Timeseries');
 

@@ -1,6 +1,6 @@
 /** GET /admin/analytics/summary and /breakdown: the headline numbers of a window, whole or per group. */
 import { emptyCounters, type Counters, type Scope } from './aggregate';
-import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type Percentiles } from './aggregate-query';
+import { compareGroupKeys, dimensionOf, groupKeyOf, NO_PERCENTILES, queryPoints, type Percentiles } from './aggregate-query';
 import type { Breakdown, GroupBy, Summary } from './types';
 
 const ratio = (part: number, whole: number) => (whole > 0 ? part / whole : null);
@@ -31,11 +31,11 @@ function summarize(scope: Scope, totals: Counters & { latency: Percentiles; ttft
 }
 
 /** The summary of each group of a window (one group, 'all', without `groupBy`), largest spend first. */
-async function summariesBy(db: D1Database, scope: Scope, groupBy: GroupBy | undefined): Promise<{ key: string; summary: Summary }[]> {
-  const groups = await queryPoints(db, scope, 'window', groupBy ? [GROUP_DIMENSION[groupBy]] : [], { percentiles: true });
+async function summariesBy(db: D1Database, scope: Scope, groupBy: GroupBy | undefined): Promise<{ key: string | null; summary: Summary }[]> {
+  const groups = await queryPoints(db, scope, 'window', groupBy ? [dimensionOf(groupBy)] : [], { percentiles: true });
   return groups
     .map((row) => ({ key: groupKeyOf(row, groupBy), summary: summarize(scope, row) }))
-    .sort((a, b) => b.summary.cost_nano - a.summary.cost_nano || b.summary.requests - a.summary.requests || a.key.localeCompare(b.key));
+    .sort((a, b) => b.summary.cost_nano - a.summary.cost_nano || b.summary.requests - a.summary.requests || compareGroupKeys(a.key, b.key));
 }
 
 export async function summary(db: D1Database, scope: Scope): Promise<Summary> {
@@ -43,7 +43,7 @@ export async function summary(db: D1Database, scope: Scope): Promise<Summary> {
   return whole?.summary ?? summarize(scope, { ...emptyCounters(), latency: NO_PERCENTILES, ttft: NO_PERCENTILES });
 }
 
-/** GET /admin/analytics/breakdown: the summary per tenant, model, tier, provider or endpoint, side by side. */
+/** GET /admin/analytics/breakdown: the summary per tenant, model, tier, provider, endpoint, user, key or tag value, side by side. */
 export async function breakdown(db: D1Database, scope: Scope, groupBy: GroupBy): Promise<Breakdown> {
   const groups = await summariesBy(db, scope, groupBy);
   return {

@@ -1,6 +1,6 @@
 /** GET /admin/analytics/timeseries: the numbers per minute, hour or day, optionally per group. */
 import { emptyCounters, type Scope } from './aggregate';
-import { GROUP_DIMENSION, groupKeyOf, NO_PERCENTILES, queryPoints, type PointRow } from './aggregate-query';
+import { compareGroupKeys, dimensionOf, groupKeyOf, NO_PERCENTILES, queryPoints, type PointRow } from './aggregate-query';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from './segments';
 import type { GroupBy, Interval, Point, Timeseries } from './types';
 
@@ -16,6 +16,7 @@ const EMPTY_POINT: PointRow = {
   model: '',
   tier: '',
   endpoint: '',
+  attribute: null,
   latency: NO_PERCENTILES,
   ttft: NO_PERCENTILES,
 };
@@ -57,8 +58,8 @@ export function bucketGrid(scope: Scope, interval: Interval): { first: number; s
 export async function timeseries(db: D1Database, scope: Scope, interval: Interval, groupBy?: GroupBy): Promise<Timeseries> {
   const { first, step, count } = bucketGrid(scope, interval);
 
-  const rows = await queryPoints(db, scope, interval, groupBy ? [GROUP_DIMENSION[groupBy]] : [], { percentiles: true });
-  const groups = new Map<string, PointRow[]>();
+  const rows = await queryPoints(db, scope, interval, groupBy ? [dimensionOf(groupBy)] : [], { percentiles: true });
+  const groups = new Map<string | null, PointRow[]>();
   for (const row of rows) {
     const key = groupKeyOf(row, groupBy);
     let buckets = groups.get(key);
@@ -68,6 +69,6 @@ export async function timeseries(db: D1Database, scope: Scope, interval: Interva
   }
   const series = [...groups.entries()]
     .map(([key, buckets]) => ({ key, points: buckets.map((t, i) => point(first + i * step, t)) }))
-    .sort((a, b) => a.key.localeCompare(b.key));
+    .sort((a, b) => compareGroupKeys(a.key, b.key));
   return { interval, group_by: groupBy ?? null, series };
 }

@@ -6,6 +6,7 @@ import type { z } from '@hono/zod-openapi';
 import type {
   BreakdownSchema,
   EndpointSchema,
+  FilteredAnalyticsQuery,
   GroupBySchema,
   IntervalSchema,
   PointSchema,
@@ -22,7 +23,12 @@ import type {
 export type Interval = z.infer<typeof IntervalSchema>;
 /** The inbound API of a call: chat, embeddings, responses, messages or count_tokens. */
 export type Endpoint = z.infer<typeof EndpointSchema>;
+/** tenant, model, tier, provider, endpoint, user, key, or `tag:<key>`. */
 export type GroupBy = z.infer<typeof GroupBySchema>;
+/** What Analytics Engine can group by too: the dimensions, not a user, key or tag (D1 answers those). */
+export type DimensionGroupBy = Exclude<GroupBy, 'user' | 'key' | `tag:${string}`>;
+/** The `tag` filter, parsed: the calls whose tag `key` is `value`. */
+export type TagFilter = NonNullable<z.output<typeof FilteredAnalyticsQuery>['tag']>;
 export type Summary = z.infer<typeof SummarySchema>;
 /** A summary of one group of a breakdown. */
 export type GroupSummary = Breakdown['data'][number];
@@ -52,6 +58,10 @@ export interface StoredRequestRow {
   tenant_id: string;
   key_id: string;
   endpoint: Endpoint;
+  /** NULL when the call named no end user, and for rows logged before migration 0017. */
+  user: string | null;
+  /** Canonical JSON of the call's tags; NULL when it had none. */
+  tags: string | null;
   model_requested: string | null;
   model: string | null;
   provider: string | null;

@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { analyticsEngineConfig, summaryFromAnalyticsEngine, timeseriesFromAnalyticsEngine } from '../../analytics/analytics-engine';
 import { spendCsv, tenantSpend } from '../../analytics/finance';
 import { queryRequestLog, requestDetail } from '../../analytics/requests';
+import { isDimensionGroupBy } from '../../analytics/aggregate-query';
 import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
 import { unpricedCalls } from '../../analytics/unpriced';
@@ -18,15 +19,18 @@ import { REFERENCE_PAGE } from './reference-page';
 import { ErrorSchema, PriceEntrySchema, PriceSchema } from './schemas';
 import { PRICES_AS_OF } from '../pricing/catalog';
 import type { AppEnv } from '../http/context';
+import type { Scope } from '../../analytics/aggregate';
+import type { TagFilter } from '../../analytics/types';
 import {
   AnalyticsQuery,
   BreakdownQuery,
   BreakdownSchema,
+  ExportQuery,
+  FilteredAnalyticsQuery,
   SpendSchema,
   SummarySchema,
   TimeseriesQuery,
   TimeseriesSchema,
-  TimeWindowQuery,
   RequestLogQuery,
   RequestDetailSchema,
   RequestLogPageSchema,
@@ -53,6 +57,14 @@ function windowOf(q: { from?: string; to?: string }): { from: number; to: number
   if (from >= to) throw invalidRequest('`from` must be before `to`.', 'from', 'invalid_value');
   return { from, to };
 }
+
+/** A report's scope: its window, tenant and attribution filters (absent filters left out). */
+const scopeOf = (q: { from?: string; to?: string; tenant?: string; user?: string; tag?: TagFilter }): Scope => ({
+  ...windowOf(q),
+  ...(q.tenant === undefined ? {} : { tenant: q.tenant }),
+  ...(q.user === undefined ? {} : { user: q.user }),
+  ...(q.tag === undefined ? {} : { tag: q.tag }),
+});
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
@@ -302,13 +314,14 @@ admin.openapi(
     path: '/analytics/summary',
     security,
     summary: 'Headline numbers of a window: requests, errors, tokens, cost, savings, cheap-tier share, cache hit rate, latency percentiles',
-    request: { query: AnalyticsQuery },
+    request: { query: FilteredAnalyticsQuery },
     responses: { 200: json(SummarySchema, 'The summary'), ...errors },
   }),
   async (c) => {
     const q = c.req.valid('query');
-    const scope = { ...windowOf(q), tenant: q.tenant };
-    const ae = analyticsEngineConfig(c.env);
+    const scope = scopeOf(q);
+    // The user and tag filters are D1's alone: exact, where Analytics Engine samples.
+    const ae = q.user === undefined && q.tag === undefined ? analyticsEngineConfig(c.env) : null;
     c.header('x-analytics-source', ae ? 'analytics-engine' : 'd1');
     return c.json(ae ? await summaryFromAnalyticsEngine(ae, scope) : await summary(c.env.DB, scope), 200);
   },
@@ -319,14 +332,14 @@ admin.openapi(
     method: 'get',
     path: '/analytics/breakdown',
     security,
-    summary: 'The summary per tenant, model, tier, provider or endpoint (largest spend first); always from D1',
+    summary: 'The summary per tenant, model, tier, provider, endpoint, user, key or tag value (largest spend first); always from D1',
     request: { query: BreakdownQuery },
     responses: { 200: json(BreakdownSchema, 'One summary per group'), ...errors },
   }),
   async (c) => {
     const q = c.req.valid('query');
     c.header('x-analytics-source', 'd1');
-    return c.json(await breakdown(c.env.DB, { ...windowOf(q), tenant: q.tenant }, q.group_by), 200);
+    return c.json(await breakdown(c.env.DB, scopeOf(q), q.group_by), 200);
   },
 );
 
@@ -335,18 +348,22 @@ admin.openapi(
     method: 'get',
     path: '/analytics/timeseries',
     security,
-    summary: 'The same numbers per minute, hour or day, optionally per tenant, model, tier, provider or endpoint',
+    summary: 'The same numbers per minute, hour or day, optionally per tenant, model, tier, provider, endpoint, user, key or tag value',
     request: { query: TimeseriesQuery },
     responses: { 200: json(TimeseriesSchema, 'One series per group, every bucket present'), ...errors },
   }),
   async (c) => {
     const q = c.req.valid('query');
-    const scope = { ...windowOf(q), tenant: q.tenant };
-    const ae = analyticsEngineConfig(c.env);
+    const scope = scopeOf(q);
+    const groupBy = q.group_by;
+    // Users, keys, tags and their filters are D1's alone: exact, where Analytics Engine samples.
+    const ae = q.user === undefined && q.tag === undefined && isDimensionGroupBy(groupBy) ? analyticsEngineConfig(c.env) : null;
     c.header('x-analytics-source', ae ? 'analytics-engine' : 'd1');
     try {
       return c.json(
-        ae ? await timeseriesFromAnalyticsEngine(ae, scope, q.interval, q.group_by) : await timeseries(c.env.DB, scope, q.interval, q.group_by),
+        ae && isDimensionGroupBy(groupBy)
+          ? await timeseriesFromAnalyticsEngine(ae, scope, q.interval, groupBy)
+          : await timeseries(c.env.DB, scope, q.interval, groupBy),
         200,
       );
     } catch (error) {
@@ -387,12 +404,13 @@ admin.openapi(
     method: 'get',
     path: '/export.csv',
     security,
-    summary: 'Spend per day, tenant, model and endpoint, as CSV (exact USD, 9 decimals)',
-    request: { query: TimeWindowQuery },
+    summary: 'Spend per day, tenant, model and endpoint (or per day, tenant and `group_by`), as CSV (exact USD, 9 decimals)',
+    request: { query: ExportQuery },
     responses: { 200: { content: { 'text/csv': { schema: z.string() } }, description: 'CSV with a header row' }, ...errors },
   }),
   async (c) => {
-    const csv = await spendCsv(c.env.DB, windowOf(c.req.valid('query')));
+    const q = c.req.valid('query');
+    const csv = await spendCsv(c.env.DB, windowOf(q), q.group_by);
     return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="ai-proxy-spend.csv"' });
   },
 );

@@ -69,7 +69,7 @@ const isJsonRoute = (route: RouteDef) => successOf(route).mediaType === 'applica
 // ---------------------------------------------------------------------------------------------
 // Strict validation.
 
-const LEAVES = [z.ZodString, z.ZodNumber, z.ZodBoolean, z.ZodLiteral, z.ZodEnum, z.ZodNull];
+const LEAVES = [z.ZodString, z.ZodNumber, z.ZodBoolean, z.ZodLiteral, z.ZodEnum, z.ZodNull, z.ZodTemplateLiteral];
 
 /**
  * The same schema with every object strict (an unknown key is an error, where zod's default
@@ -88,6 +88,7 @@ function strict(schema: z.ZodType, at: string): z.ZodType {
     if (schema.def.checks?.length) throw new Error(`strict(): ${at} has array checks; teach strict() about them`);
     return z.array(strict(schema.element as z.ZodType, `${at}[]`));
   }
+  if (schema instanceof z.ZodRecord) return z.record(schema.keyType as z.ZodString, strict(schema.valueType as z.ZodType, `${at}{}`));
   if (schema instanceof z.ZodNullable) return strict(schema.unwrap() as z.ZodType, at).nullable();
   if (schema instanceof z.ZodOptional) return strict(schema.unwrap() as z.ZodType, at).optional();
   if (schema instanceof z.ZodUnion)
@@ -228,11 +229,13 @@ const CASES: Record<string, Case> = {
       'last page': await callAdmin(`/admin/requests?tenant=${f.tenantId}`),
       'a page with a cursor': await callAdmin(`/admin/requests?tenant=${f.tenantId}&limit=1`),
       'one endpoint': await callAdmin(`/admin/requests?tenant=${f.tenantId}&endpoint=embeddings`),
+      'one user and tag': await callAdmin(`/admin/requests?tenant=${f.tenantId}&user=openapi-user&tag=team=docs`),
     }),
     check: (body: Body, label) => {
       nonEmpty('data')(body, label);
       expect(body.next_cursor === null, label).toBe(label !== 'a page with a cursor');
       if (label === 'one endpoint') expect(body.data.map((r: Body) => r.endpoint)).toEqual(['embeddings']);
+      if (label === 'one user and tag') expect(body.data.map((r: Body) => [r.user, r.tags])).toEqual([['openapi-user', { team: 'docs' }]]);
     },
   },
   'GET /requests/{id}': {
@@ -246,14 +249,19 @@ const CASES: Record<string, Case> = {
     },
   },
   'GET /analytics/summary': {
-    calls: async (f) => ({ all: await callAdmin('/admin/analytics/summary'), 'one tenant': await callAdmin(`/admin/analytics/summary?tenant=${f.tenantId}`) }),
+    calls: async (f) => ({
+      all: await callAdmin('/admin/analytics/summary'),
+      'one tenant': await callAdmin(`/admin/analytics/summary?tenant=${f.tenantId}`),
+      'one user and tag': await callAdmin('/admin/analytics/summary?user=openapi-user&tag=team=docs'),
+    }),
     check: (body: Body, label) => expect(body.requests, label).toBeGreaterThan(0),
   },
   'GET /analytics/breakdown': {
     calls: async (f) => {
       const calls: Record<string, ProxyCall> = {};
-      for (const groupBy of ['tenant', 'model', 'tier', 'provider', 'endpoint'])
+      for (const groupBy of ['tenant', 'model', 'tier', 'provider', 'endpoint', 'user', 'key', 'tag:team'])
         calls[`by ${groupBy}`] = await callAdmin(`/admin/analytics/breakdown?group_by=${groupBy}`);
+      calls['one tenant by user, one tag'] = await callAdmin(`/admin/analytics/breakdown?group_by=user&tenant=${f.tenantId}&tag=team=docs`);
       calls['one tenant'] = await callAdmin(`/admin/analytics/breakdown?group_by=model&tenant=${f.tenantId}`);
       calls['one tenant by endpoint'] = await callAdmin(`/admin/analytics/breakdown?group_by=endpoint&tenant=${f.tenantId}`);
       return calls;
@@ -261,6 +269,17 @@ const CASES: Record<string, Case> = {
     check: (body: Body, label) => {
       nonEmpty('data')(body, label);
       if (label.endsWith('by endpoint')) expect(body.data.map((g: Body) => g.key).sort(), label).toEqual(['chat', 'embeddings']);
+      // The calls with no user, or no team tag, are a group keyed null.
+      if (label === 'by user' || label === 'by tag:team')
+        expect(
+          body.data.map((g: Body) => g.key),
+          label,
+        ).toEqual(expect.arrayContaining([null]));
+      if (label === 'one tenant by user, one tag')
+        expect(
+          body.data.map((g: Body) => g.key),
+          label,
+        ).toEqual(['openapi-user']);
     },
   },
   'GET /analytics/timeseries': {
@@ -271,6 +290,7 @@ const CASES: Record<string, Case> = {
       ),
       'one tenant by tier, per day': await callAdmin(`/admin/analytics/timeseries?interval=day&group_by=tier&tenant=${f.tenantId}`),
       'by endpoint': await callAdmin('/admin/analytics/timeseries?group_by=endpoint'),
+      'by tag, one user': await callAdmin('/admin/analytics/timeseries?group_by=tag:team&user=openapi-user'),
     }),
     check: (body: Body, label) => {
       nonEmpty('series')(body, label);
@@ -290,7 +310,9 @@ const CASES: Record<string, Case> = {
         label,
       ).toContain('openai/gpt-openapi-unpriced'),
   },
-  'GET /export.csv': { calls: async () => ({ csv: await callAdmin('/admin/export.csv') }) },
+  'GET /export.csv': {
+    calls: async () => ({ csv: await callAdmin('/admin/export.csv'), 'by user': await callAdmin('/admin/export.csv?group_by=user') }),
+  },
   'GET /prices': { calls: async () => ({ list: await callAdmin('/admin/prices') }), check: nonEmpty('data') },
   'PUT /prices/{model}': {
     calls: async () => ({
@@ -308,14 +330,19 @@ let fixtures: Fixtures;
 beforeAll(async () => {
   // Proxy traffic through the mock provider, so the request log and analytics have rows.
   const tenant = await createTestTenant({ store_content: true, monthly_budget_usd: 50 });
-  const chat = async (content: string, status: number, extra: Record<string, unknown> = {}) => {
-    const call = await postJson('/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content }], ...extra }, { apiKey: tenant.apiKey });
+  const chat = async (content: string, status: number, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
+    const call = await postJson(
+      '/v1/chat/completions',
+      { model: 'cheap', messages: [{ role: 'user', content }], ...extra },
+      { apiKey: tenant.apiKey, headers },
+    );
     await call.response.text();
     await call.settled();
     expect(call.response.status, content).toBe(status);
     return call.response.headers.get('x-request-id')!;
   };
-  const okRequestId = await chat('hello', 200);
+  // An end user and tags: the user and tags fields hold values, and the reports have such groups.
+  const okRequestId = await chat('hello', 200, {}, { 'x-proxy-user': 'openapi-user', 'x-proxy-tags': 'team=docs' });
   await chat('what does the proxy record?', 200, { stream: true });
   // Another endpoint, so the request log's endpoint filter and the endpoint groups have more than one.
   const embeddings = await postJson('/v1/embeddings', { model: 'mock/mock-embed', input: 'grouped by endpoint' }, { apiKey: tenant.apiKey });

@@ -198,7 +198,7 @@ describe('analytics from raw rows, rollups and both', () => {
     const byTenant = await breakdown(env.DB, scope, 'tenant');
     expect(byTenant.data.map((g) => g.key).sort()).toEqual(['ten_a', 'ten_b', 'ten_c', 'ten_d', 'ten_e']);
     for (const group of byTenant.data) {
-      const { from: _from, to: _to, ...own } = await summary(env.DB, { ...scope, tenant: group.key });
+      const { from: _from, to: _to, ...own } = await summary(env.DB, { ...scope, tenant: group.key! });
       expect(group).toEqual({ key: group.key, ...own });
     }
     const byModel = await breakdown(env.DB, scope, 'model');
@@ -210,7 +210,7 @@ describe('analytics from raw rows, rollups and both', () => {
     const providerOf = (r: RequestRecord) => r.model?.split('/')[0] ?? '(none)';
     for (const group of byProvider.data) {
       const own = records.filter((r) => providerOf(r) === group.key);
-      expect(group, group.key).toMatchObject({
+      expect(group, String(group.key)).toMatchObject({
         requests: own.length,
         errors: own.filter((r) => r.status >= 400).length,
         upstream_calls: own.filter(reachedUpstream).length,
@@ -232,7 +232,7 @@ describe('analytics from raw rows, rollups and both', () => {
     for (const group of byEndpoint.data) {
       const own = records.filter((r) => r.endpoint === group.key);
       const sum = (f: (r: RequestRecord) => number) => own.reduce((t, r) => t + f(r), 0);
-      expect(group, group.key).toMatchObject({
+      expect(group, String(group.key)).toMatchObject({
         requests: own.length,
         errors: own.filter((r) => r.status >= 400).length,
         upstream_calls: own.filter(reachedUpstream).length,
@@ -243,7 +243,7 @@ describe('analytics from raw rows, rollups and both', () => {
         cost_nano: sum((r) => r.costNano),
       });
       const latencies = own.filter((r) => r.status === 200).map((r) => r.latencyMs);
-      expect(group.latency_ms.p95, group.key).toBe(nearestRank(latencies, 95));
+      expect(group.latency_ms.p95, String(group.key)).toBe(nearestRank(latencies, 95));
     }
     // Largest spend first.
     const costs = byEndpoint.data.map((g) => g.cost_nano);
@@ -262,7 +262,8 @@ describe('analytics from raw rows, rollups and both', () => {
     }
     // One tenant by endpoint: that tenant's calls only.
     const tenantA = await breakdown(env.DB, { ...scope, tenant: 'ten_a' }, 'endpoint');
-    for (const group of tenantA.data) expect(group.requests, group.key).toBe(records.filter((r) => r.tenantId === 'ten_a' && r.endpoint === group.key).length);
+    for (const group of tenantA.data)
+      expect(group.requests, String(group.key)).toBe(records.filter((r) => r.tenantId === 'ten_a' && r.endpoint === group.key).length);
   });
 
   it("blames an upstream only for calls that reached it and failed, never the proxy's refusals", async () => {

@@ -275,7 +275,7 @@ describe.each(queryOperations.map((op) => [op.key, op] as const))('%s', (key, op
   const required = (except: string) =>
     op.query
       .filter((p) => p.required && p.name !== except)
-      .map((p) => `${p.name}=${encodeURIComponent(String(p.schema.enum?.[0] ?? 'x'))}&`)
+      .map((p) => `${p.name}=${encodeURIComponent(String(p.schema.enum?.[0] ?? p.schema.anyOf?.find((a) => a.enum)?.enum?.[0] ?? 'x'))}&`)
       .join('');
 
   it('shows the seeded calls without a filter (the control for "shows nothing" below)', async () => {

@@ -122,6 +122,7 @@ export interface JsonSchema {
   maximum?: number;
   exclusiveMinimum?: number;
   anyOf?: JsonSchema[];
+  example?: unknown;
   properties?: Record<string, JsonSchema>;
   required?: string[];
   additionalProperties?: boolean;
@@ -261,7 +262,9 @@ export function hostileQueryValues(name: string, schema: JsonSchema): HostileQue
   // A date-time, or a choice of date forms (a date-time or a plain date).
   const formats = schema.anyOf ? schema.anyOf.map((alternative) => alternative.format) : [schema.format];
   const isDate = formats.every((f) => f === 'date-time' || f === 'date') && formats.length > 0 && formats[0] !== undefined;
-  if (schema.anyOf && !isDate)
+  // Options or a pattern (group_by: `user`, or `tag:<key>`): its example is a valid value to spoil.
+  const isChoice = !isDate && schema.anyOf?.every((alternative) => alternative.enum || alternative.pattern) && typeof schema.example === 'string';
+  if (schema.anyOf && !isDate && !isChoice)
     throw new Error(`no hostile values for query parameter ${name} of schema ${JSON.stringify(schema)}: add some to hostileQueryValues`);
   const q = (what: string, value: string, mayAnswer = false): HostileQuery => ({ what: `${name} ${what}`, query: `${name}=${enc(value)}`, mayAnswer });
   // Repeated: an array where a single value is expected (unless the schema says array).
@@ -271,6 +274,15 @@ export function hostileQueryValues(name: string, schema: JsonSchema): HostileQue
     : [{ what: `${name} repeated`, query: `${name}=${enc(sample)}&${name}=${enc(sample)}`, mayAnswer: false }];
   if (schema.enum) {
     values.push(q('an unknown option', 'evil'), q('an empty value', ''), q('SQL', `${sample}' OR 1=1 --`), q('a NUL byte', `${sample}\u0000`));
+  } else if (isChoice) {
+    const example = String(schema.example);
+    values.push(
+      q('an unknown option', 'evil'),
+      q('an empty value', ''),
+      q('SQL', `${example}' OR 1=1 --`),
+      q('a NUL byte', `${example}\u0000`),
+      q('1,000 characters', `${example}${'x'.repeat(1000)}`),
+    );
   } else if (isDate) {
     values.push(
       q('a word', 'yesterday'),
