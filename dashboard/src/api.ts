@@ -74,6 +74,9 @@ export interface RequestFilters {
   tier?: string;
   cache?: string;
   endpoint?: string;
+  user?: string;
+  /** `key=value`. */
+  tag?: string;
 }
 
 export const api = {
@@ -89,7 +92,7 @@ export const api = {
   requests: (w: Window, filters: RequestFilters, cursor?: string, limit = 50) => getJson<RequestLogPage>('/requests', { ...w, ...filters, cursor, limit }),
   request: (id: string) => getJson<RequestDetail>(`/requests/${encodeURIComponent(id)}`),
   /** The finance CSV as a file, fetched with the token (a plain link could not send it). */
-  spendCsv: async (w: Window) => (await call('/export.csv', { query: { ...w } })).blob(),
+  spendCsv: async (w: Window, groupBy?: GroupBy) => (await call('/export.csv', { query: { ...w, group_by: groupBy } })).blob(),
   tenants: () => getJson<{ data: Tenant[] }>('/tenants'),
   tenant: (id: string) => getJson<Tenant>(`/tenants/${encodeURIComponent(id)}`),
   createTenant: (settings: TenantSettingsInput) => sendJson<CreatedTenant>('POST', '/tenants', settings),

@@ -25,7 +25,9 @@ const given = new Map<string, Map<string, string>>();
  * A key's colour: its hashed slot, or, when another key of its kind already has that one, the next
  * one none has, so up to nine keys of a kind never share a colour. Once given, it stays for the tab.
  */
-export function keyColour(kind: string, key: string): string {
+export function keyColour(kind: string, group: string | null): string {
+  // The group of calls with no user or tag (null) is a key of its own.
+  const key = group ?? '\u0000none';
   let colours = given.get(kind);
   if (!colours) given.set(kind, (colours = new Map()));
   let colour = colours.get(key);

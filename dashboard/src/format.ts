@@ -11,11 +11,19 @@ export const percent = (value: number | null, digits = 1) => (value === null ? '
 export const ms = (value: number | null) => (value === null ? '–' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${whole.format(value)} ms`);
 
 /**
- * A model's, provider's or endpoint's name in a breakdown. Calls refused before a model was chosen
- * (an unknown model, a bad request) are grouped under "(none)", which would say nothing to a
- * reader; so are, under "(unknown)", calls rolled up before the endpoint was kept (migration 0012).
+ * A group's name in a breakdown. Calls refused before a model was chosen (an unknown model, a bad
+ * request) are grouped under "(none)", which would say nothing to a reader; so are, under
+ * "(unknown)", calls rolled up before the endpoint was kept (migration 0012), and under null the
+ * calls with no user, or no tag of the key asked.
  */
-export const groupName = (key: string) => (key === '(none)' ? 'no model (bad request)' : key === '(unknown)' ? 'endpoint not recorded (older calls)' : key);
+export const groupName = (key: string | null) =>
+  key === null ? 'none' : key === '(none)' ? 'no model (bad request)' : key === '(unknown)' ? 'endpoint not recorded (older calls)' : key;
+
+/** A call's tags as the header sent them: `feature=rag, team=search`. */
+export const tagsText = (tags: Record<string, string>) =>
+  Object.entries(tags)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(', ');
 
 /** Time of day for today's moments, with the date for older ones. */
 export function dateTime(iso: string, now = new Date()): string {

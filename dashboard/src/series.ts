@@ -1,6 +1,7 @@
 /** Turning the timeseries API's answers into chart datasets. */
 import type { Point, Timeseries } from '../../analytics/types';
 import { keyColour, OTHER_COLOUR } from './colours';
+import { groupName } from './format';
 import type { Dataset } from './components/chart';
 import { bucketAxis, type RangeId, type TimeAxis } from './time-range';
 
@@ -18,7 +19,7 @@ const MAX_STACKED = 8;
  * One dataset per series (tenant, model…), largest total first so the stack reads bottom-up, each
  * in its key's own colour; beyond MAX_STACKED, the smallest are summed into one "Other".
  */
-export function stackedDatasets(series: Timeseries, metric: (p: Point) => number, name: (key: string) => string = (k) => k): Dataset[] {
+export function stackedDatasets(series: Timeseries, metric: (p: Point) => number, name: (key: string | null) => string = groupName): Dataset[] {
   const ranked = series.series
     .map((s) => ({ key: s.key, values: s.points.map(metric) }))
     .map((s) => ({ ...s, total: s.values.reduce((a, b) => a + b, 0) }))

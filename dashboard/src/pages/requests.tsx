@@ -1,20 +1,20 @@
-/** The request log: filtered by tenant, model, endpoint, status, tier and cache, newest first, a page at a time. */
+/** The request log: filtered by tenant, model, endpoint, user, tag, status, tier and cache, newest first, a page at a time. */
 import { useState } from 'preact/hooks';
 import { ENDPOINT_PATHS, ENDPOINTS } from '../../../analytics/endpoints';
 import { api, type RequestFilters } from '../api';
 import { RequestDetails } from '../components/request-details';
 import { Async, Empty } from '../components/states';
-import { count, dateTime, ms, usd } from '../format';
+import { count, dateTime, ms, tagsText, usd } from '../format';
 import type { PageProps } from '../page-props';
 import { navigate, parseRoute } from '../router';
 import { useTenantNames } from '../tenant-names';
 import { windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
-const FILTERS = ['tenant', 'model', 'endpoint', 'status', 'tier', 'cache'] as const;
+const FILTERS = ['tenant', 'model', 'endpoint', 'user', 'tag', 'status', 'tier', 'cache'] as const;
 const PAGE_SIZE = 50;
 /** Columns of the table, which an error or details row spans. */
-const COLUMNS = 12;
+const COLUMNS = 14;
 
 const filtersOf = (params: URLSearchParams): RequestFilters => Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? undefined]));
 
@@ -74,6 +74,24 @@ export function RequestsPage({ route, range }: PageProps) {
           </select>
         </div>
         <div class="field">
+          <label for="filter-user">User</label>
+          <input
+            id="filter-user"
+            placeholder="x-proxy-user or the body's user"
+            value={filters.user ?? ''}
+            onChange={(e) => setFilter('user', (e.target as HTMLInputElement).value.trim())}
+          />
+        </div>
+        <div class="field">
+          <label for="filter-tag">Tag</label>
+          <input
+            id="filter-tag"
+            placeholder="e.g. team=search"
+            value={filters.tag ?? ''}
+            onChange={(e) => setFilter('tag', (e.target as HTMLInputElement).value.trim())}
+          />
+        </div>
+        <div class="field">
           <label for="filter-status">Status</label>
           <select id="filter-status" value={filters.status ?? ''} onChange={(e) => setFilter('status', (e.target as HTMLSelectElement).value)}>
             <option value="">Any</option>
@@ -124,6 +142,8 @@ export function RequestsPage({ route, range }: PageProps) {
                         <th scope="col">Time</th>
                         <th scope="col">Tenant</th>
                         <th scope="col">Endpoint</th>
+                        <th scope="col">User</th>
+                        <th scope="col">Tags</th>
                         <th scope="col">Model</th>
                         <th scope="col">Tier</th>
                         <th scope="col" class="num">
@@ -154,6 +174,8 @@ export function RequestsPage({ route, range }: PageProps) {
                             <td>{dateTime(r.ts)}</td>
                             <td>{name(r.tenant_id)}</td>
                             <td>{r.endpoint}</td>
+                            <td class="wrap">{r.user ?? '–'}</td>
+                            <td class="wrap small">{tagsText(r.tags) || '–'}</td>
                             <td class="wrap">
                               {r.model ?? '–'}
                               {r.model_requested && r.model_requested !== r.model && <div class="muted small">asked {r.model_requested}</div>}

@@ -1,21 +1,26 @@
-/** Spend, for finance: over time by tenant, model or endpoint, per-tenant budgets and forecasts, the CSV. */
+/** Spend, for finance: over time by tenant, model, endpoint, user, key or tag, per-tenant budgets and forecasts, the CSV. */
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import type { GroupBy } from '../../../analytics/types';
 import { ChartView } from '../components/chart';
+import { GroupByPicker, groupByLabel, groupByOf, type GroupByOption } from '../components/group-by';
+import { SpendByAttribute } from '../components/spend-by-attribute';
+import { SpendTable } from '../components/spend-table';
 import { Async, Empty } from '../components/states';
-import { count, groupName, percent, usd } from '../format';
+import { groupName, percent, usd } from '../format';
 import type { PageProps } from '../page-props';
-import { choiceOf, href, navigateWith } from '../router';
+import { href } from '../router';
 import { hasCalls, stackedDatasets, timeAxis } from '../series';
 import { useTenantNames } from '../tenant-names';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
 /** What the spend chart may be stacked by (`stack_by` in the URL; the first is the default). */
-const STACK_BY = ['tenant', 'model', 'endpoint'] as const;
+const STACK_BY: readonly GroupByOption[] = ['tenant', 'model', 'endpoint', 'user', 'key', 'tag'];
+const DEFAULT_STACK_BY: GroupBy = 'tenant';
 
 export function SpendPage({ route, range, refreshMs }: PageProps) {
-  const stackBy = choiceOf(route, 'stack_by', STACK_BY, STACK_BY[0]);
+  const stackBy = groupByOf(route, 'stack_by', STACK_BY, DEFAULT_STACK_BY);
   const { interval } = RANGES[range];
   const name = useTenantNames();
   const series = useApi(() => api.timeseries(windowOf(range), interval, stackBy), [range, stackBy], refreshMs);
@@ -32,21 +37,7 @@ export function SpendPage({ route, range, refreshMs }: PageProps) {
       <section class="card" aria-labelledby="spend-over-time">
         <div class="card-head">
           <h2 id="spend-over-time">Spend over time</h2>
-          <fieldset class="segmented">
-            <legend class="visually-hidden">Stack by</legend>
-            {STACK_BY.map((g) => (
-              <label>
-                <input
-                  type="radio"
-                  name="stack-by"
-                  value={g}
-                  checked={stackBy === g}
-                  onChange={() => navigateWith({ stack_by: g === STACK_BY[0] ? undefined : g })}
-                />{' '}
-                By {g}
-              </label>
-            ))}
-          </fieldset>
+          <GroupByPicker param="stack_by" options={STACK_BY} value={stackBy} fallback={DEFAULT_STACK_BY} legend="Stack by" />
         </div>
         <Async state={series} empty={(t) => !hasCalls(t)}>
           {(t) => (
@@ -54,10 +45,10 @@ export function SpendPage({ route, range, refreshMs }: PageProps) {
               type="bar"
               stacked
               {...timeAxis(t, range)}
-              datasets={stackedDatasets(t, (p) => p.cost_usd, stackBy === 'tenant' ? name : stackBy === 'endpoint' ? groupName : undefined)}
+              datasets={stackedDatasets(t, (p) => p.cost_usd, stackBy === 'tenant' ? name : groupName)}
               yTitle="USD"
               format={usd}
-              label={`Spend in USD per ${interval}, stacked by ${stackBy}`}
+              label={`Spend in USD per ${interval}, stacked by ${groupByLabel(stackBy)}`}
             />
           )}
         </Async>
@@ -142,50 +133,11 @@ export function SpendPage({ route, range, refreshMs }: PageProps) {
       <section class="card" aria-labelledby="by-model">
         <h2 id="by-model">By model, {RANGES[range].label.toLowerCase()}</h2>
         <Async state={byModel} empty={(b) => b.data.length === 0}>
-          {(b) => (
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Model</th>
-                    <th scope="col" class="num">
-                      Requests
-                    </th>
-                    <th scope="col" class="num">
-                      Input tokens
-                    </th>
-                    <th scope="col" class="num">
-                      Output tokens
-                    </th>
-                    <th scope="col" class="num">
-                      Cached input
-                    </th>
-                    <th scope="col" class="num">
-                      Spend
-                    </th>
-                    <th scope="col" class="num">
-                      Saved by cache
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {b.data.map((g) => (
-                    <tr>
-                      <th scope="row">{groupName(g.key)}</th>
-                      <td class="num">{count(g.requests)}</td>
-                      <td class="num">{count(g.prompt_tokens)}</td>
-                      <td class="num">{count(g.completion_tokens)}</td>
-                      <td class="num">{count(g.cached_tokens)}</td>
-                      <td class="num">{usd(g.cost_usd)}</td>
-                      <td class="num">{usd(g.saved_usd)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          {(b) => <SpendTable breakdown={b} heading="Model" />}
         </Async>
       </section>
+
+      <SpendByAttribute route={route} range={range} refreshMs={refreshMs} />
     </>
   );
 }

@@ -4,6 +4,7 @@ import { api } from '../api';
 import { ChartView } from '../components/chart';
 import { SecretOnce } from '../components/secret-once';
 import { KeySettingsForm } from '../components/key-settings-form';
+import { SpendByAttribute } from '../components/spend-by-attribute';
 import { Async, Empty, ErrorNote, Loading } from '../components/states';
 import { Stat } from '../components/stat';
 import { TenantSettingsForm } from '../components/tenant-settings-form';
@@ -15,7 +16,7 @@ import { hasCalls, lineDatasets, stackedDatasets, timeAxis } from '../series';
 import { RANGES, windowOf } from '../time-range';
 import { useApi } from '../use-api';
 
-export function TenantPage({ range, refreshMs, tenantId }: PageProps & { tenantId: string }) {
+export function TenantPage({ route, range, refreshMs, tenantId }: PageProps & { tenantId: string }) {
   const { interval } = RANGES[range];
   const window = () => ({ ...windowOf(range), tenant: tenantId });
   const tenant = useApi(() => api.tenant(tenantId), [tenantId]);
@@ -119,6 +120,8 @@ export function TenantPage({ range, refreshMs, tenantId }: PageProps & { tenantI
           </Async>
         </section>
       </div>
+
+      <SpendByAttribute route={route} range={range} refreshMs={refreshMs} tenant={t.id} />
 
       <Keys tenantId={t.id} />
     </>
