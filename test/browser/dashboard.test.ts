@@ -547,6 +547,63 @@ describe('the dashboard', () => {
     expect(new URL(page.url()).hash).not.toContain('cursor=');
   });
 
+  it("shows spend by user, key and tag on a tenant's page and the Spend page, and the request log's users and tags, filtered", async () => {
+    const other = await admin<{ id: string; api_key: string; key_id: string }>('/tenants', { name: 'Attribution Co' });
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: other.api_key, maxRetries: 0 });
+    const send = (headers: Record<string, string>) =>
+      client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'Attribute me' }] }, { headers });
+    await send({ 'x-proxy-user': 'alice', 'x-proxy-tags': 'team=search' });
+    await send({ 'x-proxy-user': 'alice', 'x-proxy-tags': 'team=ads,feature=rag' });
+    await send({ 'x-proxy-user': 'bob', 'x-proxy-tags': 'team=search' });
+    await send({});
+    await waitForLoggedCalls(other.id, 4);
+
+    await open(`tenants/${other.id}`);
+    const card = page.getByRole('region', { name: /^Spend by (user|key|tag)/ });
+    const cells = async (name: string) =>
+      card
+        .getByRole('row')
+        .filter({ has: page.getByRole('rowheader', { name, exact: true }) })
+        .locator('td')
+        .allTextContents();
+    // Requests per user; the call with no user is the group "none".
+    await poll(async () => (await cells('alice'))[0]).toBe('2');
+    expect([(await cells('bob'))[0], (await cells('none'))[0]]).toEqual(['1', '1']);
+    // By tag: the key in its text box, the choice in the URL.
+    await card.getByLabel('Tag key').fill('team');
+    await card.getByRole('radio', { name: 'By tag' }).check();
+    await poll(() => decodeURIComponent(new URL(page.url()).hash)).toContain('by=tag:team');
+    await page.getByRole('region', { name: /^Spend by tag team/ }).waitFor();
+    await poll(async () => (await cells('search'))[0]).toBe('2');
+    expect([(await cells('ads'))[0], (await cells('none'))[0]]).toEqual(['1', '1']);
+    await card.getByRole('radio', { name: 'By key' }).check();
+    await poll(async () => (await cells(other.key_id))[0]).toBe('4');
+
+    // The Spend page stacks by user: this tenant's two users, and every other call with none.
+    await open('spend?stack_by=user');
+    const stacked = async () => (await charts()).find((c) => c.label === 'Spend in USD per hour, stacked by user');
+    await poll(async () => (await stacked())?.series).toBe(3);
+    const day = await admin<{ cost_usd: number }>('/analytics/summary');
+    expect((await stacked())!.total).toBeCloseTo(day.cost_usd, 9);
+    expect(await page.getByRole('group', { name: 'Stack by' }).getByRole('radio', { name: 'By user' }).isChecked()).toBe(true);
+
+    // The request log shows each call's user and tags, and filters by them.
+    await open(`requests?tenant=${other.id}`);
+    const rows = page.locator('tr[data-request-id]');
+    await poll(() => rows.count()).toBe(4);
+    const headers = await page.getByRole('columnheader').allTextContents();
+    const column = async (name: string) => (await rows.locator(`td:nth-child(${headers.indexOf(name) + 1})`).allTextContents()).sort();
+    expect(await column('User')).toEqual(['alice', 'alice', 'bob', '–']);
+    expect(await column('Tags')).toEqual(['feature=rag, team=ads', 'team=search', 'team=search', '–']);
+    await page.getByLabel('User').fill('alice');
+    await page.getByLabel('User').press('Enter');
+    await poll(() => rows.count()).toBe(2);
+    await page.getByLabel('Tag').fill('team=search');
+    await page.getByLabel('Tag').press('Enter');
+    await poll(() => rows.count()).toBe(1);
+    expect(decodeURIComponent(new URL(page.url()).hash)).toMatch(/user=alice.*tag=team=search|tag=team=search.*user=alice/);
+  });
+
   it("shows spend per tenant, draws this month's spend, and downloads the month's finance CSV", async () => {
     const now = new Date();
     const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
