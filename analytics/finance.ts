@@ -4,7 +4,7 @@
  * forecast from its recent run rate.
  */
 import type { Scope } from './aggregate';
-import { compareGroupKeys, dimensionOf, groupKeyOf, queryPoints, type PointRow } from './aggregate-query';
+import { compareGroupKeys, dimensionOf, groupKeyOf, queryPoints, type Dimension, type PointRow } from './aggregate-query';
 import { DAY_MS } from './segments';
 import type { GroupBy, Spend } from './types';
 
@@ -43,9 +43,9 @@ function groupColumns(groupBy: GroupBy | undefined): Array<[string, (r: PointRow
  * (one column named like it: `user`, `key`, `tag:team`; empty for calls with no user or no such tag).
  */
 export async function spendCsv(db: D1Database, scope: Scope, groupBy?: GroupBy): Promise<string> {
-  const dimensions = groupBy === undefined ? (['tenant_id', 'model', 'endpoint'] as const) : (['tenant_id', dimensionOf(groupBy)] as const);
+  const dimensions: Dimension[] = groupBy === undefined ? ['tenant_id', 'model', 'endpoint'] : ['tenant_id', dimensionOf(groupBy)];
   const [rows, tenants] = await Promise.all([
-    queryPoints(db, scope, 'day', [...dimensions], { percentiles: false }),
+    queryPoints(db, scope, 'day', dimensions, { percentiles: false }),
     db.prepare('SELECT id, name FROM tenants').all<{ id: string; name: string }>(),
   ]);
   const names = new Map(tenants.results.map((t) => [t.id, t.name]));

@@ -357,15 +357,11 @@ admin.openapi(
     const scope = scopeOf(q);
     const groupBy = q.group_by;
     // Users, keys, tags and their filters are D1's alone: exact, where Analytics Engine samples.
-    const ae = q.user === undefined && q.tag === undefined && isDimensionGroupBy(groupBy) ? analyticsEngineConfig(c.env) : null;
-    c.header('x-analytics-source', ae ? 'analytics-engine' : 'd1');
+    const ae = q.user === undefined && q.tag === undefined ? analyticsEngineConfig(c.env) : null;
+    const fromAe = ae !== null && isDimensionGroupBy(groupBy);
+    c.header('x-analytics-source', fromAe ? 'analytics-engine' : 'd1');
     try {
-      return c.json(
-        ae && isDimensionGroupBy(groupBy)
-          ? await timeseriesFromAnalyticsEngine(ae, scope, q.interval, groupBy)
-          : await timeseries(c.env.DB, scope, q.interval, groupBy),
-        200,
-      );
+      return c.json(fromAe ? await timeseriesFromAnalyticsEngine(ae, scope, q.interval, groupBy) : await timeseries(c.env.DB, scope, q.interval, groupBy), 200);
     } catch (error) {
       if (error instanceof RangeError) throw invalidRequest(error.message, 'interval', 'too_many_points');
       throw error;

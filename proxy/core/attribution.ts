@@ -14,7 +14,7 @@
 import { invalidRequest } from './errors';
 
 export const MAX_USER_CHARS = 64;
-export const MAX_TAGS = 10;
+const MAX_TAGS = 10;
 export const MAX_TAG_KEY_CHARS = 32;
 export const MAX_TAG_VALUE_CHARS = 64;
 export const TAG_KEY_PATTERN = new RegExp(`^[a-z0-9_.-]{1,${MAX_TAG_KEY_CHARS}}$`);

@@ -37,6 +37,7 @@ interface Row {
   cached_tokens: number;
   cache_write_tokens: number;
   cost_nano: number;
+  user: string | null;
 }
 
 /** What each plain call told the client, by request id, to compare with its log row. */
@@ -444,6 +445,8 @@ describe('a recorded Claude Code request', () => {
       cache_write_tokens: finals[0].usage.cache_creation_input_tokens,
     });
     expect(read).toMatchObject({ endpoint: 'messages', status: 200, stream: true, cached_tokens: finals[1].usage.cache_read_input_tokens });
+    // Its end user: Claude Code's account id, not the session.
+    expect([write.user, read.user]).toEqual(['5b0e6c1e-8a1f-4c1d-9f2e-3a4b5c6d7e8f', '5b0e6c1e-8a1f-4c1d-9f2e-3a4b5c6d7e8f']);
     // Priced as the model the snapshot pins, the write at the 1-hour rate.
     const price = BUILT_IN_MODELS.find((m) => m.id === 'anthropic/claude-sonnet-4-5')!;
     const priced = (row: Row, cacheWrite1hTokens: number) =>
