@@ -34,6 +34,18 @@ export function RequestsPage({ route, range }: PageProps) {
   // filters, then a pick straight after) must not be undone.
   const setFilter = (key: (typeof FILTERS)[number], value: string) =>
     navigate('requests', { ...filtersOf(parseRoute(location.hash).params), range, [key]: value || undefined });
+  /** A filter typed as text, set when the field is left. */
+  const textFilter = (key: 'model' | 'user' | 'tag', label: string, placeholder: string) => (
+    <div class="field">
+      <label for={`filter-${key}`}>{label}</label>
+      <input
+        id={`filter-${key}`}
+        placeholder={placeholder}
+        value={filters[key] ?? ''}
+        onChange={(e) => setFilter(key, (e.target as HTMLInputElement).value.trim())}
+      />
+    </div>
+  );
   // Cursors are base64 without padding, so '.' cannot occur in one.
   const goToPage = (cursors: string[]) => navigate('requests', { ...filters, range, cursor: cursors.join('.') || undefined });
 
@@ -53,15 +65,7 @@ export function RequestsPage({ route, range }: PageProps) {
             {filters.tenant && !tenants.data?.data.some((t) => t.id === filters.tenant) && <option value={filters.tenant}>{filters.tenant}</option>}
           </select>
         </div>
-        <div class="field">
-          <label for="filter-model">Model</label>
-          <input
-            id="filter-model"
-            placeholder="e.g. mock/mock-mini"
-            value={filters.model ?? ''}
-            onChange={(e) => setFilter('model', (e.target as HTMLInputElement).value.trim())}
-          />
-        </div>
+        {textFilter('model', 'Model', 'e.g. mock/mock-mini')}
         <div class="field">
           <label for="filter-endpoint">Endpoint</label>
           <select id="filter-endpoint" value={filters.endpoint ?? ''} onChange={(e) => setFilter('endpoint', (e.target as HTMLSelectElement).value)}>
@@ -73,24 +77,8 @@ export function RequestsPage({ route, range }: PageProps) {
             ))}
           </select>
         </div>
-        <div class="field">
-          <label for="filter-user">User</label>
-          <input
-            id="filter-user"
-            placeholder="x-proxy-user or the body's user"
-            value={filters.user ?? ''}
-            onChange={(e) => setFilter('user', (e.target as HTMLInputElement).value.trim())}
-          />
-        </div>
-        <div class="field">
-          <label for="filter-tag">Tag</label>
-          <input
-            id="filter-tag"
-            placeholder="e.g. team=search"
-            value={filters.tag ?? ''}
-            onChange={(e) => setFilter('tag', (e.target as HTMLInputElement).value.trim())}
-          />
-        </div>
+        {textFilter('user', 'User', "x-proxy-user or the body's user")}
+        {textFilter('tag', 'Tag', 'e.g. team=search')}
         <div class="field">
           <label for="filter-status">Status</label>
           <select id="filter-status" value={filters.status ?? ''} onChange={(e) => setFilter('status', (e.target as HTMLSelectElement).value)}>
