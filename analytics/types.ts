@@ -87,4 +87,8 @@ export interface StoredRequestRow {
   attempts: number;
   /** The id under which the upstream keeps the answer (a stored native Responses response), else null. */
   response_id: string | null;
+  /** The service tier the upstream reports serving the call at, which set its rates (null before migration 0014). */
+  service_tier: string | null;
+  /** The one region the call was processed in (data residency), which costs an uplift; null: anywhere (and before migration 0022). */
+  region: string | null;
 }

@@ -20,6 +20,12 @@ export interface Usage {
   reasoningTokens?: number;
   /** The service tier the upstream says it served the call at (`default`, `priority`, `flex`...), which sets its rates; absent: standard. */
   serviceTier?: string;
+  /**
+   * The one region the call was processed in under data-residency rules (Anthropic's
+   * `usage.inference_geo` when not `global`; an OpenAI data-residency endpoint), which costs the
+   * model's regional uplift; absent: processed wherever the provider chose.
+   */
+  region?: string;
 }
 
 export const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
@@ -51,6 +57,11 @@ export function fromOpenAIUsage(usage: unknown): Usage {
 /** The service tier an answer names (OpenAI's top-level `service_tier`, Anthropic's `usage.service_tier`), if it is a plain word. */
 export function serviceTierOf(value: unknown): { serviceTier?: string } {
   return typeof value === 'string' && /^[a-z_]{1,32}$/.test(value) ? { serviceTier: value } : {};
+}
+
+/** The single region an answer says it was processed in (Anthropic's `usage.inference_geo`), if a plain word other than `global`. */
+export function regionOf(value: unknown): { region?: string } {
+  return typeof value === 'string' && value !== 'global' && /^[a-z][a-z0-9_-]{0,31}$/.test(value) ? { region: value } : {};
 }
 
 /** Usage back to OpenAI's wire shape, as the proxy reports it to clients. */

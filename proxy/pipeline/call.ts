@@ -8,7 +8,8 @@ import { clientClosed, ProxyError } from '../core/errors';
 import type { Attempt, FailedAttempt } from '../routing/failover';
 import type { AppContext, AppEnv, CallInfo } from '../http/context';
 import type { ResolvedModel } from '../routing/models';
-import { costNano, nanoToUsd, priceForTier } from '../pricing/catalog';
+import { costNano, nanoToUsd } from '../pricing/catalog';
+import { PROVIDERS } from '../providers';
 import { writeRequestLog } from '../request-log/writer';
 import { ZERO_USAGE, type Usage } from '../core/usage';
 import type { CacheStatus, RequestRecord } from '../core/request-record';
@@ -40,9 +41,14 @@ function storedContent(call: CallInfo, responseText: string | null | undefined):
   };
 }
 
-/** A call's cost: its usage at its model's prices, those of the service tier the upstream says it served it at. */
-export const costOfCall = (usage: Usage, resolved: ResolvedModel | null) =>
-  resolved?.price ? costNano(usage, priceForTier(resolved.price, usage.serviceTier)) : 0;
+/** A call's cost: its usage at its model's prices (those of its context length, its service tier and its region). */
+export const costOfCall = (usage: Usage, resolved: ResolvedModel | null) => (resolved?.price ? costNano(usage, resolved.price) : 0);
+
+/** The usage with the region of a provider whose every call is processed in one (an OpenAI data-residency endpoint). */
+function withDeploymentRegion(usage: Usage, resolved: ResolvedModel | null, env: AppContext['env']): Usage {
+  const region = resolved && !usage.region ? PROVIDERS[resolved.provider].dataResidencyRegion?.(env) : undefined;
+  return region ? { ...usage, region } : usage;
+}
 
 export function callRecord(c: AppContext, result: CallResult): RequestRecord {
   const call = c.get('call');
@@ -50,7 +56,9 @@ export function callRecord(c: AppContext, result: CallResult): RequestRecord {
   const resolved = call.resolved;
   // Attempts that timed out were billed their prompt upstream: the row counts them, as an estimate.
   const timedOut = call.timedOutPromptTokens;
-  const usage = timedOut > 0 ? { ...(result.usage ?? ZERO_USAGE), promptTokens: (result.usage?.promptTokens ?? 0) + timedOut } : (result.usage ?? ZERO_USAGE);
+  const reported =
+    timedOut > 0 ? { ...(result.usage ?? ZERO_USAGE), promptTokens: (result.usage?.promptTokens ?? 0) + timedOut } : (result.usage ?? ZERO_USAGE);
+  const usage = withDeploymentRegion(reported, resolved, c.env);
   const cost = costOfCall(usage, resolved);
   // A response-cache hit costs nothing; what it would have cost is what it saved.
   const hit = result.cache === 'HIT';

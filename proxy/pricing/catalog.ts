@@ -7,12 +7,17 @@
  * the most recent consistent third-party figure (said so at the group). PRICES_AS_OF is the
  * newest of those dates. Override any entry at run time with PUT /admin/prices/{model}.
  *
- * What the table does not model: long-context surcharges (OpenAI GPT-5.4 and newer bill a whole
- * request with more than 272K input tokens at 2x input and cache rates and 1.5x output; Claude
- * Haiku 5.5 bills a prompt over 100K tokens at 5x), regional-processing uplifts (10% on OpenAI's
- * data-residency endpoints and Anthropic's `inference_geo: "us"`), OpenAI's 12-hour cache writes,
- * and Anthropic's fast mode (reported apart from the service tier). Those calls are priced at the
- * short-context standard rates below.
+ * Besides the rates of each row, the table models (see "Long context" and "Regional processing"
+ * below): long-context pricing, where a request whose input is over a threshold is billed whole
+ * at higher rates (OpenAI's 1.05M-window models from GPT-5.4 on, Claude Haiku 5.5, Claude Sonnet 4
+ * and 4.5 with the 1M-context beta), and the 10% uplift on a call processed in one region
+ * (Anthropic's `inference_geo: "us"`, OpenAI's data-residency endpoints, on the models that
+ * charge it).
+ *
+ * What the table does not model: OpenAI's 12-hour cache writes (billed as 30-minute ones), and
+ * Anthropic's fast mode (reported apart from the service tier; billed at the standard rates). An
+ * OpenAI data-residency endpoint reached through a base URL that hides its host (a gateway) is
+ * not recognised, so its calls carry no uplift: price such models with an override.
  */
 import type { ProviderName } from '../providers/names';
 import type { Usage } from '../core/usage';
@@ -37,9 +42,25 @@ export interface TieredPrice extends Price {
   service_tiers?: Partial<Record<ServiceTier, Price>>;
 }
 
+/**
+ * The rates of a request whose input is over a threshold: every bucket of the whole request
+ * (input, cache reads and writes, output) is billed at them, not only the tokens past the line.
+ */
+export interface LongContextPrice extends TieredPrice {
+  /** The threshold: a request with more input tokens than this, cache reads and writes included. */
+  above_input_tokens: number;
+}
+
+/** A model's whole price: its standard and tier rates, its long-context rates, its regional uplift. */
+export interface ModelPrice extends TieredPrice {
+  long_context?: LongContextPrice;
+  /** Percent added to every rate of a call processed in one region (data residency); absent: none. */
+  regional_uplift_percent?: number;
+}
+
 export type Tier = 'cheap' | 'expensive';
 
-export interface CatalogModel extends TieredPrice {
+export interface CatalogModel extends ModelPrice {
   /** `provider/model`, the name the proxy reports in x-proxy-model and the logs. */
   id: string;
   provider: ProviderName;
@@ -259,17 +280,114 @@ const OPENAI_PRIORITY_2X = new Set([
  */
 const OPENAI_ULTRAFAST: Record<string, number> = { 'gpt-6-astra': 6, 'gpt-6.1-sol': 6, 'gpt-6.2-sol': 3 };
 
-/** Every rate of `price` times `factor`, kept to whole pico-USD per token. */
-function scaled(price: Price, factor: number): Price {
-  const times = (usdPerMtok: number) => Math.round(usdPerMtok * 1e6 * factor) / 1e6;
+/**
+ * Every input rate of `price` (input, cache reads and writes) times `factor` and its output rate
+ * times `outputFactor`, kept to whole pico-USD per token.
+ */
+function scaled(price: Price, factor: number, outputFactor = factor): Price {
+  const times = (usdPerMtok: number, by = factor) => Math.round(usdPerMtok * 1e6 * by) / 1e6;
   return {
     input_per_mtok: times(price.input_per_mtok),
-    output_per_mtok: times(price.output_per_mtok),
+    output_per_mtok: times(price.output_per_mtok, outputFactor),
     ...(price.cached_input_per_mtok === undefined ? {} : { cached_input_per_mtok: times(price.cached_input_per_mtok) }),
     ...(price.cache_write_per_mtok === undefined ? {} : { cache_write_per_mtok: times(price.cache_write_per_mtok) }),
     ...(price.cache_write_1h_per_mtok === undefined ? {} : { cache_write_1h_per_mtok: times(price.cache_write_1h_per_mtok) }),
   };
 }
+
+// ---- Long context --------------------------------------------------------------------------
+
+/**
+ * Long-context pricing per model: [threshold in input tokens, factor on the input rates (input,
+ * cache reads, cache writes), factor on output]. A request with more input tokens than the
+ * threshold, counting cache reads and writes, is billed whole at the scaled rates.
+ * - OpenAI, the models with a 1.05M-token window (GPT-5.4 and 5.5 with their pro models, GPT-5.6
+ *   and the GPT-6 family; not GPT-5.4 mini and nano, 400K windows): over 272K input tokens, 2x
+ *   input and cache rates and 1.5x output for the full request, at Standard, Batch and Flex
+ *   alike (https://developers.openai.com/api/docs/models/gpt-6.2-sol and gpt-5.6-luna, 2026-11;
+ *   the pricing page as quoted by tokencost.app and benchr.org for GPT-5.5, and by LiteLLM
+ *   discussion #39633 for GPT-6 Astra, 2026-09-05). The pro models' rule is third-party (APIYI's
+ *   GPT-5.5 Pro tiers, 2026-07-31).
+ * - Anthropic: Claude Haiku 5.5 bills prompts over 100K tokens at 5x every rate
+ *   (https://platform.claude.com/docs/en/models/haiku-5-5/overview, 2026-10-24; cache reads and
+ *   writes count towards the threshold, as PromptFuel v1.0.23 notes). Claude Sonnet 4 and 4.5
+ *   with the 1M-context beta bill requests over 200K input tokens at $6 input and $22.50 output
+ *   (2x and 1.5x), the cache multipliers stacking (Anthropic's pricing page as archived in 2025,
+ *   eonsr.com's explainer). Opus 4.6, Sonnet 4.6 and every later model serve their whole 1M
+ *   window at the standard rates (since 2026-03-13, agentmastered.com).
+ *
+ * The service tiers scale the same way: Batch and Flex are half the long-context rates, and
+ * OpenAI's Fast mode "costs twice the Standard rate for the same context length" (GPT-6.2 Sol's
+ * page). For the models whose Fast rates are a table of their own (GPT-5.5, GPT-5.4) and for
+ * Ultrafast, no long-context rate is published: the same factors are assumed on top of them.
+ */
+const LONG_CONTEXT: Record<string, [aboveInputTokens: number, inputFactor: number, outputFactor: number]> = Object.fromEntries([
+  ...[
+    'openai/gpt-6.2-astra',
+    'openai/gpt-6.2-sol',
+    'openai/gpt-6.1-terra',
+    'openai/gpt-6.1-sol',
+    'openai/gpt-6-sol',
+    'openai/gpt-6-luna',
+    'openai/gpt-6-astra',
+    'openai/gpt-5.6-sol',
+    'openai/gpt-5.6-terra',
+    'openai/gpt-5.6-luna',
+    'openai/gpt-5.5',
+    'openai/gpt-5.4',
+    'openai/gpt-5.5-pro',
+    'openai/gpt-5.4-pro',
+  ].map((id) => [id, [272_000, 2, 1.5]]),
+  ['anthropic/claude-haiku-5-5', [100_000, 5, 5]],
+  ['anthropic/claude-sonnet-4-5', [200_000, 2, 1.5]],
+  ['anthropic/claude-sonnet-4', [200_000, 2, 1.5]],
+]);
+
+/** A model's long-context rates, its service tiers' included, from its standard and tier rates. */
+function longContextOf(id: string, standard: Price, serviceTiers: TieredPrice['service_tiers']): LongContextPrice | undefined {
+  const rule = LONG_CONTEXT[id];
+  if (!rule) return undefined;
+  const [aboveInputTokens, inputFactor, outputFactor] = rule;
+  const tiers = Object.entries(serviceTiers ?? {}).map(([tier, price]) => [tier, scaled(price, inputFactor, outputFactor)]);
+  return {
+    above_input_tokens: aboveInputTokens,
+    ...scaled(standard, inputFactor, outputFactor),
+    ...(tiers.length > 0 ? { service_tiers: Object.fromEntries(tiers) } : {}),
+  };
+}
+
+// ---- Regional processing ------------------------------------------------------------------
+
+/**
+ * Models that cost 10% more on every rate when a call is processed in one region:
+ * - OpenAI's data-residency endpoints (us., eu., au., in., jp.api.openai.com...) charge it "for
+ *   models released on or after March 5, 2026" (https://developers.openai.com/api/docs/guides/data-residency,
+ *   and GPT-5.4 nano's model page, 2026-11): GPT-5.4 (released that day) and every later one.
+ * - Anthropic: `inference_geo: "us"` costs 1.1x on Opus 4.6, Sonnet 4.6 and every later model
+ *   (the parameter is refused on older ones): https://platform.claude.com/docs/en/build-with-claude/data-residency,
+ *   https://docs.aws.amazon.com/claude-platform/latest/userguide/data-residency.html and
+ *   tokenmix.ai's reading of the pricing page, 2026-04-30.
+ */
+const REGIONAL_UPLIFT_PERCENT = 10;
+const REGIONAL_UPLIFT_MODELS = new Set([
+  ...Object.keys(LONG_CONTEXT).filter((id) => id.startsWith('openai/')),
+  'openai/gpt-5.4-mini',
+  'openai/gpt-5.4-nano',
+  'anthropic/claude-fable-5-2',
+  'anthropic/claude-fable-5-1',
+  'anthropic/claude-fable-5',
+  'anthropic/claude-opus-5-5',
+  'anthropic/claude-opus-5',
+  'anthropic/claude-opus-4-8',
+  'anthropic/claude-opus-4-7',
+  'anthropic/claude-opus-4-6',
+  'anthropic/claude-sonnet-5-5',
+  'anthropic/claude-sonnet-5',
+  'anthropic/claude-sonnet-4-6',
+  'anthropic/claude-haiku-5-5',
+]);
+
+// ---- Service tiers, continued ---------------------------------------------------------------
 
 /**
  * The published rates of a model's other service tiers.
@@ -314,7 +432,19 @@ function toModel(kind: CatalogModel['kind']) {
       ...(cacheWrite1h === undefined ? {} : { cache_write_1h_per_mtok: cacheWrite1h }),
     };
     const serviceTiers = serviceTiersOf(provider, kind, model, standard);
-    return { id, provider, model, tier, kind, as_of: asOf, ...standard, ...(serviceTiers ? { service_tiers: serviceTiers } : {}) };
+    const longContext = longContextOf(id, standard, serviceTiers);
+    return {
+      id,
+      provider,
+      model,
+      tier,
+      kind,
+      as_of: asOf,
+      ...standard,
+      ...(serviceTiers ? { service_tiers: serviceTiers } : {}),
+      ...(longContext ? { long_context: longContext } : {}),
+      ...(REGIONAL_UPLIFT_MODELS.has(id) ? { regional_uplift_percent: REGIONAL_UPLIFT_PERCENT } : {}),
+    };
   };
 }
 
@@ -340,31 +470,49 @@ const TIER_NAMES = new Map<string, ServiceTier>([
  * published rates for (Anthropic's Priority Tier).
  *
  * A price set through the admin API (PUT /admin/prices/{model}) has no tier rates, so its rates
- * apply to every tier: an override replaces a built-in model's tier rates too.
+ * apply to every tier: an override replaces a built-in model's tier rates too (and its
+ * long-context rates and regional uplift, see priceForCall).
  */
 export function priceForTier(price: TieredPrice, tier: string | null | undefined): Price {
   const name = tier ? TIER_NAMES.get(tier.toLowerCase()) : undefined;
   return (name && price.service_tiers?.[name]) || price;
 }
 
+/**
+ * The rates a call is billed at: the long-context ones when its input (cache reads and writes
+ * included) is over the model's threshold, then those of the service tier it was served at.
+ * An override (PUT /admin/prices/{model}) is flat: its rates apply at every context length.
+ */
+export function priceForCall(price: ModelPrice, usage: Pick<Usage, 'promptTokens' | 'serviceTier'>): Price {
+  const longContext = price.long_context && usage.promptTokens > price.long_context.above_input_tokens ? price.long_context : undefined;
+  return priceForTier(longContext ?? price, usage.serviceTier);
+}
+
 /** USD per million tokens -> pico-USD per token, an integer for any price with <= 6 decimals. */
-const picoPerToken = (usdPerMtok: number) => Math.round(usdPerMtok * 1e6);
+const picoPerToken = (usdPerMtok: number) => BigInt(Math.round(usdPerMtok * 1e6));
 
 /**
- * Cost of one call in nano-USD. Each bucket of input is priced at its own rate:
- * uncached input, cache reads and cache writes are disjoint parts of promptTokens.
+ * Cost of one call in nano-USD, at the rates priceForCall picks. Each bucket of input is priced
+ * at its own rate: uncached input, cache reads and cache writes are disjoint parts of
+ * promptTokens. A call processed in one region (`usage.region`) adds the model's regional
+ * uplift to every bucket. The sum is kept in integer pico-USD (BigInt: an uplift's hundredths
+ * would outgrow a double's exact integers) and rounded once, to the nearest nano-USD.
  */
-export function costNano(usage: Usage, price: Price): number {
+export function costNano(usage: Usage, price: ModelPrice): number {
+  const rates = priceForCall(price, usage);
   const uncached = Math.max(0, usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens);
   const writes1h = Math.min(usage.cacheWrite1hTokens ?? 0, usage.cacheWriteTokens);
-  const cacheWrite = price.cache_write_per_mtok ?? price.input_per_mtok;
+  const cacheWrite = rates.cache_write_per_mtok ?? rates.input_per_mtok;
   const pico =
-    uncached * picoPerToken(price.input_per_mtok) +
-    usage.cachedTokens * picoPerToken(price.cached_input_per_mtok ?? price.input_per_mtok) +
-    (usage.cacheWriteTokens - writes1h) * picoPerToken(cacheWrite) +
-    writes1h * picoPerToken(price.cache_write_1h_per_mtok ?? cacheWrite) +
-    usage.completionTokens * picoPerToken(price.output_per_mtok);
-  return Math.round(pico / 1000);
+    BigInt(uncached) * picoPerToken(rates.input_per_mtok) +
+    BigInt(usage.cachedTokens) * picoPerToken(rates.cached_input_per_mtok ?? rates.input_per_mtok) +
+    BigInt(usage.cacheWriteTokens - writes1h) * picoPerToken(cacheWrite) +
+    BigInt(writes1h) * picoPerToken(rates.cache_write_1h_per_mtok ?? cacheWrite) +
+    BigInt(usage.completionTokens) * picoPerToken(rates.output_per_mtok);
+  const percent = 100n + BigInt(usage.region ? (price.regional_uplift_percent ?? 0) : 0);
+  // pico * percent / 100 is the uplifted pico-USD; / 1000 more is nano-USD, rounded half up.
+  const divisor = 100_000n;
+  return Number((pico * percent + divisor / 2n) / divisor);
 }
 
 export const nanoToUsd = (nano: number) => nano / 1e9;

@@ -172,6 +172,8 @@ export interface Provider {
   stored?(call: StoredObjectCall): Promise<string>;
   /** Why this provider cannot serve calls under this configuration, or null when it can. */
   unavailableReason(env: Env): string | null;
+  /** The one region every call is processed in under this configuration (a data-residency endpoint), if any. */
+  dataResidencyRegion?(env: Env): string | undefined;
   /**
    * Failures are thrown as ProxyError (see upstream.ts for the status mapping). A failure
    * after a stream has started is thrown by the `parts` reader's read() instead.

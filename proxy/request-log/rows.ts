@@ -39,6 +39,7 @@ const REQUEST_COLUMNS: Array<[string, (r: RequestRecord) => unknown]> = [
   ['cache_write_1h_tokens', (r) => r.usage.cacheWrite1hTokens ?? 0],
   ['reasoning_tokens', (r) => r.usage.reasoningTokens ?? 0],
   ['service_tier', (r) => r.usage.serviceTier ?? null],
+  ['region', (r) => r.usage.region ?? null],
   ['unpriced', (r) => (r.unpriced ? 1 : 0)],
   ['usage_estimated', (r) => (r.usageEstimated ? 1 : 0)],
   ['cost_nano', (r) => r.costNano],

@@ -6,7 +6,7 @@
  */
 import type { Env } from '../core/env';
 import { invalidRequest, modelNotFound } from '../core/errors';
-import { BUILT_IN_MODELS, type CatalogModel, type Price, type Tier } from '../pricing/catalog';
+import { BUILT_IN_MODELS, type CatalogModel, type ModelPrice, type Tier } from '../pricing/catalog';
 import { isProviderName, PROVIDERS } from '../providers';
 import type { ProviderName } from '../providers/types';
 
@@ -22,7 +22,7 @@ export interface ResolvedModel {
   /** Why this model: `model` (asked by name) or `alias:<tier>`. */
   reason: string;
   /** Null for a model outside the price table: it is served and logged at zero cost. */
-  price: Price | null;
+  price: ModelPrice | null;
 }
 
 const byId = new Map(BUILT_IN_MODELS.map((m) => [m.id, m]));

@@ -161,6 +161,10 @@
  *                                  index is "__proto__" and an event that is not JSON.
  *   - `upstream:sse-comment`      OpenAI streams (chat and Responses): an SSE comment (`: keep-alive`) after the
  *                                  first event, as some OpenAI-compatible servers send.
+ *   - `upstream:inference-geo=G`  Anthropic: usage says `inference_geo: "G"` (plain answers, and
+ *                                  message_start's usage in streams), as a request for US-only
+ *                                  inference (`us`, billed 1.1x) is answered. Without it, usage
+ *                                  has no inference_geo.
  *
  * Auth: requests without a key are accepted (like a local OpenAI-compatible server); a key
  * starting with `sk-invalid` (OpenAI `Authorization: Bearer`, Anthropic `x-api-key`) gets a
@@ -239,6 +243,7 @@ interface Markers {
   sseComment: boolean;
   cut: boolean;
   cache?: 'read' | 'write' | 'none';
+  inferenceGeo?: string;
 }
 
 /** How many requests each `upstream:first=ID:…` marker has seen. */
@@ -264,6 +269,7 @@ function markers(raw: string, model: unknown): Markers {
   const cache = /upstream:cache=(read|write|none)/.exec(text);
   const truncateStream = /upstream:truncate-stream=(\d+)/.exec(text);
   const resetStream = /upstream:reset-stream=(\d+)/.exec(text);
+  const inferenceGeo = /upstream:inference-geo=([a-z]+)/.exec(text);
   return {
     status: status ? Number(status[1]) : undefined,
     retryAfter: retryAfter?.[1],
@@ -279,6 +285,7 @@ function markers(raw: string, model: unknown): Markers {
     sseComment: text.includes('upstream:sse-comment'),
     cut: text.includes('upstream:cut'),
     cache: cache ? (cache[1] as Markers['cache']) : undefined,
+    inferenceGeo: inferenceGeo?.[1],
   };
 }
 
@@ -1063,7 +1070,7 @@ async function anthropicMessages(r: Responder, body: any, cacheState: CacheState
     outputTokens = words(t.text).length;
   }
 
-  const usageStart: Record<string, unknown> = { input_tokens: inputTokens };
+  const usageStart: Record<string, unknown> = { input_tokens: inputTokens, ...(r.m.inferenceGeo ? { inference_geo: r.m.inferenceGeo } : {}) };
   if (hasCacheControl) {
     usageStart.cache_creation_input_tokens = cacheWrite;
     usageStart.cache_read_input_tokens = cacheRead;

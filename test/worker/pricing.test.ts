@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_MODELS, PRICES_AS_OF, SERVICE_TIERS, costNano, priceForTier, type Price } from '../../proxy/pricing/catalog';
+import { BUILT_IN_MODELS, PRICES_AS_OF, SERVICE_TIERS, costNano, priceForCall, priceForTier, type Price } from '../../proxy/pricing/catalog';
+import { dataResidencyRegion } from '../../proxy/providers/openai';
 import type { Env } from '../../proxy/core/env';
-import { fromOpenAIUsage, toOpenAIUsage } from '../../proxy/core/usage';
+import { fromOpenAIUsage, toOpenAIUsage, type Usage } from '../../proxy/core/usage';
 import { fromResponsesUsage, toResponsesUsage } from '../../proxy/providers/openai/responses';
 import { fromAnthropicUsage } from '../../proxy/providers/anthropic/translate';
 import { resolveModel, tiersFor } from '../../proxy/routing/models';
@@ -164,7 +165,8 @@ describe('the built-in table', () => {
         (r): r is number => r !== undefined,
       );
     for (const m of BUILT_IN_MODELS) {
-      const prices = [m, ...Object.values(m.service_tiers ?? {})];
+      const long = m.long_context;
+      const prices = [m, ...Object.values(m.service_tiers ?? {}), ...(long ? [long, ...Object.values(long.service_tiers ?? {})] : [])];
       for (const rate of prices.flatMap(rates)) {
         expect(rate, m.id).toBeGreaterThanOrEqual(0);
         expect(Math.abs(rate * 1e6 - Math.round(rate * 1e6)), `${m.id}: ${rate}`).toBeLessThan(1e-6);
@@ -299,5 +301,125 @@ describe('service tiers', () => {
     expect((await ask('flex', { temperature: 0 })).call.response.headers.get('x-proxy-cache')).toBe('MISS');
     expect((await ask(undefined, { temperature: 0 })).call.response.headers.get('x-proxy-cache')).toBe('MISS');
     expect((await ask('flex', { temperature: 0 })).call.response.headers.get('x-proxy-cache')).toBe('HIT');
+  });
+});
+
+describe('long context', () => {
+  const usage = (promptTokens: number, extra: Partial<Usage> = {}): Usage => ({
+    promptTokens,
+    completionTokens: 0,
+    cachedTokens: 0,
+    cacheWriteTokens: 0,
+    ...extra,
+  });
+
+  it('bills a GPT-5.4+ request over 272K input tokens whole at 2x input and cache rates and 1.5x output, every bucket', () => {
+    // gpt-5.6-sol: $5 input, $0.50 cached, $6.25 cache write, $30 output; long: $10, $1, $12.50, $45.
+    const long = usage(300_000, { cachedTokens: 100_000, cacheWriteTokens: 50_000, completionTokens: 2_000 });
+    expect(costNano(long, price('openai/gpt-5.6-sol'))).toBe((150_000 * 10_000_000 + 100_000 * 1_000_000 + 50_000 * 12_500_000 + 2_000 * 45_000_000) / 1000);
+    expect(costNano(long, price('openai/gpt-5.6-sol'))).toBe(2_315_000_000); // $2.315
+    // gpt-5.4: $2.50 input, $0.25 cached, $15 output; long: $5, $0.50, $22.50 (its cache writes default to input).
+    expect(costNano(usage(300_000, { cachedTokens: 200_000, completionTokens: 1_000 }), price('openai/gpt-5.4'))).toBe(622_500_000);
+  });
+
+  it('bills a request at or under the threshold at the standard rates', () => {
+    const standard = usage(100_000, { cachedTokens: 30_000, cacheWriteTokens: 10_000, completionTokens: 2_000 });
+    expect(costNano(standard, price('openai/gpt-5.6-sol'))).toBe((60_000 * 5_000_000 + 30_000 * 500_000 + 10_000 * 6_250_000 + 2_000 * 30_000_000) / 1000);
+    // The threshold counts every input token; 272,000 is still standard, 272,001 is long.
+    expect(costNano(usage(272_000), price('openai/gpt-5.4'))).toBe(272_000 * 2_500);
+    expect(costNano(usage(272_001), price('openai/gpt-5.4'))).toBe(272_001 * 5_000);
+    // GPT-5.4 mini (a 400K window) and older models have no long-context rates.
+    expect(costNano(usage(300_000), price('openai/gpt-5.4-mini'))).toBe(300_000 * 750);
+    expect(costNano(usage(300_000), price('openai/gpt-4.1'))).toBe(300_000 * 2_000);
+  });
+
+  it('scales the service tiers too: Flex and Batch are half the long rates, a 2x Fast mode twice them', () => {
+    const long = usage(300_000, { completionTokens: 10_000 });
+    // gpt-6.1-sol long: $4 input, $15 output; Fast: $8, $30.
+    expect(costNano(long, price('openai/gpt-6.1-sol'))).toBe(300_000 * 4_000 + 10_000 * 15_000);
+    expect(costNano({ ...long, serviceTier: 'fast' }, price('openai/gpt-6.1-sol'))).toBe(2 * (300_000 * 4_000 + 10_000 * 15_000));
+    expect(costNano({ ...long, serviceTier: 'flex' }, price('openai/gpt-6.1-sol'))).toBe((300_000 * 4_000 + 10_000 * 15_000) / 2);
+    expect(priceForCall(price('openai/gpt-6.1-sol'), { promptTokens: 300_000, serviceTier: 'batch' })).toMatchObject({
+      input_per_mtok: 2,
+      output_per_mtok: 7.5,
+    });
+  });
+
+  it('bills Claude Haiku 5.5 prompts over 100K tokens, cache reads and writes counted, at 5x every rate', () => {
+    const anthropic = fromAnthropicUsage({
+      input_tokens: 40_000,
+      output_tokens: 1_000,
+      cache_read_input_tokens: 50_000,
+      cache_creation_input_tokens: 20_000,
+      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 20_000 },
+    });
+    expect(anthropic.promptTokens).toBe(110_000);
+    // Long: $0.50 input, $0.05 cache reads, $1 1-hour writes, $2.50 output.
+    expect(costNano(anthropic, price('anthropic/claude-haiku-5-5'))).toBe((40_000 * 500_000 + 50_000 * 50_000 + 20_000 * 1_000_000 + 1_000 * 2_500_000) / 1000);
+    expect(costNano(usage(100_000, { completionTokens: 1_000 }), price('anthropic/claude-haiku-5-5'))).toBe(100_000 * 100 + 1_000 * 500);
+  });
+
+  it('bills Claude Sonnet 4.5 and 4 requests over 200K input tokens (the 1M-context beta) at $6 and $22.50, Batch halving them', () => {
+    const long = usage(250_000, { completionTokens: 2_000 });
+    for (const id of ['anthropic/claude-sonnet-4-5', 'anthropic/claude-sonnet-4']) {
+      expect(costNano(long, price(id)), id).toBe(1_545_000_000); // 0.25 * $6 + 0.002 * $22.50
+      expect(costNano({ ...long, serviceTier: 'batch' }, price(id)), id).toBe(772_500_000);
+    }
+    // Sonnet 4.6 serves its 1M window at the standard rates.
+    expect(costNano(long, price('anthropic/claude-sonnet-4-6'))).toBe(250_000 * 3_000 + 2_000 * 15_000);
+  });
+});
+
+describe('regional processing', () => {
+  it('reads Anthropic usage.inference_geo: `us` is the call’s region, `global` none', () => {
+    expect(fromAnthropicUsage({ input_tokens: 10, output_tokens: 2, inference_geo: 'us' }).region).toBe('us');
+    expect(fromAnthropicUsage({ input_tokens: 10, output_tokens: 2, inference_geo: 'global' })).not.toHaveProperty('region');
+    expect(fromAnthropicUsage({ input_tokens: 10, output_tokens: 2 })).not.toHaveProperty('region');
+  });
+
+  it('knows an OpenAI data-residency endpoint by its base URL', () => {
+    expect(dataResidencyRegion('https://eu.api.openai.com/v1')).toBe('eu');
+    expect(dataResidencyRegion('https://us.api.openai.com/v1')).toBe('us');
+    expect(dataResidencyRegion('https://api.openai.com/v1')).toBeUndefined();
+    expect(dataResidencyRegion('http://127.0.0.1:8787/v1')).toBeUndefined();
+  });
+
+  it('adds 10% to every bucket on the models that charge it, in integer arithmetic rounded once', () => {
+    const usage: Usage = { promptTokens: 1_234, completionTokens: 567, cachedTokens: 0, cacheWriteTokens: 0, region: 'us' };
+    // claude-opus-4-6: $5 input, $25 output; (1,234 * 5,000,000 + 567 * 25,000,000) pico * 1.1 = 22,379,500 nano.
+    expect(costNano(usage, price('anthropic/claude-opus-4-6'))).toBe(22_379_500);
+    expect(costNano({ ...usage, region: undefined }, price('anthropic/claude-opus-4-6'))).toBe(20_345_000);
+    // Older models charge no uplift (Anthropic refuses inference_geo on them; OpenAI's applies from GPT-5.4 on).
+    expect(costNano(usage, price('anthropic/claude-opus-4-5'))).toBe(20_345_000);
+    expect(costNano({ ...usage, region: 'eu' }, price('openai/gpt-4.1'))).toBe(costNano({ ...usage, region: undefined }, price('openai/gpt-4.1')));
+    // gpt-6-luna: 3 cache writes at $0.125 and 1 cache read at $0.01 are 385,000 pico; * 1.1 = 423.5 nano, rounded once to 424.
+    const small: Usage = { promptTokens: 4, completionTokens: 0, cachedTokens: 1, cacheWriteTokens: 3, region: 'eu' };
+    expect(costNano(small, price('openai/gpt-6-luna'))).toBe(424);
+  });
+
+  it('stacks on long context and stays exact beyond a double’s exact integers', () => {
+    // gpt-5.5-pro long: $60 input, $270 output. 920,000 * 60,000,000 + 100,000 * 270,000,000 = 8.22e13 pico;
+    // times 110 that is past 2^53, yet the cost is exactly 8.22e13 * 1.1 / 1000 nano-USD.
+    const usage: Usage = { promptTokens: 920_000, completionTokens: 100_000, cachedTokens: 0, cacheWriteTokens: 0, region: 'eu' };
+    expect(costNano(usage, price('openai/gpt-5.5-pro'))).toBe(90_420_000_000);
+  });
+
+  it('prices an Anthropic call the upstream ran US-only at 1.1x, end to end, plain and streamed', async () => {
+    const tenant = await createTestTenant();
+    for (const stream of [false, true]) {
+      const call = await postJson(
+        '/v1/chat/completions',
+        { model: 'anthropic/claude-opus-4-6', stream, messages: [{ role: 'user', content: `geo ${nonce()} upstream:inference-geo=us` }] },
+        { apiKey: tenant.apiKey, env: upstreamEnv() },
+      );
+      expect(call.response.status).toBe(200);
+      await call.response.text();
+      await call.settled();
+      const row = await loggedRow(call.response.headers.get('x-request-id'));
+      expect(row, `stream: ${stream}`).toMatchObject({ model: 'anthropic/claude-opus-4-6', region: 'us' });
+      const pico = BigInt(row!.prompt_tokens) * 5_000_000n + BigInt(row!.completion_tokens) * 25_000_000n;
+      expect(row!.cost_nano, `stream: ${stream}`).toBe(Number((pico * 110n + 50_000n) / 100_000n));
+      expect(Number.isInteger(row!.cost_nano)).toBe(true);
+    }
   });
 });

@@ -35,6 +35,7 @@ function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | undefined): Ant
   }
   if (from?.cache_creation) merged.cache_creation = { ...into.cache_creation, ...from.cache_creation };
   if (from?.service_tier) merged.service_tier = from.service_tier;
+  if (from?.inference_geo) merged.inference_geo = from.inference_geo;
   return merged;
 }
 

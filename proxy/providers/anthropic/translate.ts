@@ -5,7 +5,7 @@
  * out both cache buckets).
  */
 import { invalidRequest } from '../../core/errors';
-import { serviceTierOf, toOpenAIUsage, type Usage } from '../../core/usage';
+import { regionOf, serviceTierOf, toOpenAIUsage, type Usage } from '../../core/usage';
 import type { ChatMessage, ChatRequest } from '../types';
 import type {
   CacheControl,
@@ -197,7 +197,7 @@ export function toAnthropicRequest(body: ChatRequest, model: string): AnthropicR
 
 const tokens = (value: number | null | undefined) => (typeof value === 'number' && value > 0 ? value : 0);
 
-/** Anthropic usage to Usage: its input_tokens leave out both cache buckets, so they are added back. */
+/** Anthropic usage to Usage: its input_tokens leave out both cache buckets, so they are added back; a US-only `inference_geo` is the call's region. */
 export function fromAnthropicUsage(usage: AnthropicUsage | undefined): Usage {
   const cachedTokens = tokens(usage?.cache_read_input_tokens);
   const cacheWriteTokens = tokens(usage?.cache_creation_input_tokens);
@@ -209,6 +209,7 @@ export function fromAnthropicUsage(usage: AnthropicUsage | undefined): Usage {
     cacheWriteTokens,
     ...(cacheWrite1hTokens > 0 ? { cacheWrite1hTokens } : {}),
     ...serviceTierOf(usage?.service_tier),
+    ...regionOf(usage?.inference_geo),
   };
 }
 

@@ -65,6 +65,8 @@ export interface AnthropicUsage {
   cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
   /** standard, priority or batch. */
   service_tier?: string | null;
+  /** Where inference ran: `global`, or `us` for a request that asked for US-only inference (billed 1.1x). */
+  inference_geo?: string | null;
 }
 
 export interface AnthropicResponse {

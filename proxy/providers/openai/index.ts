@@ -69,6 +69,18 @@ export function promptCacheKeyField(body: ChatRequest, key: string | undefined, 
   return { prompt_cache_key: key };
 }
 
+/**
+ * The region of an OpenAI data-residency endpoint (`https://eu.api.openai.com/v1`: `eu`), where
+ * every call is processed and which newer models bill 10% more for; none for any other base URL.
+ */
+export function dataResidencyRegion(base: string): string | undefined {
+  try {
+    return /^([a-z]{2,8})\.api\.openai\.com$/.exec(new URL(base).hostname)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 /** A plain answer's body; a connection lost while reading it is a retryable 502, not the proxy's own failure. */
 async function bodyText(response: Response): Promise<string> {
   try {
@@ -183,6 +195,7 @@ export const openai: Provider = {
     const custom = baseUrl(env) !== DEFAULT_BASE_URL;
     return env.OPENAI_API_KEY || custom ? null : 'set OPENAI_API_KEY (or OPENAI_BASE_URL for an OpenAI-compatible server) to use openai/ models';
   },
+  dataResidencyRegion: (env) => dataResidencyRegion(baseUrl(env)),
 
   async chat(call: ChatCall): Promise<ChatResult> {
     const { env, signal, model, body } = call;
