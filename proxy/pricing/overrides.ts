@@ -4,7 +4,7 @@
  * change reaches every isolate within that time (at once in the isolate that made it).
  */
 import type { Env } from '../core/env';
-import { BUILT_IN_MODELS, PRICES_AS_OF, type CatalogModel, type Price } from './catalog';
+import { BUILT_IN_MODELS, PRICES_AS_OF, type CatalogModel, type ModelPrice, type Price } from './catalog';
 
 const OVERRIDES_TTL_MS = 30_000;
 
@@ -43,8 +43,11 @@ function toPrice(row: OverrideRow): Price {
   };
 }
 
-/** The price of `modelId` now: its override, else its built-in price, else null (unpriced). */
-export async function effectivePrice(env: Env, modelId: string, builtIn: Price | null): Promise<Price | null> {
+/**
+ * The price of `modelId` now: its override, else its built-in price, else null (unpriced). An
+ * override is flat: no tier or long-context rates, no regional uplift (see priceForCall).
+ */
+export async function effectivePrice(env: Env, modelId: string, builtIn: ModelPrice | null): Promise<ModelPrice | null> {
   const override = (await priceOverrides(env)).get(modelId);
   return override ? toPrice(override) : builtIn;
 }
@@ -70,28 +73,44 @@ export async function setPriceOverride(env: Env, model: string, price: Price): P
   cached = null;
 }
 
-export interface PriceEntry extends Required<Price> {
+/** A price with every cache rate spelled out (a missing one defaults as costNano defaults it). */
+type FullPrice = Required<Price>;
+
+export interface PriceEntry extends FullPrice {
   model: string;
   provider: string;
   kind: CatalogModel['kind'] | null;
   tier: CatalogModel['tier'] | null;
+  /** The rates of a whole request over `above_input_tokens` input tokens; null: one rate at any length. */
+  long_context: (FullPrice & { above_input_tokens: number }) | null;
+  /** Percent added to every rate of a call processed in one region (data residency). */
+  regional_uplift_percent: number;
   source: 'built-in' | 'override';
   as_of: string;
 }
 
-/** Every priced model: the built-in table with overrides applied, then override-only models. */
+const fullPrice = (price: Price): FullPrice => ({
+  input_per_mtok: price.input_per_mtok,
+  output_per_mtok: price.output_per_mtok,
+  cached_input_per_mtok: price.cached_input_per_mtok ?? price.input_per_mtok,
+  cache_write_per_mtok: price.cache_write_per_mtok ?? price.input_per_mtok,
+  cache_write_1h_per_mtok: price.cache_write_1h_per_mtok ?? price.cache_write_per_mtok ?? price.input_per_mtok,
+});
+
+/**
+ * Every priced model: the built-in table with overrides applied, then override-only models. An
+ * override is flat, so an overridden model shows no long-context rates and no regional uplift.
+ */
 export async function listPrices(env: Env): Promise<PriceEntry[]> {
   const overrides = await priceOverrides(env);
-  const entry = (model: string, price: Price, catalog: CatalogModel | undefined, override: OverrideRow | undefined): PriceEntry => ({
+  const entry = (model: string, price: ModelPrice, catalog: CatalogModel | undefined, override: OverrideRow | undefined): PriceEntry => ({
     model,
     provider: model.slice(0, model.indexOf('/')),
     kind: catalog?.kind ?? null,
     tier: catalog?.tier ?? null,
-    input_per_mtok: price.input_per_mtok,
-    output_per_mtok: price.output_per_mtok,
-    cached_input_per_mtok: price.cached_input_per_mtok ?? price.input_per_mtok,
-    cache_write_per_mtok: price.cache_write_per_mtok ?? price.input_per_mtok,
-    cache_write_1h_per_mtok: price.cache_write_1h_per_mtok ?? price.cache_write_per_mtok ?? price.input_per_mtok,
+    ...fullPrice(price),
+    long_context: price.long_context ? { above_input_tokens: price.long_context.above_input_tokens, ...fullPrice(price.long_context) } : null,
+    regional_uplift_percent: price.regional_uplift_percent ?? 0,
     source: override ? 'override' : 'built-in',
     as_of: override ? new Date(override.updated_at).toISOString() : (catalog?.as_of ?? PRICES_AS_OF),
   });

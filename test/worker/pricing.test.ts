@@ -423,3 +423,24 @@ describe('regional processing', () => {
     }
   });
 });
+
+describe('price overrides and long context', () => {
+  it('GET /admin/prices shows each model’s long-context rates and regional uplift; an override is flat and has neither', async () => {
+    const list = await callAdmin('/admin/prices');
+    const entries = ((await list.response.json()) as { data: Array<Record<string, unknown>> }).data;
+    expect(entries.find((e) => e.model === 'openai/gpt-5.4')).toMatchObject({
+      long_context: { above_input_tokens: 272_000, input_per_mtok: 5, cached_input_per_mtok: 0.5, cache_write_per_mtok: 5, output_per_mtok: 22.5 },
+      regional_uplift_percent: 10,
+    });
+    expect(entries.find((e) => e.model === 'openai/gpt-4o')).toMatchObject({ long_context: null, regional_uplift_percent: 0 });
+
+    const put = await callAdmin('/admin/prices/openai/gpt-5.4-pro', { method: 'PUT', json: { input_per_mtok: 30, output_per_mtok: 180 } });
+    expect(put.response.status).toBe(200);
+    expect(await put.response.json()).toMatchObject({ source: 'override', input_per_mtok: 30, long_context: null, regional_uplift_percent: 0 });
+    // A flat price bills a 300K request, in any region, at its own rates.
+    const flat: Price = { input_per_mtok: 30, output_per_mtok: 180 };
+    expect(costNano({ promptTokens: 300_000, completionTokens: 1_000, cachedTokens: 0, cacheWriteTokens: 0, region: 'eu' }, flat)).toBe(
+      300_000 * 30_000 + 1_000 * 180_000,
+    );
+  });
+});
