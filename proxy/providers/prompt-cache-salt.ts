@@ -25,6 +25,13 @@ const SALT_LABEL = 'prompt-cache-scope: ';
 /** 96 bits: far beyond guessing, one upstream call per guess, and short in tokens. */
 const SALT_BYTES = 12;
 
+/** A new tenant's salt, as D1 keeps it: its bytes in lowercase hex, as migration 0016's `lower(hex(randomblob(12)))` makes them too. */
+export function newPromptCacheSalt(): string {
+  let hex = '';
+  for (const byte of crypto.getRandomValues(new Uint8Array(SALT_BYTES))) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
+
 function base64Url(bytes: Uint8Array): string {
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);

@@ -133,4 +133,9 @@ export interface TenantContext {
   keyId: string;
   tenant: TenantSettings;
   key: KeySettings;
+  /**
+   * The tenant's prompt-cache salt as D1 keeps it (random hex, providers/prompt-cache-salt.ts).
+   * Internal: no admin response, and so no schema above, has it.
+   */
+  promptCacheSalt: string;
 }

@@ -28,6 +28,7 @@ import {
 import { generateApiKey, sha256Hex } from '../auth/keys';
 import { newKeyId, newTenantId } from '../core/ids';
 import { monthOf } from '../limits/budget';
+import { newPromptCacheSalt } from '../providers/prompt-cache-salt';
 import type {
   IssuedKey,
   KeySettings,
@@ -54,6 +55,8 @@ interface TenantRow {
   rate_limit_store: RateLimitStoreKind;
   store_content: number;
   prompt_cache: PromptCacheScope;
+  /** Internal: never in a Tenant. Null only in a row inserted by hand with the trigger of migration 0016 missing. */
+  prompt_cache_salt: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -105,9 +108,10 @@ interface Checked {
 
 /**
  * A key's KV entry: its context and `checkedAt`. Entries written before checks existed lack
- * `checkedAt`, and entries written before keys had settings lack `key`: both are checked again.
+ * `checkedAt`, entries written before keys had settings lack `key`, and entries written before
+ * tenants had prompt-cache salts lack `promptCacheSalt`: all are checked again.
  */
-type KeyEntry = Omit<TenantContext, 'key'> & { key?: KeySettings; checkedAt?: unknown };
+type KeyEntry = Omit<TenantContext, 'key' | 'promptCacheSalt'> & { key?: KeySettings; promptCacheSalt?: unknown; checkedAt?: unknown };
 
 function toTenant(row: TenantRow): Tenant {
   return {
@@ -155,6 +159,8 @@ function contextOf(row: LiveKeyRow): TenantContext {
       monthly_budget_nano: row.key_monthly_budget_nano,
       expires_at: row.key_expires_at,
     }),
+    // A missing salt stays empty, never made up: an isolated tenant's calls are then refused (prompt-cache-salt.ts).
+    promptCacheSalt: row.prompt_cache_salt ?? '',
   };
 }
 
@@ -172,7 +178,14 @@ function toKeySummary(row: KeyRow, spentNano: number): KeySummary {
 const sameContext = (a: TenantContext, b: TenantContext) => JSON.stringify(a) === JSON.stringify(b);
 
 function putEntry(env: Env, keyHash: string, { context, checkedAt }: Checked): Promise<void> {
-  const entry: KeyEntry = { tenantId: context.tenantId, keyId: context.keyId, tenant: context.tenant, key: context.key, checkedAt };
+  const entry: KeyEntry = {
+    tenantId: context.tenantId,
+    keyId: context.keyId,
+    tenant: context.tenant,
+    key: context.key,
+    promptCacheSalt: context.promptCacheSalt,
+    checkedAt,
+  };
   return env.KV.put(kvKey(keyHash), JSON.stringify(entry), { expirationTtl: KEY_ENTRY_TTL_S });
 }
 
@@ -252,8 +265,8 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
   const settings: TenantSettings = { ...DEFAULT_SETTINGS, ...input };
   const id = newTenantId();
   await env.DB.prepare(
-    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache, prompt_cache_salt, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(
       id,
@@ -268,6 +281,8 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
       settings.rate_limit_store,
       settings.store_content ? 1 : 0,
       settings.prompt_cache,
+      // Every tenant gets its salt now, so that making it isolated later needs nothing more.
+      newPromptCacheSalt(),
       now,
       now,
     )
@@ -314,14 +329,21 @@ export async function issueKey(env: Env, tenant: Tenant, settings: KeySettingsIn
   const now = Date.now();
   const keyPrefix = apiKey.slice(0, 13);
   const { columns, values } = keyColumns(settings);
-  const row = await env.DB.prepare(
-    `INSERT INTO api_keys (${['id', 'tenant_id', 'key_hash', 'key_prefix', 'created_at', ...columns].join(', ')})
-     VALUES (${Array.from({ length: 5 + columns.length }, () => '?').join(', ')}) RETURNING *`,
-  )
-    .bind(keyId, tenant.id, keyHash, keyPrefix, now, ...values)
-    .first<KeyRow>();
-  const summary = toKeySummary(row!, 0);
-  const checked: Checked = { context: { tenantId: tenant.id, keyId, tenant: settingsOf(tenant), key: keySettingsOf(row!) }, checkedAt: now };
+  const [inserted, salted] = await env.DB.batch<Record<string, unknown>>([
+    env.DB.prepare(
+      `INSERT INTO api_keys (${['id', 'tenant_id', 'key_hash', 'key_prefix', 'created_at', ...columns].join(', ')})
+       VALUES (${Array.from({ length: 5 + columns.length }, () => '?').join(', ')}) RETURNING *`,
+    ).bind(keyId, tenant.id, keyHash, keyPrefix, now, ...values),
+    // The tenant's salt, which the key's entry carries and a Tenant never does.
+    env.DB.prepare('SELECT prompt_cache_salt FROM tenants WHERE id = ?').bind(tenant.id),
+  ]);
+  const row = inserted.results[0] as unknown as KeyRow;
+  const promptCacheSalt = (salted.results[0] as Pick<TenantRow, 'prompt_cache_salt'> | undefined)?.prompt_cache_salt ?? '';
+  const summary = toKeySummary(row, 0);
+  const checked: Checked = {
+    context: { tenantId: tenant.id, keyId, tenant: settingsOf(tenant), key: keySettingsOf(row), promptCacheSalt },
+    checkedAt: now,
+  };
   // The key works without its KV entry (the first call reads D1), so a KV failure is not the caller's.
   const written = await putEntry(env, keyHash, checked).then(
     () => true,
@@ -418,10 +440,11 @@ async function lookUpKey(env: Env, keyHash: string): Promise<Checked | null> {
     console.warn('KV key lookup failed, asking D1', error instanceof Error ? error.message : error);
     return null;
   });
-  if (entry && typeof entry.checkedAt === 'number' && entry.key && checkIsCurrent(entry.checkedAt)) {
-    return { context: { tenantId: entry.tenantId, keyId: entry.keyId, tenant: entry.tenant, key: entry.key }, checkedAt: entry.checkedAt };
+  if (entry && typeof entry.checkedAt === 'number' && entry.key && typeof entry.promptCacheSalt === 'string' && checkIsCurrent(entry.checkedAt)) {
+    const { tenantId, keyId, tenant, key, promptCacheSalt } = entry;
+    return { context: { tenantId, keyId, tenant, key, promptCacheSalt }, checkedAt: entry.checkedAt };
   }
-  // A miss, or an entry checked too long ago (or before entries carried checks or key settings): D1 decides.
+  // A miss, or an entry checked too long ago (or before entries carried checks, key settings or salts): D1 decides.
   const checked = (await checkKeys(env, [keyHash])).get(keyHash);
   if (!checked) {
     if (entry) {

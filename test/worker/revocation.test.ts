@@ -80,15 +80,17 @@ async function keyFromElsewhere({ revoked = false } = {}) {
 
 /**
  * The KV entry a location would hold for that key, checked against D1 at `checkedAt` (none:
- * written before checks existed); `keySettings: false` as written before keys had settings.
+ * written before checks existed); `keySettings: false` as written before keys had settings,
+ * `promptCacheSalt: false` as written before tenants had prompt-cache salts.
  */
-async function plantEntry(key: { keyHash: string; tenantId: string; keyId: string }, checkedAt?: number, { keySettings = true } = {}) {
+async function plantEntry(key: { keyHash: string; tenantId: string; keyId: string }, checkedAt?: number, { keySettings = true, promptCacheSalt = true } = {}) {
   const tenant = { name: 'Elsewhere', rpm: null, tpm: null, monthly_budget_usd: null, routing: 'passthrough', cache_ttl_s: 3600 };
   const entry = {
     tenantId: key.tenantId,
     keyId: key.keyId,
-    tenant: { ...tenant, cheap_model: null, expensive_model: null, rate_limit_store: 'kv', store_content: false },
+    tenant: { ...tenant, cheap_model: null, expensive_model: null, rate_limit_store: 'kv', store_content: false, prompt_cache: 'shared' },
     ...(keySettings ? { key: { name: null, rpm: null, tpm: null, monthly_budget_usd: null, expires_at: null } } : {}),
+    ...(promptCacheSalt ? { promptCacheSalt: '0123456789abcdef01234567' } : {}),
   };
   await env.KV.put(entryName(key.keyHash), JSON.stringify(checkedAt === undefined ? entry : { ...entry, checkedAt }));
 }
@@ -174,6 +176,13 @@ describe('an entry left in KV for a revoked key (a stale location, a failed dele
   it('is checked again when it predates key settings (written by an earlier version)', async () => {
     const legacy = await keyFromElsewhere({ revoked: true });
     await plantEntry(legacy, Date.now(), { keySettings: false });
+    expect(await status(ask(legacy.apiKey))).toBe(401);
+    expect(await entryOf(legacy.keyHash)).toBeNull();
+  });
+
+  it('is checked again when it predates prompt-cache salts (written by an earlier version)', async () => {
+    const legacy = await keyFromElsewhere({ revoked: true });
+    await plantEntry(legacy, Date.now(), { promptCacheSalt: false });
     expect(await status(ask(legacy.apiKey))).toBe(401);
     expect(await entryOf(legacy.keyHash)).toBeNull();
   });
