@@ -89,7 +89,7 @@ export function usableFallback(fallback: ResolvedModel | null, call: Pick<ApiCal
 /** callUpstream for an ApiCall: each attempt native or translated as its model requires. */
 export async function callApiUpstream(c: AppContext, routed: ResolvedModel, fallback: ResolvedModel | null, call: ApiCall): Promise<ApiAnswer> {
   const tenantId = c.get('tenant').tenantId;
-  const salt = await promptCacheSalt(c.env, c.get('tenant'));
+  const salt = promptCacheSalt(c.get('tenant'));
   return callUpstream(c, routed, fallback, async (attempt, policy) => {
     const { model } = attempt;
     const provider = PROVIDERS[model.provider];

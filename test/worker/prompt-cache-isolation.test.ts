@@ -5,13 +5,18 @@
  * the same on each of its calls and different from every other tenant's; a shared tenant's body
  * is forwarded exactly as before. And the oracle itself: with a provider cache shared by the
  * whole proxy, another tenant's cached_tokens no longer tell whether an isolated tenant sent a prompt.
+ * The salt itself is random, kept in D1, owes nothing to ADMIN_TOKEN, is never shown by the admin
+ * API, is read again from D1 when a KV key entry lacks it, and is never replaced by nothing.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../proxy/auth/keys';
 import { saltPrompt } from '../../proxy/providers/anthropic/prompt-cache';
 import type { AnthropicRequest, AnthropicTool } from '../../proxy/providers/anthropic/types';
 import { saltedChatRequest } from '../../proxy/providers/prompt-cache-salt';
+import { forgetKey } from '../../proxy/tenants/key-cache';
 import { createTestTenant, loggedRow, type TestTenant } from './fixtures';
-import { callAdmin, callProxy, nonce, upstreamEnv, upstreamRequests, type RecordedRequest } from './harness';
+import type { Env as ProxyEnv } from '../../proxy/core/env';
+import { callAdmin, callProxy, env, nonce, upstreamEnv, upstreamRequests, type RecordedRequest } from './harness';
 
 const SALT = /^prompt-cache-scope: [A-Za-z0-9_-]{16}$/;
 const LONG = 'Company policy that every support answer must follow. '.repeat(120); // ~1,600 tokens
@@ -102,6 +107,123 @@ describe('the setting in the admin API', () => {
     expect((await ask()).role).toBe('user');
     await callAdmin(`/admin/tenants/${tenant.id}`, { method: 'PATCH', json: { prompt_cache: 'isolated' } });
     expect((await ask()).content).toMatch(SALT);
+  });
+});
+
+/** The salt D1 keeps for a tenant: random hex, internal. */
+const storedSalt = async (tenantId: string) =>
+  (await env.DB.prepare('SELECT prompt_cache_salt FROM tenants WHERE id = ?').bind(tenantId).first<{ prompt_cache_salt: string | null }>())?.prompt_cache_salt;
+
+/** The salt as a prompt carries it: the label and the stored bytes in base64url. */
+const saltText = (hex: string) =>
+  `prompt-cache-scope: ${btoa(String.fromCharCode(...hex.match(/../g)!.map((pair) => parseInt(pair, 16))))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')}`;
+
+/** The system message an isolated tenant's chat call without one reaches the upstream with. */
+async function saltSent(tenant: TestTenant, envOverrides: Partial<ProxyEnv> = {}): Promise<string> {
+  const tag = nonce();
+  const request = await forwarded(tenant, '/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: tag }] }, tag, {
+    ...upstreamEnv(),
+    ...envOverrides,
+  });
+  expect(request.body.messages[0].role).toBe('system');
+  return request.body.messages[0].content as string;
+}
+
+describe('the salt', () => {
+  it('is random, made for every tenant at creation (shared ones too), and kept in D1', async () => {
+    const [a, b] = await Promise.all([storedSalt(isolated.id), storedSalt(shared.id)]);
+    expect(a).toMatch(/^[0-9a-f]{24}$/);
+    expect(b).toMatch(/^[0-9a-f]{24}$/);
+    expect(a).not.toBe(b);
+    expect(await saltSent(isolated)).toBe(saltText(a!));
+  });
+
+  it('is the same on each of a tenant’s calls, another tenant’s differs, and ADMIN_TOKEN plays no part', async () => {
+    const salt = await saltSent(isolated);
+    expect(await saltSent(isolated)).toBe(salt);
+    expect(await saltSent(otherIsolated)).not.toBe(salt);
+    expect(await saltSent(isolated, { ADMIN_TOKEN: 'another-admin-token-another-admin-token' })).toBe(salt);
+    expect(await saltSent(isolated, { ADMIN_TOKEN: undefined })).toBe(salt);
+  });
+
+  it('is kept when the tenant switches to shared and back', async () => {
+    const tenant = await createTestTenant({ prompt_cache: 'isolated' });
+    const salt = await saltSent(tenant);
+    await callAdmin(`/admin/tenants/${tenant.id}`, { method: 'PATCH', json: { prompt_cache: 'shared' } });
+    await callAdmin(`/admin/tenants/${tenant.id}`, { method: 'PATCH', json: { prompt_cache: 'isolated' } });
+    expect(await saltSent(tenant)).toBe(salt);
+  });
+
+  it('is never shown by the admin API', async () => {
+    const hidden = (text: string, hex: string) => {
+      expect(text).not.toContain(hex);
+      expect(text).not.toContain(saltText(hex).slice('prompt-cache-scope: '.length));
+      expect(text).not.toMatch(/prompt_cache_salt|promptCacheSalt/);
+    };
+    const created = await callAdmin('/admin/tenants', { method: 'POST', json: { name: 'salt-hidden', prompt_cache: 'isolated' } });
+    const createdText = await created.response.text();
+    hidden(createdText, (await storedSalt((JSON.parse(createdText) as { id: string }).id))!);
+    const hex = (await storedSalt(isolated.id))!;
+    for (const [path, init] of [
+      [`/admin/tenants/${isolated.id}`, {}],
+      ['/admin/tenants', {}],
+      [`/admin/tenants/${isolated.id}`, { method: 'PATCH', json: { prompt_cache: 'isolated' } }],
+      ['/admin/openapi.json', {}],
+    ] as const) {
+      const { response } = await callAdmin(path, init);
+      expect(response.status, path).toBe(200);
+      hidden(await response.text(), hex);
+    }
+  });
+
+  it('comes with a tenant inserted into D1 by hand, and no two tenants’ are the same', async () => {
+    const ids = [`ten_${nonce('h')}`, `ten_${nonce('h')}`].map((id) => id.replace(/[^A-Za-z0-9_]/g, ''));
+    await env.DB.batch(
+      ids.map((id) =>
+        env.DB.prepare("INSERT INTO tenants (id, name, routing, cache_ttl_s, created_at, updated_at) VALUES (?, 'By hand', 'passthrough', 3600, 0, 0)").bind(
+          id,
+        ),
+      ),
+    );
+    const salts = await Promise.all(ids.map(storedSalt));
+    for (const salt of salts) expect(salt).toMatch(/^[0-9a-f]{24}$/);
+    expect(salts[0]).not.toBe(salts[1]);
+  });
+
+  it('is read from D1 when a key’s KV entry was written without one', async () => {
+    const tenant = await createTestTenant({ prompt_cache: 'isolated' });
+    const keyHash = await sha256Hex(tenant.apiKey);
+    const entry = (await env.KV.get<Record<string, unknown>>(`apikey:${keyHash}`, 'json'))!;
+    expect(entry.promptCacheSalt).toBe(await storedSalt(tenant.id));
+    const { promptCacheSalt: _, ...older } = entry;
+    await env.KV.put(`apikey:${keyHash}`, JSON.stringify(older));
+    forgetKey(keyHash); // as an isolate that has not seen the key would be
+
+    expect(await saltSent(tenant)).toBe(saltText((await storedSalt(tenant.id))!));
+    expect((await env.KV.get<Record<string, unknown>>(`apikey:${keyHash}`, 'json'))?.promptCacheSalt).toBe(await storedSalt(tenant.id));
+  });
+
+  it('missing from D1, refuses an isolated tenant’s calls rather than send them unsalted', async () => {
+    const tenant = await createTestTenant({ prompt_cache: 'isolated' });
+    await env.DB.prepare('UPDATE tenants SET prompt_cache_salt = NULL WHERE id = ?').bind(tenant.id).run();
+    await callAdmin(`/admin/tenants/${tenant.id}`, { method: 'PATCH', json: { rpm: 1000 } }); // rewrites the key's entry from D1
+    const tag = nonce();
+    const call = await callProxy(
+      '/v1/chat/completions',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tenant.apiKey}` },
+        body: JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: tag }] }),
+      },
+      upstreamEnv(),
+    );
+    expect(call.response.status).toBe(500);
+    expect(((await call.response.json()) as { error: { code: string } }).error.code).toBe('prompt_cache_salt_missing');
+    await call.settled();
+    expect(await upstreamRequests(tag)).toHaveLength(0);
   });
 });
 

@@ -52,7 +52,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
   }
   const cacheStatus: CacheStatus = caching.mode === 'use' ? 'MISS' : 'BYPASS';
 
-  const salt = await promptCacheSalt(c.env, c.get('tenant'));
+  const salt = promptCacheSalt(c.get('tenant'));
   const result: ChatResult = await callUpstream(c, routed, fallbackFor(c.env, tiers, routed), async (attempt, policy) => {
     const { model } = attempt;
     const chat = PROVIDERS[model.provider].chat({
