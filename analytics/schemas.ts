@@ -56,6 +56,19 @@ const attributionFilters = {
     }),
 };
 
+/** A page of a keyset-paginated list: its size, and where the previous page ended. */
+export const PageLimitQuery = z.strictObject({
+  // Digits only: a coerced number would take 1e2, 0x10 or 5.0 as well.
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'expected a whole number from 1 to 500')
+    .transform(Number)
+    .pipe(z.number().min(1, 'expected a whole number from 1 to 500').max(500, 'expected a whole number from 1 to 500'))
+    .default(50)
+    .openapi({ type: 'integer', minimum: 1, maximum: 500, default: 50 }),
+  cursor: z.string().max(200).optional(),
+});
+
 export const RequestLogQuery = TimeWindowQuery.extend({
   tenant: z.string().optional(),
   model: z.string().optional(),
@@ -68,16 +81,7 @@ export const RequestLogQuery = TimeWindowQuery.extend({
   cache: z.enum(['HIT', 'MISS', 'BYPASS', 'hit', 'miss', 'bypass']).optional(),
   endpoint: EndpointSchema.optional(),
   ...attributionFilters,
-  // Digits only: a coerced number would take 1e2, 0x10 or 5.0 as well.
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'expected a whole number from 1 to 500')
-    .transform(Number)
-    .pipe(z.number().min(1, 'expected a whole number from 1 to 500').max(500, 'expected a whole number from 1 to 500'))
-    .default(50)
-    .openapi({ type: 'integer', minimum: 1, maximum: 500, default: 50 }),
-  cursor: z.string().max(200).optional(),
-});
+}).extend(PageLimitQuery.shape);
 
 export const RequestLogRowSchema = z
   .object({

@@ -99,7 +99,7 @@ function queueBatch(records: RequestRecord[]): MessageBatch<RequestRecord> & { r
   return batch;
 }
 
-async function burst(request: Request, env: Env): Promise<Response> {
+async function burst(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const input = (await request.json()) as BurstRequest;
   const records = Array.from({ length: input.count }, (_, i) => syntheticRecord(i, input));
   let retried = 0;
@@ -115,7 +115,7 @@ async function burst(request: Request, env: Env): Promise<Response> {
   if (input.path === 'consumer') {
     for (let i = 0; i < records.length; i += input.batchSize) {
       const batch = queueBatch(records.slice(i, i + input.batchSize));
-      await consumeRequestLog(batch, env);
+      await consumeRequestLog(batch, env, ctx);
       retried += batch.retried;
     }
   } else {
@@ -141,7 +141,7 @@ export default {
   ...proxy,
   fetch(request, env, ctx) {
     const path = request.method === 'POST' ? new URL(request.url).pathname : '';
-    if (path === '/__bench/log') return burst(request, env);
+    if (path === '/__bench/log') return burst(request, env, ctx);
     if (path === '/__bench/cron') return cron(env, ctx);
     return proxy.fetch(request, env, ctx);
   },

@@ -11,6 +11,9 @@ import { isDimensionGroupBy } from '../../analytics/aggregate-query';
 import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
 import { unpricedCalls } from '../../analytics/unpriced';
+import { listDeliveries } from '../alerts/deliveries';
+import { checkTenantWebhook } from '../alerts/destinations';
+import { AlertDeliveryPageSchema, AlertsQuery } from '../alerts/schemas';
 import { adminAuth } from '../auth/admin-auth';
 import { invalidRequest, ProxyError } from '../core/errors';
 import { listPrices, setPriceOverride } from '../pricing/overrides';
@@ -136,7 +139,9 @@ admin.openapi(
     responses: { 201: json(CreatedTenantSchema, 'The tenant, with its API key shown once'), ...errors },
   }),
   async (c) => {
-    const { tenant, key } = await createTenant(c.env, c.req.valid('json'));
+    const settings = c.req.valid('json');
+    checkTenantWebhook(c.env, settings.alert_webhook_url);
+    const { tenant, key } = await createTenant(c.env, settings);
     return c.json({ ...tenant, key_id: key.key_id, api_key: key.api_key, key_prefix: key.key_prefix }, 201);
   },
 );
@@ -180,7 +185,9 @@ admin.openapi(
     responses: { 200: json(TenantSchema, 'The updated tenant'), 404: json(ErrorSchema, 'No such tenant'), ...errors },
   }),
   async (c) => {
-    const tenant = await updateTenant(c.env, c.req.valid('param').id, c.req.valid('json'));
+    const patch = c.req.valid('json');
+    checkTenantWebhook(c.env, patch.alert_webhook_url);
+    const tenant = await updateTenant(c.env, c.req.valid('param').id, patch);
     if (!tenant) throw notFound('tenant');
     return c.json(tenant, 200);
   },
@@ -306,6 +313,18 @@ admin.openapi(
     if (!detail) throw notFound('request');
     return c.json(detail, 200);
   },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get',
+    path: '/alerts',
+    security,
+    summary: 'Alert deliveries, newest first, cursor-paginated: what was sent, when, to where (host only), and the outcome',
+    request: { query: AlertsQuery },
+    responses: { 200: json(AlertDeliveryPageSchema, 'One page of deliveries'), ...errors },
+  }),
+  async (c) => c.json(await listDeliveries(c.env.DB, c.req.valid('query')), 200),
 );
 
 admin.openapi(

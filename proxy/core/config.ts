@@ -20,12 +20,21 @@ const reported = new Set<string>();
  * defaults to the longest delay setTimeout takes (a longer one fires at once).
  */
 export function rangeVar(name: string, value: string | undefined, fallback: number, min: number, max = 2 ** 31 - 1): number {
-  if (value === undefined || value.trim() === '') return fallback;
+  return optionalRangeVar(name, value, min, max, `using ${fallback}`) ?? fallback;
+}
+
+/** A numeric setting in [min, max] that may be left unset (null); anything else is null too, said once in the logs as `instead`. */
+export function optionalRangeVar(name: string, value: string | undefined, min: number, max = 2 ** 31 - 1, instead = 'ignored'): number | null {
+  if (value === undefined || value.trim() === '') return null;
   const parsed = Number(value);
   if (parsed >= min && parsed <= max) return parsed;
-  if (!reported.has(`${name}=${value}`)) {
-    reported.add(`${name}=${value}`);
-    console.warn(`${name}=${JSON.stringify(value)} is not a number from ${min} to ${max}: using ${fallback}`);
-  }
-  return fallback;
+  reportOnce(`${name}=${value}`, `${name}=${JSON.stringify(value)} is not a number from ${min} to ${max}: ${instead}`);
+  return null;
+}
+
+/** Says a problem with a setting in the logs, once per isolate (keyed by `what`, e.g. name=value). */
+export function reportOnce(what: string, problem: string): void {
+  if (reported.has(what)) return;
+  reported.add(what);
+  console.warn(problem);
 }

@@ -61,6 +61,13 @@ export interface Env {
   ADMIN_CORS_ALLOWED_ORIGINS?: string;
   /** Days of raw request-log rows to keep; older ones live on in the hourly and daily rollups. */
   RETENTION_DAYS?: string;
+  /** Operator-wide alerts (docs/ALERTS.md): a webhook that receives every tenant's budget alerts and the upstream alerts. */
+  ALERT_WEBHOOK_URL?: string;
+  /** Upstream alerts: error rate (0..1) and p95 latency (ms) of a provider/model over the last window above which the cron alerts; unset: none. */
+  ALERT_ERROR_RATE?: string;
+  ALERT_P95_MS?: string;
+  /** The proxy's public origin (https://ai.example.com), for absolute dashboard links in alerts. */
+  PUBLIC_URL?: string;
   /** Mock provider: milliseconds before the first token, and between streamed chunks. */
   MOCK_LATENCY_MS?: string;
   MOCK_CHUNK_DELAY_MS?: string;

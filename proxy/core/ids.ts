@@ -16,6 +16,8 @@ export function randomToken(length: number): string {
 export const newRequestId = () => `req_${randomToken(20)}`;
 export const newTenantId = () => `ten_${randomToken(16)}`;
 export const newKeyId = () => `key_${randomToken(16)}`;
+export const newAlertId = () => `alt_${randomToken(16)}`;
+export const newDeliveryId = () => `dlv_${randomToken(16)}`;
 
 /** Tenant ids as newTenantId makes them: `ten_` and base62 (16 characters there; fixtures use shorter ones). */
 export const TENANT_ID_PATTERN = /^ten_[A-Za-z0-9]{1,64}$/;

@@ -2,6 +2,7 @@
  * The request-log queue's consumer (REQUEST_LOG_SINK=queue, and rows D1 refused): records
  * checked one by one, inserted in batches, a batch D1 refuses retried record by record.
  */
+import { alertOnSpend } from '../alerts/budget';
 import type { Env } from '../core/env';
 import type { RequestRecord } from '../core/request-record';
 import { emptyRows, addRows, runAll, logStatements, reason } from './rows';
@@ -34,15 +35,15 @@ export function recordProblem(r: unknown): string | null {
   return null;
 }
 
-/** Inserts the records as one transaction; the error, or null when they are stored. */
-async function insertRecords(env: Env, records: RequestRecord[]): Promise<unknown> {
+/** Inserts the records as one transaction: the ids of the rows new to the log, or the error. */
+async function insertRecords(env: Env, records: RequestRecord[]): Promise<{ inserted: string[] } | { error: unknown }> {
   try {
     const rows = emptyRows();
     for (const r of records) addRows(rows, r);
-    await runAll(env.DB, logStatements(env.DB, rows));
-    return null;
+    const { results } = await runAll(env.DB, logStatements(env.DB, rows));
+    return { inserted: (results as Array<{ id: string }>).map((row) => row.id) };
   } catch (error) {
-    return error;
+    return { error };
   }
 }
 
@@ -53,9 +54,10 @@ async function insertRecords(env: Env, records: RequestRecord[]): Promise<unknow
  * record is said loudly and retried, which ends in the dead-letter queue. When D1 refuses the
  * batch, its records are inserted one by one: the ones D1 takes are acknowledged, and only the
  * ones it refuses are delivered again (all of them, while D1 is down); after max_retries a
- * message moves to the dead-letter queue alone, to be replayed.
+ * message moves to the dead-letter queue alone, to be replayed. The budget alerts of the calls
+ * inserted are evaluated after (in waitUntil, so the batch is not held).
  */
-export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env: Env): Promise<void> {
+export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env: Env, ctx: ExecutionContext): Promise<void> {
   const valid: Message<RequestRecord>[] = [];
   for (const message of batch.messages) {
     const problem = recordProblem(message.body);
@@ -66,21 +68,33 @@ export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env:
     }
   }
   if (valid.length === 0) return;
-  const failure = await insertRecords(
+  const inserted = new Set<string>();
+  const outcome = await insertRecords(
     env,
     valid.map((m) => m.body),
   );
-  if (failure === null) {
+  if ('inserted' in outcome) {
+    outcome.inserted.forEach((id) => inserted.add(id));
     for (const message of valid) message.ack();
-    return;
+  } else {
+    if (valid.length > 1) console.error(`request log: D1 refused a batch of ${valid.length} (${reason(outcome.error)}); inserting its records one by one`);
+    await Promise.all(
+      valid.map(async (message) => {
+        const own = valid.length === 1 ? outcome : await insertRecords(env, [message.body]);
+        if ('inserted' in own) {
+          own.inserted.forEach((id) => inserted.add(id));
+          return message.ack();
+        }
+        console.error(`request log: D1 refused record ${message.body.id} (${reason(own.error)}); retrying it`);
+        message.retry({ delaySeconds: 10 });
+      }),
+    );
   }
-  if (valid.length > 1) console.error(`request log: D1 refused a batch of ${valid.length} (${reason(failure)}); inserting its records one by one`);
-  await Promise.all(
-    valid.map(async (message) => {
-      const error = valid.length === 1 ? failure : await insertRecords(env, [message.body]);
-      if (error === null) return message.ack();
-      console.error(`request log: D1 refused record ${message.body.id} (${reason(error)}); retrying it`);
-      message.retry({ delaySeconds: 10 });
-    }),
+  // The spend of the rows new to the log is known now: their budget alerts are due (alerts/budget.ts).
+  ctx.waitUntil(
+    alertOnSpend(
+      env,
+      valid.map((m) => m.body).filter((r) => inserted.has(r.id)),
+    ),
   );
 }

@@ -2,16 +2,18 @@
  * The record of one proxied call, written to D1 (exact, queryable) and Analytics Engine
  * (cheap at volume). Callers hand the write to ctx.waitUntil so the response never waits.
  */
+import { alertOnSpend } from '../alerts/budget';
 import { noteSpend } from '../limits/budget';
 import type { Env } from '../core/env';
 import type { RequestRecord } from '../core/request-record';
 import { toDataPoint } from './data-point';
 import { emptyRows, addRows, writeRows, reason } from './rows';
 
-/** A record waiting for its D1 write; `written` says how it went, once it has. */
+/** A record waiting for its D1 write; `written` says how it went, once it has, and `inserted` whether its row is new to the log. */
 interface PendingRecord {
   record: RequestRecord;
   written?: boolean;
+  inserted?: boolean;
 }
 
 /** A group write under way: its records, and when it started. */
@@ -115,7 +117,8 @@ async function writeGroup(env: Env, group: PendingRecord[]): Promise<void> {
     // A record its own call already took back (it waited too long) stays with the queue.
     if (pending.written === undefined) pending.written = result !== null;
     // This isolate's month-to-date totals take the cost of each call new to the log.
-    if (inserted.has(pending.record.id)) noteSpend(pending.record);
+    pending.inserted = inserted.has(pending.record.id);
+    if (pending.inserted) noteSpend(pending.record);
   }
 }
 
@@ -230,6 +233,7 @@ function printUnwritten(r: RequestRecord): void {
  * insert in batches (the scaling path for high volume). Each path falls back on the other, so
  * a row survives either being down or hanging (every wait is bounded); if both are, the record
  * is printed whole to the Worker's logs as one JSON line, the last place it can be recovered from.
+ * Once its row is in D1, the call's budget alerts are evaluated (alerts/budget.ts).
  */
 export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void> {
   const viaQueue = logsThroughQueue(env);
@@ -243,8 +247,11 @@ export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void>
     // Analytics Engine is the secondary copy: its failure must not cost us the D1 row.
     console.error('analytics engine write failed', r.id, error);
   }
+  let toD1 = inLine;
   const written = inLine
     ? (await writtenToD1(env, inLine)) || (await sendToQueue(env, r))
-    : (await sendToQueue(env, r)) || (await writtenToD1(env, joinD1Group(env, r)));
+    : (await sendToQueue(env, r)) || (await writtenToD1(env, (toD1 = joinD1Group(env, r))));
   if (!written) printUnwritten(r);
+  // The spend is known now: its budget alerts are due (a record handed to the queue is the consumer's).
+  if (toD1?.inserted) await alertOnSpend(env, [r]);
 }

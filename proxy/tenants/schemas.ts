@@ -12,6 +12,12 @@ export const ModelIdSchema = z
   .regex(/^(openai|anthropic|workers-ai|mock)\/[\x21-\x7e]+$/, 'expected provider/model in printable ASCII without spaces, e.g. openai/gpt-4o-mini')
   .max(256);
 
+/** A tenant's alert thresholds when it sets none: fractions of its monthly budget. */
+export const DEFAULT_ALERT_THRESHOLDS = [0.5, 0.8, 1];
+/** The most thresholds a tenant may set, and the largest (10 = 1,000% of the budget). */
+export const MAX_ALERT_THRESHOLDS = 10;
+export const MAX_ALERT_THRESHOLD = 10;
+
 /** Control characters (NUL, newlines...) and unpaired surrogates: unreadable, and D1 cannot store a lone surrogate faithfully. */
 const displayable = (value: string) => !/[\p{Cc}\p{Cs}]/u.test(value);
 
@@ -42,6 +48,26 @@ export const TenantSettingsSchema = z.strictObject({
     .optional()
     .openapi({ description: "Keep each call's prompt and answer, readable through GET /admin/requests/{id}; off by default." }),
   prompt_cache: PromptCacheSchema.optional(),
+  alert_webhook_url: z
+    .url({ protocol: /^https?$/, error: 'expected an http or https URL' })
+    .max(2048)
+    .nullable()
+    .optional()
+    .openapi({
+      description:
+        "Receives this tenant's budget alerts (Slack-compatible JSON, docs/ALERTS.md); https when deployed (http only under ENVIRONMENT=development); null for none.",
+    }),
+  alert_thresholds: z
+    .array(z.number().gt(0).max(MAX_ALERT_THRESHOLD))
+    .min(1)
+    .max(MAX_ALERT_THRESHOLDS)
+    // One alert per threshold: duplicates would be the same alert, and the order is the order they fire in.
+    .transform((thresholds) => [...new Set(thresholds)].sort((a, b) => a - b))
+    .nullable()
+    .optional()
+    .openapi({
+      description: `Fractions of the monthly budget whose crossing sends an alert (1 = 100%), up to ${MAX_ALERT_THRESHOLDS}, each above 0 and at most ${MAX_ALERT_THRESHOLD}; null for the default [${DEFAULT_ALERT_THRESHOLDS.join(', ')}].`,
+    }),
 });
 
 export const TenantSchema = z
@@ -58,6 +84,11 @@ export const TenantSchema = z
     rate_limit_store: z.enum(['kv', 'durable-object']),
     store_content: z.boolean(),
     prompt_cache: PromptCacheSchema,
+    alert_webhook_url: z.string().nullable(),
+    alert_thresholds: z
+      .array(z.number())
+      .nullable()
+      .openapi({ description: `Sorted fractions of the budget; null: the default [${DEFAULT_ALERT_THRESHOLDS.join(', ')}].` }),
     created_at: z.string(),
     updated_at: z.string(),
   })

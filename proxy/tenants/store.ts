@@ -57,6 +57,9 @@ interface TenantRow {
   prompt_cache: PromptCacheScope;
   /** Internal: never in a Tenant. Null only in a row inserted by hand with the trigger of migration 0016 missing. */
   prompt_cache_salt: string | null;
+  alert_webhook_url: string | null;
+  /** JSON array of fractions, or NULL for the default. */
+  alert_thresholds: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -95,6 +98,7 @@ const kvKey = (keyHash: string) => `apikey:${keyHash}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 const usdToNano = (usd: number | null) => (usd === null ? null : Math.round(usd * 1e9));
 const nanoToUsd = (nano: number | null) => (nano === null ? null : nano / 1e9);
+const thresholdsJson = (thresholds: number[] | null) => (thresholds === null ? null : JSON.stringify(thresholds));
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} minutes`;
 
 /** KV's expirationTtl for a key's entry: the revocation bound (KV's smallest is 60 s). */
@@ -127,14 +131,44 @@ function toTenant(row: TenantRow): Tenant {
     rate_limit_store: row.rate_limit_store,
     store_content: row.store_content === 1,
     prompt_cache: row.prompt_cache,
+    alert_webhook_url: row.alert_webhook_url,
+    alert_thresholds: row.alert_thresholds === null ? null : (JSON.parse(row.alert_thresholds) as number[]),
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
 }
 
 function settingsOf(tenant: Tenant): TenantSettings {
-  const { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache } = tenant;
-  return { name, rpm, tpm, monthly_budget_usd, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache };
+  const {
+    name,
+    rpm,
+    tpm,
+    monthly_budget_usd,
+    routing,
+    cache_ttl_s,
+    cheap_model,
+    expensive_model,
+    rate_limit_store,
+    store_content,
+    prompt_cache,
+    alert_webhook_url,
+    alert_thresholds,
+  } = tenant;
+  return {
+    name,
+    rpm,
+    tpm,
+    monthly_budget_usd,
+    routing,
+    cache_ttl_s,
+    cheap_model,
+    expensive_model,
+    rate_limit_store,
+    store_content,
+    prompt_cache,
+    alert_webhook_url,
+    alert_thresholds,
+  };
 }
 
 function keySettingsOf(row: Pick<KeyRow, 'name' | 'rpm' | 'tpm' | 'monthly_budget_nano' | 'expires_at'>): KeySettings {
@@ -258,6 +292,8 @@ export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
   rate_limit_store: 'kv',
   store_content: false,
   prompt_cache: 'shared',
+  alert_webhook_url: null,
+  alert_thresholds: null,
 };
 
 export async function createTenant(env: Env, input: Partial<TenantSettings> & { name: string }): Promise<{ tenant: Tenant; key: IssuedKey }> {
@@ -265,8 +301,9 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
   const settings: TenantSettings = { ...DEFAULT_SETTINGS, ...input };
   const id = newTenantId();
   await env.DB.prepare(
-    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache, prompt_cache_salt, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache, prompt_cache_salt,
+       alert_webhook_url, alert_thresholds, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(
       id,
@@ -283,6 +320,8 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
       settings.prompt_cache,
       // Every tenant gets its salt now, so that making it isolated later needs nothing more.
       newPromptCacheSalt(),
+      settings.alert_webhook_url,
+      thresholdsJson(settings.alert_thresholds),
       now,
       now,
     )
@@ -480,6 +519,8 @@ const COLUMNS: Record<keyof TenantSettings, string> = {
   rate_limit_store: 'rate_limit_store',
   store_content: 'store_content',
   prompt_cache: 'prompt_cache',
+  alert_webhook_url: 'alert_webhook_url',
+  alert_thresholds: 'alert_thresholds',
 };
 
 /**
@@ -522,6 +563,7 @@ export async function updateTenant(env: Env, id: string, patch: Partial<TenantSe
   const values = fields.map((field) => {
     if (field === 'monthly_budget_usd') return usdToNano(patch.monthly_budget_usd ?? null);
     if (field === 'store_content') return patch.store_content ? 1 : 0;
+    if (field === 'alert_thresholds') return thresholdsJson(patch.alert_thresholds ?? null);
     return patch[field];
   });
   const checkedAt = Date.now();
