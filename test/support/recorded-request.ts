@@ -14,3 +14,13 @@ export interface RecordedRequest {
   /** True when the client closed the connection before the response ended. */
   aborted: boolean;
 }
+
+/** One POST a webhook channel of the fake upstream received (/__webhooks/<channel>). */
+export interface ReceivedWebhook {
+  ts: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body, or null when it was not JSON. */
+  body: unknown;
+  /** What the receiver answered: 503 while told to fail, then 200. */
+  status: number;
+}

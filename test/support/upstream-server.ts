@@ -18,6 +18,10 @@
  *   (the OpenAI routes also answer without the /v1 prefix)
  *   GET  /__requests?contains=<text>[&path=<path>]   recorded requests (JSON array, oldest first)
  *   DELETE /__requests          forget all recorded requests
+ *   POST /__webhooks/<channel>[?fail=N]   a webhook receiver (the proxy's alerts): records the POST
+ *                               and answers 200 `ok`, or 503 to the first N POSTs of the channel
+ *                               ("fail N times, then succeed"); not in /__requests
+ *   GET  /__webhooks/<channel>  what the channel received: `ReceivedWebhook[]`, oldest first
  *
  * Every request except /__* ones is recorded as a `RecordedRequest` (method, path, query,
  * lower-cased headers, parsed JSON body, raw body, and whether the client went away before
@@ -176,7 +180,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
-import type { RecordedRequest } from './recorded-request';
+import type { ReceivedWebhook, RecordedRequest } from './recorded-request';
 import { AE_FIXTURE } from './analytics-engine-fixture';
 
 export type { RecordedRequest };
@@ -1149,6 +1153,7 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
   const requests: RecordedRequest[] = [];
   const cacheState: CacheState = new Set();
   const responsesState: ResponsesState = new Map();
+  const webhooks = new Map<string, ReceivedWebhook[]>();
   let seq = 0;
 
   const server = http.createServer(async (req, res) => {
@@ -1186,6 +1191,25 @@ export async function startUpstreamServer(port = 0): Promise<UpstreamServer> {
         aborted: false,
       });
       return analyticsEngineSql(res, rawBody, req.headers.authorization);
+    }
+    if (path.startsWith('/__webhooks/')) {
+      const channel = decodeURIComponent(path.slice('/__webhooks/'.length));
+      const received = webhooks.get(channel) ?? [];
+      webhooks.set(channel, received);
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received));
+        return;
+      }
+      const status = received.length < Number(url.searchParams.get('fail') ?? 0) ? 503 : 200;
+      let body: unknown = null;
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        // Recorded as null: the test sees a body that was not JSON.
+      }
+      received.push({ ts: Date.now(), headers: { ...req.headers }, body, status });
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'the receiver is failing on purpose');
+      return;
     }
     if (path === '/__health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');

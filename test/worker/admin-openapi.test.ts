@@ -17,7 +17,7 @@ import { z } from '@hono/zod-openapi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { admin } from '../../proxy/admin/api';
 import { createTestTenant } from './fixtures';
-import { callAdmin, callProxy, postJson, upstreamEnv, type ProxyCall } from './harness';
+import { callAdmin, callProxy, nonce, postJson, upstreamEnv, webhookUrl, type ProxyCall } from './harness';
 
 // ---------------------------------------------------------------------------------------------
 // The registry: every route documented in /admin/openapi.json, with its response schemas.
@@ -161,6 +161,8 @@ const CASES: Record<string, Case> = {
           expensive_model: 'mock/mock-large',
           rate_limit_store: 'durable-object',
           store_content: true,
+          alert_webhook_url: 'https://hooks.example.com/openapi',
+          alert_thresholds: [0.9, 0.5],
         },
       }),
     }),
@@ -236,6 +238,23 @@ const CASES: Record<string, Case> = {
       expect(body.next_cursor === null, label).toBe(label !== 'a page with a cursor');
       if (label === 'one endpoint') expect(body.data.map((r: Body) => r.endpoint)).toEqual(['embeddings']);
       if (label === 'one user and tag') expect(body.data.map((r: Body) => [r.user, r.tags])).toEqual([['openapi-user', { team: 'docs' }]]);
+    },
+  },
+  'GET /alerts': {
+    // A tenant whose one call crosses two thresholds: two deliveries, so a page of one has a cursor.
+    calls: async () => {
+      const tenant = await createTestTenant({ monthly_budget_usd: 1e-9, alert_thresholds: [0.5, 1], alert_webhook_url: webhookUrl(nonce('openapi')) });
+      const call = await postJson('/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content: 'alert me' }] }, { apiKey: tenant.apiKey });
+      await call.response.text();
+      await call.settled();
+      return {
+        'last page': await callAdmin(`/admin/alerts?tenant=${tenant.id}`),
+        'a page with a cursor': await callAdmin(`/admin/alerts?tenant=${tenant.id}&kind=budget&limit=1`),
+      };
+    },
+    check: (body: Body, label) => {
+      nonEmpty('data')(body, label);
+      expect(body.next_cursor === null, label).toBe(label !== 'a page with a cursor');
     },
   },
   'GET /requests/{id}': {

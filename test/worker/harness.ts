@@ -10,10 +10,10 @@
  * test/support/upstream-server.ts) and ADMIN_TOKEN = 'test-admin-token'. Storage (D1, KV) is
  * isolated per test file, not per test.
  */
-import { createExecutionContext, waitOnExecutionContext, type D1Migration } from 'cloudflare:test';
+import { createExecutionContext, createScheduledController, waitOnExecutionContext, type D1Migration } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import type { Env as ProxyEnv } from '../../proxy/core/env';
-import type { RecordedRequest } from '../support/recorded-request';
+import type { ReceivedWebhook, RecordedRequest } from '../support/recorded-request';
 
 declare global {
   namespace Cloudflare {
@@ -24,7 +24,7 @@ declare global {
   }
 }
 
-export type { RecordedRequest };
+export type { ReceivedWebhook, RecordedRequest };
 
 export const BASE_URL = 'http://proxy.test';
 export const TEST_ADMIN_TOKEN = 'test-admin-token';
@@ -101,6 +101,26 @@ export function upstreamEnv(): Partial<ProxyEnv> {
     ANTHROPIC_BASE_URL: upstreamUrl(),
     ANTHROPIC_API_KEY: TEST_ANTHROPIC_KEY,
   };
+}
+
+/** Runs the Worker's cron trigger as if scheduled at `scheduledTime`, and waits for its waitUntil work. */
+export async function runCron(scheduledTime: number, envOverrides: Partial<ProxyEnv> = {}): Promise<void> {
+  const worker = (await import('../../proxy/index')).default as ExportedHandler<ProxyEnv>;
+  const ctx = createExecutionContext();
+  await worker.scheduled!(createScheduledController({ scheduledTime, cron: '*/10 * * * *' }), { ...env, ...envOverrides } as ProxyEnv, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+/** A webhook receiver of the fake upstream (a channel of its own per test); `fail`: its first N POSTs get a 503. */
+export function webhookUrl(channel: string, fail = 0): string {
+  return `${upstreamUrl()}/__webhooks/${encodeURIComponent(channel)}${fail ? `?fail=${fail}` : ''}`;
+}
+
+/** The POSTs a webhook channel received, oldest first. */
+export async function webhookPosts(channel: string): Promise<ReceivedWebhook[]> {
+  const res = await fetch(webhookUrl(channel));
+  if (!res.ok) throw new Error(`fake upstream /__webhooks answered ${res.status}`);
+  return (await res.json()) as ReceivedWebhook[];
 }
 
 /** Requests the fake upstream received whose raw body contains `contains` (oldest first). */

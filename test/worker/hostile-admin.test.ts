@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ADMIN_BODY_BYTES } from '../../proxy/admin/api';
 import { createTestTenant } from './fixtures';
-import { callAdmin, callProxy, nonce, TEST_ADMIN_TOKEN, upstreamEnv } from './harness';
+import { callAdmin, callProxy, nonce, TEST_ADMIN_TOKEN, upstreamEnv, webhookUrl } from './harness';
 import {
   adminOperations,
   badCredentials,
@@ -34,8 +34,13 @@ const SEEDED_NAME = `seeded-${nonce()}`;
 let fixtures: Fixtures;
 
 beforeAll(async () => {
-  // A tenant with calls in the default window: what a leak would show.
-  const tenant = await createTestTenant({ name: SEEDED_NAME });
+  // A tenant with calls in the default window, and an alert their spend raised: what a leak would show.
+  const tenant = await createTestTenant({
+    name: SEEDED_NAME,
+    monthly_budget_usd: 1,
+    alert_thresholds: [1e-6],
+    alert_webhook_url: webhookUrl(nonce('hostile')),
+  });
   let requestId = '';
   for (const [body, env] of [
     [{ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }, {}],
@@ -176,7 +181,8 @@ describe.each(bodyOperations.map((op) => [op.key, op] as const))('%s', (key, op)
   );
   it.each(fieldCases)('refuses %s with a 400 naming the field, writing nothing', async (_what, name, raw) => {
     await expectRefused(url(), json(method, withField(valid(), name, raw)), 400, (error) => {
-      expect(error.param).toBe(name);
+      // The field, or a part of it (an array's item: `alert_thresholds.0`).
+      expect(error.param === name || error.param?.startsWith(`${name}.`), `${error.param}`).toBe(true);
       expect(error.code).toBe('invalid_value');
     });
   });

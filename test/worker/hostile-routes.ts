@@ -84,6 +84,7 @@ export const ROUTES: Record<string, RouteSpec> = {
   'PATCH /admin/keys/:key_id': { auth: 'admin', body: 'json', url: (f) => `/admin/keys/${f.keyId}`, validBody: () => ({ rpm: 1 }) },
   'DELETE /admin/keys/:key_id': { auth: 'admin', ...none, url: (f) => `/admin/keys/${f.keyId}` },
   'GET /admin/requests': { auth: 'admin', ...none, url: () => '/admin/requests' },
+  'GET /admin/alerts': { auth: 'admin', ...none, url: () => '/admin/alerts' },
   'GET /admin/requests/:id': { auth: 'admin', ...none, url: (f) => `/admin/requests/${f.requestId}` },
   'GET /admin/analytics/summary': { auth: 'admin', ...none, url: () => '/admin/analytics/summary' },
   'GET /admin/analytics/breakdown': { auth: 'admin', ...none, url: () => '/admin/analytics/breakdown?group_by=tenant' },
@@ -123,6 +124,9 @@ export interface JsonSchema {
   exclusiveMinimum?: number;
   anyOf?: JsonSchema[];
   example?: unknown;
+  items?: JsonSchema;
+  minItems?: number;
+  maxItems?: number;
   properties?: Record<string, JsonSchema>;
   required?: string[];
   additionalProperties?: boolean;
@@ -232,6 +236,12 @@ export function hostileFieldValues(schema: JsonSchema): Array<[string, string]> 
     if (schema.maximum !== undefined) values.push(['over its maximum', String(schema.maximum + 1)]);
   } else if (types.includes('boolean')) {
     values.push(['a string', '"true"'], ['a number', '1']);
+  } else if (types.includes('array') && schema.items) {
+    // The array itself, then each hostile value of its items as its one item.
+    values.push(['a string', '"x"'], ['a number', '1'], ['a boolean', 'true']);
+    if (schema.maxItems !== undefined)
+      values.push([`${schema.maxItems + 1} items`, `[${Array.from({ length: schema.maxItems + 1 }, (_, i) => i + 1).join(',')}]`]);
+    for (const [what, raw] of hostileFieldValues(schema.items)) values.push([`an item that is ${what}`, `[${raw}]`]);
   } else {
     throw new Error(`no hostile values for a field of schema ${JSON.stringify(schema)}: add some to hostileFieldValues`);
   }
@@ -400,6 +410,8 @@ export async function storedState(): Promise<Record<string, unknown>> {
     requests: 'SELECT COUNT(*) AS n FROM requests',
     request_attempts: 'SELECT COUNT(*) AS n FROM request_attempts',
     request_content: 'SELECT COUNT(*) AS n FROM request_content',
+    alerts: 'SELECT COUNT(*) AS n FROM alerts',
+    alert_deliveries: 'SELECT COUNT(*) AS n FROM alert_deliveries',
   };
   const results = await env.DB.batch(Object.values(statements).map((sql) => env.DB.prepare(sql)));
   const state: Record<string, unknown> = Object.fromEntries(Object.keys(statements).map((name, i) => [name, results[i].results]));
