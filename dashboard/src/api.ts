@@ -3,6 +3,7 @@
  * sent as a bearer header (never a cookie, so no CSRF surface) and forgotten when the tab closes.
  */
 import type { Breakdown, GroupBy, Interval, RequestDetail, RequestLogPage, Spend, Summary, Timeseries, Unpriced } from '../../analytics/types';
+import type { AlertDeliveryPage, AlertKind } from '../../proxy/alerts/schemas';
 import type { CreatedTenant, IssuedKey, KeySettingsInput, KeySummary, Tenant, TenantSettingsInput } from '../../proxy/tenants/schemas';
 
 const TOKEN_KEY = 'ai-proxy-admin-token';
@@ -79,6 +80,11 @@ export interface RequestFilters {
   tag?: string;
 }
 
+export interface AlertFilters {
+  tenant?: string;
+  kind?: AlertKind;
+}
+
 export const api = {
   /** Checks a token without storing it. */
   verify: async (token: string) => {
@@ -91,6 +97,7 @@ export const api = {
   unpriced: (w: Window) => getJson<Unpriced>('/analytics/unpriced', { ...w }),
   requests: (w: Window, filters: RequestFilters, cursor?: string, limit = 50) => getJson<RequestLogPage>('/requests', { ...w, ...filters, cursor, limit }),
   request: (id: string) => getJson<RequestDetail>(`/requests/${encodeURIComponent(id)}`),
+  alerts: (filters: AlertFilters, cursor?: string, limit = 50) => getJson<AlertDeliveryPage>('/alerts', { ...filters, cursor, limit }),
   /** The finance CSV as a file, fetched with the token (a plain link could not send it). */
   spendCsv: async (w: Window, groupBy?: GroupBy) => (await call('/export.csv', { query: { ...w, group_by: groupBy } })).blob(),
   tenants: () => getJson<{ data: Tenant[] }>('/tenants'),

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { onUnauthorized, session } from './api';
 import { RangePicker } from './components/range-picker';
 import type { PageProps } from './page-props';
+import { AlertsPage } from './pages/alerts';
 import { LatencyPage } from './pages/latency';
 import { OverviewPage } from './pages/overview';
 import { RequestsPage } from './pages/requests';
@@ -19,6 +20,7 @@ const PAGES = [
   { path: 'tenants', title: 'Tenants' },
   { path: 'latency', title: 'Latency & errors' },
   { path: 'requests', title: 'Request log' },
+  { path: 'alerts', title: 'Alerts' },
 ] as const;
 
 /** Live pages reload this often, all of them, unless auto-refresh is off. */
@@ -32,6 +34,7 @@ function Page(props: PageProps) {
   if (page === 'tenants') return <TenantsPage {...props} />;
   if (page === 'latency') return <LatencyPage {...props} />;
   if (page === 'requests') return <RequestsPage {...props} />;
+  if (page === 'alerts') return <AlertsPage {...props} />;
   return <OverviewPage {...props} />;
 }
 
@@ -53,9 +56,9 @@ export function App() {
 
   const range = isRangeId(route.params.get('range') ?? undefined) ? (route.params.get('range') as RangeId) : DEFAULT_RANGE;
   const [current = 'overview', id] = route.segments;
-  // The range applies to every view but the tenant list. Views of live numbers refresh themselves;
-  // the tenant list and the request log do not (new rows would move the rows being read).
-  const ranged = !(current === 'tenants' && !id);
+  // The range applies to every view but the tenant list and the alert history. Views of live numbers
+  // refresh themselves; the tenant list, the request log and the alerts do not (new rows would move the rows being read).
+  const ranged = !(current === 'tenants' && !id) && current !== 'alerts';
   const live = ['overview', 'spend', 'latency'].includes(current) || (current === 'tenants' && id !== undefined);
   const title = signedIn ? (PAGES.find((p) => p.path === current)?.title ?? 'Overview') : 'Sign in';
   useEffect(() => void (document.title = `${title} · AI cost proxy`), [title]);

@@ -1,7 +1,9 @@
 /**
  * What the settings forms (a tenant's, a key's) make of their text fields: the admin API's values,
- * or an error saying what to type. '' always means none (no limit, no budget, no expiry).
+ * or an error saying what to type. '' means none (no limit, no budget, no expiry), or for alert
+ * thresholds the default ones.
  */
+import { MAX_ALERT_THRESHOLD } from '../../proxy/alerts/thresholds';
 
 /** A positive whole number, or null for no limit. */
 export function parseLimit(text: string, what: string): number | null {
@@ -18,6 +20,21 @@ export function parseBudget(text: string): number | null {
   if (!Number.isFinite(value) || value < 0) throw new Error('The monthly budget must be an amount in USD, or empty for none.');
   return value;
 }
+
+/** Alert thresholds typed as percentages of the budget (`50, 80, 100`), as fractions; null (the default ones) for ''. */
+export function parseAlertThresholds(text: string): number[] | null {
+  const parts = text.split(/[\s,]+/).filter(Boolean);
+  if (parts.length === 0) return null;
+  return parts.map((part) => {
+    const value = Number(part.replace(/%$/, ''));
+    if (!Number.isFinite(value) || value <= 0 || value > MAX_ALERT_THRESHOLD * 100)
+      throw new Error(`Alert thresholds are percentages of the budget above 0 and up to ${MAX_ALERT_THRESHOLD * 100}, like 50, 80, 100.`);
+    return value / 100;
+  });
+}
+
+/** Thresholds as the field shows them: percentages, rounded so that 0.07 does not read 7.000000000000001; '' for the default. */
+export const alertThresholdsText = (thresholds: number[] | null) => thresholds?.map((t) => Number((t * 100).toFixed(6))).join(', ') ?? '';
 
 /** A `datetime-local` input's value (the browser's time zone) as ISO 8601, or null for never. */
 export function parseLocalTime(text: string): string | null {

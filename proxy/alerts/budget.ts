@@ -24,7 +24,7 @@
 import type { Env } from '../core/env';
 import type { RequestRecord } from '../core/request-record';
 import { monthOf } from '../limits/budget';
-import { DEFAULT_ALERT_THRESHOLDS } from '../tenants/schemas';
+import { DEFAULT_ALERT_THRESHOLDS } from './thresholds';
 import { raiseAlert, type AlertToRaise } from './deliveries';
 import { budgetDestinations } from './destinations';
 import { budgetPayload } from './payloads';

@@ -4,6 +4,7 @@
  * derived from them (the store, the admin API and the dashboard all use these).
  */
 import { z } from '@hono/zod-openapi';
+import { DEFAULT_ALERT_THRESHOLDS, MAX_ALERT_THRESHOLD, MAX_ALERT_THRESHOLDS } from '../alerts/thresholds';
 
 // Printable ASCII without spaces: a model id ends up in response headers (x-proxy-model), where a control
 // character would make every call on that tier fail after its upstream call.
@@ -11,12 +12,6 @@ export const ModelIdSchema = z
   .string()
   .regex(/^(openai|anthropic|workers-ai|mock)\/[\x21-\x7e]+$/, 'expected provider/model in printable ASCII without spaces, e.g. openai/gpt-4o-mini')
   .max(256);
-
-/** A tenant's alert thresholds when it sets none: fractions of its monthly budget. */
-export const DEFAULT_ALERT_THRESHOLDS = [0.5, 0.8, 1];
-/** The most thresholds a tenant may set, and the largest (10 = 1,000% of the budget). */
-export const MAX_ALERT_THRESHOLDS = 10;
-export const MAX_ALERT_THRESHOLD = 10;
 
 /** Control characters (NUL, newlines...) and unpaired surrogates: unreadable, and D1 cannot store a lone surrogate faithfully. */
 const displayable = (value: string) => !/[\p{Cc}\p{Cs}]/u.test(value);

@@ -3,6 +3,8 @@
  * the real server (`npm start`): sign in, create a tenant and use its key with the openai SDK,
  * then check every page draws what that traffic logged.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { chromium, type Browser, type Page, type Request, type Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -651,9 +653,56 @@ describe('the dashboard', () => {
     await page.unroute(/\/admin\/analytics\/unpriced/);
   });
 
+  // After the tests that count every call: this one's tenant spends too.
+  it("sets a tenant's alert webhook and thresholds, and shows the alerts sent in the history, filtered", async () => {
+    // A webhook receiver of the test's own: plain http is accepted, as the server runs for local development.
+    const received: unknown[] = [];
+    const receiver: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    try {
+      const tenant = await admin<{ id: string; api_key: string }>('/tenants', { name: 'Alerted Co', monthly_budget_usd: 0.000001 });
+      await open(`tenants/${tenant.id}`);
+      await page.getByRole('button', { name: 'Edit settings' }).click();
+      await page.getByLabel('Alert webhook URL').fill(`http://${host}/services/T000/B000/secret-token`);
+      await page.getByLabel('Alert thresholds (% of budget)').fill('25, 100');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await poll(() => page.locator('.settings-line').textContent()).toContain(`budget alerts to ${host} at 25%, 100%`);
+      expect((await admin<{ alert_thresholds: number[] }>(`/tenants/${tenant.id}`)).alert_thresholds).toEqual([0.25, 1]);
+
+      // One call spends more than the whole budget: both thresholds alert, once each.
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: tenant.api_key, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'Spend it all' }] });
+      await poll(() => received.length).toBe(2);
+
+      await page.locator('.page-head').getByRole('link', { name: 'Alerts' }).click();
+      await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+      const rows = page.locator('tr[data-delivery-id]');
+      await poll(() => rows.count()).toBe(2);
+      const table = (await page.getByRole('region', { name: 'Alert deliveries' }).textContent())!;
+      for (const text of ['25% of the', '100% of the', "Tenant's webhook", `http://${host}/…`, 'delivered', 'Alerted Co']) expect(table).toContain(text);
+      // The webhook's path (where a Slack token lives) is not shown.
+      expect(table).not.toContain('secret-token');
+      expect(await page.getByLabel('Tenant').inputValue()).toBe(tenant.id);
+
+      await page.getByLabel('Kind').selectOption('forecast');
+      await poll(() => page.getByRole('region', { name: 'Alert deliveries' }).textContent()).toContain('No alerts sent that match these filters');
+      expect(page.url()).toContain('kind=forecast');
+    } finally {
+      receiver.close();
+    }
+  });
+
   it('fits a phone screen without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const hash of ['overview', 'spend', 'tenants', 'latency', 'requests']) {
+    for (const hash of ['overview', 'spend', 'tenants', 'latency', 'requests', 'alerts']) {
       await open(hash);
       await page.waitForFunction(() => !document.querySelector('.spinner'));
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

@@ -1,7 +1,7 @@
-/** A tenant's name, limits, budget, routing and privacy settings: for creating a tenant and for changing one. */
+/** A tenant's name, limits, budget, routing, privacy and alert settings: for creating a tenant and for changing one. */
 import { useState } from 'preact/hooks';
 import type { Tenant, TenantSettingsInput } from '../../../proxy/tenants/schemas';
-import { parseBudget, parseLimit } from '../settings-input';
+import { alertThresholdsText, parseAlertThresholds, parseBudget, parseLimit } from '../settings-input';
 import { Field, FormFooter, useSubmit } from './settings-form';
 
 export function TenantSettingsForm({
@@ -22,6 +22,8 @@ export function TenantSettingsForm({
   const [routing, setRouting] = useState<'auto' | 'passthrough'>(tenant?.routing ?? 'passthrough');
   const [storeContent, setStoreContent] = useState(tenant?.store_content ?? false);
   const [isolatePromptCache, setIsolatePromptCache] = useState(tenant?.prompt_cache === 'isolated');
+  const [webhook, setWebhook] = useState(tenant?.alert_webhook_url ?? '');
+  const [thresholds, setThresholds] = useState(alertThresholdsText(tenant?.alert_thresholds ?? null));
   const id = tenant ? `edit-${tenant.id}` : 'new';
   const { submit, error, busy } = useSubmit(
     () => ({
@@ -32,6 +34,8 @@ export function TenantSettingsForm({
       routing,
       store_content: storeContent,
       prompt_cache: isolatePromptCache ? ('isolated' as const) : ('shared' as const),
+      alert_webhook_url: webhook.trim() || null,
+      alert_thresholds: parseAlertThresholds(thresholds),
     }),
     onSubmit,
   );
@@ -71,6 +75,21 @@ export function TenantSettingsForm({
           providers' prompt caches are shared by all tenants: the cheapest.
         </span>
       </div>
+      <Field
+        id={`${id}-alert-webhook`}
+        label="Alert webhook URL"
+        value={webhook}
+        onValue={setWebhook}
+        autocomplete="off"
+        placeholder="none, e.g. https://hooks.slack.com/services/…"
+      />
+      <Field
+        id={`${id}-alert-thresholds`}
+        label="Alert thresholds (% of budget)"
+        value={thresholds}
+        onValue={setThresholds}
+        placeholder="default: 50, 80, 100"
+      />
       <FormFooter error={error} busy={busy} submitLabel={submitLabel} onCancel={onCancel} />
     </form>
   );

@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { ENDPOINT_PATHS, ENDPOINTS } from '../../../analytics/endpoints';
 import { api, type RequestFilters } from '../api';
+import { cursorParam, cursorsOf, Pager } from '../components/pager';
 import { RequestDetails } from '../components/request-details';
 import { Async, Empty } from '../components/states';
 import { count, dateTime, ms, tagsText, usd } from '../format';
@@ -20,9 +21,7 @@ const filtersOf = (params: URLSearchParams): RequestFilters => Object.fromEntrie
 
 export function RequestsPage({ route, range }: PageProps) {
   const filters = filtersOf(route.params);
-  // The cursors of the pages before this one, in the URL (`cursor=c2.c3`): a reload or a link shows
-  // the same page, the back button pages back, and a second click on "Older" asks for the same URL.
-  const stack = (route.params.get('cursor') ?? '').split('.').filter(Boolean);
+  const stack = cursorsOf(route);
   const cursor = stack.at(-1);
   const page = useApi(() => api.requests(windowOf(range), filters, cursor, PAGE_SIZE), [range, JSON.stringify(filters), cursor]);
   const tenants = useApi(() => api.tenants(), []);
@@ -46,8 +45,7 @@ export function RequestsPage({ route, range }: PageProps) {
       />
     </div>
   );
-  // Cursors are base64 without padding, so '.' cannot occur in one.
-  const goToPage = (cursors: string[]) => navigate('requests', { ...filters, range, cursor: cursors.join('.') || undefined });
+  const goToPage = (cursors: string[]) => navigate('requests', { ...filters, range, cursor: cursorParam(cursors) });
 
   return (
     <>
@@ -221,15 +219,7 @@ export function RequestsPage({ route, range }: PageProps) {
                     </tbody>
                   </table>
                 </div>
-                <nav class="pager" aria-label="Pages of the request log">
-                  <button type="button" class="secondary" disabled={page.loading || stack.length === 0} onClick={() => goToPage(stack.slice(0, -1))}>
-                    ← Newer
-                  </button>
-                  <span class="muted">Page {stack.length + 1}</span>
-                  <button type="button" class="secondary" disabled={page.loading || !p.next_cursor} onClick={() => goToPage([...stack, p.next_cursor!])}>
-                    Older →
-                  </button>
-                </nav>
+                <Pager label="Pages of the request log" cursors={stack} next={p.next_cursor} loading={page.loading} go={goToPage} />
               </>
             )
           }

@@ -1,5 +1,6 @@
 /** One tenant: its numbers and charts, its settings, and its API keys. */
 import { useState } from 'preact/hooks';
+import { DEFAULT_ALERT_THRESHOLDS } from '../../../proxy/alerts/thresholds';
 import { api } from '../api';
 import { ChartView } from '../components/chart';
 import { SecretOnce } from '../components/secret-once';
@@ -42,6 +43,9 @@ export function TenantPage({ route, range, refreshMs, tenantId }: PageProps & { 
           <a class="button secondary" href={href('requests', { range, tenant: t.id })}>
             Request log
           </a>
+          <a class="button secondary" href={href('alerts', { tenant: t.id })}>
+            Alerts
+          </a>
           {!editing && (
             <button type="button" onClick={() => setEditing(true)}>
               Edit settings
@@ -69,7 +73,10 @@ export function TenantPage({ route, range, refreshMs, tenantId }: PageProps & { 
           {t.rpm === null ? 'No request limit' : `${count(t.rpm)} requests/min`} · {t.tpm === null ? 'no token limit' : `${count(t.tpm)} tokens/min`} ·{' '}
           {t.monthly_budget_usd === null ? 'no monthly budget' : `budget ${usd(t.monthly_budget_usd)}/month`} · routing {t.routing} · cache up to{' '}
           {t.cache_ttl_s} s · {t.store_content ? 'stores prompts and answers' : 'stores no prompts or answers'} ·{' '}
-          {t.prompt_cache === 'isolated' ? 'isolated prompt cache' : 'shared prompt cache'}
+          {t.prompt_cache === 'isolated' ? 'isolated prompt cache' : 'shared prompt cache'} ·{' '}
+          {t.alert_webhook_url
+            ? `budget alerts to ${new URL(t.alert_webhook_url).host} at ${(t.alert_thresholds ?? DEFAULT_ALERT_THRESHOLDS).map((x) => percent(x, 0)).join(', ')}`
+            : 'no alert webhook'}
         </p>
       )}
 
