@@ -13,8 +13,8 @@
  * on this isolate's next call. The cron (checkAllBudgets) evaluates every tenant with a budget
  * too, which catches forecasts that cross with no traffic and anything an isolate missed.
  *
- * A budget is a scope: the tenant's own, or a key's own. Everything below works per scope; the
- * scopes come from SCOPES_SQL.
+ * A budget is a scope: the tenant's own, or a key's own (a key's watch takes only that key's
+ * calls). Everything below works per scope; the scopes come from SCOPES_SQL.
  *
  * Forecast: month-to-date spend / the elapsed fraction of the UTC month (a straight line from the
  * 1st), from FORECAST_MIN_ELAPSED_MS into the month on (earlier, one morning's spend would be
@@ -53,11 +53,19 @@ interface ScopeRow {
   spent_nano: number;
 }
 
-/** Every budget with its month-to-date spend (?1 the month, ?2 one tenant or NULL for all): each tenant's own. */
+/**
+ * Every budget with its month-to-date spend (?1 the month, ?2 one tenant or NULL for all): each
+ * tenant's own, and each live key's own (migration 0018: key_spend moves with the request log as
+ * tenant_spend does). A key's alerts go where its tenant's go, at its tenant's thresholds.
+ */
 const SCOPES_SQL = `SELECT 'tenant' AS kind, t.id AS scope_id, NULL AS scope_name, t.id AS tenant_id, t.name AS tenant_name, t.alert_webhook_url,
     t.alert_thresholds, t.monthly_budget_nano AS budget_nano, COALESCE(s.spent_nano, 0) AS spent_nano
   FROM tenants t LEFT JOIN tenant_spend s ON s.tenant_id = t.id AND s.month = ?1
-  WHERE t.monthly_budget_nano > 0 AND (?2 IS NULL OR t.id = ?2)`;
+  WHERE t.monthly_budget_nano > 0 AND (?2 IS NULL OR t.id = ?2)
+  UNION ALL
+  SELECT 'key', k.id, k.name, t.id, t.name, t.alert_webhook_url, t.alert_thresholds, k.monthly_budget_nano, COALESCE(ks.spent_nano, 0)
+  FROM api_keys k JOIN tenants t ON t.id = k.tenant_id LEFT JOIN key_spend ks ON ks.key_id = k.id AND ks.month = ?1
+  WHERE k.monthly_budget_nano > 0 AND k.revoked_at IS NULL AND (?2 IS NULL OR t.id = ?2)`;
 
 /** The budget and forecast alerts raised in a month (?1, ?2 its bounds), for one tenant (?3) or all. */
 const RAISED_SQL = `SELECT dedupe_key FROM alerts

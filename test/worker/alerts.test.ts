@@ -128,6 +128,24 @@ describe('budget alerts', () => {
     expect(refused.response.status).toBe(400);
   });
 
+  it("alerts on a key's own budget, to its tenant's webhook, counting that key's calls only", async () => {
+    const channel = nonce('key');
+    // The tenant has no budget of its own; one of its keys has.
+    const tenant = await createTestTenant({ alert_webhook_url: webhookUrl(channel), alert_thresholds: [1] });
+    const issued = await callAdmin(`/admin/tenants/${tenant.id}/keys`, { method: 'POST', json: { name: 'ci-bot', monthly_budget_usd: 1e-9 } });
+    expect(issued.response.status).toBe(201);
+    const key = (await issued.response.json()) as { key_id: string; api_key: string };
+    // The tenant's other key spends: nothing to say about ci-bot's budget.
+    await spend(tenant.apiKey);
+    expect(await webhookPosts(channel)).toEqual([]);
+    await spend(key.api_key);
+    const [posted] = await webhookPosts(channel);
+    expect(posted.body).toMatchObject({ alert: { kind: 'budget', tenant_id: tenant.id, key_id: key.key_id, key_name: 'ci-bot', threshold: 1 } });
+    expect((posted.body as AlertPayload).text).toContain(`Key *ci-bot* (${key.key_id}) of tenant`);
+    const [delivery] = (await deliveries(`tenant=${tenant.id}`)).data;
+    expect([delivery.subject, delivery.key_id]).toEqual([`key:${key.key_id}`, key.key_id]);
+  });
+
   it('alerts from the queue consumer when the call was logged through the queue', async () => {
     const channel = nonce('queued');
     const tenant = await createTestTenant({ alert_webhook_url: webhookUrl(channel), alert_thresholds: [1], monthly_budget_usd: 1e-9 });
