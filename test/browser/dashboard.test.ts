@@ -686,6 +686,8 @@ describe('the dashboard', () => {
       await page.getByRole('heading', { name: 'Alerts' }).waitFor();
       const rows = page.locator('tr[data-delivery-id]');
       await poll(() => rows.count()).toBe(2);
+      // Tenant names come with the page's list of tenants, which may land after the rows.
+      await poll(() => page.getByRole('region', { name: 'Alert deliveries' }).textContent()).toContain('Alerted Co');
       const table = (await page.getByRole('region', { name: 'Alert deliveries' }).textContent())!;
       for (const text of ['25% of the', '100% of the', "Tenant's webhook", `http://${host}/…`, 'delivered', 'Alerted Co']) expect(table).toContain(text);
       // The webhook's path (where a Slack token lives) is not shown.
