@@ -11,18 +11,7 @@ import type { Tier } from '../pricing/catalog';
 import { estimatePromptTokens, messageText } from '../providers/content';
 import type { ChatRequest } from '../providers/types';
 import type { Env } from '../core/env';
-
-export const TASK_TIERS: Record<string, Tier> = {
-  classify: 'cheap',
-  extract: 'cheap',
-  route: 'cheap',
-  summarize: 'cheap',
-  moderate: 'cheap',
-  generate: 'expensive',
-  reason: 'expensive',
-  code: 'expensive',
-  analyze: 'expensive',
-};
+import { TASK_TIERS, type TaskTiers } from './tasks';
 
 /** What the rules look at, computed in one pass over the request. */
 export interface RequestFeatures {
@@ -139,7 +128,7 @@ function matches(when: RuleConditions, f: RequestFeatures): boolean {
 
 export interface TierDecision {
   tier: Tier;
-  /** `task:<hint>` or `rule:<id>`. */
+  /** `task:<hint>` or `rule:<id>`; `task:<hint>→override:<tier>` when the tenant overrides that task's tier. */
   reason: string;
 }
 
@@ -158,8 +147,13 @@ export function taskOf(taskHint: string | null | undefined): string | null {
   return task;
 }
 
-/** The tier for a task already checked by taskOf, or from the rules without one. */
-function tierFor(body: ChatRequest, task: string | null): TierDecision {
+/**
+ * The tier for a task already checked by taskOf (the tenant's override for it, if any), or from
+ * the rules without one.
+ */
+function tierFor(body: ChatRequest, task: string | null, taskTiers: TaskTiers = {}): TierDecision {
+  const override = task && Object.hasOwn(taskTiers, task) ? taskTiers[task] : undefined;
+  if (task && override) return { tier: override, reason: `task:${task}→override:${override}` };
   if (task) return { tier: TASK_TIERS[task], reason: `task:${task}` };
   const features = requestFeatures(body);
   const rule = ROUTING_RULES.find((r) => matches(r.when, features))!;
@@ -175,17 +169,25 @@ export function decideTier(body: ChatRequest, taskHint: string | null): TierDeci
  * The model for a chat call. `auto` goes wherever the task decides. A concrete model is kept
  * as asked, unless the tenant's routing is `auto`: then the asked model is the ceiling, so a
  * cheap task asked of an expensive model goes to the cheap tier, never the other way round.
- * The `x-task` hint is checked first, whether or not it decides anything.
+ * The `x-task` hint is checked first, whether or not it decides anything. `taskTiers`, the
+ * tenant's per-task overrides, replace a hinted task's tier wherever the task decides.
  */
-export function routeChat(env: Env, tiers: Tiers, routing: 'auto' | 'passthrough', body: ChatRequest, taskHint: string | null): ResolvedModel {
+export function routeChat(
+  env: Env,
+  tiers: Tiers,
+  routing: 'auto' | 'passthrough',
+  body: ChatRequest,
+  taskHint: string | null,
+  taskTiers?: TaskTiers,
+): ResolvedModel {
   const task = taskOf(taskHint);
   if (body.model === 'auto') {
-    const decision = tierFor(body, task);
+    const decision = tierFor(body, task, taskTiers);
     return { ...resolveModel(env, tiers, tiers[decision.tier], 'chat'), requested: 'auto', tier: decision.tier, reason: decision.reason };
   }
   const asked = resolveModel(env, tiers, body.model, 'chat');
   if (routing !== 'auto' || asked.reason.startsWith('alias:')) return asked;
-  const decision = tierFor(body, task);
+  const decision = tierFor(body, task, taskTiers);
   if (decision.tier === 'cheap' && asked.tier === 'expensive') {
     return { ...resolveModel(env, tiers, tiers.cheap, 'chat'), requested: body.model, tier: 'cheap', reason: decision.reason };
   }

@@ -5,6 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { DEFAULT_ALERT_THRESHOLDS, MAX_ALERT_THRESHOLD, MAX_ALERT_THRESHOLDS } from '../alerts/thresholds';
+import { TASK_NAMES } from '../routing/tasks';
 
 // Printable ASCII without spaces: a model id ends up in response headers (x-proxy-model), where a control
 // character would make every call on that tier fail after its upstream call.
@@ -26,6 +27,26 @@ const NameSchema = z.string().trim().min(1).max(200).refine(displayable, { messa
 /** The limits a tenant and each of its keys may have (null: none). */
 const PerMinuteSchema = z.number().int().positive();
 const BudgetUsdSchema = z.number().nonnegative().max(1e9);
+
+/**
+ * Kinds of call shadow evaluation skips unless the tenant includes them: calls that offer tools
+ * or carry tool results, calls with images, and calls the client sent with `store: false`
+ * (private: `unstored` also needs the operator's EVAL_ALLOW_UNSTORED=true).
+ */
+export const SHADOW_EVAL_KINDS = ['tools', 'images', 'unstored'] as const;
+const ShadowEvalIncludeSchema = z.array(z.enum(SHADOW_EVAL_KINDS)).max(SHADOW_EVAL_KINDS.length).openapi({
+  description:
+    'Kinds of call shadow evaluation may sample besides plain text ones: tools (tools offered or tool results), images, unstored (`store: false`; also needs EVAL_ALLOW_UNSTORED=true). Default none: an evaluation sends the call to another model, and perhaps another provider.',
+});
+
+const TierSchema = z.enum(['cheap', 'expensive']);
+const TaskTiersSchema = z
+  .record(z.string(), TierSchema)
+  .refine((tiers) => Object.keys(tiers).every((task) => TASK_NAMES.includes(task)), { message: `tasks are ${TASK_NAMES.join(', ')}` })
+  .openapi({
+    description: 'Per-task tier overrides the router obeys wherever an x-task decides the tier, e.g. {"summarize": "expensive"} (docs/ROUTING.md).',
+    example: { summarize: 'expensive' },
+  });
 
 // Strict: a misspelt setting is an error, not silently ignored.
 export const TenantSettingsSchema = z.strictObject({
@@ -63,6 +84,14 @@ export const TenantSettingsSchema = z.strictObject({
     .openapi({
       description: `Fractions of the monthly budget whose crossing sends an alert (1 = 100%), up to ${MAX_ALERT_THRESHOLDS}, each above 0 and at most ${MAX_ALERT_THRESHOLD}; null for the default [${DEFAULT_ALERT_THRESHOLDS.join(', ')}].`,
     }),
+  shadow_eval_rate: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .openapi({ description: "Fraction of this tenant's calls evaluated on the other tier and judged (docs/ROUTING.md); 0 (default) for none." }),
+  shadow_eval_include: ShadowEvalIncludeSchema.optional(),
+  task_tiers: TaskTiersSchema.optional(),
 });
 
 export const TenantSchema = z
@@ -84,6 +113,9 @@ export const TenantSchema = z
       .array(z.number())
       .nullable()
       .openapi({ description: `Sorted fractions of the budget; null: the default [${DEFAULT_ALERT_THRESHOLDS.join(', ')}].` }),
+    shadow_eval_rate: z.number(),
+    shadow_eval_include: ShadowEvalIncludeSchema,
+    task_tiers: z.record(z.string(), TierSchema),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -145,6 +177,7 @@ export type TenantSettingsInput = z.input<typeof TenantSettingsSchema>;
 export type Routing = Tenant['routing'];
 export type RateLimitStoreKind = Tenant['rate_limit_store'];
 export type PromptCacheScope = Tenant['prompt_cache'];
+export type ShadowEvalKind = Tenant['shadow_eval_include'][number];
 export type CreatedTenant = z.infer<typeof CreatedTenantSchema>;
 export type IssuedKey = z.infer<typeof IssuedKeySchema>;
 export type KeySummary = z.infer<typeof KeySummarySchema>;

@@ -60,6 +60,10 @@ interface TenantRow {
   alert_webhook_url: string | null;
   /** JSON array of fractions, or NULL for the default. */
   alert_thresholds: string | null;
+  shadow_eval_rate: number;
+  /** JSON arrays and objects (migrations/0021). */
+  shadow_eval_include: string;
+  task_tiers: string;
   created_at: number;
   updated_at: number;
 }
@@ -133,6 +137,9 @@ function toTenant(row: TenantRow): Tenant {
     prompt_cache: row.prompt_cache,
     alert_webhook_url: row.alert_webhook_url,
     alert_thresholds: row.alert_thresholds === null ? null : (JSON.parse(row.alert_thresholds) as number[]),
+    shadow_eval_rate: row.shadow_eval_rate,
+    shadow_eval_include: JSON.parse(row.shadow_eval_include) as Tenant['shadow_eval_include'],
+    task_tiers: JSON.parse(row.task_tiers) as Tenant['task_tiers'],
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
@@ -153,6 +160,9 @@ function settingsOf(tenant: Tenant): TenantSettings {
     prompt_cache,
     alert_webhook_url,
     alert_thresholds,
+    shadow_eval_rate,
+    shadow_eval_include,
+    task_tiers,
   } = tenant;
   return {
     name,
@@ -168,6 +178,9 @@ function settingsOf(tenant: Tenant): TenantSettings {
     prompt_cache,
     alert_webhook_url,
     alert_thresholds,
+    shadow_eval_rate,
+    shadow_eval_include,
+    task_tiers,
   };
 }
 
@@ -294,6 +307,9 @@ export const DEFAULT_SETTINGS: Omit<TenantSettings, 'name'> = {
   prompt_cache: 'shared',
   alert_webhook_url: null,
   alert_thresholds: null,
+  shadow_eval_rate: 0,
+  shadow_eval_include: [],
+  task_tiers: {},
 };
 
 export async function createTenant(env: Env, input: Partial<TenantSettings> & { name: string }): Promise<{ tenant: Tenant; key: IssuedKey }> {
@@ -304,6 +320,8 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
     `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache, prompt_cache_salt,
        alert_webhook_url, alert_thresholds, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       shadow_eval_rate, shadow_eval_include, task_tiers, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(
       id,
@@ -322,6 +340,9 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
       newPromptCacheSalt(),
       settings.alert_webhook_url,
       thresholdsJson(settings.alert_thresholds),
+      settings.shadow_eval_rate,
+      JSON.stringify(settings.shadow_eval_include),
+      JSON.stringify(settings.task_tiers),
       now,
       now,
     )
@@ -521,6 +542,9 @@ const COLUMNS: Record<keyof TenantSettings, string> = {
   prompt_cache: 'prompt_cache',
   alert_webhook_url: 'alert_webhook_url',
   alert_thresholds: 'alert_thresholds',
+  shadow_eval_rate: 'shadow_eval_rate',
+  shadow_eval_include: 'shadow_eval_include',
+  task_tiers: 'task_tiers',
 };
 
 /**
@@ -564,6 +588,7 @@ export async function updateTenant(env: Env, id: string, patch: Partial<TenantSe
     if (field === 'monthly_budget_usd') return usdToNano(patch.monthly_budget_usd ?? null);
     if (field === 'store_content') return patch.store_content ? 1 : 0;
     if (field === 'alert_thresholds') return thresholdsJson(patch.alert_thresholds ?? null);
+    if (field === 'shadow_eval_include' || field === 'task_tiers') return JSON.stringify(patch[field]);
     return patch[field];
   });
   const checkedAt = Date.now();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../../proxy/providers/types';
-import { decideTier, ROUTING_RULES, TASK_TIERS } from '../../proxy/routing/tiers';
+import { decideTier, ROUTING_RULES } from '../../proxy/routing/tiers';
+import { TASK_TIERS } from '../../proxy/routing/tasks';
 
 const user = (content: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'auto', messages: [{ role: 'user', content }], ...extra });
 const tool = { type: 'function', function: { name: 'search', parameters: { type: 'object', properties: {} } } };

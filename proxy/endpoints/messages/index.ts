@@ -50,7 +50,7 @@ const promptTokensOf = (request: MessagesRequest | CountTokensRequest, chat: Cha
 function plan(c: AppContext, request: MessagesRequest | CountTokensRequest, routingForm: ChatRequest, api: NativeApi) {
   const { tenant } = c.get('tenant');
   const tiers = tiersFor(c.env, tenant);
-  const routed = routeChat(c.env, tiers, tenant.routing, routingForm, c.req.header('x-task') ?? null);
+  const routed = routeChat(c.env, tiers, tenant.routing, routingForm, c.req.header('x-task') ?? null, tenant.task_tiers);
   const native = (model: ResolvedModel) => PROVIDERS[model.provider].speaks(api, c.env);
   let translated: ChatRequest | undefined;
   const translation = () => (translated ??= toChatRequest(request, 'strict'));

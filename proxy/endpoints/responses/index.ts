@@ -53,7 +53,8 @@ async function previousResponse(c: AppContext, request: ResponsesRequest): Promi
 /** The model that answers: the one that made the previous response when the conversation lives upstream, else the router's choice. */
 function route(c: AppContext, request: ResponsesRequest, routingForm: ChatRequest, previous: StoredResponse | null): ResolvedModel {
   taskOf(c.req.header('x-task')); // an unknown x-task is a 400 even when the previous response pins the model
-  const tiers = tiersFor(c.env, c.get('tenant').tenant);
+  const { tenant } = c.get('tenant');
+  const tiers = tiersFor(c.env, tenant);
   if (previous?.native) {
     const pinned = resolveModel(c.env, tiers, previous.model, 'chat');
     if (!PROVIDERS[pinned.provider].speaks('responses', c.env)) {
@@ -64,7 +65,7 @@ function route(c: AppContext, request: ResponsesRequest, routingForm: ChatReques
     }
     return { ...pinned, requested: request.model, reason: 'previous_response' };
   }
-  return routeChat(c.env, tiers, c.get('tenant').tenant.routing, routingForm, c.req.header('x-task') ?? null);
+  return routeChat(c.env, tiers, tenant.routing, routingForm, c.req.header('x-task') ?? null, tenant.task_tiers);
 }
 
 export async function createResponse(c: AppContext): Promise<Response> {
