@@ -68,6 +68,12 @@ export interface Env {
   ALERT_P95_MS?: string;
   /** The proxy's public origin (https://ai.example.com), for absolute dashboard links in alerts. */
   PUBLIC_URL?: string;
+  /** Shadow evaluation's judge (provider/model); default the tenant's expensive tier. */
+  JUDGE_MODEL?: string;
+  /** Shadow evaluation's monthly spend cap in USD, all tenants together; unset: no cap. */
+  EVAL_BUDGET_USD?: string;
+  /** `true`: tenants may include calls sent with `store: false` in shadow evaluation (shadow_eval_include: unstored). */
+  EVAL_ALLOW_UNSTORED?: string;
   /** Mock provider: milliseconds before the first token, and between streamed chunks. */
   MOCK_LATENCY_MS?: string;
   MOCK_CHUNK_DELAY_MS?: string;

@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import type { Tags } from '../core/attribution';
 import type { Env } from '../core/env';
+import type { EvaluationSubject } from '../evaluation/sampling';
 import type { RequestRecord } from '../core/request-record';
 import type { Admission } from '../limits/admission';
 import type { FailedAttempt } from '../routing/failover';
@@ -45,6 +46,8 @@ export interface CallInfo {
   logged: boolean;
   /** The request body, kept only for tenants that store content. */
   requestText: string | null;
+  /** Set when the call is sampled for shadow evaluation (evaluation/): its answer is then assembled and judged after the response. */
+  evaluation: EvaluationSubject | null;
 }
 
 export interface AppEnv {

@@ -13,6 +13,7 @@ import { PROVIDERS } from '../providers';
 import { writeRequestLog } from '../request-log/writer';
 import { ZERO_USAGE, type Usage } from '../core/usage';
 import type { CacheStatus, RequestRecord } from '../core/request-record';
+import { evaluateCall } from '../evaluation/shadow';
 
 export interface CallResult {
   status: number;
@@ -121,11 +122,20 @@ export function noteTimeout(call: CallInfo, error: ProxyError): void {
   if (error.code === 'upstream_timeout') call.timedOutPromptTokens += call.promptTokens;
 }
 
-/** The call's row, made and written; the call's hold on the budget gives way to the row's cost. */
+/**
+ * The call's row, made and written; the call's hold on the budget gives way to the row's cost. A
+ * call sampled for shadow evaluation is evaluated once its row is written: `written` then
+ * settles when the evaluation has, and the caller's waitUntil covers both.
+ */
 export function recordCall(c: AppContext, result: CallResult): { record: RequestRecord; written: Promise<void> } {
   const record = callRecord(c, result);
-  c.get('call').admission?.settleCost(record.costNano);
-  return { record, written: writeRequestLog(c.env, record) };
+  const call = c.get('call');
+  call.admission?.settleCost(record.costNano);
+  const written = writeRequestLog(c.env, record);
+  const subject = call.evaluation;
+  if (!subject) return { record, written };
+  const answerJson = result.responseText ?? null;
+  return { record, written: written.then(() => evaluateCall({ env: c.env, tenant: c.get('tenant'), record, subject, answerJson })) };
 }
 
 /** Logs the call after the response is sent; a call is logged once, whatever else tries. */
@@ -163,6 +173,7 @@ export const trackCall: MiddlewareHandler<AppEnv> = async (c, next) => {
     controller: new AbortController(),
     logged: false,
     requestText: null,
+    evaluation: null,
   };
   c.set('call', call);
   const signal = c.req.raw.signal;

@@ -29,7 +29,7 @@ export interface StreamHandling {
   includeUsage: boolean;
   /** How the client's stream is written (streaming/framing.ts). */
   framing: StreamFraming;
-  /** Makes the assembler of the endpoint's answers; used when the answer is to be cached or stored. */
+  /** Makes the assembler of the endpoint's answers; used when the answer is to be cached, stored or evaluated. */
   assembler: () => AnswerAssembler;
   /** Receives the assembled answer of a stream that completed. */
   onComplete?: (json: string, usage: Usage) => Promise<unknown>;
@@ -81,7 +81,7 @@ export function streamResponse(c: AppContext, answer: StreamedAnswer, headers: R
     parts.cancel().catch(() => {});
     throw clientClosed();
   }
-  const assembler = handling.onComplete || call.requestText !== null ? handling.assembler() : null;
+  const assembler = handling.onComplete || call.requestText !== null || call.evaluation ? handling.assembler() : null;
   const policy = failoverPolicy(c.env);
   const options: MeterOptions = {
     includeUsage: handling.includeUsage,

@@ -21,6 +21,7 @@ import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
 import { streamResponse, tokensOf } from '../../pipeline/stream-response';
 import { callUpstream, firstPart } from '../../pipeline/upstream';
+import { evaluationSubject } from '../../evaluation/sampling';
 import { CompletionAssembler, replayAsStream } from './chunks';
 import { parseChatRequest } from './schema';
 
@@ -42,7 +43,9 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
     user: chat.user,
   }));
   const tiers = tiersFor(c.env, tenant);
-  const routed = await routeCallTo(c, routeChat(c.env, tiers, tenant.routing, body, c.req.header('x-task') ?? null));
+  const taskHint = c.req.header('x-task') ?? null;
+  const routed = await routeCallTo(c, routeChat(c.env, tiers, tenant.routing, body, taskHint, tenant.task_tiers));
+  call.evaluation = evaluationSubject(c.env, tenant, c.get('requestId'), body, taskHint);
 
   const admission = await admit(c, call.promptTokens, body.max_completion_tokens ?? body.max_tokens);
   const caching = await decideCaching(c.req.raw, 'chat', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);

@@ -9,6 +9,9 @@
  *   except that an isolated tenant's prompt begins with its salt (../prompt-cache-salt.ts), which
  *   is read and counted like the rest of the prompt.
  * - Latency: MOCK_LATENCY_MS before the first token, MOCK_CHUNK_DELAY_MS between chunks.
+ * - mock-large elaborates: its replies run longer than mock-mini's, as a larger model's tend to.
+ * - Asked (forced) to call shadow evaluation's verdict tool, it answers as a simulated judge
+ *   (judge.ts); any other forced tool call gets `{}` as its arguments.
  * - Failures: MOCK_FAILURE_RATE (0..1) of calls fail with a 503; a message containing
  *   `mock:fail=<status>` always fails with that status, `mock:stream-error` fails mid-stream,
  *   and `mock:latency=<ms>` sets the latency of that call.
@@ -21,6 +24,9 @@ import { type PartReader, partReader, type StreamPart } from '../../streaming/pa
 import type { ChatCall, ChatResult, EmbeddingsCall, EmbeddingsResult, Provider } from '../types';
 import { saltedChatRequest } from '../prompt-cache-salt';
 import { numberVar } from '../../core/config';
+import { fnv1a } from '../../core/hash';
+import { VERDICT_TOOL } from '../../evaluation/verdict';
+import { mockVerdictArguments } from './judge';
 
 const VOCABULARY = (
   'the proxy routes each request to a model tier and records tokens latency cost and tenant so ' +
@@ -29,21 +35,13 @@ const VOCABULARY = (
 ).split(' ');
 
 const WORDS_PER_CHUNK = 3;
+/** Words a model adds to every reply: mock-large elaborates, so a judge has a difference to find. */
+const ELABORATION: Record<string, number> = { 'mock-large': 60 };
 const PROMPT_CACHE_MIN_TOKENS = 1024;
 const PROMPT_CACHE_BLOCK = 128;
 
 /** Prompt prefixes seen by this isolate, to simulate a provider-side prompt cache. */
 const seenPrompts = new Set<number>();
-
-/** FNV-1a: a fast, stable 32-bit hash; nothing here needs cryptographic strength. */
-function hash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 /** mulberry32: a tiny seeded PRNG, so the reply is reproducible. */
 function seededRandom(seed: number): () => number {
@@ -92,7 +90,7 @@ interface Plan {
 function plan(call: ChatCall): Plan {
   const { body, env } = call;
   const transcript = body.messages.map((m) => `${m.role}:${messageText(m.content)}`).join('\n');
-  const seed = hash(`${call.model}\n${transcript}`);
+  const seed = fnv1a(`${call.model}\n${transcript}`);
   const random = seededRandom(seed);
 
   const failWith = directive(transcript, 'fail');
@@ -107,7 +105,7 @@ function plan(call: ChatCall): Plan {
   const limit = body.max_completion_tokens ?? body.max_tokens ?? Infinity;
   const lastUser = [...body.messages].reverse().find((m) => m.role === 'user');
   const opening = ['Mock', 'reply', 'to:', ...messageText(lastUser?.content).split(/\s+/).filter(Boolean).slice(0, 6)];
-  const length = 12 + Math.floor(random() * 60);
+  const length = 12 + Math.floor(random() * 60) + (ELABORATION[call.model] ?? 0);
   const words = [...opening, ...Array.from({ length }, () => VOCABULARY[Math.floor(random() * VOCABULARY.length)])];
 
   const wantsTool = body.tools?.length && body.tool_choice !== 'none' && (body.tool_choice === 'required' || typeof body.tool_choice === 'object');
@@ -115,7 +113,8 @@ function plan(call: ChatCall): Plan {
     typeof body.tool_choice === 'object' && body.tool_choice
       ? ((body.tool_choice as { function?: { name?: string } }).function?.name ?? body.tools![0].function.name)
       : body.tools?.[0]?.function.name;
-  const toolCall = wantsTool && toolName ? { id: `call_${seed.toString(36)}`, name: toolName, arguments: '{}' } : undefined;
+  const toolArguments = toolName === VERDICT_TOOL ? mockVerdictArguments(messageText(lastUser?.content)) : '{}';
+  const toolCall = wantsTool && toolName ? { id: `call_${seed.toString(36)}`, name: toolName, arguments: toolArguments } : undefined;
 
   const truncated = !toolCall && words.length > limit;
   const kept = toolCall ? [] : truncated ? words.slice(0, Math.max(0, limit)) : words;
@@ -201,7 +200,7 @@ function streamParts(model: string, p: Plan, signal: AbortSignal): PartReader {
 }
 
 function embeddingVector(text: string, dimensions: number): number[] {
-  const random = seededRandom(hash(text));
+  const random = seededRandom(fnv1a(text));
   const raw = Array.from({ length: dimensions }, () => random() * 2 - 1);
   const norm = Math.hypot(...raw) || 1;
   return raw.map((v) => v / norm);
