@@ -286,3 +286,58 @@ export const UnpricedSchema = z
       .openapi({ description: 'The models to price (PUT /admin/prices/{model}), most called first' }),
   })
   .openapi('Unpriced');
+
+/** Shadow evaluation's results (GET /admin/analytics/routing-quality; docs/ROUTING.md#shadow-evaluation). */
+const RecommendationSchema = z.enum(['keep', 'move_to_cheap', 'move_to_expensive', 'undecided']).nullable().openapi({
+  description:
+    'From 50 judged samples on: keep (the cheap tier is good enough, or the expensive one is needed), move_to_cheap, move_to_expensive, or undecided (the 95% interval straddles the 90% target); null below 50 samples.',
+});
+
+export const RoutingQualityRowSchema = z.object({
+  task: z.string().openapi({ description: 'The x-task, or rule:<id> when the router read the request' }),
+  tier: z.enum(['cheap', 'expensive']).openapi({ description: 'The tier the evaluated calls were served on' }),
+  samples: z.number().openapi({ description: 'Evaluations with a valid verdict' }),
+  same: z.number(),
+  cheap_worse: z.number(),
+  cheap_better: z.number(),
+  invalid: z.number().openapi({ description: 'The judge answered, but not with a valid verdict: not counted in the samples' }),
+  failed: z.number().openapi({ description: 'The shadow call or the judge failed: not counted in the samples' }),
+  agreement_rate: z.number().nullable().openapi({ description: 'Share of samples where the cheap answer was the same or better; null without samples' }),
+  agreement_low: z.number().nullable().openapi({ description: 'Wilson 95% interval of agreement_rate, lower bound' }),
+  agreement_high: z.number().nullable().openapi({ description: 'Upper bound' }),
+  cost_usd: z
+    .number()
+    .openapi({ description: "Estimated cost of the task's calls on this tier in the window: each sampled call's cost over its sampling rate" }),
+  move_cost_delta_usd: z.number().openapi({
+    description: 'Estimated change of that cost had those calls been on the other tier, from the paired costs (negative: a saving; positive: the extra cost)',
+  }),
+  sampled_cost_usd: z.number().openapi({ description: 'What the sampled calls cost' }),
+  sampled_other_tier_cost_usd: z.number().openapi({ description: 'What their shadow calls on the other tier cost' }),
+  eval_cost_usd: z.number().openapi({ description: 'Evaluation spend for these samples (shadow calls and judge)' }),
+  recommendation: RecommendationSchema,
+});
+
+export const RoutingQualitySchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    data: z.array(RoutingQualityRowSchema),
+    interval: IntervalSchema.openapi({ description: 'The buckets of `series`: hours for windows of up to 3 days, else days' }),
+    series: z
+      .array(
+        z.object({
+          task: z.string(),
+          tier: z.enum(['cheap', 'expensive']),
+          points: z.array(z.object({ ts: z.string(), samples: z.number(), agreement_rate: z.number().nullable() })),
+        }),
+      )
+      .openapi({ description: 'Agreement over time per task and tier, every bucket of the window present' }),
+    eval_spend: z
+      .object({
+        window_usd: z.number().openapi({ description: 'Evaluation spend of the evaluations in the window (and tenant, if given)' }),
+        month_to_date_usd: z.number().openapi({ description: 'Evaluation spend this UTC month, all tenants: what EVAL_BUDGET_USD caps' }),
+        monthly_cap_usd: z.number().nullable().openapi({ description: 'EVAL_BUDGET_USD; null for no cap' }),
+      })
+      .openapi({ description: "Evaluation spend is the operator's: never part of a tenant's spend, budget or limits" }),
+  })
+  .openapi('RoutingQuality');

@@ -14,6 +14,7 @@ import type {
   RequestDetailSchema,
   RequestLogPageSchema,
   RequestLogRowSchema,
+  RoutingQualitySchema,
   SpendSchema,
   SummarySchema,
   TimeseriesSchema,
@@ -44,6 +45,9 @@ export type Unpriced = z.infer<typeof UnpricedSchema>;
 export type TenantSpend = Spend['data'][number];
 /** A row as the API serves it: ISO time, booleans, and USD beside the exact nano-USD. */
 export type RequestLogRow = z.infer<typeof RequestLogRowSchema>;
+/** Shadow evaluation's results per task and tier, agreement over time, and evaluation spend. */
+export type RoutingQuality = z.infer<typeof RoutingQualitySchema>;
+export type RoutingQualityRow = RoutingQuality['data'][number];
 export type RequestLogPage = z.infer<typeof RequestLogPageSchema>;
 /** An upstream attempt that failed before the call's last one (proxy/routing/failover.ts). */
 export type RequestAttempt = z.infer<typeof RequestAttemptSchema>;

@@ -14,6 +14,8 @@ import { unpricedCalls } from '../../analytics/unpriced';
 import { listDeliveries } from '../alerts/deliveries';
 import { checkTenantWebhook } from '../alerts/destinations';
 import { AlertDeliveryPageSchema, AlertsQuery } from '../alerts/schemas';
+import { routingQuality } from '../../analytics/routing-quality';
+import { evalBudgetNano, evalSpendThisMonth } from '../evaluation/store';
 import { adminAuth } from '../auth/admin-auth';
 import { invalidRequest, ProxyError } from '../core/errors';
 import { listPrices, setPriceOverride } from '../pricing/overrides';
@@ -38,6 +40,7 @@ import {
   RequestDetailSchema,
   RequestLogPageSchema,
   UnpricedSchema,
+  RoutingQualitySchema,
 } from '../../analytics/schemas';
 import {
   CreatedTenantSchema,
@@ -411,6 +414,22 @@ admin.openapi(
   async (c) => {
     const q = c.req.valid('query');
     return c.json(await unpricedCalls(c.env.DB, { ...windowOf(q), ...(q.tenant ? { tenant: q.tenant } : {}) }), 200);
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get',
+    path: '/analytics/routing-quality',
+    security,
+    summary: 'Shadow evaluation per task and tier: agreement of the cheap tier with a 95% interval, costs, the saving a move would bring, a recommendation',
+    request: { query: AnalyticsQuery },
+    responses: { 200: json(RoutingQualitySchema, 'Per task and served tier, with agreement over time and evaluation spend'), ...errors },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    const spend = { monthToDateNano: await evalSpendThisMonth(c.env), capNano: evalBudgetNano(c.env) };
+    return c.json(await routingQuality(c.env.DB, { ...windowOf(q), ...(q.tenant ? { tenant: q.tenant } : {}) }, spend), 200);
   },
 );
 

@@ -34,7 +34,7 @@ const BudgetUsdSchema = z.number().nonnegative().max(1e9);
  * (private: `unstored` also needs the operator's EVAL_ALLOW_UNSTORED=true).
  */
 export const SHADOW_EVAL_KINDS = ['tools', 'images', 'unstored'] as const;
-const ShadowEvalIncludeSchema = z.array(z.enum(SHADOW_EVAL_KINDS)).max(SHADOW_EVAL_KINDS.length).openapi({
+const ShadowEvalIncludeSchema = z.array(z.enum(SHADOW_EVAL_KINDS)).openapi({
   description:
     'Kinds of call shadow evaluation may sample besides plain text ones: tools (tools offered or tool results), images, unstored (`store: false`; also needs EVAL_ALLOW_UNSTORED=true). Default none: an evaluation sends the call to another model, and perhaps another provider.',
 });
@@ -90,7 +90,7 @@ export const TenantSettingsSchema = z.strictObject({
     .max(1)
     .optional()
     .openapi({ description: "Fraction of this tenant's calls evaluated on the other tier and judged (docs/ROUTING.md); 0 (default) for none." }),
-  shadow_eval_include: ShadowEvalIncludeSchema.optional(),
+  shadow_eval_include: ShadowEvalIncludeSchema.max(SHADOW_EVAL_KINDS.length).optional(),
   task_tiers: TaskTiersSchema.optional(),
 });
 

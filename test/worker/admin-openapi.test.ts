@@ -74,7 +74,7 @@ const LEAVES = [z.ZodString, z.ZodNumber, z.ZodBoolean, z.ZodLiteral, z.ZodEnum,
 /**
  * The same schema with every object strict (an unknown key is an error, where zod's default
  * silently strips it). Rebuilt by walking the schema; a kind of schema this walk does not know
- * (a record, an intersection, an object with its own refinements or catch-all...) throws, so that
+ * (an intersection, an object with its own refinements or catch-all...) throws, so that
  * strictness is never silently lost when the response schemas grow a new construct.
  */
 function strict(schema: z.ZodType, at: string): z.ZodType {
@@ -120,6 +120,8 @@ interface Fixtures {
   okRequestId: string;
   /** A logged call that failed after a fallback (with failed attempts). */
   failedRequestId: string;
+  /** A tenant with shadow_eval_rate 1, one of whose calls was evaluated. */
+  evaluatedTenantId: string;
 }
 
 /** Bodies the routes that take one accept. */
@@ -329,6 +331,18 @@ const CASES: Record<string, Case> = {
         label,
       ).toContain('openai/gpt-openapi-unpriced'),
   },
+  'GET /analytics/routing-quality': {
+    calls: async (f) => ({
+      all: await callAdmin('/admin/analytics/routing-quality'),
+      'one tenant, a month': await callAdmin(
+        `/admin/analytics/routing-quality?tenant=${f.evaluatedTenantId}&from=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`,
+      ),
+    }),
+    check: (body: Body, label) => {
+      nonEmpty('data')(body, label);
+      nonEmpty('series')(body, label);
+    },
+  },
   'GET /export.csv': {
     calls: async () => ({ csv: await callAdmin('/admin/export.csv'), 'by user': await callAdmin('/admin/export.csv?group_by=user') }),
   },
@@ -379,7 +393,12 @@ beforeAll(async () => {
   await unpriced.response.text();
   await unpriced.settled();
   expect(unpriced.response.status).toBe(200);
-  fixtures = { tenantId: tenant.id, okRequestId, failedRequestId };
+  // A tenant whose every call is evaluated, so routing quality has a row.
+  const evaluated = await createTestTenant({ shadow_eval_rate: 1 });
+  const sampled = await postJson('/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }, { apiKey: evaluated.apiKey });
+  await sampled.response.text();
+  await sampled.settled();
+  fixtures = { tenantId: tenant.id, okRequestId, failedRequestId, evaluatedTenantId: evaluated.id };
 });
 
 describe('the admin API answers in its documented shapes', () => {

@@ -91,6 +91,7 @@ export const ROUTES: Record<string, RouteSpec> = {
   'GET /admin/analytics/timeseries': { auth: 'admin', ...none, url: () => '/admin/analytics/timeseries' },
   'GET /admin/analytics/spend': { auth: 'admin', ...none, url: () => '/admin/analytics/spend' },
   'GET /admin/analytics/unpriced': { auth: 'admin', ...none, url: () => '/admin/analytics/unpriced' },
+  'GET /admin/analytics/routing-quality': { auth: 'admin', ...none, url: () => '/admin/analytics/routing-quality' },
   'GET /admin/export.csv': { auth: 'admin', ...none, url: () => '/admin/export.csv' },
   'GET /admin/prices': { auth: 'admin', ...none, url: () => '/admin/prices' },
   'PUT /admin/prices/:model{.+}': {
