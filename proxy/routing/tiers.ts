@@ -128,7 +128,7 @@ function matches(when: RuleConditions, f: RequestFeatures): boolean {
 
 export interface TierDecision {
   tier: Tier;
-  /** `task:<hint>` or `rule:<id>`; `task:<hint>→override:<tier>` when the tenant overrides that task's tier. */
+  /** `task:<hint>` or `rule:<id>`; `task:<hint>+override:<tier>` when the tenant overrides that task's tier. */
   reason: string;
 }
 
@@ -153,7 +153,7 @@ export function taskOf(taskHint: string | null | undefined): string | null {
  */
 function tierFor(body: ChatRequest, task: string | null, taskTiers: TaskTiers = {}): TierDecision {
   const override = task && Object.hasOwn(taskTiers, task) ? taskTiers[task] : undefined;
-  if (task && override) return { tier: override, reason: `task:${task}→override:${override}` };
+  if (task && override) return { tier: override, reason: `task:${task}+override:${override}` };
   if (task) return { tier: TASK_TIERS[task], reason: `task:${task}` };
   const features = requestFeatures(body);
   const rule = ROUTING_RULES.find((r) => matches(r.when, features))!;
