@@ -40,13 +40,11 @@ const ShadowEvalIncludeSchema = z.array(z.enum(SHADOW_EVAL_KINDS)).openapi({
 });
 
 const TierSchema = z.enum(['cheap', 'expensive']);
-const TaskTiersSchema = z
-  .record(z.string(), TierSchema)
-  .refine((tiers) => Object.keys(tiers).every((task) => TASK_NAMES.includes(task)), { message: `tasks are ${TASK_NAMES.join(', ')}` })
-  .openapi({
-    description: 'Per-task tier overrides the router obeys wherever an x-task decides the tier, e.g. {"summarize": "expensive"} (docs/ROUTING.md).',
-    example: { summarize: 'expensive' },
-  });
+// A strict object of the known tasks, so that an unknown task (a `__proto__` included) is refused by name.
+const TaskTiersSchema = z.strictObject(Object.fromEntries(TASK_NAMES.map((task) => [task, TierSchema.optional()]))).openapi({
+  description: 'Per-task tier overrides the router obeys wherever an x-task decides the tier, e.g. {"summarize": "expensive"} (docs/ROUTING.md).',
+  example: { summarize: 'expensive' },
+});
 
 // Strict: a misspelt setting is an error, not silently ignored.
 export const TenantSettingsSchema = z.strictObject({
@@ -115,7 +113,7 @@ export const TenantSchema = z
       .openapi({ description: `Sorted fractions of the budget; null: the default [${DEFAULT_ALERT_THRESHOLDS.join(', ')}].` }),
     shadow_eval_rate: z.number(),
     shadow_eval_include: ShadowEvalIncludeSchema,
-    task_tiers: z.record(z.string(), TierSchema),
+    task_tiers: z.partialRecord(z.string(), TierSchema),
     created_at: z.string(),
     updated_at: z.string(),
   })

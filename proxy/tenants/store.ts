@@ -145,6 +145,7 @@ function toTenant(row: TenantRow): Tenant {
   };
 }
 
+/** A tenant's settings, always in the same key order: KV entries are compared as JSON (sameContext). */
 function settingsOf(tenant: Tenant): TenantSettings {
   const {
     name,

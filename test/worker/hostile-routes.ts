@@ -131,6 +131,8 @@ export interface JsonSchema {
   properties?: Record<string, JsonSchema>;
   required?: string[];
   additionalProperties?: boolean;
+  items?: JsonSchema;
+  maxItems?: number;
   $ref?: string;
 }
 
@@ -191,13 +193,43 @@ export const deepArray = (levels: number) => '['.repeat(levels) + ']'.repeat(lev
 export function hostileFieldValues(schema: JsonSchema): Array<[string, string]> {
   const types = typesOf(schema);
   const values: Array<[string, string]> = [
-    ['an object', '{}'],
-    ['an array', '[]'],
+    // An empty object or array is a valid value of a field of that type: its hostile values follow.
+    ...(types.includes('object') ? [] : ([['an object', '{}']] as Array<[string, string]>)),
+    ...(types.includes('array') ? [] : ([['an array', '[]']] as Array<[string, string]>)),
     ['10,000 nested arrays', deepArray(10_000)],
     ['a __proto__ object', '{"__proto__":{"polluted":true}}'],
   ];
   if (!types.includes('null')) values.push(['null', 'null']);
-  if (schema.enum) {
+  if (types.includes('array') && schema.items?.enum) {
+    const option = JSON.stringify(schema.items.enum[0]);
+    values.push(
+      ['an option alone, not in an array', option],
+      ['an unknown option', '["evil"]'],
+      ['an option in capitals', JSON.stringify([String(schema.items.enum[0]).toUpperCase()])],
+      ['a number in it', '[1]'],
+      ['null in it', '[null]'],
+    );
+    if (schema.maxItems !== undefined)
+      values.push([
+        `${schema.maxItems + 1} items`,
+        `[${Array(schema.maxItems + 1)
+          .fill(option)
+          .join(',')}]`,
+      ]);
+  } else if (types.includes('object') && schema.properties) {
+    // An object of known, optional keys (per-task tiers): unknown keys and bad values.
+    const [key, valueSchema] = Object.entries(schema.properties)[0];
+    const value = JSON.stringify(valueSchema.enum?.[0] ?? '');
+    values.push(
+      ['a string', '"x"'],
+      ['a number', '1'],
+      ['an unknown key', `{"evil":${value}}`],
+      ['a constructor key', `{"constructor":${value}}`],
+      ['a bad value', `{${JSON.stringify(key)}:"evil"}`],
+      ['a null value', `{${JSON.stringify(key)}:null}`],
+      ['a nested object', `{${JSON.stringify(key)}:{}}`],
+    );
+  } else if (schema.enum) {
     values.push(
       ['an unknown option', '"evil"'],
       ['an option in capitals', JSON.stringify(String(schema.enum[0]).toUpperCase())],
@@ -413,6 +445,8 @@ export async function storedState(): Promise<Record<string, unknown>> {
     request_content: 'SELECT COUNT(*) AS n FROM request_content',
     alerts: 'SELECT COUNT(*) AS n FROM alerts',
     alert_deliveries: 'SELECT COUNT(*) AS n FROM alert_deliveries',
+    evaluations: 'SELECT COUNT(*) AS n FROM evaluations',
+    eval_spend: 'SELECT * FROM eval_spend ORDER BY month',
   };
   const results = await env.DB.batch(Object.values(statements).map((sql) => env.DB.prepare(sql)));
   const state: Record<string, unknown> = Object.fromEntries(Object.keys(statements).map((name, i) => [name, results[i].results]));
