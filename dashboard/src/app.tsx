@@ -7,6 +7,7 @@ import { AlertsPage } from './pages/alerts';
 import { LatencyPage } from './pages/latency';
 import { OverviewPage } from './pages/overview';
 import { RequestsPage } from './pages/requests';
+import { RoutingPage } from './pages/routing';
 import { SignInPage } from './pages/sign-in';
 import { SpendPage } from './pages/spend';
 import { TenantPage } from './pages/tenant';
@@ -19,6 +20,7 @@ const PAGES = [
   { path: 'spend', title: 'Spend' },
   { path: 'tenants', title: 'Tenants' },
   { path: 'latency', title: 'Latency & errors' },
+  { path: 'routing', title: 'Routing' },
   { path: 'requests', title: 'Request log' },
   { path: 'alerts', title: 'Alerts' },
 ] as const;
@@ -33,6 +35,7 @@ function Page(props: PageProps) {
   if (page === 'tenants' && id) return <TenantPage key={id} {...props} tenantId={id} />;
   if (page === 'tenants') return <TenantsPage {...props} />;
   if (page === 'latency') return <LatencyPage {...props} />;
+  if (page === 'routing') return <RoutingPage {...props} />;
   if (page === 'requests') return <RequestsPage {...props} />;
   if (page === 'alerts') return <AlertsPage {...props} />;
   return <OverviewPage {...props} />;
@@ -59,7 +62,7 @@ export function App() {
   // The range applies to every view but the tenant list and the alert history. Views of live numbers
   // refresh themselves; the tenant list, the request log and the alerts do not (new rows would move the rows being read).
   const ranged = !(current === 'tenants' && !id) && current !== 'alerts';
-  const live = ['overview', 'spend', 'latency'].includes(current) || (current === 'tenants' && id !== undefined);
+  const live = ['overview', 'spend', 'latency', 'routing'].includes(current) || (current === 'tenants' && id !== undefined);
   const title = signedIn ? (PAGES.find((p) => p.path === current)?.title ?? 'Overview') : 'Sign in';
   useEffect(() => void (document.title = `${title} · AI cost proxy`), [title]);
 
