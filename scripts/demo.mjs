@@ -7,7 +7,9 @@
  * routed (`model: auto` + x-task) and pinned models, streams with and without usage, repeated
  * `temperature: 0` questions (response-cache hits), long shared system prompts (prompt-cache
  * reads), embeddings, upstream failures, a stream that breaks mid-way, abandoned streams and a
- * tenant that runs into its rate limit.
+ * tenant that runs into its rate limit. The tenants sample calls for shadow evaluation (the mock
+ * judges too), and a first burst of one tenant's `classify` calls gives that task more than the
+ * 50 judged samples a recommendation needs, so the Routing page has something to say.
  *
  * If nothing answers at --url, it starts the server itself (as `npm start` does, on that port
  * and the default local state) and keeps it running after the traffic until Ctrl-C.
@@ -22,11 +24,24 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The demo's tenants: what they do differs, so the charts have something to compare. */
 export const DEMO_TENANTS = [
-  { name: 'Acme Support', weight: 4, settings: { rpm: 600, monthly_budget_usd: 25, routing: 'auto' }, tasks: ['classify', 'summarize', 'extract', 'generate'] },
-  { name: 'Globex Search', weight: 3, settings: { rpm: 600, monthly_budget_usd: 10 }, tasks: ['route', 'extract', 'classify'] },
-  { name: 'Initech Analytics', weight: 2, settings: { tpm: 200_000, monthly_budget_usd: 40 }, tasks: ['analyze', 'summarize', 'extract', 'classify'] },
-  { name: 'Umbrella Labs', weight: 1, settings: { rpm: 20 }, tasks: ['code', 'classify', 'reason'] },
+  {
+    name: 'Acme Support',
+    weight: 4,
+    settings: { rpm: 600, monthly_budget_usd: 25, routing: 'auto', shadow_eval_rate: 0.5 },
+    tasks: ['classify', 'summarize', 'extract', 'generate'],
+  },
+  { name: 'Globex Search', weight: 3, settings: { rpm: 600, monthly_budget_usd: 10, shadow_eval_rate: 1 }, tasks: ['route', 'extract', 'classify'] },
+  {
+    name: 'Initech Analytics',
+    weight: 2,
+    settings: { tpm: 200_000, monthly_budget_usd: 40, shadow_eval_rate: 0.25 },
+    tasks: ['analyze', 'summarize', 'extract', 'classify'],
+  },
+  { name: 'Umbrella Labs', weight: 1, settings: { rpm: 20, shadow_eval_rate: 1 }, tasks: ['code', 'classify', 'reason'] },
 ];
+
+/** The burst of one tenant's calls of one task that starts the demo: every one evaluated, more than the 50 samples a recommendation needs. */
+const EVALUATED_BURST = { tenant: 'Globex Search', task: 'classify', calls: 60 };
 
 const QUESTIONS = [
   'How do I reset my password?',
@@ -97,6 +112,8 @@ async function demoTenants(url, adminToken) {
   return Promise.all(
     DEMO_TENANTS.map(async (spec) => {
       const found = existing.find((t) => t.name === spec.name);
+      // A tenant from an earlier demo (perhaps of an earlier version) samples calls for evaluation as this one does.
+      if (found) await admin(url, adminToken, 'PATCH', `/tenants/${found.id}`, { shadow_eval_rate: spec.settings.shadow_eval_rate });
       const key = found
         ? /** @type {{ api_key: string }} */ (await admin(url, adminToken, 'POST', `/tenants/${found.id}/keys`)).api_key
         : /** @type {{ api_key: string }} */ (await admin(url, adminToken, 'POST', '/tenants', { name: spec.name, ...spec.settings })).api_key;
@@ -179,6 +196,17 @@ async function oneCall(tenant) {
 export async function runDemoTraffic({ url, adminToken, seconds = 60, concurrency = 6, onProgress = () => {} }) {
   const tenants = await demoTenants(url, adminToken);
   const weighted = tenants.flatMap((t) => Array.from({ length: t.weight }, () => t));
+  const burst = tenants.find((t) => t.name === EVALUATED_BURST.tenant);
+  for (let i = 0; burst && i < EVALUATED_BURST.calls; i += concurrency) {
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, EVALUATED_BURST.calls - i) }, (_, j) =>
+        burst.client.chat.completions.create(
+          { model: 'auto', messages: [{ role: 'user', content: `Classify this query: ${pick(TOPICS)} #${i + j} ${Math.floor(Math.random() * 1e6)}` }] },
+          { headers: { 'x-task': EVALUATED_BURST.task } },
+        ),
+      ),
+    );
+  }
   /** @type {Record<string, number>} */
   const outcomes = {};
   const deadline = Date.now() + seconds * 1000;
