@@ -116,7 +116,7 @@ async function evaluate({ env, tenant, record, subject, answerJson }: EvaluatedC
       env,
       signal,
       promptCacheKey: `tenant-${tenant.tenantId}`,
-      promptCacheSalt: await promptCacheSalt(env, tenant),
+      promptCacheSalt: promptCacheSalt(tenant),
     });
     if (answer.kind !== 'completion') throw new Error('the shadow call answered with a stream');
     row.shadow = spent(answer.usage, other);
