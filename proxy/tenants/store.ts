@@ -319,10 +319,8 @@ export async function createTenant(env: Env, input: Partial<TenantSettings> & { 
   const id = newTenantId();
   await env.DB.prepare(
     `INSERT INTO tenants (id, name, rpm, tpm, monthly_budget_nano, routing, cache_ttl_s, cheap_model, expensive_model, rate_limit_store, store_content, prompt_cache, prompt_cache_salt,
-       alert_webhook_url, alert_thresholds, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-       shadow_eval_rate, shadow_eval_include, task_tiers, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       alert_webhook_url, alert_thresholds, shadow_eval_rate, shadow_eval_include, task_tiers, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(
       id,

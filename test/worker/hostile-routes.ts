@@ -131,8 +131,6 @@ export interface JsonSchema {
   properties?: Record<string, JsonSchema>;
   required?: string[];
   additionalProperties?: boolean;
-  items?: JsonSchema;
-  maxItems?: number;
   $ref?: string;
 }
 
