@@ -17,6 +17,7 @@ import { analyticsState, columnsOf, COUNTERS, PROJECTIONS, RAW_COUNTER_SQL, ROLL
 import { bucketSql, histogramEntriesSql, histogramJsonSql, percentileBucketsSql } from './histogram-sql';
 import { DAY_MS, HOUR_MS } from './segments';
 import { numberVar } from '../proxy/core/config';
+import { archivedCut, archiveHours, type ArchiveReport } from './archive';
 
 /** New hours rolled up per run, so a long backlog is worked off over several runs within D1's limits. */
 export const MAX_HOURS_PER_RUN = 48;
@@ -178,6 +179,8 @@ export interface RollupReport {
   rolledUntil: number;
   purged: number;
   prunedHourly: number;
+  /** What the archive did this run; null without the ARCHIVE binding. */
+  archive: ArchiveReport | null;
 }
 
 export async function runRollup(env: Env, now = Date.now()): Promise<RollupReport> {
@@ -204,11 +207,14 @@ export async function runRollup(env: Env, now = Date.now()): Promise<RollupRepor
     db
       .prepare('DELETE FROM rollup_late_hours WHERE bucket_start < ? OR bucket_start IN (SELECT value FROM json_each(?))')
       .bind(state.rawFrom, JSON.stringify(late)),
+    // A rebuilt hour's rows changed after it was archived: its object is rewritten before it is purged.
+    db.prepare('UPDATE request_archive SET stale = 1 WHERE hour IN (SELECT value FROM json_each(?))').bind(JSON.stringify(late)),
     ...(fresh ? [db.prepare(setStateSql).bind(STATE_KEYS.rolledUntil, watermark)] : []),
   ]);
+  const archive = env.ARCHIVE ? await archiveHours({ ...env, ARCHIVE: env.ARCHIVE }, { ...state, rolledUntil: watermark }) : null;
   const { purged, rawFrom } = await purgeRawRows(env, now, { ...state, rolledUntil: watermark });
   const prunedHourly = await pruneHourlyRows(db, now, { ...state, rawFrom });
-  return { hours: fresh ? (fresh.end - fresh.start) / HOUR_MS : 0, lateHours: late.length, rolledUntil: watermark, purged, prunedHourly };
+  return { hours: fresh ? (fresh.end - fresh.start) / HOUR_MS : 0, lateHours: late.length, rolledUntil: watermark, purged, prunedHourly, archive };
 }
 
 /** Deletes `table`'s rows matching `where` (bound to `params`) in batches (a huge DELETE would hold D1 too long); returns how many. */
@@ -227,14 +233,18 @@ async function deleteInBatches(db: D1Database, table: string, key: string, where
 
 /**
  * Deletes raw rows (with their failed attempts and stored content) older than RETENTION_DAYS,
- * never rows that are not rolled up yet, nor those of an hour waiting to be rebuilt. The cut is
+ * never rows that are not rolled up yet, nor those of an hour waiting to be rebuilt, nor (with
+ * the ARCHIVE binding) those of an hour not archived or whose archive is stale. The cut is
  * on an hour boundary, so an hour's raw rows are all there or all gone, and raw_from is moved
  * before any row goes. A run that stops at the batch cap leaves the rest to the next.
  */
 async function purgeRawRows(env: Env, now: number, state: AnalyticsState): Promise<{ purged: number; rawFrom: number }> {
   const retentionMs = numberVar(env.RETENTION_DAYS, DEFAULT_RETENTION_DAYS) * DAY_MS;
-  const waiting = await env.DB.prepare('SELECT MIN(bucket_start) AS hour FROM rollup_late_hours').first<{ hour: number | null }>();
-  const cutoff = floorTo(Math.min(now - retentionMs, state.rolledUntil, waiting?.hour ?? Infinity), HOUR_MS);
+  const [waiting, archived] = await Promise.all([
+    env.DB.prepare('SELECT MIN(bucket_start) AS hour FROM rollup_late_hours').first<{ hour: number | null }>(),
+    archivedCut(env),
+  ]);
+  const cutoff = floorTo(Math.min(now - retentionMs, state.rolledUntil, waiting?.hour ?? Infinity, archived), HOUR_MS);
   const rawFrom = Math.max(state.rawFrom, cutoff);
   if (rawFrom > state.rawFrom) await env.DB.prepare(setStateSql).bind(STATE_KEYS.rawFrom, rawFrom).run();
   let purged = 0;

@@ -83,6 +83,13 @@ export const RequestLogQuery = TimeWindowQuery.extend({
   ...attributionFilters,
 }).extend(PageLimitQuery.shape);
 
+export const RequestDetailQuery = z.strictObject({
+  ts: Instant.optional().openapi({
+    description:
+      "The call's `ts`, as the request log gave it: finds a call purged from D1 in the R2 archive (an id does not say when its call was made). Not needed for calls within RETENTION_DAYS.",
+  }),
+});
+
 export const RequestLogRowSchema = z
   .object({
     id: z.string(),
@@ -341,3 +348,48 @@ export const RoutingQualitySchema = z
       .openapi({ description: "Evaluation spend is the operator's: never part of a tenant's spend, budget or limits" }),
   })
   .openapi('RoutingQuality');
+/** Where the request log's storage stands: D1's size against its limit, the archive, the overflow (GET /admin/storage, /health). */
+export const StorageSchema = z
+  .object({
+    d1: z.object({
+      size_bytes: z.number().nullable().openapi({ description: "The database's size (D1's size_after); null when D1 does not say." }),
+      max_bytes: z.number().openapi({ description: 'D1_MAX_BYTES: the size limit (10 GB on Workers Paid).' }),
+      used: z.number().nullable().openapi({ description: 'size_bytes / max_bytes.' }),
+      warn_at: z.number().openapi({ description: 'The share of max_bytes from which a warning is given.' }),
+    }),
+    archive: z.object({
+      enabled: z.boolean().openapi({ description: 'The ARCHIVE bucket is bound: raw rows are archived to R2 before they are purged.' }),
+      archived_until: z.string().nullable().openapi({ description: 'Every finished hour before this is archived; null before the first.' }),
+      backlog_hours: z.number().openapi({ description: 'Hours rolled up and not archived yet, stale ones included.' }),
+      stale_hours: z.number().openapi({ description: 'Archived hours that received rows since, to be archived again.' }),
+    }),
+    overflow: z
+      .object({
+        objects: z.number(),
+        rows: z.number().openapi({ description: 'Calls D1 refused, kept in R2 until the cron inserts them.' }),
+        more: z.boolean().openapi({ description: 'More objects than were counted.' }),
+      })
+      .nullable()
+      .openapi({ description: 'What waits in the overflow (R2, overflow/); null without the ARCHIVE bucket.' }),
+    warnings: z
+      .array(z.string())
+      .openapi({ description: 'What needs attention before it becomes a failure: D1 nearly full, rows in the overflow, the archive behind.' }),
+  })
+  .openapi('Storage');
+
+/** The archive checked against the daily rollups, one row per day. */
+export const ArchiveCheckSchema = z
+  .object({
+    data: z.array(
+      z.object({
+        day: z.string(),
+        archived_hours: z.number().openapi({ description: 'Hours of the day archived and not stale (24: the whole day).' }),
+        archived_requests: z.number(),
+        archived_cost_nano: z.number(),
+        rollup_requests: z.number(),
+        rollup_cost_nano: z.number(),
+        matches: z.boolean().openapi({ description: 'The whole day is archived with the same calls and cost as its rollup.' }),
+      }),
+    ),
+  })
+  .openapi('ArchiveCheck');

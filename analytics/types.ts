@@ -16,6 +16,8 @@ import type {
   RequestLogRowSchema,
   RoutingQualitySchema,
   SpendSchema,
+  StorageSchema,
+  ArchiveCheckSchema,
   SummarySchema,
   TimeseriesSchema,
   UnpricedSchema,
@@ -43,6 +45,9 @@ export type Spend = z.infer<typeof SpendSchema>;
 /** Calls served unpriced in a window, and the models to price. */
 export type Unpriced = z.infer<typeof UnpricedSchema>;
 export type TenantSpend = Spend['data'][number];
+/** D1's size against its limit, the archive and the overflow, with what needs attention. */
+export type Storage = z.infer<typeof StorageSchema>;
+export type ArchiveCheck = z.infer<typeof ArchiveCheckSchema>;
 /** A row as the API serves it: ISO time, booleans, and USD beside the exact nano-USD. */
 export type RequestLogRow = z.infer<typeof RequestLogRowSchema>;
 /** Shadow evaluation's results per task and tier, agreement over time, and evaluation spend. */
@@ -96,3 +101,20 @@ export interface StoredRequestRow {
   /** The one region the call was processed in (data residency), which costs an uplift; null: anywhere (and before migration 0022). */
   region: string | null;
 }
+
+/** A failed upstream attempt as request_attempts stores it (migrations/0007). */
+export type StoredAttemptRow = Omit<RequestAttempt, 'ts'> & { ts: number; request_id: string; tenant_id: string };
+
+/** A call's stored content as request_content keeps it (migrations/0008). */
+export interface StoredContentRow {
+  request: string;
+  response: string | null;
+  truncated: number;
+}
+
+/**
+ * One line of an hourly archive object (analytics/archive.ts): a call's row with every column
+ * as D1 stored it, its failed attempts and its stored content. A column a migration adds is
+ * archived with no change here; the API still serves only the fields its schema names.
+ */
+export type ArchivedCall = StoredRequestRow & { failed_attempts: StoredAttemptRow[]; content: StoredContentRow | null };

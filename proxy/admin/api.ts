@@ -6,6 +6,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { analyticsEngineConfig, summaryFromAnalyticsEngine, timeseriesFromAnalyticsEngine } from '../../analytics/analytics-engine';
 import { spendCsv, tenantSpend } from '../../analytics/finance';
+import { checkArchive } from '../../analytics/archive';
 import { queryRequestLog, requestDetail } from '../../analytics/requests';
 import { isDimensionGroupBy } from '../../analytics/aggregate-query';
 import { breakdown, summary } from '../../analytics/summary';
@@ -19,6 +20,7 @@ import { evalBudgetNano, evalSpendThisMonth } from '../evaluation/store';
 import { adminAuth } from '../auth/admin-auth';
 import { invalidRequest, ProxyError } from '../core/errors';
 import { listPrices, setPriceOverride } from '../pricing/overrides';
+import { storageReport } from '../request-log/storage';
 import { createTenant, deleteTenant, getTenant, issueKey, listKeys, listTenants, revokeKey, updateKey, updateTenant } from '../tenants/store';
 import { REFERENCE_PAGE } from './reference-page';
 import { ErrorSchema, PriceEntrySchema, PriceSchema } from './schemas';
@@ -36,9 +38,13 @@ import {
   SummarySchema,
   TimeseriesQuery,
   TimeseriesSchema,
+  TimeWindowQuery,
   RequestLogQuery,
+  RequestDetailQuery,
   RequestDetailSchema,
   RequestLogPageSchema,
+  StorageSchema,
+  ArchiveCheckSchema,
   UnpricedSchema,
   RoutingQualitySchema,
 } from '../../analytics/schemas';
@@ -298,7 +304,7 @@ admin.openapi(
   }),
   async (c) => {
     const q = c.req.valid('query');
-    return c.json(await queryRequestLog(c.env.DB, { ...q, ...windowOf(q) }), 200);
+    return c.json(await queryRequestLog(c.env, { ...q, ...windowOf(q) }), 200);
   },
 );
 
@@ -308,11 +314,12 @@ admin.openapi(
     path: '/requests/{id}',
     security,
     summary: 'One call, with the upstream attempts that failed before its last one',
-    request: { params: z.object({ id: z.string().max(100) }) },
+    request: { params: z.object({ id: z.string().max(100) }), query: RequestDetailQuery },
     responses: { 200: json(RequestDetailSchema, 'The call'), 404: json(ErrorSchema, 'No such call'), ...errors },
   }),
   async (c) => {
-    const detail = await requestDetail(c.env.DB, c.req.valid('param').id);
+    const { ts } = c.req.valid('query');
+    const detail = await requestDetail(c.env, c.req.valid('param').id, ts === undefined ? undefined : Date.parse(ts));
     if (!detail) throw notFound('request');
     return c.json(detail, 200);
   },
@@ -446,6 +453,32 @@ admin.openapi(
     const q = c.req.valid('query');
     const csv = await spendCsv(c.env.DB, windowOf(q), q.group_by);
     return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="ai-proxy-spend.csv"' });
+  },
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get',
+    path: '/storage',
+    security,
+    summary: "The request log's storage: D1's size against its limit, the R2 archive's progress, calls waiting in the overflow, and warnings",
+    responses: { 200: json(StorageSchema, 'Where storage stands'), ...errors },
+  }),
+  async (c) => c.json(await storageReport(c.env), 200),
+);
+
+admin.openapi(
+  createRoute({
+    method: 'get',
+    path: '/archive',
+    security,
+    summary: 'The R2 archive of raw rows checked against the daily rollups: calls and cost per day',
+    request: { query: TimeWindowQuery },
+    responses: { 200: json(ArchiveCheckSchema, 'One row per day'), ...errors },
+  }),
+  async (c) => {
+    const { from, to } = windowOf(c.req.valid('query'));
+    return c.json({ data: await checkArchive(c.env.DB, from, to) }, 200);
   },
 );
 

@@ -12,6 +12,12 @@ export interface Env {
   AE?: AnalyticsEngineDataset;
   /** Workers AI; has no local emulation. */
   AI?: Ai;
+  /**
+   * The request log's R2 bucket: raw rows archived an hour at a time before they are purged
+   * (analytics/archive.ts), and the overflow of rows a full D1 refused (request-log/overflow.ts).
+   * Unbound, raw rows are purged at the retention without an archive and nothing overflows.
+   */
+  ARCHIVE?: R2Bucket;
   /** The request-log queue: the path rows take with REQUEST_LOG_SINK=queue, and the fallback when D1 refuses one. */
   LOG_QUEUE?: Queue<RequestRecord>;
   /**
@@ -59,8 +65,10 @@ export interface Env {
   /** Origins (comma-separated, or `*`) allowed to call /v1/* and /admin/* from a browser; unset: none. */
   CORS_ALLOWED_ORIGINS?: string;
   ADMIN_CORS_ALLOWED_ORIGINS?: string;
-  /** Days of raw request-log rows to keep; older ones live on in the hourly and daily rollups. */
+  /** Days of raw request-log rows to keep in D1; older ones live on in the rollups (and, with ARCHIVE, in R2). */
   RETENTION_DAYS?: string;
+  /** The D1 database's size limit in bytes (10 GB on Workers Paid): /health warns from 80% of it. */
+  D1_MAX_BYTES?: string;
   /** Operator-wide alerts (docs/ALERTS.md): a webhook that receives every tenant's budget alerts and the upstream alerts. */
   ALERT_WEBHOOK_URL?: string;
   /** Upstream alerts: error rate (0..1) and p95 latency (ms) of a provider/model over the last window above which the cron alerts; unset: none. */

@@ -1,6 +1,8 @@
 /**
  * What the rollup job deletes, and how reports answer afterwards: raw rows past RETENTION_DAYS,
- * hourly rows past HOURLY_RETENTION_DAYS (daily rows are kept for ever).
+ * hourly rows past HOURLY_RETENTION_DAYS (daily rows are kept for ever). Without the ARCHIVE
+ * bucket, so raw rows are purged at the retention alone; with it, the purge also waits for the
+ * archive (archive.test.ts).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyticsState } from '../../analytics/aggregate';
@@ -14,6 +16,8 @@ import { writeRequestLog } from '../../proxy/request-log/writer';
 import { callRecord } from './analytics-helpers';
 import { callAdmin, env } from './harness';
 
+/** The deployment without the ARCHIVE bucket. */
+const noArchive: Env = { ...env, ARCHIVE: undefined };
 const NOW = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
 const ROLLED_AT = NOW + 5 * 60_000;
 /** Three whole UTC days, older than the hourly retention. */
@@ -50,13 +54,13 @@ beforeAll(async () => {
 
 describe('retention of raw and hourly rows', () => {
   it('keeps hourly rows as long as raw rows are kept, even past HOURLY_RETENTION_DAYS', async () => {
-    const report = await catchUp({ ...env, RETENTION_DAYS: '200' });
+    const report = await catchUp({ ...noArchive, RETENTION_DAYS: '200' });
     expect(report).toMatchObject({ purged: 0, prunedHourly: 0 });
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly WHERE bucket_start < ${oldDays.to}`)).toBeGreaterThan(0);
   });
 
   it('purges raw rows past RETENTION_DAYS and prunes hourly rows past HOURLY_RETENTION_DAYS, on day boundaries', async () => {
-    const report = await runRollup(env, ROLLED_AT);
+    const report = await runRollup(noArchive, ROLLED_AT);
     expect(report.purged).toBe(72);
     expect(report.prunedHourly).toBeGreaterThan(0);
     const state = await analyticsState(env.DB);
@@ -93,7 +97,7 @@ describe('retention of raw and hourly rows', () => {
   it('drops a late row whose hour has been purged instead of rebuilding that hour from it alone', async () => {
     const before = await views(oldDays);
     await writeRequestLog(env, callRecord({ id: 'req_too_late', ts: OLD_DAY + 30 * 60_000, costNano: 999_999 }));
-    const report = await runRollup(env, ROLLED_AT);
+    const report = await runRollup(noArchive, ROLLED_AT);
     expect(report).toMatchObject({ lateHours: 0, purged: 1 });
     expect(await count('SELECT COUNT(*) AS n FROM rollup_late_hours')).toBe(0);
     expect(await views(oldDays)).toEqual(before);
