@@ -7,6 +7,7 @@ import { app } from './app';
 import type { Env } from './core/env';
 import type { RequestRecord } from './core/request-record';
 import { consumeRequestLog } from './request-log/consumer';
+import { drainOverflow } from './request-log/overflow';
 
 export { TenantRateLimiter } from './limits/stores';
 
@@ -19,11 +20,17 @@ async function runAlertChecks(env: Env, now: number) {
 export default {
   fetch: app.fetch,
   /**
-   * The cron trigger: roll the request log up into hourly and daily aggregates, purge old rows;
-   * and the alerts' checks and retries (docs/ALERTS.md).
+   * The cron trigger: roll the request log up into hourly and daily aggregates, archive finished
+   * hours to R2 and purge old rows, then insert calls waiting in the overflow (D1 was full); and
+   * the alerts' checks and retries (docs/ALERTS.md).
    */
   async scheduled(controller, env, ctx) {
-    ctx.waitUntil(runRollup(env).then((report) => console.log('rollup', JSON.stringify(report))));
+    ctx.waitUntil(
+      (async () => {
+        console.log('rollup', JSON.stringify(await runRollup(env)));
+        console.log('overflow drain', JSON.stringify(await drainOverflow(env)));
+      })(),
+    );
     ctx.waitUntil(
       runAlertChecks(env, controller.scheduledTime).then(
         (report) => console.log('alerts', JSON.stringify(report)),

@@ -1,10 +1,13 @@
 /**
  * The request-log queue's consumer (REQUEST_LOG_SINK=queue, and rows D1 refused): records
- * checked one by one, inserted in batches, a batch D1 refuses retried record by record.
+ * checked one by one, inserted in batches, a batch D1 refuses retried record by record, and
+ * records a full D1 refuses kept in the overflow (overflow.ts) instead of retried into the
+ * dead-letter queue.
  */
 import { alertOnSpend } from '../alerts/budget';
 import type { Env } from '../core/env';
 import type { RequestRecord } from '../core/request-record';
+import { isDatabaseFull, overflowRecords } from './overflow';
 import { emptyRows, addRows, runAll, logStatements, reason } from './rows';
 
 const isText = (value: unknown) => typeof value === 'string';
@@ -54,8 +57,10 @@ async function insertRecords(env: Env, records: RequestRecord[]): Promise<{ inse
  * record is said loudly and retried, which ends in the dead-letter queue. When D1 refuses the
  * batch, its records are inserted one by one: the ones D1 takes are acknowledged, and only the
  * ones it refuses are delivered again (all of them, while D1 is down); after max_retries a
- * message moves to the dead-letter queue alone, to be replayed. The budget alerts of the calls
- * inserted are evaluated after (in waitUntil, so the batch is not held).
+ * message moves to the dead-letter queue alone, to be replayed. Records refused because the
+ * database is full go to the overflow in one object and are acknowledged: retrying would not
+ * help until space is freed, and the dead-letter queue would be the end of them. The budget
+ * alerts of the calls inserted are evaluated after (in waitUntil, so the batch is not held).
  */
 export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env: Env, ctx: ExecutionContext): Promise<void> {
   const valid: Message<RequestRecord>[] = [];
@@ -69,6 +74,7 @@ export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env:
   }
   if (valid.length === 0) return;
   const inserted = new Set<string>();
+  const full: Message<RequestRecord>[] = [];
   const outcome = await insertRecords(
     env,
     valid.map((m) => m.body),
@@ -85,6 +91,7 @@ export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env:
           own.inserted.forEach((id) => inserted.add(id));
           return message.ack();
         }
+        if (isDatabaseFull(own.error)) return full.push(message);
         console.error(`request log: D1 refused record ${message.body.id} (${reason(own.error)}); retrying it`);
         message.retry({ delaySeconds: 10 });
       }),
@@ -97,4 +104,14 @@ export async function consumeRequestLog(batch: MessageBatch<RequestRecord>, env:
       valid.map((m) => m.body).filter((r) => inserted.has(r.id)),
     ),
   );
+  if (full.length === 0) return;
+  const kept = await overflowRecords(
+    env,
+    full.map((m) => m.body),
+    'D1 is full',
+  );
+  for (const message of full) {
+    if (kept) message.ack();
+    else message.retry({ delaySeconds: 10 });
+  }
 }

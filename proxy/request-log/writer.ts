@@ -7,6 +7,8 @@ import { noteSpend } from '../limits/budget';
 import type { Env } from '../core/env';
 import type { RequestRecord } from '../core/request-record';
 import { toDataPoint } from './data-point';
+import { overflowRecords } from './overflow';
+import { TIMED_OUT, within } from '../core/within';
 import { emptyRows, addRows, writeRows, reason } from './rows';
 
 /** A record waiting for its D1 write; `written` says how it went, once it has, and `inserted` whether its row is new to the log. */
@@ -40,7 +42,7 @@ const POLL_MS = 10;
  * Every wait below is bounded, so that a record is in D1, in the queue or in the logs before its
  * call's waitUntil runs out (30 s after the response). A D1 that never answers costs a record at
  * most D1_WAIT_MAX_MS, plus one write it started itself (D1_WRITE_TIMEOUT_MS), then
- * QUEUE_SEND_TIMEOUT_MS: 20 s in all. A write abandoned this way may still land later; the queued
+ * QUEUE_SEND_TIMEOUT_MS, then the overflow's own bounded waits (overflow.ts, 7 s): 27 s in all. A write abandoned this way may still land later; the queued
  * copy is then skipped by ON CONFLICT DO NOTHING, and the spend trigger counts only rows really
  * inserted, so the call is counted once.
  */
@@ -67,21 +69,6 @@ export const D1_WAIT_MAX_MS = 10_000;
 export const QUEUE_SEND_TIMEOUT_MS = 5000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const TIMED_OUT = Symbol('timed out');
-
-/** `work`'s result, or TIMED_OUT when it has not settled within `ms` (it goes on, unwatched). */
-async function within<T>(ms: number, work: Promise<T>): Promise<T | typeof TIMED_OUT> {
-  let timer = 0;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** writeRows bounded by D1_WRITE_TIMEOUT_MS: null when D1 refused the rows or did not answer in time. */
 async function writeRowsInTime(env: Env, rows: ReturnType<typeof emptyRows>, id: string): Promise<D1Result | null> {
@@ -231,9 +218,11 @@ function printUnwritten(r: RequestRecord): void {
  * once. The D1 row goes straight to D1 (grouped with other calls' rows, retried), or, with
  * REQUEST_LOG_SINK=queue, through the LOG_QUEUE for the consumer to
  * insert in batches (the scaling path for high volume). Each path falls back on the other, so
- * a row survives either being down or hanging (every wait is bounded); if both are, the record
- * is printed whole to the Worker's logs as one JSON line, the last place it can be recovered from.
- * Once its row is in D1, the call's budget alerts are evaluated (alerts/budget.ts).
+ * a row survives either being down or hanging (every wait is bounded); if both are (D1 full and
+ * no queue, say), it goes to the overflow in R2 (overflow.ts), drained back into D1 by the cron;
+ * failing that too, it is printed whole to the Worker's logs as one JSON line, the last place it
+ * can be recovered from. Once its row is in D1, the call's budget alerts are evaluated
+ * (alerts/budget.ts).
  */
 export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void> {
   const viaQueue = logsThroughQueue(env);
@@ -251,7 +240,7 @@ export async function writeRequestLog(env: Env, r: RequestRecord): Promise<void>
   const written = inLine
     ? (await writtenToD1(env, inLine)) || (await sendToQueue(env, r))
     : (await sendToQueue(env, r)) || (await writtenToD1(env, (toD1 = joinD1Group(env, r))));
-  if (!written) printUnwritten(r);
+  if (!written && !(await overflowRecords(env, [r], 'neither D1 nor the queue took it'))) printUnwritten(r);
   // The spend is known now: its budget alerts are due (a record handed to the queue is the consumer's).
   if (toD1?.inserted) await alertOnSpend(env, [r]);
 }

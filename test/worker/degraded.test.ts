@@ -125,7 +125,10 @@ describe('D1 hanging', () => {
     const tenant = await createTestTenant();
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     const [queued, printed] = [40, 41].map((i) => queuedRecord(tenant, i));
-    await Promise.all([writeRequestLog({ ...env, DB: hangingD1() }, queued), writeRequestLog({ ...env, DB: hangingD1(), LOG_QUEUE: undefined }, printed)]);
+    await Promise.all([
+      writeRequestLog({ ...env, DB: hangingD1() }, queued),
+      writeRequestLog({ ...env, DB: hangingD1(), LOG_QUEUE: undefined, ARCHIVE: undefined }, printed),
+    ]);
     // The first went through the real queue, whose consumer inserts it.
     expect(await rowEventually(queued.id)).toMatchObject({ tenant_id: tenant.id, status: 200 });
     // The second is in the logs whole, as one JSON line; replayed through the queue, it is stored.
@@ -188,7 +191,10 @@ describe('D1 hanging', () => {
       const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
       const [toD1, toLogs] = [60, 61].map((i) => queuedRecord(tenant, i));
       const viaQueue = { REQUEST_LOG_SINK: 'queue', LOG_QUEUE: hangingQueue() };
-      await Promise.all([writeRequestLog({ ...env, ...viaQueue }, toD1), writeRequestLog({ ...env, ...viaQueue, DB: hangingD1() }, toLogs)]);
+      await Promise.all([
+        writeRequestLog({ ...env, ...viaQueue }, toD1),
+        writeRequestLog({ ...env, ...viaQueue, DB: hangingD1(), ARCHIVE: undefined }, toLogs),
+      ]);
       expect(await loggedRow(toD1.id)).toMatchObject({ tenant_id: tenant.id, status: 200 });
       expect(printedRecords(errors)).toEqual([toLogs]);
     },
@@ -403,7 +409,7 @@ describe('the request-log queue, record by record', () => {
     const tenant = await createTestTenant();
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     const broken = { ...queuedRecord(tenant, 30), keyId: null } as unknown as RequestRecord;
-    await writeRequestLog({ ...env, LOG_QUEUE: undefined }, broken);
+    await writeRequestLog({ ...env, LOG_QUEUE: undefined, ARCHIVE: undefined }, broken);
     expect(await loggedRow(broken.id)).toBeNull();
     expect(printedRecords(errors).map((r) => r.id)).toEqual([broken.id]);
   });
