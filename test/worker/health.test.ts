@@ -1,14 +1,43 @@
-/** GET /health: each binding checked, within a time limit; a failure is named with a short reason, never the binding's own error text. */
+/**
+ * GET /health: each binding checked, within a time limit; a failure is named with a short reason,
+ * never the binding's own error text. The request log's storage is reported beside the checks:
+ * D1's size against its limit, with warnings that never make it a 503.
+ */
 import { describe, expect, it } from 'vitest';
+import type { Storage } from '../../analytics/types';
 import { callProxy, unavailableKV } from './harness';
 
-type Health = { status: string; failed: string[]; checks: Record<string, string> };
+type Health = { status: string; failed: string[]; checks: Record<string, string>; storage: Storage | null };
 
 describe('GET /health', () => {
   it('answers 200 when D1, KV and Analytics Engine are there', async () => {
     const call = await callProxy('/health');
     expect(call.response.status).toBe(200);
-    expect(await call.response.json()).toEqual({ status: 'ok', checks: { d1: 'ok', kv: 'ok', analytics_engine: 'ok', log_queue: 'ok', admin_token: 'ok' } });
+    expect(await call.response.json()).toEqual({
+      status: 'ok',
+      checks: { d1: 'ok', kv: 'ok', analytics_engine: 'ok', log_queue: 'ok', admin_token: 'ok' },
+      storage: expect.objectContaining({ warnings: [] }),
+    });
+  });
+
+  it("reports D1's size against D1_MAX_BYTES, and warns from 80% without failing", async () => {
+    const healthy = (await (await callProxy('/health')).response.json()) as Health;
+    const size = healthy.storage!.d1.size_bytes!;
+    expect(size).toBeGreaterThan(0);
+    expect(healthy.storage!.d1).toEqual({ size_bytes: size, max_bytes: 10_000_000_000, used: size / 10_000_000_000, warn_at: 0.8 });
+    expect(healthy.storage!.archive).toMatchObject({ enabled: true, backlog_hours: 0, stale_hours: 0 });
+    expect(healthy.storage!.overflow).toEqual({ objects: 0, rows: 0, more: false });
+
+    const nearlyFull = await callProxy('/health', {}, { D1_MAX_BYTES: String(Math.ceil(size / 0.85)) });
+    expect(nearlyFull.response.status).toBe(200);
+    const body = (await nearlyFull.response.json()) as Health;
+    expect(body.status).toBe('ok');
+    expect(body.storage!.d1.used).toBeCloseTo(0.85, 2);
+    expect(body.storage!.warnings).toEqual([expect.stringMatching(/^D1 is 85% full .*RETENTION_DAYS/)]);
+
+    // Without the ARCHIVE bucket: raw rows are purged with no archive, and it says so.
+    const unarchived = (await (await callProxy('/health', {}, { ARCHIVE: undefined })).response.json()) as Health;
+    expect(unarchived.storage).toMatchObject({ archive: { enabled: false }, overflow: null });
   });
 
   it('answers 503 naming the failed binding, without its error text', async () => {

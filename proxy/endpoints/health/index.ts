@@ -1,34 +1,49 @@
 /**
  * GET /health: touches each binding the proxy depends on; 503 names what failed. The answer is
  * public, so a failure is given a short reason and the binding's own error text goes to the logs.
+ * It also reports the request log's storage (request-log/storage.ts: D1's size against its
+ * limit, the archive, the overflow) with its warnings, which never make it a 503.
  */
 import { adminTokenProblem } from '../../auth/admin-guard';
 import type { Env } from '../../core/env';
+import { storageReport } from '../../request-log/storage';
 
 /** A binding that has not answered by then is reported failed (a health check must answer, even if D1 hangs). */
 const PROBE_TIMEOUT_MS = 2500;
 
-/** `run` against the binding, as 'ok' or a short reason. */
-async function probe(name: string, run: () => Promise<unknown>): Promise<string> {
+/** `run`'s value, or a short reason why there is none (it failed, or did not answer in time). */
+async function bounded<T>(name: string, run: () => Promise<T>): Promise<{ value: T } | { failed: string }> {
   let timer = 0;
-  const timedOut = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`failed: no answer within ${PROBE_TIMEOUT_MS} ms`), PROBE_TIMEOUT_MS);
+  const timedOut = new Promise<{ failed: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ failed: `failed: no answer within ${PROBE_TIMEOUT_MS} ms` }), PROBE_TIMEOUT_MS);
   });
-  const answered = (async () => {
-    await run();
-    return 'ok';
-  })().catch((error) => {
-    console.error(`health: ${name} failed`, error instanceof Error ? error.message : error);
-    return 'failed: error (see the logs)';
-  });
+  const answered = Promise.resolve()
+    .then(run)
+    .then(
+      (value) => ({ value }),
+      (error: unknown) => {
+        console.error(`health: ${name} failed`, error instanceof Error ? error.message : error);
+        return { failed: 'failed: error (see the logs)' };
+      },
+    );
   const result = await Promise.race([answered, timedOut]);
   clearTimeout(timer);
-  if (result !== 'ok') console.error(`health: ${name} ${result}`);
+  if ('failed' in result) console.error(`health: ${name} ${result.failed}`);
   return result;
 }
 
+/** `run` against the binding, as 'ok' or a short reason. */
+const probe = async (name: string, run: () => Promise<unknown>) => {
+  const result = await bounded(name, run);
+  return 'failed' in result ? result.failed : 'ok';
+};
+
 export async function health(env: Env): Promise<Response> {
-  const [d1, kv] = await Promise.all([probe('d1', () => env.DB.prepare('SELECT 1').first()), probe('kv', () => env.KV.get('health:probe'))]);
+  const [d1, kv, storage] = await Promise.all([
+    probe('d1', () => env.DB.prepare('SELECT 1').first()),
+    probe('kv', () => env.KV.get('health:probe')),
+    bounded('storage', () => storageReport(env)),
+  ]);
   const checks = {
     d1,
     kv,
@@ -46,7 +61,9 @@ export async function health(env: Env): Promise<Response> {
   const failed = Object.entries(checks)
     .filter(([, value]) => value !== 'ok')
     .map(([name]) => name);
-  return Response.json(failed.length ? { status: 'degraded', failed, checks } : { status: 'ok', checks }, {
+  // Storage is reported, never checked: a nearly full D1 or rows in the overflow are warnings (its `warnings`).
+  const report = { checks, storage: 'value' in storage ? storage.value : null };
+  return Response.json(failed.length ? { status: 'degraded', failed, ...report } : { status: 'ok', ...report }, {
     status: failed.length ? 503 : 200,
     headers: { 'cache-control': 'no-store' },
   });
