@@ -67,8 +67,8 @@ async function* callsOfHour(db: D1Database, hour: number): AsyncGenerator<Archiv
   }
 }
 
-/** Writes an hour's object (none when it had no calls) and records it, replacing what was there. */
-async function archiveHour(env: Env & { ARCHIVE: R2Bucket }, hour: number): Promise<ArchivedHour> {
+/** Writes an hour's object (none when it had no calls) and records it, replacing what was there (`rearchive`: a stale hour). */
+async function archiveHour(env: Env & { ARCHIVE: R2Bucket }, hour: number, rearchive: boolean): Promise<ArchivedHour> {
   const gzip = ndjsonGzipWriter();
   let rows = 0;
   let cost = 0;
@@ -88,13 +88,16 @@ async function archiveHour(env: Env & { ARCHIVE: R2Bucket }, hour: number): Prom
     });
   }
   const archived: ArchivedHour = { hour, object_key: key, rows, cost_nano: cost, bytes: key ? body.byteLength : 0 };
-  await env.DB.prepare(
+  const record = env.DB.prepare(
     `INSERT INTO request_archive (hour, object_key, rows, cost_nano, bytes, archived_at, stale) VALUES (?, ?, ?, ?, ?, ?, 0)
      ON CONFLICT (hour) DO UPDATE SET object_key = excluded.object_key, rows = excluded.rows, cost_nano = excluded.cost_nano,
        bytes = excluded.bytes, archived_at = excluded.archived_at, stale = 0`,
-  )
-    .bind(hour, key, rows, cost, archived.bytes, Date.now())
-    .run();
+  ).bind(hour, key, rows, cost, archived.bytes, Date.now());
+  // A new hour moves archived_until in the same transaction; an hour archived again leaves it.
+  const advance = env.DB.prepare(
+    `INSERT INTO analytics_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`,
+  ).bind(ARCHIVED_UNTIL, hour + HOUR_MS);
+  await env.DB.batch(rearchive ? [record] : [record, advance]);
   return archived;
 }
 
@@ -156,17 +159,13 @@ export async function archiveHours(env: Env & { ARCHIVE: R2Bucket }, state: Anal
   const report: ArchiveReport = { archived: 0, rearchived: 0, archivedUntil };
   try {
     for (; from < end; from += HOUR_MS) {
-      await archiveHour(env, from);
-      await db
-        .prepare('INSERT INTO analytics_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-        .bind(ARCHIVED_UNTIL, from + HOUR_MS)
-        .run();
+      await archiveHour(env, from, false);
       report.archived += 1;
       report.archivedUntil = from + HOUR_MS;
     }
     // A stale hour still waiting to be rebuilt keeps its old object until its rollups are final again.
     for (const hour of staleHours.filter((h) => h < waitingHour).slice(0, MAX_ARCHIVE_HOURS_PER_RUN - report.archived)) {
-      await archiveHour(env, hour);
+      await archiveHour(env, hour, true);
       report.rearchived += 1;
     }
   } catch (error) {
