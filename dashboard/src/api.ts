@@ -2,7 +2,7 @@
  * The admin API as the dashboard calls it. The admin token lives in sessionStorage: it is
  * sent as a bearer header (never a cookie, so no CSRF surface) and forgotten when the tab closes.
  */
-import type { Breakdown, GroupBy, Interval, RequestDetail, RequestLogPage, RoutingQuality, Spend, Summary, Timeseries, Unpriced } from '../../analytics/types';
+import type { Breakdown, GroupBy, Interval, RequestDetail, RequestLogPage, RoutingQuality, Spend, Storage, Summary, Timeseries, Unpriced } from '../../analytics/types';
 import type { AlertDeliveryPage, AlertKind } from '../../proxy/alerts/schemas';
 import type { CreatedTenant, IssuedKey, KeySettingsInput, KeySummary, Tenant, TenantSettingsInput } from '../../proxy/tenants/schemas';
 
@@ -97,8 +97,9 @@ export const api = {
   unpriced: (w: Window) => getJson<Unpriced>('/analytics/unpriced', { ...w }),
   routingQuality: (w: Window) => getJson<RoutingQuality>('/analytics/routing-quality', { ...w }),
   requests: (w: Window, filters: RequestFilters, cursor?: string, limit = 50) => getJson<RequestLogPage>('/requests', { ...w, ...filters, cursor, limit }),
-  request: (id: string) => getJson<RequestDetail>(`/requests/${encodeURIComponent(id)}`),
+  request: (id: string, ts: string) => getJson<RequestDetail>(`/requests/${encodeURIComponent(id)}`, { ts }),
   alerts: (filters: AlertFilters, cursor?: string, limit = 50) => getJson<AlertDeliveryPage>('/alerts', { ...filters, cursor, limit }),
+  storage: () => getJson<Storage>('/storage'),
   /** The finance CSV as a file, fetched with the token (a plain link could not send it). */
   spendCsv: async (w: Window, groupBy?: GroupBy) => (await call('/export.csv', { query: { ...w, group_by: groupBy } })).blob(),
   tenants: () => getJson<{ data: Tenant[] }>('/tenants'),

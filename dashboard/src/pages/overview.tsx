@@ -25,6 +25,7 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
   const overall = useApi(() => api.timeseries(windowOf(range), interval), [range], refreshMs);
   const byTier = useApi(() => api.timeseries(windowOf(range), interval, 'tier'), [range], refreshMs);
   const unpriced = useApi(() => api.unpriced(windowOf(range)), [range], refreshMs);
+  const storage = useApi(() => api.storage(), [], refreshMs);
 
   return (
     <>
@@ -48,8 +49,19 @@ export function OverviewPage({ range, refreshMs }: PageProps) {
         />
       </section>
 
+      {storage.data && storage.data.warnings.length > 0 && (
+        <section class="card warning" role="status" aria-labelledby="storage-warning">
+          <h2 id="storage-warning">Request-log storage needs attention</h2>
+          <ul>
+            {storage.data.warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </section>
+      )}
+
       {unpriced.data && unpriced.data.requests > 0 && (
-        <section class="card unpriced" role="status" aria-labelledby="unpriced-calls">
+        <section class="card warning" role="status" aria-labelledby="unpriced-calls">
           <h2 id="unpriced-calls">{count(unpriced.data.requests)} calls served unpriced</h2>
           <p>
             Served with no price in force (ALLOW_UNPRICED_MODELS), so their cost is missing from every figure here. Price these models with PUT

@@ -210,7 +210,7 @@ export function RequestsPage({ route, range }: PageProps) {
                           {open === r.id && (
                             <tr class="detail-row" id={`details-${r.id}`}>
                               <td colSpan={COLUMNS}>
-                                <RequestDetails id={r.id} />
+                                <RequestDetails id={r.id} ts={r.ts} />
                               </td>
                             </tr>
                           )}
