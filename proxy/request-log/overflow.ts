@@ -6,10 +6,10 @@
  * counted by /health, until the cron drains them back into D1 (the purge frees pages that new
  * rows reuse, so a full database takes rows again once archived hours are purged).
  *
- * Budgets stay exact meanwhile: a call's spend is normally added by the insert trigger
- * (migrations/0009), which a refused insert never fires. So the overflow adds the records' cost
- * to tenant_spend itself: an update of the tenant's existing month row, which a full database
- * still takes (it needs no new page). Each record says whether its spend was counted so; the
+ * Budgets stay exact meanwhile: a call's spend is normally added by the insert triggers
+ * (migrations/0009 and 0018), which a refused insert never fires. So the overflow adds the
+ * records' cost to tenant_spend and key_spend itself: updates of the tenant's and key's existing
+ * month rows, which a full database still takes (they need no new page). Each record says whether its spend was counted so; the
  * drain takes it back off in the transaction whose insert counts it again, so it is counted once.
  */
 import type { Env } from '../core/env';
@@ -35,33 +35,44 @@ interface OverflowEntry {
   spendCounted: boolean;
 }
 
-const spendRows = (records: RequestRecord[]) => JSON.stringify(records.filter((r) => r.costNano > 0).map((r) => [r.tenantId, r.ts, r.costNano, r.id]));
-/** The rows of ?1 ([tenant, ts, cost, id]) not in the request log, as (tenant_id, month, cost): the trigger's month. */
-const UNLOGGED_SPEND = `SELECT json_extract(value, '$[0]') AS tenant_id, strftime('%Y-%m', json_extract(value, '$[1]') / 1000, 'unixepoch') AS month,
-  SUM(json_extract(value, '$[2]')) AS cost FROM json_each(?1)
-  WHERE NOT EXISTS (SELECT 1 FROM requests WHERE id = json_extract(value, '$[3]')) GROUP BY 1, 2`;
+const spendRows = (records: RequestRecord[]) => JSON.stringify(records.filter((r) => r.costNano > 0).map((r) => [r.tenantId, r.keyId, r.ts, r.costNano, r.id]));
+
+/** The month-to-date totals the insert triggers keep (migrations/0009 and 0018), and the field of spendRows' rows they are kept by. */
+const SPEND_TABLES = [
+  { table: 'tenant_spend', owner: 'tenant_id', field: 0 },
+  { table: 'key_spend', owner: 'key_id', field: 1 },
+] as const;
+type SpendTable = (typeof SPEND_TABLES)[number];
+
+/** The rows of ?1 (spendRows) not in the request log, as (owner, month, cost): the triggers' months. */
+const unloggedSpend = ({ owner, field }: SpendTable) => `SELECT json_extract(value, '$[${field}]') AS ${owner},
+  strftime('%Y-%m', json_extract(value, '$[2]') / 1000, 'unixepoch') AS month, SUM(json_extract(value, '$[3]')) AS cost FROM json_each(?1)
+  WHERE NOT EXISTS (SELECT 1 FROM requests WHERE id = json_extract(value, '$[4]')) GROUP BY 1, 2`;
 
 /** How long the spend update may take: D1 may be hanging rather than full, and the record must still be kept in time. */
 const SPEND_TIMEOUT_MS = 2000;
 /** How long the overflow object's write may take; then the record goes on to the logs. */
 const PUT_TIMEOUT_MS = 5000;
 
-/** Adds the records' cost to their tenants' months (not for a record already in the log); whether D1 took it in time. */
+/** Adds the records' cost to their tenants' and keys' months (not for a record already in the log); whether D1 took it in time. */
 async function countSpend(env: Env, records: RequestRecord[]): Promise<boolean> {
   try {
-    const update = env.DB.prepare(
-      `INSERT INTO tenant_spend (tenant_id, month, spent_nano) SELECT tenant_id, month, cost FROM (${UNLOGGED_SPEND}) WHERE true
-       ON CONFLICT (tenant_id, month) DO UPDATE SET spent_nano = spent_nano + excluded.spent_nano`,
-    )
-      .bind(spendRows(records))
-      .run();
+    const rows = spendRows(records);
+    const update = env.DB.batch(
+      SPEND_TABLES.map((t) =>
+        env.DB.prepare(
+          `INSERT INTO ${t.table} (${t.owner}, month, spent_nano) SELECT ${t.owner}, month, cost FROM (${unloggedSpend(t)}) WHERE true
+           ON CONFLICT (${t.owner}, month) DO UPDATE SET spent_nano = spent_nano + excluded.spent_nano`,
+        ).bind(rows),
+      ),
+    );
     // Not counted in time: the drain counts it (should the update land after all, the call is counted twice: budgets err safe).
     if ((await within(SPEND_TIMEOUT_MS, update)) === TIMED_OUT) throw new Error(`no answer within ${SPEND_TIMEOUT_MS} ms`);
   } catch (error) {
     console.error('request log: overflowed records’ spend not counted now (it will be when they are drained)', reason(error));
     return false;
   }
-  for (const r of records) noteSpend(r.tenantId, r.ts, r.costNano);
+  for (const r of records) noteSpend(r);
   return true;
 }
 
@@ -135,11 +146,14 @@ export async function drainOverflow(env: Env): Promise<DrainReport> {
       const entries = await readNdjsonGzip<OverflowEntry>(object.body);
       const rows = emptyRows();
       for (const { record } of entries) addRows(rows, record);
+      const counted = spendRows(entries.filter((e) => e.spendCounted).map((e) => e.record));
       await runAll(env.DB, [
-        env.DB.prepare(
-          `UPDATE tenant_spend SET spent_nano = spent_nano - counted.cost FROM (${UNLOGGED_SPEND}) AS counted
-           WHERE tenant_spend.tenant_id = counted.tenant_id AND tenant_spend.month = counted.month`,
-        ).bind(spendRows(entries.filter((e) => e.spendCounted).map((e) => e.record))),
+        ...SPEND_TABLES.map((t) =>
+          env.DB.prepare(
+            `UPDATE ${t.table} SET spent_nano = spent_nano - counted.cost FROM (${unloggedSpend(t)}) AS counted
+             WHERE ${t.table}.${t.owner} = counted.${t.owner} AND ${t.table}.month = counted.month`,
+          ).bind(counted),
+        ),
         ...logStatements(env.DB, rows),
       ]);
       await env.ARCHIVE.delete(key);

@@ -33,8 +33,14 @@ function fullD1(): D1Database {
   } as unknown as D1Database;
 }
 
-const spentBy = async (tenantId: string) =>
-  (await env.DB.prepare('SELECT SUM(spent_nano) AS n FROM tenant_spend WHERE tenant_id = ?').bind(tenantId).first<{ n: number | null }>())?.n ?? 0;
+/** The tenant's month-to-date spend, and its key's: both must count each call once. */
+const spentBy = async (tenant: { id: string; keyId: string }) => {
+  const [t, k] = await env.DB.batch<{ n: number | null }>([
+    env.DB.prepare('SELECT SUM(spent_nano) AS n FROM tenant_spend WHERE tenant_id = ?').bind(tenant.id),
+    env.DB.prepare('SELECT SUM(spent_nano) AS n FROM key_spend WHERE key_id = ?').bind(tenant.keyId),
+  ]);
+  return { tenant: t.results[0]?.n ?? 0, key: k.results[0]?.n ?? 0 };
+};
 
 async function overflowed(): Promise<Array<{ record: RequestRecord; spendCounted: boolean }>> {
   const { objects } = await env.ARCHIVE!.list({ prefix: OVERFLOW_PREFIX });
@@ -67,7 +73,7 @@ describe('when D1 is full', () => {
     expect(await overflowed()).toEqual([{ record: expect.objectContaining({ id, tenantId: tenant.id, costNano: cost }), spendCounted: true }]);
     expect(errors.mock.calls.some((c) => String(c[0]).includes('kept in the overflow'))).toBe(true);
     // The budget sees the call though its row is not in D1.
-    expect(await spentBy(tenant.id)).toBe(cost);
+    expect(await spentBy(tenant)).toEqual({ tenant: cost, key: cost });
 
     const full = await storage();
     expect(full.overflow).toEqual({ objects: 1, rows: 1, more: false });
@@ -76,7 +82,7 @@ describe('when D1 is full', () => {
     // Space is freed: the cron's drain inserts the row, and its spend stays counted once.
     expect(await drainOverflow(env)).toEqual({ objects: 1, rows: 1 });
     expect(await loggedRow(id)).toMatchObject({ tenant_id: tenant.id, cost_nano: cost });
-    expect(await spentBy(tenant.id)).toBe(cost);
+    expect(await spentBy(tenant)).toEqual({ tenant: cost, key: cost });
     expect(await overflowed()).toEqual([]);
     expect((await storage()).overflow).toEqual({ objects: 0, rows: 0, more: false });
   });
@@ -100,12 +106,12 @@ describe('when D1 is full', () => {
     const { objects } = await env.ARCHIVE!.list({ prefix: OVERFLOW_PREFIX, include: ['customMetadata'] });
     expect(objects).toHaveLength(1);
     expect(objects[0].customMetadata).toEqual({ rows: '3', reason: 'D1 is full' });
-    expect(await spentBy(tenant.id)).toBe(3003);
+    expect(await spentBy(tenant)).toEqual({ tenant: 3003, key: 3003 });
 
     // Still full: the drain stops and keeps the object; then it goes through.
     expect(await drainOverflow({ ...env, DB: fullD1() })).toMatchObject({ objects: 0, stopped: expect.stringContaining('Exceeded maximum DB size') });
     expect(await drainOverflow(env)).toEqual({ objects: 1, rows: 3 });
     for (const r of records) expect(await loggedRow(r.id)).toMatchObject({ cost_nano: r.costNano });
-    expect(await spentBy(tenant.id)).toBe(3003);
+    expect(await spentBy(tenant)).toEqual({ tenant: 3003, key: 3003 });
   });
 });
