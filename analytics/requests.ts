@@ -7,6 +7,7 @@
  */
 import { tagPath, type Tags } from '../proxy/core/attribution';
 import { invalidRequest } from '../proxy/core/errors';
+import { requestIdTime } from '../proxy/core/ids';
 import type { Env } from '../proxy/core/env';
 import { analyticsState } from './aggregate';
 import { archivedHoursWithCalls, readArchivedHour } from './archive';
@@ -30,22 +31,24 @@ export interface RequestLogFilter {
   cursor?: string;
 }
 
-/** Where a page ends: the last row's time and id. An empty id means "before this instant". */
+/** Where a page ends: the last row's time and id. */
 interface Cursor {
   ts: number;
   id: string;
 }
 
+/** base64url, so a cursor pasted into a URL unencoded survives (`+` would read as a space). */
 export function encodeCursor(cursor: Cursor): string {
-  return btoa(`${cursor.ts}:${cursor.id}`).replace(/=+$/, '');
+  return btoa(`${cursor.ts}:${cursor.id}`).replace(/=+$/, '').replaceAll('+', '-').replaceAll('/', '_');
 }
 
 export function decodeCursor(text: string): Cursor | null {
   try {
-    const decoded = atob(text);
+    const decoded = atob(text.replaceAll('-', '+').replaceAll('_', '/'));
     const colon = decoded.indexOf(':');
     const ts = Number(decoded.slice(0, colon));
-    return colon > 0 && Number.isSafeInteger(ts) ? { ts, id: decoded.slice(colon + 1) } : null;
+    const id = decoded.slice(colon + 1);
+    return colon > 0 && Number.isSafeInteger(ts) && id ? { ts, id } : null;
   } catch {
     return null;
   }
@@ -131,7 +134,8 @@ export async function queryRequestLog(env: Env, filter: RequestLogFilter): Promi
   }
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
-  const next = rows.length > filter.limit && last ? { ts: last.ts, id: last.id } : resumeAt !== null ? { ts: resumeAt, id: '' } : null;
+  // Resuming before an hour: after its last millisecond's every id (request ids begin `req_`, below `~`).
+  const next = rows.length > filter.limit && last ? { ts: last.ts, id: last.id } : resumeAt !== null ? { ts: resumeAt - 1, id: '~' } : null;
   return { data: page.map(toApiRow), next_cursor: next && encodeCursor(next) };
 }
 
@@ -192,10 +196,10 @@ const toDetail = (row: StoredRequestRow, attempts: StoredAttemptRow[], content: 
 /**
  * One call, with the upstream attempts that failed before its last one and, if its tenant stores
  * content, its prompt and answer; null when unknown. D1 is looked in first; a call purged from it
- * is found in the archive from its time (`ts`, as the request log gave it): an id says nothing of
- * when its call was made, and the archive is read an hour at a time.
+ * is found in the archive's hour of the time its id carries (core/ids.ts). A call whose id
+ * carries none (made before ids did) is found while it is in D1 only.
  */
-export async function requestDetail(env: Env, id: string, ts?: number): Promise<RequestDetail | null> {
+export async function requestDetail(env: Env, id: string): Promise<RequestDetail | null> {
   const db = env.DB;
   const [rows, attempts, content] = await db.batch([
     db.prepare('SELECT * FROM requests WHERE id = ?').bind(id),
@@ -204,7 +208,8 @@ export async function requestDetail(env: Env, id: string, ts?: number): Promise<
   ]);
   const row = rows.results[0] as StoredRequestRow | undefined;
   if (row) return toDetail(row, attempts.results as StoredAttemptRow[], (content.results[0] as StoredContentRow | undefined) ?? null);
-  if (!env.ARCHIVE || ts === undefined) return null;
+  const ts = requestIdTime(id);
+  if (!env.ARCHIVE || ts === null) return null;
   const [hour] = await archivedHoursWithCalls(db, ts, Math.floor(ts / HOUR_MS) * HOUR_MS + HOUR_MS);
   const call: ArchivedCall | undefined = hour && (await readArchivedHour(env.ARCHIVE, hour.object_key!)).find((c) => c.id === id);
   return call ? toDetail(call, call.failed_attempts, call.content) : null;

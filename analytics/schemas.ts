@@ -83,13 +83,6 @@ export const RequestLogQuery = TimeWindowQuery.extend({
   ...attributionFilters,
 }).extend(PageLimitQuery.shape);
 
-export const RequestDetailQuery = z.strictObject({
-  ts: Instant.optional().openapi({
-    description:
-      "The call's `ts`, as the request log gave it: finds a call purged from D1 in the R2 archive (an id does not say when its call was made). Not needed for calls within RETENTION_DAYS.",
-  }),
-});
-
 export const RequestLogRowSchema = z
   .object({
     id: z.string(),

@@ -27,8 +27,10 @@ const speaksAnthropic = (c: Context<AppEnv>) => c.req.path.startsWith('/v1/messa
 const errorResponseFor = (c: Context<AppEnv>) => (speaksAnthropic(c) ? anthropicErrorResponse : errorResponse);
 
 app.use('*', async (c, next) => {
-  c.set('requestId', newRequestId());
-  c.set('startedAt', Date.now());
+  // The id carries the call's start, the row's ts (core/ids.ts).
+  const startedAt = Date.now();
+  c.set('requestId', newRequestId(startedAt));
+  c.set('startedAt', startedAt);
   await next();
   c.res.headers.set('x-request-id', c.get('requestId'));
   // Anthropic's clients read the request id from `request-id`.

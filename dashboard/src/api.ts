@@ -97,7 +97,7 @@ export const api = {
   unpriced: (w: Window) => getJson<Unpriced>('/analytics/unpriced', { ...w }),
   routingQuality: (w: Window) => getJson<RoutingQuality>('/analytics/routing-quality', { ...w }),
   requests: (w: Window, filters: RequestFilters, cursor?: string, limit = 50) => getJson<RequestLogPage>('/requests', { ...w, ...filters, cursor, limit }),
-  request: (id: string, ts: string) => getJson<RequestDetail>(`/requests/${encodeURIComponent(id)}`, { ts }),
+  request: (id: string) => getJson<RequestDetail>(`/requests/${encodeURIComponent(id)}`),
   alerts: (filters: AlertFilters, cursor?: string, limit = 50) => getJson<AlertDeliveryPage>('/alerts', { ...filters, cursor, limit }),
   storage: () => getJson<Storage>('/storage'),
   /** The finance CSV as a file, fetched with the token (a plain link could not send it). */

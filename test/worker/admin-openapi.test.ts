@@ -346,6 +346,13 @@ const CASES: Record<string, Case> = {
   'GET /export.csv': {
     calls: async () => ({ csv: await callAdmin('/admin/export.csv'), 'by user': await callAdmin('/admin/export.csv?group_by=user') }),
   },
+  'GET /storage': {
+    calls: async () => ({ storage: await callAdmin('/admin/storage') }),
+    check: (body: Body, label) => expect(body.d1.size_bytes, `${label}: D1's size`).toBeGreaterThan(0),
+  },
+  'GET /archive': {
+    calls: async () => ({ days: await callAdmin('/admin/archive') }),
+  },
   'GET /prices': { calls: async () => ({ list: await callAdmin('/admin/prices') }), check: nonEmpty('data') },
   'PUT /prices/{model}': {
     calls: async () => ({

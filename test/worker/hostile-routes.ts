@@ -93,6 +93,8 @@ export const ROUTES: Record<string, RouteSpec> = {
   'GET /admin/analytics/unpriced': { auth: 'admin', ...none, url: () => '/admin/analytics/unpriced' },
   'GET /admin/analytics/routing-quality': { auth: 'admin', ...none, url: () => '/admin/analytics/routing-quality' },
   'GET /admin/export.csv': { auth: 'admin', ...none, url: () => '/admin/export.csv' },
+  'GET /admin/storage': { auth: 'admin', ...none, url: () => '/admin/storage' },
+  'GET /admin/archive': { auth: 'admin', ...none, url: () => '/admin/archive' },
   'GET /admin/prices': { auth: 'admin', ...none, url: () => '/admin/prices' },
   'PUT /admin/prices/:model{.+}': {
     auth: 'admin',

@@ -14,9 +14,8 @@ function pretty(text: string): string {
   }
 }
 
-/** `ts` is the call's time from the request log: it finds a call archived to R2 (older than RETENTION_DAYS). */
-export function RequestDetails({ id, ts }: { id: string; ts: string }) {
-  const detail = useApi(() => api.request(id, ts), [id, ts]);
+export function RequestDetails({ id }: { id: string }) {
+  const detail = useApi(() => api.request(id), [id]);
   return (
     <Async state={detail}>
       {(d) => (

@@ -210,7 +210,7 @@ export function RequestsPage({ route, range }: PageProps) {
                           {open === r.id && (
                             <tr class="detail-row" id={`details-${r.id}`}>
                               <td colSpan={COLUMNS}>
-                                <RequestDetails id={r.id} ts={r.ts} />
+                                <RequestDetails id={r.id} />
                               </td>
                             </tr>
                           )}
