@@ -2,7 +2,19 @@
  * The admin API as the dashboard calls it. The admin token lives in sessionStorage: it is
  * sent as a bearer header (never a cookie, so no CSRF surface) and forgotten when the tab closes.
  */
-import type { Breakdown, GroupBy, Interval, RequestDetail, RequestLogPage, RoutingQuality, Spend, Storage, Summary, Timeseries, Unpriced } from '../../analytics/types';
+import type {
+  Breakdown,
+  GroupBy,
+  Interval,
+  RequestDetail,
+  RequestLogPage,
+  RoutingQuality,
+  Spend,
+  Storage,
+  Summary,
+  Timeseries,
+  Unpriced,
+} from '../../analytics/types';
 import type { AlertDeliveryPage, AlertKind } from '../../proxy/alerts/schemas';
 import type { CreatedTenant, IssuedKey, KeySettingsInput, KeySummary, Tenant, TenantSettingsInput } from '../../proxy/tenants/schemas';
 
