@@ -8,7 +8,7 @@ import type { Env } from '../core/env';
 import type { Usage } from '../core/usage';
 import { messageText } from '../providers/content';
 import { PROVIDERS } from '../providers';
-import type { ChatCompletion, ChatRequest } from '../providers/types';
+import type { ChatCompletion, ChatMessage, ChatRequest } from '../providers/types';
 import type { ResolvedModel } from '../routing/models';
 import { JUDGE_INSTRUCTIONS, JudgeAnswerSchema, judgePrompt, VERDICT_PARAMETERS, VERDICT_TOOL, verdictOf, type Position, type Verdict } from './verdict';
 
@@ -25,10 +25,12 @@ function conversationText(request: ChatRequest): string {
   return text.length > MAX_CONVERSATION_CHARS ? `[…]${text.slice(-MAX_CONVERSATION_CHARS)}` : text;
 }
 
+/** A chat.completion's assistant message: the answer of a Chat Completions call, and of the shadow call. */
+export const completionMessage = (completionJson: string): ChatMessage | null => (JSON.parse(completionJson) as ChatCompletion).choices?.[0]?.message ?? null;
+
 /** An answer's text: its content, else its tool calls as JSON; null when there is neither. */
-export function answerText(completionJson: string): string | null {
-  const message = (JSON.parse(completionJson) as ChatCompletion).choices?.[0]?.message;
-  const text = message?.content || (message?.tool_calls?.length ? JSON.stringify(message.tool_calls) : '');
+export function answerText(message: ChatMessage | null): string | null {
+  const text = messageText(message?.content) || (message?.tool_calls?.length ? JSON.stringify(message.tool_calls) : '');
   return text ? text.slice(0, MAX_ANSWER_CHARS) : null;
 }
 

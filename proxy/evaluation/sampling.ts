@@ -1,22 +1,32 @@
 /**
  * Which calls shadow evaluation takes, decided on the request path before the answer starts (a
  * streamed answer must then be assembled for the judge): a fraction `shadow_eval_rate` of the
- * tenant's chat calls, chosen by a hash of the request id, so that the choice is uniform,
- * reproducible from the log, and testable without stubbing a random source. Calls whose data
- * should not be sent to another model without the tenant's say (tools, images, `store: false`)
- * are left out unless the tenant includes them. Costs a hash and, for a sampled call, one reading
- * of the routing rules: microseconds.
+ * tenant's calls, whatever API they came in by, chosen by a hash of the request id, so that the
+ * choice is uniform, reproducible from the log, and testable without stubbing a random source.
+ * A call is evaluated in the internal form (Chat Completions), which each endpoint makes of its
+ * request. Calls whose data should not be sent to another model without the tenant's say (tools,
+ * images, `store: false`) are left out unless the tenant includes them. Costs a hash and, for a
+ * sampled call, its internal form and one reading of the routing rules: microseconds.
  */
 import type { Env } from '../core/env';
 import { unitHash } from '../core/hash';
-import type { ChatRequest } from '../providers/types';
+import type { ChatMessage, ChatRequest } from '../providers/types';
 import { decideTier } from '../routing/tiers';
 import type { ShadowEvalKind, TenantSettings } from '../tenants/schemas';
 import type { Position } from './verdict';
 
-/** A call taken for evaluation: the request to run again, its task and the rate it was sampled at. */
-export interface EvaluationSubject {
+/** A call as evaluation reads it, whatever API it came in by. */
+export interface Evaluable {
+  /** The call in the internal form: what the other tier's model is asked, and the judge shown. */
   request: ChatRequest;
+  /** The client marked the call private: `store: false` (Chat Completions, Responses). */
+  unstored: boolean;
+  /** The client's answer, as sent in its API (or assembled from its stream), as the internal form's assistant message. */
+  answer: (json: string) => ChatMessage | null;
+}
+
+/** A call taken for evaluation: the call, its task and the rate it was sampled at. */
+export interface EvaluationSubject extends Evaluable {
   /** The x-task, or `rule:<id>` when the router's rules read the request. */
   task: string;
   rate: number;
@@ -36,12 +46,12 @@ const hasImages = (body: ChatRequest) =>
 const hasTools = (body: ChatRequest) =>
   (body.tools?.length ?? 0) > 0 || body.messages.some((m) => (m.tool_calls?.length ?? 0) > 0 || m.role === 'tool' || m.role === 'function');
 
-/** The kinds of call this request is that evaluation leaves out by default. */
-export function kindsOf(body: ChatRequest): ShadowEvalKind[] {
+/** The kinds of call this is that evaluation leaves out by default. */
+export function kindsOf(call: Evaluable): ShadowEvalKind[] {
   const kinds: ShadowEvalKind[] = [];
-  if (hasTools(body)) kinds.push('tools');
-  if (hasImages(body)) kinds.push('images');
-  if (body.store === false) kinds.push('unstored');
+  if (hasTools(call.request)) kinds.push('tools');
+  if (hasImages(call.request)) kinds.push('images');
+  if (call.unstored) kinds.push('unstored');
   return kinds;
 }
 
@@ -52,20 +62,29 @@ export function includedKinds(env: Env, include: readonly ShadowEvalKind[]): Set
 }
 
 /**
- * The call as an evaluation subject, or null when it is not sampled or is of a kind left out.
- * Settings read from an older key entry may lack the evaluation fields: they count as off.
+ * The call as an evaluation subject, or null when it is not sampled, is of a kind left out, or
+ * cannot be put in the internal form. `evaluable` is asked only for a sampled call, and may
+ * throw what cannot be translated (a built-in tool, a file kept upstream): another model cannot
+ * be asked such a call. Settings read from an older key entry may lack the evaluation fields:
+ * they count as off.
  */
 export function evaluationSubject(
   env: Env,
   tenant: Pick<TenantSettings, 'shadow_eval_rate' | 'shadow_eval_include'>,
   requestId: string,
-  body: ChatRequest,
+  evaluable: () => Evaluable,
   taskHint: string | null,
 ): EvaluationSubject | null {
   const rate = tenant.shadow_eval_rate ?? 0;
   if (!sampledAt(requestId, rate)) return null;
+  let call: Evaluable;
+  try {
+    call = evaluable();
+  } catch {
+    return null;
+  }
   const included = includedKinds(env, tenant.shadow_eval_include ?? []);
-  if (kindsOf(body).some((kind) => !included.has(kind))) return null;
-  const { reason } = decideTier(body, taskHint);
-  return { request: body, task: reason.startsWith('task:') ? reason.slice('task:'.length) : reason, rate };
+  if (kindsOf(call).some((kind) => !included.has(kind))) return null;
+  const { reason } = decideTier(call.request, taskHint);
+  return { ...call, task: reason.startsWith('task:') ? reason.slice('task:'.length) : reason, rate };
 }

@@ -18,7 +18,7 @@ import { PROVIDERS } from '../providers';
 import { promptCacheSalt } from '../providers/prompt-cache-salt';
 import { resolveModel, tiersFor, type ResolvedModel } from '../routing/models';
 import type { TenantContext } from '../tenants/schemas';
-import { answerText, askJudge } from './judge';
+import { answerText, askJudge, completionMessage } from './judge';
 import { cheapPositionOf, type EvaluationSubject } from './sampling';
 import { evalBudgetNano, evalSpendThisMonth, insertEvaluation, type EvaluationRow } from './store';
 
@@ -34,7 +34,7 @@ export interface EvaluatedCall {
   tenant: TenantContext;
   record: RequestRecord;
   subject: EvaluationSubject;
-  /** The chat.completion the client got (assembled from the stream when streamed); null when none was complete. */
+  /** The answer the client got, in its API (assembled from the stream when streamed); null when none was complete. */
   answerJson: string | null;
 }
 
@@ -66,7 +66,7 @@ async function evaluate({ env, tenant, record, subject, answerJson }: EvaluatedC
   // Only answers the client got from an upstream, whole, are evaluated.
   if (record.status !== 200 || record.cache === 'HIT' || answerJson === null) return;
   if (record.tier !== 'cheap' && record.tier !== 'expensive') return;
-  const served = answerText(answerJson);
+  const served = answerText(subject.answer(answerJson));
   if (served === null) return;
   const budget = evalBudgetNano(env);
   if (budget !== null && (await evalSpendThisMonth(env)) >= budget) return;
@@ -120,7 +120,7 @@ async function evaluate({ env, tenant, record, subject, answerJson }: EvaluatedC
     });
     if (answer.kind !== 'completion') throw new Error('the shadow call answered with a stream');
     row.shadow = spent(answer.usage, other);
-    shadowAnswer = answerText(answer.json);
+    shadowAnswer = answerText(completionMessage(answer.json));
   } catch (error) {
     row.reason = `The shadow call to ${other.id} failed: ${failureText(error)}`;
     return store({ served: record.costNano, other: 0 });

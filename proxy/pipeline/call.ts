@@ -14,6 +14,7 @@ import { writeRequestLog } from '../request-log/writer';
 import { ZERO_USAGE, type Usage } from '../core/usage';
 import type { CacheStatus, RequestRecord } from '../core/request-record';
 import { evaluateCall } from '../evaluation/shadow';
+import { evaluationSubject, type Evaluable } from '../evaluation/sampling';
 
 export interface CallResult {
   status: number;
@@ -120,6 +121,16 @@ export const attemptHooks = (call: CallInfo) => ({
 /** An attempt that timed out had reached the upstream, which bills the prompt it processed. */
 export function noteTimeout(call: CallInfo, error: ProxyError): void {
   if (error.code === 'upstream_timeout') call.timedOutPromptTokens += call.promptTokens;
+}
+
+/**
+ * Samples the call for shadow evaluation (evaluation/sampling.ts), whatever API it came in by:
+ * `evaluable` gives the call in the internal form and reads its answer, and is asked only when
+ * the call is sampled. Called once the call is routed and before the upstream, so that a streamed
+ * answer is assembled for the judge; recordCall evaluates it once its row is written.
+ */
+export function sampleForEvaluation(c: AppContext, evaluable: () => Evaluable): void {
+  c.get('call').evaluation = evaluationSubject(c.env, c.get('tenant').tenant, c.get('requestId'), evaluable, c.req.header('x-task') ?? null);
 }
 
 /**

@@ -8,10 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { MIN_SAMPLES, wilsonInterval } from '../../analytics/routing-quality';
 import type { RoutingQuality } from '../../analytics/types';
 import type { Env } from '../../proxy/core/env';
-import { readVerdict } from '../../proxy/evaluation/judge';
+import { completionMessage, readVerdict } from '../../proxy/evaluation/judge';
 import { cheapPositionOf, evaluationSubject, sampledAt } from '../../proxy/evaluation/sampling';
 import { insertEvaluation, type EvaluationRow } from '../../proxy/evaluation/store';
 import { VERDICT_TOOL } from '../../proxy/evaluation/verdict';
+import type { ChatRequest } from '../../proxy/providers/types';
 import { createTestTenant, type TestTenant } from './fixtures';
 import { callAdmin, env, nonce, postJson, upstreamEnv, upstreamRequests } from './harness';
 
@@ -37,18 +38,26 @@ const JUDGED = ['same', 'cheap_worse', 'cheap_better'];
 const evaluationsOf = async (tenantId: string) =>
   (await env.DB.prepare('SELECT * FROM evaluations WHERE tenant_id = ? ORDER BY ts, id').bind(tenantId).all<StoredEvaluation>()).results;
 
-/** A chat call, read to its end and settled (its row written, its evaluation done); its request id. */
-async function chat(tenant: TestTenant, body: Record<string, unknown>, options: { task?: string; env?: Partial<Env> } = {}) {
-  const call = await postJson(
-    '/v1/chat/completions',
-    { model: 'cheap', ...body },
-    { apiKey: tenant.apiKey, headers: options.task ? { 'x-task': options.task } : {}, env: options.env },
-  );
+interface CallOptions {
+  task?: string;
+  env?: Partial<Env>;
+}
+
+/** A call to `path`, read to its end and settled (its row written, its evaluation done); its request id. */
+async function send(path: string, tenant: TestTenant, body: Record<string, unknown>, options: CallOptions = {}) {
+  const call = await postJson(path, body, {
+    apiKey: tenant.apiKey,
+    headers: { 'anthropic-version': '2023-06-01', ...(options.task ? { 'x-task': options.task } : {}) },
+    env: options.env,
+  });
   const text = await call.response.text();
   await call.settled();
   expect(call.response.status, text).toBe(200);
   return { id: call.response.headers.get('x-request-id')!, text, headers: call.response.headers };
 }
+
+const chat = (tenant: TestTenant, body: Record<string, unknown>, options?: CallOptions) =>
+  send('/v1/chat/completions', tenant, { model: 'cheap', ...body }, options);
 
 const say = (content: string) => ({ messages: [{ role: 'user', content }] });
 
@@ -100,9 +109,15 @@ describe('sampling', () => {
     const unstored = { model: 'cheap', ...say('hi'), store: false };
     const operator = {} as Env;
     const allowsUnstored = { EVAL_ALLOW_UNSTORED: 'true' } as Env;
-    const subject = (e: Env, t: ReturnType<typeof tenant>, body: object) => evaluationSubject(e, t, 'req_kinds', body as never, null);
+    const evaluable = (body: object) => () => ({ request: body as ChatRequest, unstored: (body as ChatRequest).store === false, answer: completionMessage });
+    const subject = (e: Env, t: ReturnType<typeof tenant>, body: object) => evaluationSubject(e, t, 'req_kinds', evaluable(body), null);
 
     expect(subject(operator, tenant([]), { model: 'cheap', ...say('hi') })).toMatchObject({ task: 'rule:default', rate: 1 });
+    // A call that cannot be put in the internal form cannot be asked of another model.
+    const untranslatable = () => {
+      throw new Error('a built-in tool');
+    };
+    expect(evaluationSubject(operator, tenant(['tools', 'images']), 'req_kinds', untranslatable, null)).toBeNull();
     for (const body of [tools, toolResult, image, unstored]) expect(subject(operator, tenant([]), body)).toBeNull();
     expect(subject(operator, tenant(['tools']), tools)).not.toBeNull();
     expect(subject(operator, tenant(['tools']), toolResult)).not.toBeNull();
@@ -111,7 +126,7 @@ describe('sampling', () => {
     expect(subject(operator, tenant(['unstored']), unstored)).toBeNull();
     expect(subject(allowsUnstored, tenant(['unstored']), unstored)).not.toBeNull();
     // The task: the x-task when there is one, else the rule that read the request.
-    expect(evaluationSubject(operator, tenant([]), 'req_kinds', { model: 'cheap', ...say('hi') }, 'Summarize')).toMatchObject({ task: 'summarize' });
+    expect(evaluationSubject(operator, tenant([]), 'req_kinds', evaluable({ model: 'cheap', ...say('hi') }), 'Summarize')).toMatchObject({ task: 'summarize' });
   });
 });
 
@@ -217,6 +232,108 @@ describe('the evaluation', () => {
     ]) {
       expect(readVerdict(answer, 'A').verdict, answer).toBe('invalid');
     }
+  });
+});
+
+describe('Responses and Messages calls', () => {
+  const judged = { JUDGE_MODEL: 'mock/mock-large' };
+  const openai = { cheap_model: 'openai/gpt-4o-mini', expensive_model: 'openai/gpt-4o' };
+  const anthropic = { cheap_model: 'anthropic/claude-haiku-4-5', expensive_model: 'anthropic/claude-sonnet-4-5' };
+  const respond = (tenant: TestTenant, body: Record<string, unknown>, options?: CallOptions) =>
+    send('/v1/responses', tenant, { model: 'cheap', ...body }, options);
+  const message = (tenant: TestTenant, body: Record<string, unknown>, options?: CallOptions) =>
+    send('/v1/messages', tenant, { model: 'cheap', max_tokens: 200, ...body }, options);
+
+  /** The evaluation of each call, in the order of the calls. */
+  const evaluationsFor = async (tenantId: string, ids: string[]) => {
+    const rows = await evaluationsOf(tenantId);
+    expect(rows.map((r) => r.request_id).sort()).toEqual([...ids].sort());
+    return ids.map((id) => rows.find((r) => r.request_id === id)!);
+  };
+
+  it('are evaluated translated, plain and streamed, with their task and tiers', async () => {
+    const tenant = await createTestTenant({ shadow_eval_rate: 1 });
+    const ids = [
+      (await respond(tenant, { input: 'write a parser' }, { task: 'code' })).id,
+      (await respond(tenant, { input: 'write a lexer', stream: true }, { task: 'code' })).id,
+      (await respond(tenant, { model: 'expensive', input: 'why is the sky blue' }, { task: 'reason' })).id,
+      (await message(tenant, say('summarize the meeting'), { task: 'summarize' })).id,
+      (await message(tenant, { ...say('summarize the call'), stream: true }, { task: 'summarize' })).id,
+      (await message(tenant, { model: 'expensive', ...say('prove it') }, { task: 'reason' })).id,
+    ];
+    const rows = await evaluationsFor(tenant.id, ids);
+    expect(rows.map((r) => [r.task, r.served_tier])).toEqual([
+      ['code', 'cheap'],
+      ['code', 'cheap'],
+      ['reason', 'expensive'],
+      ['summarize', 'cheap'],
+      ['summarize', 'cheap'],
+      ['reason', 'expensive'],
+    ]);
+    for (const row of rows) {
+      expect(JUDGED, row.reason ?? '').toContain(row.verdict);
+      expect(row).toMatchObject({ cheap_model: 'mock/mock-mini', expensive_model: 'mock/mock-large', judge_model: 'mock/mock-large' });
+    }
+  });
+
+  it('are evaluated native, plain and streamed, the judge reading the answer the client got', async () => {
+    const responses = await createTestTenant({ shadow_eval_rate: 1, ...openai });
+    const messages = await createTestTenant({ shadow_eval_rate: 1, ...anthropic });
+    const env = { ...upstreamEnv(), ...judged };
+    const mark = nonce('native');
+    const responseIds = [
+      (await respond(responses, { input: `${mark} label this`, instructions: 'Be brief.' }, { task: 'classify', env })).id,
+      (await respond(responses, { input: `${mark} label that`, stream: true }, { task: 'classify', env })).id,
+    ];
+    const messageIds = [
+      (await message(messages, { system: 'Be brief.', ...say(`${mark} pull the dates`) }, { task: 'extract', env })).id,
+      (await message(messages, { ...say(`${mark} pull the names`), stream: true }, { task: 'extract', env })).id,
+    ];
+    for (const row of await evaluationsFor(responses.id, responseIds)) {
+      expect(row).toMatchObject({ task: 'classify', served_tier: 'cheap', cheap_model: 'openai/gpt-4o-mini', expensive_model: 'openai/gpt-4o' });
+      expect(JUDGED, row.reason ?? '').toContain(row.verdict);
+      expect(row.cheap_cost_nano).toBeGreaterThan(0);
+    }
+    for (const row of await evaluationsFor(messages.id, messageIds)) {
+      expect(row).toMatchObject({ task: 'extract', served_tier: 'cheap', expensive_model: 'anthropic/claude-sonnet-4-5' });
+      expect(row.cheap_model).toMatch(/^anthropic\/claude-haiku-4-5/);
+      expect(JUDGED, row.reason ?? '').toContain(row.verdict);
+    }
+    // The client's calls went out natively; the shadow calls in the internal form, system prompt and all.
+    const seen = await upstreamRequests(mark);
+    expect(seen.filter((r) => r.path === '/v1/responses')).toHaveLength(2);
+    const shadows = seen.filter((r) => r.path === '/v1/chat/completions');
+    expect(shadows.map((r) => r.body.model)).toEqual(['gpt-4o', 'gpt-4o']);
+    expect(shadows[0].body.messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: `${mark} label this` },
+    ]);
+    const anthropicModels = seen.filter((r) => r.path === '/v1/messages').map((r) => r.body.model);
+    expect(anthropicModels.filter((m: string) => m.startsWith('claude-sonnet-4-5'))).toHaveLength(2);
+  });
+
+  it('hand the judge the streamed answer as the client assembled it', async () => {
+    const tenant = await createTestTenant({ shadow_eval_rate: 1, ...openai });
+    const mark = nonce('assembled');
+    await respond(tenant, { input: `${mark} tidy the notes`, stream: true }, { task: 'summarize', env: { ...upstreamEnv(), JUDGE_MODEL: 'openai/gpt-4.1' } });
+    const judge = (await upstreamRequests(mark)).find((r) => r.body.model === 'gpt-4.1')!;
+    const prompt: string = judge.body.messages.at(-1).content;
+    expect(prompt).toMatch(/^Task: summarize\n/);
+    // The fake upstream echoes the prompt: both answers, the client's natively streamed one and the shadow call's, say it.
+    expect(prompt.split(`Echo: ${mark} tidy the notes`).length - 1).toBe(2);
+  });
+
+  it('respect the same skips: store: false, tools, what only the upstream can run, a conversation kept upstream', async () => {
+    const tenant = await createTestTenant({ shadow_eval_rate: 1, ...openai });
+    const env = { ...upstreamEnv(), ...judged };
+    const first = await respond(tenant, { input: 'remember 42' }, { env });
+    await respond(tenant, { input: 'private', store: false }, { env });
+    await respond(tenant, { input: 'look it up', tools: [{ type: 'web_search' }] }, { env });
+    await respond(tenant, { input: 'what was it?', previous_response_id: JSON.parse(first.text).id }, { env });
+    const mock = await createTestTenant({ shadow_eval_rate: 1 });
+    await message(mock, { ...say('weather?'), tools: [{ name: 'get_weather', input_schema: { type: 'object', properties: {} } }] });
+    expect((await evaluationsOf(tenant.id)).map((r) => r.request_id)).toEqual([first.id]);
+    expect(await evaluationsOf(mock.id)).toHaveLength(0);
   });
 });
 

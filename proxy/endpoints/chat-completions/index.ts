@@ -17,11 +17,11 @@ import { tiersFor } from '../../routing/models';
 import { routeChat } from '../../routing/tiers';
 import { admit } from '../../pipeline/admission';
 import { answerFromCache } from '../../pipeline/cached-answer';
-import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
+import { formatUsd, logCall, routingHeaders, sampleForEvaluation } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
 import { streamResponse, tokensOf } from '../../pipeline/stream-response';
 import { callUpstream, firstPart } from '../../pipeline/upstream';
-import { evaluationSubject } from '../../evaluation/sampling';
+import { completionMessage } from '../../evaluation/judge';
 import { CompletionAssembler, replayAsStream } from './chunks';
 import { parseChatRequest } from './schema';
 
@@ -45,7 +45,7 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
   const tiers = tiersFor(c.env, tenant);
   const taskHint = c.req.header('x-task') ?? null;
   const routed = await routeCallTo(c, routeChat(c.env, tiers, tenant.routing, body, taskHint, tenant.task_tiers));
-  call.evaluation = evaluationSubject(c.env, tenant, c.get('requestId'), body, taskHint);
+  sampleForEvaluation(c, () => ({ request: body, unstored: body.store === false, answer: completionMessage }));
 
   const admission = await admit(c, call.promptTokens, body.max_completion_tokens ?? body.max_tokens);
   const caching = await decideCaching(c.req.raw, 'chat', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);

@@ -21,14 +21,14 @@ import { fallbackFor } from '../../routing/failover';
 import { tiersFor, type ResolvedModel } from '../../routing/models';
 import { routeChat } from '../../routing/tiers';
 import { admit } from '../../pipeline/admission';
-import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
+import { formatUsd, logCall, routingHeaders, sampleForEvaluation } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
 import { streamResponse, tokensOf } from '../../pipeline/stream-response';
 import { answerFromCache } from '../../pipeline/cached-answer';
 import { callApiUpstream, callUpstream, usableFallback } from '../../pipeline/upstream';
 import { ChatChunksAsMessage, MessagesEventStream, replayMessage } from './events';
 import { parseCountTokensRequest, parseMessagesRequest, type CountTokensRequest, type MessagesRequest } from './schema';
-import { newMessageId, toChatRequest, toMessage } from './translate';
+import { assistantMessage, newMessageId, toChatRequest, toMessage } from './translate';
 
 const json = (text: string, headers: Record<string, string> = {}) => new Response(text, { headers: { 'content-type': 'application/json', ...headers } });
 
@@ -76,6 +76,8 @@ export async function createMessage(c: AppContext): Promise<Response> {
   });
   const { routed: routedModel, native, translation, fallback } = plan(c, body, routingForm, 'messages');
   const routed = await routeCallTo(c, routedModel);
+  // Messages has no `store`: no call is marked private.
+  sampleForEvaluation(c, () => ({ request: translation(), unstored: false, answer: assistantMessage }));
 
   const admission = await admit(c, call.promptTokens, body.max_tokens);
   const caching = await decideCaching(c.req.raw, 'messages', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);

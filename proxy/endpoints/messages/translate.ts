@@ -136,6 +136,10 @@ export function toChatRequest(request: MessagesRequest | CountTokensRequest, mod
   return chat;
 }
 
+/** A Message's answer as the internal form's assistant message, for shadow evaluation: its text and tool calls, thinking left out; null when it said nothing. */
+export const assistantMessage = (messageJson: string): ChatMessage | null =>
+  turnMessages('assistant', (JSON.parse(messageJson) as { content?: ContentBlock[] }).content ?? [], 'content', 'lenient')[0] ?? null;
+
 /** Usage in Anthropic's shape: input_tokens leave out both cache buckets. */
 export function toAnthropicUsage(usage: Usage) {
   return {

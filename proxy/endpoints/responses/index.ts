@@ -22,7 +22,7 @@ import { fallbackFor } from '../../routing/failover';
 import { resolveModel, tiersFor, type ResolvedModel } from '../../routing/models';
 import { routeChat, taskOf } from '../../routing/tiers';
 import { admit } from '../../pipeline/admission';
-import { formatUsd, logCall, routingHeaders } from '../../pipeline/call';
+import { formatUsd, logCall, routingHeaders, sampleForEvaluation } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
 import { streamResponse, tokensOf } from '../../pipeline/stream-response';
 import { answerFromCache } from '../../pipeline/cached-answer';
@@ -30,7 +30,7 @@ import { callApiUpstream, usableFallback } from '../../pipeline/upstream';
 import { ChatChunksAsResponse, replayResponse, ResponsesEventStream } from './events';
 import { parseResponsesRequest, type ResponsesRequest } from './schema';
 import { deleteStoredResponse, noteNativeResponse, readStoredResponse, storeTranslatedResponse, type StoredResponse } from './store';
-import { finishResponse, newResponseId, outputItems, outputMessages, responseShell, toChatRequest, type ResponseObject } from './translate';
+import { finishResponse, newResponseId, outputItems, outputMessages, responseMessage, responseShell, toChatRequest, type ResponseObject } from './translate';
 
 const notFound = (id: string, param: string | null = null) =>
   new ProxyError(404, `No response with id '${id}' was found.`, {
@@ -98,6 +98,8 @@ export async function createResponse(c: AppContext): Promise<Response> {
   const translation = () => (translated ??= toChatRequest(body, history, 'strict'));
   // What cannot be translated is refused before any upstream call.
   if (!native(routed)) translation();
+  // A conversation kept upstream is not the proxy's to show another model: the rest is sampled.
+  if (!previous?.native) sampleForEvaluation(c, () => ({ request: translation(), unstored: body.store === false, answer: responseMessage }));
   // A conversation kept upstream can be continued by its own model only.
   const fallback = previous?.native ? null : usableFallback(fallbackFor(c.env, tiersFor(c.env, tenant), routed), { native, translation });
 
@@ -143,9 +145,9 @@ export async function createResponse(c: AppContext): Promise<Response> {
   };
 
   if (result.kind === 'stream') {
-    // Natively, only the response's id is needed to keep it, unless the whole answer is cached or stored.
+    // Natively, only the response's id is needed to keep it, unless the whole answer is cached, stored or evaluated.
     const framing = result.native
-      ? new ResponsesEventStream(cache !== null || call.requestText !== null)
+      ? new ResponsesEventStream(cache !== null || call.requestText !== null || call.evaluation !== null)
       : new ChatChunksAsResponse(responseShell(body, newResponseId(), served.model));
     return streamResponse(c, result, headers, {
       cache: cacheStatus,

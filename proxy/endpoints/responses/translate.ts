@@ -285,3 +285,7 @@ export function outputMessages(output: OutputItem[]): ChatMessage[] {
   if (!content && toolCalls.length === 0) return [];
   return [{ role: 'assistant', content: content || null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) }];
 }
+
+/** A Response's answer as the internal form's assistant message, for shadow evaluation; null when it produced none. */
+export const responseMessage = (responseJson: string): ChatMessage | null =>
+  outputMessages((JSON.parse(responseJson) as Partial<ResponseObject>).output ?? [])[0] ?? null;
