@@ -1,7 +1,7 @@
 /**
  * What the settings forms (a tenant's, a key's) make of their text fields: the admin API's values,
- * or an error saying what to type. '' means none (no limit, no budget, no expiry), or for alert
- * thresholds the default ones.
+ * or an error saying what to type. '' means none (no limit, no budget, no expiry, no shadow
+ * evaluation), or for alert thresholds the default ones.
  */
 import { MAX_ALERT_THRESHOLD } from '../../proxy/alerts/thresholds';
 
@@ -35,6 +35,19 @@ export function parseAlertThresholds(text: string): number[] | null {
 
 /** Thresholds as the field shows them: percentages, rounded so that 0.07 does not read 7.000000000000001; '' for the default. */
 export const alertThresholdsText = (thresholds: number[] | null) => thresholds?.map((t) => Number((t * 100).toFixed(6))).join(', ') ?? '';
+
+/** A shadow-evaluation rate typed as a percentage of calls (`5`, `0.5%`), as the fraction the API takes; 0 (none) for ''. */
+export function parseEvalRate(text: string): number {
+  const typed = text.trim().replace(/%$/, '');
+  if (typed === '') return 0;
+  const value = Number(typed);
+  if (!Number.isFinite(value) || value < 0 || value > 100)
+    throw new Error('Shadow evaluation takes a percentage of calls from 0 to 100, like 5 or 0.5, or empty for none.');
+  return value / 100;
+}
+
+/** A rate as the field and the settings line show it: a percentage, rounded as thresholds are; '' for none. */
+export const evalRateText = (rate: number) => (rate > 0 ? String(Number((rate * 100).toFixed(6))) : '');
 
 /** A `datetime-local` input's value (the browser's time zone) as ISO 8601, or null for never. */
 export function parseLocalTime(text: string): string | null {

@@ -388,9 +388,30 @@ describe('the dashboard', () => {
     await page.getByRole('button', { name: 'Edit settings' }).click();
     await page.getByLabel('Store prompts and answers').check();
     await page.getByLabel('Isolate its prompt cache').check();
+    // Shadow evaluation: a percentage of calls, checked before it is sent; and the kinds it may also sample.
+    await page.getByText('EVAL_ALLOW_UNSTORED=true').waitFor();
+    await page.getByLabel('Shadow evaluation (% of calls)').fill('150');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await poll(() => page.getByRole('alert').textContent()).toContain('percentage of calls from 0 to 100');
+    await page.getByLabel('Shadow evaluation (% of calls)').fill('2.5%');
+    await page.getByLabel('Sent with store: false').check();
+    await page.getByLabel('Images', { exact: true }).check();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('stores prompts and answers').waitFor();
     await page.getByText('isolated prompt cache').waitFor();
+    expect(await page.locator('.settings-line').textContent()).toContain('shadow evaluation of 2.5% of calls (also images, sent with store: false)');
+    expect(await admin<{ shadow_eval_rate: number; shadow_eval_include: string[] }>(`/tenants/${tenantId}`)).toMatchObject({
+      shadow_eval_rate: 0.025,
+      shadow_eval_include: ['images', 'unstored'],
+    });
+    // Edited again, the form shows them as saved; emptied, evaluation is off.
+    await page.getByRole('button', { name: 'Edit settings' }).click();
+    expect(await page.getByLabel('Shadow evaluation (% of calls)').inputValue()).toBe('2.5');
+    expect(await page.getByLabel('Images', { exact: true }).isChecked()).toBe(true);
+    expect(await page.getByLabel('Tools offered or tool results').isChecked()).toBe(false);
+    await page.getByLabel('Shadow evaluation (% of calls)').fill('');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await poll(() => page.locator('.settings-line').textContent()).toContain('no shadow evaluation');
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
     const asked = await client.chat.completions
       .create({ model: 'cheap', messages: [{ role: 'user', content: 'What is kept when content is stored?' }] })

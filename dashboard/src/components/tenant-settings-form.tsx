@@ -1,8 +1,15 @@
-/** A tenant's name, limits, budget, routing, privacy and alert settings: for creating a tenant and for changing one. */
+/** A tenant's name, limits, budget, routing, privacy, shadow-evaluation and alert settings: for creating a tenant and for changing one. */
 import { useState } from 'preact/hooks';
-import type { Tenant, TenantSettingsInput } from '../../../proxy/tenants/schemas';
-import { alertThresholdsText, parseAlertThresholds, parseBudget, parseLimit } from '../settings-input';
+import type { ShadowEvalKind, Tenant, TenantSettingsInput } from '../../../proxy/tenants/schemas';
+import { alertThresholdsText, evalRateText, parseAlertThresholds, parseBudget, parseEvalRate, parseLimit } from '../settings-input';
 import { Field, FormFooter, useSubmit } from './settings-form';
+
+/** The kinds of call shadow evaluation leaves out unless the tenant includes them, as the form names them (docs/ROUTING.md#shadow-evaluation). */
+export const EVAL_KINDS: Record<ShadowEvalKind, string> = {
+  tools: 'Tools offered or tool results',
+  images: 'Images',
+  unstored: 'Sent with store: false',
+};
 
 export function TenantSettingsForm({
   tenant,
@@ -24,6 +31,10 @@ export function TenantSettingsForm({
   const [isolatePromptCache, setIsolatePromptCache] = useState(tenant?.prompt_cache === 'isolated');
   const [webhook, setWebhook] = useState(tenant?.alert_webhook_url ?? '');
   const [thresholds, setThresholds] = useState(alertThresholdsText(tenant?.alert_thresholds ?? null));
+  const [evalRate, setEvalRate] = useState(evalRateText(tenant?.shadow_eval_rate ?? 0));
+  const [evalInclude, setEvalInclude] = useState<ShadowEvalKind[]>(tenant?.shadow_eval_include ?? []);
+  const includeKind = (kind: ShadowEvalKind, included: boolean) =>
+    setEvalInclude((kinds) => (Object.keys(EVAL_KINDS) as ShadowEvalKind[]).filter((k) => (k === kind ? included : kinds.includes(k))));
   const id = tenant ? `edit-${tenant.id}` : 'new';
   const { submit, error, busy } = useSubmit(
     () => ({
@@ -36,6 +47,8 @@ export function TenantSettingsForm({
       prompt_cache: isolatePromptCache ? ('isolated' as const) : ('shared' as const),
       alert_webhook_url: webhook.trim() || null,
       alert_thresholds: parseAlertThresholds(thresholds),
+      shadow_eval_rate: parseEvalRate(evalRate),
+      shadow_eval_include: evalInclude,
     }),
     onSubmit,
   );
@@ -75,6 +88,32 @@ export function TenantSettingsForm({
           providers' prompt caches are shared by all tenants: the cheapest.
         </span>
       </div>
+      <Field
+        id={`${id}-eval-rate`}
+        label="Shadow evaluation (% of calls)"
+        value={evalRate}
+        onValue={setEvalRate}
+        inputMode="decimal"
+        placeholder="none, e.g. 5"
+      />
+      <fieldset class="field checkbox">
+        <legend>Shadow evaluation may also sample calls with</legend>
+        {(Object.entries(EVAL_KINDS) as Array<[ShadowEvalKind, string]>).map(([kind, label]) => (
+          <label key={kind}>
+            <input
+              id={`${id}-eval-${kind}`}
+              type="checkbox"
+              checked={evalInclude.includes(kind)}
+              onChange={(e) => includeKind(kind, (e.target as HTMLInputElement).checked)}
+            />{' '}
+            {label}
+          </label>
+        ))}
+        <span class="muted small">
+          A sampled call is sent again to the other tier's model and to the judge, perhaps of another provider. Calls sent with store: false are sampled only if
+          the operator also sets EVAL_ALLOW_UNSTORED=true.
+        </span>
+      </fieldset>
       <Field
         id={`${id}-alert-webhook`}
         label="Alert webhook URL"

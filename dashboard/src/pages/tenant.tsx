@@ -8,9 +8,10 @@ import { KeySettingsForm } from '../components/key-settings-form';
 import { SpendByAttribute } from '../components/spend-by-attribute';
 import { Async, Empty, ErrorNote, Loading } from '../components/states';
 import { Stat } from '../components/stat';
-import { TenantSettingsForm } from '../components/tenant-settings-form';
+import { EVAL_KINDS, TenantSettingsForm } from '../components/tenant-settings-form';
+import { evalRateText } from '../settings-input';
 import { count, dateTime, ms, percent, usd } from '../format';
-import type { KeySummary } from '../../../proxy/tenants/schemas';
+import type { KeySummary, Tenant } from '../../../proxy/tenants/schemas';
 import type { PageProps } from '../page-props';
 import { href } from '../router';
 import { hasCalls, lineDatasets, stackedDatasets, timeAxis } from '../series';
@@ -73,7 +74,7 @@ export function TenantPage({ route, range, refreshMs, tenantId }: PageProps & { 
           {t.rpm === null ? 'No request limit' : `${count(t.rpm)} requests/min`} · {t.tpm === null ? 'no token limit' : `${count(t.tpm)} tokens/min`} ·{' '}
           {t.monthly_budget_usd === null ? 'no monthly budget' : `budget ${usd(t.monthly_budget_usd)}/month`} · routing {t.routing} · cache up to{' '}
           {t.cache_ttl_s} s · {t.store_content ? 'stores prompts and answers' : 'stores no prompts or answers'} ·{' '}
-          {t.prompt_cache === 'isolated' ? 'isolated prompt cache' : 'shared prompt cache'} ·{' '}
+          {t.prompt_cache === 'isolated' ? 'isolated prompt cache' : 'shared prompt cache'} · {shadowEvaluation(t)} ·{' '}
           {t.alert_webhook_url
             ? `budget alerts to ${new URL(t.alert_webhook_url).host} at ${(t.alert_thresholds ?? DEFAULT_ALERT_THRESHOLDS).map((x) => percent(x, 0)).join(', ')}`
             : 'no alert webhook'}
@@ -133,6 +134,13 @@ export function TenantPage({ route, range, refreshMs, tenantId }: PageProps & { 
       <Keys tenantId={t.id} />
     </>
   );
+}
+
+/** The tenant's shadow evaluation, for its settings line: the share of calls sampled and the kinds it also samples. */
+function shadowEvaluation(t: Tenant): string {
+  if (t.shadow_eval_rate === 0) return 'no shadow evaluation';
+  const also = t.shadow_eval_include.map((kind) => EVAL_KINDS[kind].toLowerCase()).join(', ');
+  return `shadow evaluation of ${evalRateText(t.shadow_eval_rate)}% of calls${also ? ` (also ${also})` : ''}`;
 }
 
 /** A key's own limits, or that it has none (its tenant's alone apply). */
