@@ -2,7 +2,7 @@
  * The rollup job, run by the cron trigger: aggregates finished hours of the request log into
  * rollup_hourly and whole days into rollup_daily, one row per group of each projection (see
  * migrations/0006_rollup_projections.sql and 0012_endpoint_reasoning.sql), then purges raw rows
- * past the retention and prunes hourly rows past theirs. The aggregation runs inside D1 (a few
+ * past the retention and prunes hourly rows past theirs, and shadow evaluations with them. The aggregation runs inside D1 (a few
  * INSERT … SELECT statements per range of hours, whatever the volume), so no row crosses into the
  * Worker.
  *
@@ -179,6 +179,8 @@ export interface RollupReport {
   rolledUntil: number;
   purged: number;
   prunedHourly: number;
+  /** Shadow evaluations deleted: kept as long as hourly rows (purgeEvaluations). */
+  purgedEvaluations: number;
   /** What the archive did this run; null without the ARCHIVE binding. */
   archive: ArchiveReport | null;
 }
@@ -213,8 +215,17 @@ export async function runRollup(env: Env, now = Date.now()): Promise<RollupRepor
   ]);
   const archive = env.ARCHIVE ? await archiveHours({ ...env, ARCHIVE: env.ARCHIVE }, { ...state, rolledUntil: watermark }) : null;
   const { purged, rawFrom } = await purgeRawRows(env, now, { ...state, rolledUntil: watermark });
-  const prunedHourly = await pruneHourlyRows(db, now, { ...state, rawFrom });
-  return { hours: fresh ? (fresh.end - fresh.start) / HOUR_MS : 0, lateHours: late.length, rolledUntil: watermark, purged, prunedHourly, archive };
+  const { pruned: prunedHourly, hourlyFrom } = await pruneHourlyRows(db, now, { ...state, rawFrom });
+  const purgedEvaluations = await purgeEvaluations(db, hourlyFrom);
+  return {
+    hours: fresh ? (fresh.end - fresh.start) / HOUR_MS : 0,
+    lateHours: late.length,
+    rolledUntil: watermark,
+    purged,
+    prunedHourly,
+    purgedEvaluations,
+    archive,
+  };
 }
 
 /** Deletes `table`'s rows matching `where` (bound to `params`) in batches (a huge DELETE would hold D1 too long); returns how many. */
@@ -265,7 +276,7 @@ async function purgeRawRows(env: Env, now: number, state: AnalyticsState): Promi
  * late row could make rebuild), so the cut is the day boundary at or before raw_from too.
  * hourly_from is moved before any row goes, so reports never read a partly pruned day.
  */
-async function pruneHourlyRows(db: D1Database, now: number, state: AnalyticsState): Promise<number> {
+async function pruneHourlyRows(db: D1Database, now: number, state: AnalyticsState): Promise<{ pruned: number; hourlyFrom: number }> {
   const hourlyFrom = Math.max(state.hourlyFrom, floorTo(Math.min(now - HOURLY_RETENTION_DAYS * DAY_MS, state.rawFrom), DAY_MS));
   if (hourlyFrom > state.hourlyFrom) await db.prepare(setStateSql).bind(STATE_KEYS.hourlyFrom, hourlyFrom).run();
   let pruned = 0;
@@ -273,5 +284,14 @@ async function pruneHourlyRows(db: D1Database, now: number, state: AnalyticsStat
     const deleted = await deleteInBatches(db, table, 'rowid', `dims IN (${ALL_PROJECTIONS}) AND bucket_start < ?`, [hourlyFrom]);
     if (table === 'rollup_hourly') pruned = deleted;
   }
-  return pruned;
+  return { pruned, hourlyFrom };
 }
+
+/**
+ * Deletes shadow evaluations of calls made before `hourlyFrom`: they are kept as long as hourly
+ * rows (at least as long as raw rows), not just the raw retention, because they are the routing-
+ * quality report's only data (it has no rollup) and a recommendation needs 50 samples of a task,
+ * which a low sampling rate gathers over months (docs/ROUTING.md#shadow-evaluation). The monthly
+ * evaluation spend (eval_spend) is kept: the insert counted it, and deleting a row does not.
+ */
+const purgeEvaluations = (db: D1Database, hourlyFrom: number) => deleteInBatches(db, 'evaluations', 'id', 'ts < ?', [hourlyFrom]);

@@ -1,6 +1,7 @@
 /**
  * What the rollup job deletes, and how reports answer afterwards: raw rows past RETENTION_DAYS,
- * hourly rows past HOURLY_RETENTION_DAYS (daily rows are kept for ever). Without the ARCHIVE
+ * hourly rows and shadow evaluations past HOURLY_RETENTION_DAYS (daily rows and the monthly
+ * evaluation spend are kept for ever). Without the ARCHIVE
  * bucket, so raw rows are purged at the retention alone; with it, the purge also waits for the
  * archive (archive.test.ts).
  */
@@ -12,6 +13,7 @@ import { DAY_MS, HOUR_MS } from '../../analytics/segments';
 import { summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
 import type { Env } from '../../proxy/core/env';
+import { insertEvaluation } from '../../proxy/evaluation/store';
 import { writeRequestLog } from '../../proxy/request-log/writer';
 import { callRecord } from './analytics-helpers';
 import { callAdmin, env } from './harness';
@@ -33,6 +35,34 @@ const records = [
   ...Array.from({ length: 48 }, (_, i) => callRecord({ id: `req_recent_${i}`, ts: recentDays.from + i * HOUR_MS + 11 * 60_000, costNano: 2000 + i })),
 ];
 
+/** Shadow evaluations of calls made 100 days ago (past the hourly retention), 40 (past the raw one only) and 3. */
+const evaluationAges = { eval_old: 100, eval_past_raw: 40, eval_recent: 3 };
+const insertEvaluations = () =>
+  Promise.all(
+    Object.entries(evaluationAges).map(([id, days]) =>
+      insertEvaluation(env, {
+        id,
+        requestId: `req_${id}`,
+        ts: NOW - days * DAY_MS,
+        evaluatedAt: NOW - days * DAY_MS,
+        tenantId: 'ten_a',
+        task: 'summarize',
+        servedTier: 'cheap',
+        sampleRate: 0.1,
+        cheapModel: 'mock/mock-mini',
+        expensiveModel: 'mock/mock-large',
+        cheapCostNano: 100,
+        expensiveCostNano: 1000,
+        shadow: { costNano: 1000, promptTokens: 10, completionTokens: 10 },
+        judgeModel: 'mock/mock-large',
+        judge: { costNano: 500, promptTokens: 20, completionTokens: 5 },
+        cheapPosition: 'A',
+        verdict: 'same',
+        reason: 'fixture',
+      }),
+    ),
+  );
+
 async function catchUp(runEnv: Env): Promise<RollupReport> {
   let report: RollupReport;
   do report = await runRollup(runEnv, ROLLED_AT);
@@ -48,6 +78,7 @@ let rawRecent: Awaited<ReturnType<typeof views>>;
 
 beforeAll(async () => {
   for (const record of records) await writeRequestLog(env, record);
+  await insertEvaluations();
   // Nothing is rolled up yet: these are the raw rows' answers.
   [rawOld, rawRecent] = await Promise.all([views(oldDays), views(recentDays)]);
 });
@@ -55,13 +86,14 @@ beforeAll(async () => {
 describe('retention of raw and hourly rows', () => {
   it('keeps hourly rows as long as raw rows are kept, even past HOURLY_RETENTION_DAYS', async () => {
     const report = await catchUp({ ...noArchive, RETENTION_DAYS: '200' });
-    expect(report).toMatchObject({ purged: 0, prunedHourly: 0 });
+    expect(report).toMatchObject({ purged: 0, prunedHourly: 0, purgedEvaluations: 0 });
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly WHERE bucket_start < ${oldDays.to}`)).toBeGreaterThan(0);
   });
 
   it('purges raw rows past RETENTION_DAYS and prunes hourly rows past HOURLY_RETENTION_DAYS, on day boundaries', async () => {
     const report = await runRollup(noArchive, ROLLED_AT);
     expect(report.purged).toBe(72);
+    expect(report.purgedEvaluations).toBe(1);
     expect(report.prunedHourly).toBeGreaterThan(0);
     const state = await analyticsState(env.DB);
     expect(state.rawFrom).toBe(Math.floor((ROLLED_AT - 35 * DAY_MS) / HOUR_MS) * HOUR_MS);
@@ -69,6 +101,16 @@ describe('retention of raw and hourly rows', () => {
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly WHERE bucket_start < ${state.hourlyFrom}`)).toBe(0);
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly_histograms WHERE bucket_start < ${state.hourlyFrom}`)).toBe(0);
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_daily WHERE bucket_start < ${state.hourlyFrom}`)).toBeGreaterThan(0);
+  });
+
+  it('keeps shadow evaluations as long as hourly rows, past the raw retention, and the monthly evaluation spend for ever', async () => {
+    // The previous run deleted the one past the hourly retention; the one past the raw retention only is kept.
+    const ids = (await env.DB.prepare('SELECT id FROM evaluations ORDER BY ts').all<{ id: string }>()).results.map((r) => r.id);
+    expect(ids).toEqual(['eval_past_raw', 'eval_recent']);
+    const spend = await count('SELECT SUM(spent_nano) AS n FROM eval_spend');
+    expect(spend).toBe(3 * 1500);
+    // Until the cut moves, a run deletes nothing more.
+    expect(await runRollup(noArchive, ROLLED_AT)).toMatchObject({ purgedEvaluations: 0 });
   });
 
   it('answers whole days older than the hourly retention from daily rows, as the raw rows did', async () => {
