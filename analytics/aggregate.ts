@@ -74,7 +74,7 @@ export const emptyCounters = (): Counters => Object.fromEntries(COUNTERS.map((c)
 
 /**
  * What a call is attributed to (core/attribution.ts): its end user, its API key, or its value of
- * one tag. No rollup keeps these, so points split by one are read from raw rows (aggregate-query.ts).
+ * one tag. The attribute rollups keep each alone (attribute-rollup.ts), without the other dimensions.
  */
 export type Attribute = 'user' | 'key_id' | `tag:${string}`;
 
@@ -124,12 +124,24 @@ export interface AnalyticsState {
   rawFrom: number;
   /** rollup_hourly rows before this may have been pruned (a day boundary); rollup_daily keeps every day. */
   hourlyFrom: number;
+  /** The attribute rollups are complete from this hour on: the raw_from of migration 0023, which could not roll up older hours. */
+  attributesFrom: number;
 }
 
-export const STATE_KEYS: Record<keyof AnalyticsState, string> = { rolledUntil: 'rolled_until', rawFrom: 'raw_from', hourlyFrom: 'hourly_from' };
+export const STATE_KEYS: Record<keyof AnalyticsState, string> = {
+  rolledUntil: 'rolled_until',
+  rawFrom: 'raw_from',
+  hourlyFrom: 'hourly_from',
+  attributesFrom: 'attributes_from',
+};
 
 export async function analyticsState(db: D1Database): Promise<AnalyticsState> {
   const { results } = await db.prepare('SELECT key, value FROM analytics_state').all<{ key: string; value: number }>();
   const valueOf = (key: string) => results.find((r) => r.key === key)?.value ?? 0;
-  return { rolledUntil: valueOf(STATE_KEYS.rolledUntil), rawFrom: valueOf(STATE_KEYS.rawFrom), hourlyFrom: valueOf(STATE_KEYS.hourlyFrom) };
+  return {
+    rolledUntil: valueOf(STATE_KEYS.rolledUntil),
+    rawFrom: valueOf(STATE_KEYS.rawFrom),
+    hourlyFrom: valueOf(STATE_KEYS.hourlyFrom),
+    attributesFrom: valueOf(STATE_KEYS.attributesFrom),
+  };
 }

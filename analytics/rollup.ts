@@ -4,7 +4,8 @@
  * migrations/0006_rollup_projections.sql and 0012_endpoint_reasoning.sql), then purges raw rows
  * past the retention and prunes hourly rows past theirs, and shadow evaluations with them. The aggregation runs inside D1 (a few
  * INSERT … SELECT statements per range of hours, whatever the volume), so no row crosses into the
- * Worker.
+ * Worker. The attribute rollups (per user, key and tag value: attribute-rollup.ts) are rebuilt with
+ * them, the same hours and days in the same transaction, and pruned with the hourly rows.
  *
  * Rows are written after their call ends (a stream may end long after it started, and its row
  * carries the start time; a queue backlog or replay may come hours or days later). A trigger
@@ -18,6 +19,7 @@ import { bucketSql, histogramEntriesSql, histogramJsonSql, percentileBucketsSql 
 import { DAY_MS, HOUR_MS } from './segments';
 import { numberVar } from '../proxy/core/config';
 import { archivedCut, archiveHours, type ArchiveReport } from './archive';
+import { ATTRIBUTE_DAILY_FROM_HOURLY_SQL, ATTRIBUTE_HOURLY_FROM_RAW_SQL } from './attribute-rollup';
 
 /** New hours rolled up per run, so a long backlog is worked off over several runs within D1's limits. */
 export const MAX_HOURS_PER_RUN = 48;
@@ -201,11 +203,11 @@ export async function runRollup(env: Env, now = Date.now()): Promise<RollupRepor
       .map(({ start, end }) => ({ start: floorTo(start, DAY_MS), end: Math.min(ceilTo(end, DAY_MS), floorTo(watermark, DAY_MS)) }))
       .filter((d) => d.end > d.start),
   );
-  const replace = (table: RollupTable, inserts: string[], { start, end }: Range) =>
-    [deleteRollupSql(table), deleteRollupSql(`${table}_histograms`), ...inserts].map((sql) => db.prepare(sql).bind(start, end));
+  const replace = (table: RollupTable, inserts: string[], attributes: string[], { start, end }: Range) =>
+    [deleteRollupSql(table), deleteRollupSql(`${table}_histograms`), ...inserts, ...attributes].map((sql) => db.prepare(sql).bind(start, end));
   await db.batch([
-    ...hours.flatMap((range) => replace('rollup_hourly', HOURLY_FROM_RAW_SQL, range)),
-    ...days.flatMap((range) => replace('rollup_daily', DAILY_FROM_HOURLY_SQL, range)),
+    ...hours.flatMap((range) => replace('rollup_hourly', HOURLY_FROM_RAW_SQL, ATTRIBUTE_HOURLY_FROM_RAW_SQL, range)),
+    ...days.flatMap((range) => replace('rollup_daily', DAILY_FROM_HOURLY_SQL, ATTRIBUTE_DAILY_FROM_HOURLY_SQL, range)),
     db
       .prepare('DELETE FROM rollup_late_hours WHERE bucket_start < ? OR bucket_start IN (SELECT value FROM json_each(?))')
       .bind(state.rawFrom, JSON.stringify(late)),
@@ -271,7 +273,8 @@ async function purgeRawRows(env: Env, now: number, state: AnalyticsState): Promi
 }
 
 /**
- * Deletes hourly rollup rows older than HOURLY_RETENTION_DAYS, whose days the daily rows hold.
+ * Deletes hourly rollup rows (and attribute rollup rows) older than HOURLY_RETENTION_DAYS, whose
+ * days the daily rows hold.
  * Never the hours of a day that may still be recomputed from them (a day with raw rows that a
  * late row could make rebuild), so the cut is the day boundary at or before raw_from too.
  * hourly_from is moved before any row goes, so reports never read a partly pruned day.
@@ -284,6 +287,7 @@ async function pruneHourlyRows(db: D1Database, now: number, state: AnalyticsStat
     const deleted = await deleteInBatches(db, table, 'rowid', `dims IN (${ALL_PROJECTIONS}) AND bucket_start < ?`, [hourlyFrom]);
     if (table === 'rollup_hourly') pruned = deleted;
   }
+  await deleteInBatches(db, 'rollup_attribute_hourly', 'rowid', 'bucket_start < ?', [hourlyFrom]);
   return { pruned, hourlyFrom };
 }
 

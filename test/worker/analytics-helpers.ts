@@ -45,7 +45,16 @@ export async function rawOnly<T>(query: () => Promise<T>): Promise<T> {
   }
 }
 
-const ROLLUP_TABLES = ['rollup_hourly', 'rollup_hourly_histograms', 'rollup_daily', 'rollup_daily_histograms', 'rollup_late_hours', 'analytics_state'];
+const ROLLUP_TABLES = [
+  'rollup_hourly',
+  'rollup_hourly_histograms',
+  'rollup_daily',
+  'rollup_daily_histograms',
+  'rollup_attribute_hourly',
+  'rollup_attribute_daily',
+  'rollup_late_hours',
+  'analytics_state',
+];
 
 /** Every row of the rollup job's tables, in a stable order, to compare two states. */
 export async function rollupTables(): Promise<Record<string, string[]>> {

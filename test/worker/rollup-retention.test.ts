@@ -101,6 +101,9 @@ describe('retention of raw and hourly rows', () => {
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly WHERE bucket_start < ${state.hourlyFrom}`)).toBe(0);
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly_histograms WHERE bucket_start < ${state.hourlyFrom}`)).toBe(0);
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_daily WHERE bucket_start < ${state.hourlyFrom}`)).toBeGreaterThan(0);
+    // The attribute rollups (here of each call's key) likewise.
+    expect(await count(`SELECT COUNT(*) AS n FROM rollup_attribute_hourly WHERE bucket_start < ${state.hourlyFrom}`)).toBe(0);
+    expect(await count(`SELECT COUNT(*) AS n FROM rollup_attribute_daily WHERE bucket_start < ${state.hourlyFrom}`)).toBeGreaterThan(0);
   });
 
   it('keeps shadow evaluations as long as hourly rows, past the raw retention, and the monthly evaluation spend for ever', async () => {
