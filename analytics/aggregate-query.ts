@@ -9,9 +9,11 @@
  * with json_each and window functions in SQLite's C code.
  *
  * Points split by what a call is attributed to (its user, key or a tag: an Attribute), or
- * filtered by user or tag, are read from the raw rows of the whole window: no rollup keeps
- * those, and a rollup row cannot be split after the fact. Exact, as long as the raw rows are
- * kept (RETENTION_DAYS); an older window is refused rather than answered in part.
+ * filtered by user or tag, are read from raw rows where they are kept (from raw_from on) and
+ * from the attribute rollups (attribute-rollup.ts) for the whole hours and days before: exact
+ * either way. Those keep one attribute at a time, per tenant, with no latency histograms, so a
+ * point with rolled-up calls has no percentiles, and a query that needs two attributes, or one
+ * and another dimension than the tenant, is refused before raw_from rather than answered in part.
  */
 import { tagPath } from '../proxy/core/attribution';
 import { invalidRequest } from '../proxy/core/errors';
@@ -27,6 +29,7 @@ import {
   type Dimension,
   type Scope,
 } from './aggregate';
+import { attributeRows } from './attribute-rollup';
 import { bucketUpperBound, mergeInto, percentileBucket, type Histogram } from './histogram';
 import { bucketSql, histogramJsonSql } from './histogram-sql';
 import { DAY_MS, HOUR_MS, MINUTE_MS, planSegments, type Segment } from './segments';
@@ -113,13 +116,17 @@ const PROVIDER_OF_MODEL = "CASE WHEN instr(model, '/') > 0 THEN substr(model, 1,
 /** An attribute's value of a raw row, in SQL: a tag's is its value in the row's tags (NULL when it has none). */
 const attributeSql = (a: Attribute) => (a.startsWith('tag:') ? `json_extract(tags, '${tagPath(a.slice(4))}')` : a);
 
-/** The point key's dimension columns: chosen dimensions as they are, the others '' (the attribute NULL). */
-function keyProjection(dimensions: Dimension[]): string {
+/**
+ * The point key's dimension columns of a source: chosen dimensions as they are, the others ''
+ * (the attribute NULL). The attribute rollups hold the attribute in a column of its own.
+ */
+function keyProjection(dimensions: Dimension[], source: Source): string {
   const has = (d: Dimension) => dimensions.includes(d);
   const model = has('provider') ? PROVIDER_OF_MODEL : has('model') ? 'model' : "''";
   const as = (d: 'tenant_id' | 'tier' | 'endpoint') => `${has(d) ? d : "''"} AS ${d}`;
   const attribute = dimensions.find(isAttribute);
-  return `${as('tenant_id')}, ${model} AS model, ${as('tier')}, ${as('endpoint')}, ${attribute ? attributeSql(attribute) : 'NULL'} AS attribute`;
+  const attributeColumn = attribute === undefined ? 'NULL' : source.kind === 'attributes' ? 'attribute' : attributeSql(attribute);
+  return `${as('tenant_id')}, ${model} AS model, ${as('tier')}, ${as('endpoint')}, ${attributeColumn} AS attribute`;
 }
 
 const KEY = `bucket_start, ${ROLLUP_DIMENSIONS.join(', ')}, attribute`;
@@ -138,8 +145,25 @@ function rawFilters(scope: Scope): Fragment {
   return { sql: where.map((w) => ` AND ${w}`).join(''), params };
 }
 
-/** Whether a query needs raw rows for its whole window: split by an attribute, or filtered by one. */
-const readsRawOnly = (scope: Scope, dimensions: Dimension[]) => dimensions.some(isAttribute) || scope.user !== undefined || scope.tag !== undefined;
+/** An attribute a query is split by (no value) or filtered by (a value), and the parameter that asked for it. */
+interface AttributeRead {
+  attribute: Attribute;
+  value?: string;
+  param: 'group_by' | 'user' | 'tag';
+}
+
+/** What a query splits or filters by among users, keys and tags. */
+function attributeReads(scope: Scope, dimensions: Dimension[]): AttributeRead[] {
+  return [
+    ...dimensions.filter(isAttribute).map((attribute): AttributeRead => ({ attribute, param: 'group_by' })),
+    ...(scope.user === undefined ? [] : [{ attribute: 'user', value: scope.user, param: 'user' } as const]),
+    ...(scope.tag === undefined ? [] : [{ attribute: `tag:${scope.tag.key}`, value: scope.tag.value, param: 'tag' } as const]),
+  ];
+}
+
+/** The one read the attribute rollups can answer: a single attribute, split by nothing else than the tenant. */
+const rollupRead = (reads: AttributeRead[], dimensions: Dimension[]) =>
+  reads.length === 1 && dimensions.every((d) => d === 'tenant_id' || isAttribute(d)) ? reads[0] : undefined;
 
 interface Source {
   /** A table expression with the columns the fragment reads (raw rows with model and tier never NULL). */
@@ -149,7 +173,9 @@ interface Source {
   /** Its time column. */
   time: string;
   params: unknown[];
-  kind: 'raw' | 'day' | 'hour';
+  /** Where the rows come from: raw rows, the rollups, or the attribute rollups (attributeRows: no histograms). */
+  kind: 'raw' | 'day' | 'hour' | 'attributes';
+  end: number;
 }
 
 /**
@@ -158,14 +184,38 @@ interface Source {
  * daily rows answer for whole UTC days only. (The partial hours at the edges of an hourly or
  * daily window are read from raw rows, so they count nothing once purged: see the README.)
  */
-function refuseDeletedDetail(state: AnalyticsState, scope: Scope, resolution: Resolution, segments: Segment[], rawOnly: boolean): void {
+function refuseDeletedDetail(
+  state: AnalyticsState,
+  scope: Scope,
+  resolution: Resolution,
+  segments: Segment[],
+  reads: AttributeRead[],
+  dimensions: Dimension[],
+): void {
   const since = (t: number) => new Date(t).toISOString();
-  if (rawOnly && scope.from < state.rawFrom) {
-    throw invalidRequest(
-      `Reports by user, key or tag, and the user and tag filters, read the request log's rows, kept from ${since(state.rawFrom)} only (RETENTION_DAYS): start the window there or later.`,
-      'from',
-      'beyond_retention',
-    );
+  if (reads.length && segments.some((s) => s.source !== 'raw')) {
+    if (!rollupRead(reads, dimensions)) {
+      throw invalidRequest(
+        `Before ${since(state.rawFrom)} (RETENTION_DAYS) users, keys and tags are kept one at a time, per tenant: a user or tag filter there cannot be combined with the other filter or with a grouping other than tenant. Start the window there or later, or drop one of them.`,
+        reads.at(-1)!.param,
+        'beyond_retention',
+      );
+    }
+    if (scope.from < state.attributesFrom) {
+      throw invalidRequest(
+        `Reports by user, key or tag, and the user and tag filters, cover the calls from ${since(state.attributesFrom)} on only: start the window there or later.`,
+        'from',
+        'beyond_retention',
+      );
+    }
+    const purged = segments.find((s) => s.source === 'raw' && s.start < state.rawFrom);
+    if (purged) {
+      throw invalidRequest(
+        `Before ${since(state.rawFrom)} (RETENTION_DAYS) users, keys and tags are kept per whole hour: start and end the window on an hour there.`,
+        purged.start === scope.from ? 'from' : 'to',
+        'beyond_retention',
+      );
+    }
   }
   if (resolution === 'minute' && scope.from < state.rawFrom) {
     throw invalidRequest(
@@ -190,32 +240,42 @@ function refuseDeletedDetail(state: AnalyticsState, scope: Scope, resolution: Re
 /**
  * The sources of a window: one per segment (see segments.ts; at most five, the most terms D1
  * allows in a UNION), restricted to the scope's filters and, for rollups, to the right
- * projection. Only raw rows when the query is split or filtered by an attribute.
+ * projection. A query split or filtered by an attribute reads raw rows from raw_from on (the
+ * rolled-up hours too, while their rows are kept) and the attribute rollups before.
  */
 async function sourcesOf(db: D1Database, scope: Scope, resolution: Resolution, dimensions: Dimension[]): Promise<Source[]> {
   const state = await analyticsState(db);
-  const rawOnly = readsRawOnly(scope, dimensions);
+  const reads = attributeReads(scope, dimensions);
+  // raw_from is never past rolled_until: raw rows are purged from rolled-up hours only.
+  const rolledUntil = reads.length ? state.rawFrom : state.rolledUntil;
   const segments: Segment[] =
-    resolution === 'minute' || rawOnly
+    resolution === 'minute'
       ? [{ source: 'raw', start: scope.from, end: scope.to }]
-      : planSegments(scope.from, scope.to, state.rolledUntil, resolution === 'hour' ? 'hour' : 'day');
-  refuseDeletedDetail(state, scope, resolution, segments, rawOnly);
-  const projection = projectionFor(dimensions, scope.tenant !== undefined);
+      : planSegments(scope.from, scope.to, rolledUntil, resolution === 'hour' ? 'hour' : 'day');
+  refuseDeletedDetail(state, scope, resolution, segments, reads, dimensions);
   const filters = rawFilters(scope);
   const tenant = scope.tenant === undefined ? '' : ' AND tenant_id = ?';
-  return segments.map(({ source, start, end }) => {
+  return segments.map(({ source, start, end }): Source => {
     if (source === 'raw') {
       return {
         from: `(SELECT ${RAW_COLUMNS} FROM requests WHERE ts >= ? AND ts < ?${filters.sql})`,
         time: 'ts',
         params: [start, end, ...filters.params],
         kind: 'raw',
+        end,
       };
+    }
+    const read = rollupRead(reads, dimensions);
+    if (read) {
+      const table = source === 'day' ? 'rollup_attribute_daily' : 'rollup_attribute_hourly';
+      const rows = attributeRows(table, read.attribute, { start, end, tenant: scope.tenant, value: read.value });
+      return { from: rows.sql, time: 'bucket_start', params: rows.params, kind: 'attributes', end };
     }
     const params = [start, end, ...(scope.tenant === undefined ? [] : [scope.tenant])];
     const table = source === 'day' ? 'rollup_daily' : 'rollup_hourly';
+    const projection = projectionFor(dimensions, scope.tenant !== undefined);
     const rows = (name: string) => `(SELECT * FROM ${name} WHERE dims = '${projection}' AND bucket_start >= ? AND bucket_start < ?${tenant})`;
-    return { from: rows(table), histograms: rows(`${table}_histograms`), time: 'bucket_start', params, kind: source };
+    return { from: rows(table), histograms: rows(`${table}_histograms`), time: 'bucket_start', params, kind: source, end };
   });
 }
 
@@ -225,11 +285,15 @@ const union = (parts: Fragment[]) => ({ sql: parts.map((p) => p.sql).join(' UNIO
 function countersQuery(sources: Source[], resolution: Resolution, dimensions: Dimension[]): Fragment {
   const parts = union(
     sources.map((s) => ({
-      sql: `SELECT ${bucketStart(resolution, s.time)} AS bucket_start, ${keyProjection(dimensions)}, ${COUNTERS.map((c) => (s.kind === 'raw' ? `${RAW_COUNTER_SQL[c]} AS ${c}` : c)).join(', ')} FROM ${s.from}`,
+      sql: `SELECT ${bucketStart(resolution, s.time)} AS bucket_start, ${keyProjection(dimensions, s)}, ${COUNTERS.map((c) => (s.kind === 'raw' ? `${RAW_COUNTER_SQL[c]} AS ${c}` : c)).join(', ')} FROM ${s.from}`,
       params: s.params,
     })),
   );
-  return { sql: `SELECT ${KEY}, ${COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM (${parts.sql}) GROUP BY ${KEY}`, params: parts.params };
+  // A group of no calls (the calls without a user or tag, where every call has one) is no group.
+  return {
+    sql: `SELECT ${KEY}, ${COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM (${parts.sql}) GROUP BY ${KEY} HAVING SUM(requests) > 0`,
+    params: parts.params,
+  };
 }
 
 /**
@@ -237,7 +301,8 @@ function countersQuery(sources: Source[], resolution: Resolution, dimensions: Di
  * the points themselves (hourly rows for an hourly series, daily rows for a daily one, and no
  * two rows folded into one group, as models are into a provider), `direct` reads their stored
  * percentile buckets. Every other source yields `parts`: histograms (JSON), merged per point in
- * the Worker. No point gets rows from both.
+ * the Worker. No point gets rows from both. The attribute rollups keep no histograms: they
+ * yield nothing, and queryPoints drops the percentiles of the points they are part of.
  */
 function percentileQueries(
   sources: Source[],
@@ -249,7 +314,8 @@ function percentileQueries(
   const direct: Fragment[] = [];
   const parts: Fragment[] = [];
   for (const s of sources) {
-    const head = `SELECT ${bucketStart(resolution, s.time)} AS bucket_start, ${keyProjection(dimensions)}`;
+    const head = `SELECT ${bucketStart(resolution, s.time)} AS bucket_start, ${keyProjection(dimensions, s)}`;
+    if (s.kind === 'attributes') continue;
     if (s.kind === 'raw') {
       const entries = `${head}, ${bucketSql(column)} AS b, 1 AS n FROM ${s.from} WHERE ${rawFilter}`;
       parts.push({ sql: histogramJsonSql(entries, KEY), params: s.params });
@@ -310,6 +376,9 @@ export async function queryPoints(
   const resultOf = (name: string) => results.get(name) ?? [];
   const latencies = percentilesByKey(resultOf('latency direct'), resultOf('latency parts'));
   const ttfts = percentilesByKey(resultOf('ttft direct'), resultOf('ttft parts'));
+  // Points starting before the attribute rollups' part of the window ends have calls of theirs
+  // (a whole-window point starts at 0): their raw rows' percentiles would describe only some calls.
+  const rolledEnd = Math.max(0, ...sources.filter((s) => s.kind === 'attributes').map((s) => s.end));
   return resultOf('counters').map((r) => {
     const row = {
       bucket_start: Number(r.bucket_start),
@@ -320,8 +389,9 @@ export async function queryPoints(
       attribute: r.attribute === null ? null : String(r.attribute),
     } as PointRow;
     for (const c of COUNTERS) row[c] = Number(r[c] ?? 0);
-    row.latency = latencies.get(keyOf(row)) ?? NO_PERCENTILES;
-    row.ttft = ttfts.get(keyOf(row)) ?? NO_PERCENTILES;
+    const measured = row.bucket_start >= rolledEnd;
+    row.latency = (measured && latencies.get(keyOf(row))) || NO_PERCENTILES;
+    row.ttft = (measured && ttfts.get(keyOf(row))) || NO_PERCENTILES;
     return row;
   });
 }

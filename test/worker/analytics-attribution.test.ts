@@ -16,7 +16,7 @@ import { writeRequestLog } from '../../proxy/request-log/writer';
 import { callRecord } from './analytics-helpers';
 import { callAdmin, env } from './harness';
 
-// Three whole days in the past, rolled up: the reports by attribute must not read the rollups.
+// Three whole days in the past, rolled up, raw rows kept: the reports by attribute read the raw rows.
 const NOW = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
 const FROM = NOW - 3 * DAY_MS;
 const scope = { from: FROM, to: NOW };
@@ -257,19 +257,19 @@ describe('the admin API', () => {
     expect(await call.response.json()).toMatchObject({ error: { param } });
   });
 
-  it('refuses a report by user, key or tag reaching before the raw rows kept, rather than answering in part', async () => {
-    const rawFrom = FROM + DAY_MS;
-    const kept = await env.DB.prepare('SELECT value FROM analytics_state WHERE key = ?').bind(STATE_KEYS.rawFrom).first<{ value: number }>();
-    await env.DB.prepare('INSERT INTO analytics_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-      .bind(STATE_KEYS.rawFrom, rawFrom)
-      .run();
+  it('refuses a report by user, key or tag reaching before the attribute rollups begin, rather than answering in part', async () => {
+    const attributesFrom = FROM + DAY_MS;
+    const setState = (key: string, value: number) =>
+      env.DB.prepare('INSERT INTO analytics_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').bind(key, value).run();
+    // Raw rows purged before NOW (as far as reports know), and attribute rollups from a day later than FROM.
+    await Promise.all([setState(STATE_KEYS.rawFrom, NOW), setState(STATE_KEYS.attributesFrom, attributesFrom)]);
     try {
       const window = (from: number) => `from=${new Date(from).toISOString()}&to=${new Date(NOW).toISOString()}`;
       for (const query of ['breakdown?group_by=user', 'timeseries?interval=day&group_by=tag:team', 'summary?user=alice']) {
         const refused = await callAdmin(`/admin/analytics/${query}&${window(FROM)}`);
         expect(refused.response.status, query).toBe(400);
         expect(await refused.response.json(), query).toMatchObject({ error: { param: 'from', code: 'beyond_retention' } });
-        const within = await callAdmin(`/admin/analytics/${query}&${window(rawFrom)}`);
+        const within = await callAdmin(`/admin/analytics/${query}&${window(attributesFrom)}`);
         expect(within.response.status, query).toBe(200);
         await within.response.text();
       }
@@ -278,9 +278,7 @@ describe('the admin API', () => {
       expect(byModel.response.status).toBe(200);
       await byModel.response.text();
     } finally {
-      await env.DB.prepare('UPDATE analytics_state SET value = ? WHERE key = ?')
-        .bind(kept?.value ?? 0, STATE_KEYS.rawFrom)
-        .run();
+      await Promise.all([setState(STATE_KEYS.rawFrom, 0), setState(STATE_KEYS.attributesFrom, 0)]);
     }
   });
 
