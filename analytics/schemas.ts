@@ -168,7 +168,14 @@ export const GroupBySchema = z
   });
 export const IntervalSchema = z.enum(['minute', 'hour', 'day']);
 
-const nullableMs = z.number().nullable();
+/**
+ * A latency percentile: null over no calls, and where a report by user, key or tag reads calls of
+ * the attribute rollups (before the raw retention), which keep no latencies.
+ */
+const nullableMs = z.number().nullable().openapi({
+  description:
+    'Milliseconds; null when no call counts (no successful call, or no stream), and for reports by user, key or tag (or filtered by one) whose point includes calls older than the raw retention',
+});
 
 /** A group's value of what the report is grouped by; null for the calls with no user, or no tag of that key. */
 const GroupKeySchema = z.string().nullable();
