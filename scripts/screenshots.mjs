@@ -88,6 +88,7 @@ await shoot('spend', 'spend?range=15m', laptop);
 await shoot('tenants', 'tenants?range=15m', laptop);
 await shoot('latency', 'latency?range=15m', laptop);
 await shoot('requests', 'requests?range=15m', laptop);
+await shoot('routing', 'routing?range=15m', laptop);
 await shoot('overview-phone', 'overview?range=15m', { width: 390, height: 844 });
 await browser.close();
 process.exit(0);
