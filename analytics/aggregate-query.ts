@@ -180,8 +180,9 @@ interface Source {
 
 /**
  * Refuses a window that needs detail the job has deleted, rather than answering zeros for it:
- * minute series read raw rows, and hourly rows are kept for HOURLY_RETENTION_DAYS, before which
- * daily rows answer for whole UTC days only. (The partial hours at the edges of an hourly or
+ * minute series read raw rows, and hourly rows are kept for HOURLY_RETENTION_DAYS (hourly attribute
+ * rows for ATTRIBUTE_HOURLY_TAIL_DAYS before raw_from), before which daily rows answer for whole UTC
+ * days only. (The partial hours at the edges of an hourly or
  * daily window are read from raw rows, so they count nothing once purged: see the README.)
  */
 function refuseDeletedDetail(
@@ -203,7 +204,7 @@ function refuseDeletedDetail(
     }
     if (scope.from < state.attributesFrom) {
       throw invalidRequest(
-        `Reports by user, key or tag, and the user and tag filters, cover the calls from ${since(state.attributesFrom)} on only: start the window there or later.`,
+        `Reports by user, key or tag, and the user and tag filters, cover the calls from ${since(state.attributesFrom)} on only (ATTRIBUTE_RETENTION_DAYS): start the window there or later.`,
         'from',
         'beyond_retention',
       );
@@ -224,14 +225,17 @@ function refuseDeletedDetail(
       'beyond_retention',
     );
   }
-  if (!segments.some((s) => s.source === 'hour' && s.start < state.hourlyFrom)) return;
+  // Hourly attribute rows are kept for a few days before raw_from only, and read with the tenant's hourly rows.
+  const hourlyFrom = reads.length ? Math.max(state.hourlyFrom, state.attributeHourlyFrom) : state.hourlyFrom;
+  const detail = reads.length ? ' by user, key or tag' : '';
+  if (!segments.some((s) => s.source === 'hour' && s.start < hourlyFrom)) return;
   if (resolution === 'hour') {
-    throw invalidRequest(`Hourly detail is kept from ${since(state.hourlyFrom)} only: use interval=day for older windows.`, 'interval', 'beyond_retention');
+    throw invalidRequest(`Hourly detail${detail} is kept from ${since(hourlyFrom)} only: use interval=day for older windows.`, 'interval', 'beyond_retention');
   }
   // hourlyFrom is a midnight, so the hours refused are a partial day at an end of the window that is not at midnight.
   const param = scope.from % DAY_MS !== 0 ? 'from' : 'to';
   throw invalidRequest(
-    `Before ${since(state.hourlyFrom)} only whole UTC days are kept: start and end the window at a UTC midnight there.`,
+    `Before ${since(hourlyFrom)} only whole UTC days are kept${detail}: start and end the window at a UTC midnight there.`,
     param,
     'beyond_retention',
   );

@@ -124,8 +124,13 @@ export interface AnalyticsState {
   rawFrom: number;
   /** rollup_hourly rows before this may have been pruned (a day boundary); rollup_daily keeps every day. */
   hourlyFrom: number;
-  /** The attribute rollups are complete from this hour on: the raw_from of migration 0023, which could not roll up older hours. */
+  /**
+   * The attribute rollups are complete from this hour on: the raw_from of migration 0023, which
+   * could not roll up older hours, then a UTC midnight as daily attribute rows are pruned.
+   */
   attributesFrom: number;
+  /** rollup_attribute_hourly rows before this may have been pruned (a UTC midnight at most a few days before raw_from). */
+  attributeHourlyFrom: number;
 }
 
 export const STATE_KEYS: Record<keyof AnalyticsState, string> = {
@@ -133,6 +138,7 @@ export const STATE_KEYS: Record<keyof AnalyticsState, string> = {
   rawFrom: 'raw_from',
   hourlyFrom: 'hourly_from',
   attributesFrom: 'attributes_from',
+  attributeHourlyFrom: 'attribute_hourly_from',
 };
 
 export async function analyticsState(db: D1Database): Promise<AnalyticsState> {
@@ -143,5 +149,6 @@ export async function analyticsState(db: D1Database): Promise<AnalyticsState> {
     rawFrom: valueOf(STATE_KEYS.rawFrom),
     hourlyFrom: valueOf(STATE_KEYS.hourlyFrom),
     attributesFrom: valueOf(STATE_KEYS.attributesFrom),
+    attributeHourlyFrom: valueOf(STATE_KEYS.attributeHourlyFrom),
   };
 }

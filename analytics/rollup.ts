@@ -4,8 +4,9 @@
  * migrations/0006_rollup_projections.sql and 0012_endpoint_reasoning.sql), then purges raw rows
  * past the retention and prunes hourly rows past theirs, and shadow evaluations with them. The aggregation runs inside D1 (a few
  * INSERT … SELECT statements per range of hours, whatever the volume), so no row crosses into the
- * Worker. The attribute rollups (per user, key and tag value: attribute-rollup.ts) are rebuilt with
- * them, the same hours and days in the same transaction, and pruned with the hourly rows.
+ * Worker. The attribute rollups (per user, key and tag value: attribute-rollup.ts) are built as
+ * raw rows leave the retention, in the transaction that moves raw_from, and pruned on their own
+ * cuts (pruneAttributeRows).
  *
  * Rows are written after their call ends (a stream may end long after it started, and its row
  * carries the start time; a queue backlog or replay may come hours or days later). A trigger
@@ -19,9 +20,12 @@ import { bucketSql, histogramEntriesSql, histogramJsonSql, percentileBucketsSql 
 import { DAY_MS, HOUR_MS } from './segments';
 import { numberVar } from '../proxy/core/config';
 import { archivedCut, archiveHours, type ArchiveReport } from './archive';
-import { ATTRIBUTE_DAILY_FROM_HOURLY_SQL, ATTRIBUTE_HOURLY_FROM_RAW_SQL } from './attribute-rollup';
+import { attributeRollupStatements } from './attribute-rollup';
 
-/** New hours rolled up per run, so a long backlog is worked off over several runs within D1's limits. */
+/**
+ * New hours rolled up per run, so a long backlog is worked off over several runs within D1's
+ * limits; and hours the purge rolls up into the attribute rollups per run (a shortened retention).
+ */
 export const MAX_HOURS_PER_RUN = 48;
 /**
  * Hours with late rows rebuilt per run, for the same reason: newest first, so the hours reports
@@ -31,6 +35,14 @@ export const MAX_LATE_HOURS_PER_RUN = 24;
 export const DEFAULT_RETENTION_DAYS = 35;
 /** Hourly rollup rows are kept this long, and at least as long as raw rows; daily rows are kept for ever. */
 export const HOURLY_RETENTION_DAYS = 90;
+/**
+ * Hourly attribute rows are kept this long before raw_from (from the UTC midnight at or before):
+ * the hours of the day raw_from is in, which its daily row is built from, and a short tail of
+ * hour detail by user, key or tag before the raw rows.
+ */
+export const ATTRIBUTE_HOURLY_TAIL_DAYS = 2;
+/** Daily attribute rows are kept this long by default (a year and a month of finance history), and at least as long as the hourly ones. */
+export const DEFAULT_ATTRIBUTE_RETENTION_DAYS = 400;
 const DELETE_BATCH = 5000;
 const MAX_DELETE_BATCHES = 20;
 
@@ -183,6 +195,8 @@ export interface RollupReport {
   prunedHourly: number;
   /** Shadow evaluations deleted: kept as long as hourly rows (purgeEvaluations). */
   purgedEvaluations: number;
+  /** Attribute rollup rows deleted, hourly and daily (pruneAttributeRows). */
+  prunedAttributes: number;
   /** What the archive did this run; null without the ARCHIVE binding. */
   archive: ArchiveReport | null;
 }
@@ -203,11 +217,11 @@ export async function runRollup(env: Env, now = Date.now()): Promise<RollupRepor
       .map(({ start, end }) => ({ start: floorTo(start, DAY_MS), end: Math.min(ceilTo(end, DAY_MS), floorTo(watermark, DAY_MS)) }))
       .filter((d) => d.end > d.start),
   );
-  const replace = (table: RollupTable, inserts: string[], attributes: string[], { start, end }: Range) =>
-    [deleteRollupSql(table), deleteRollupSql(`${table}_histograms`), ...inserts, ...attributes].map((sql) => db.prepare(sql).bind(start, end));
+  const replace = (table: RollupTable, inserts: string[], { start, end }: Range) =>
+    [deleteRollupSql(table), deleteRollupSql(`${table}_histograms`), ...inserts].map((sql) => db.prepare(sql).bind(start, end));
   await db.batch([
-    ...hours.flatMap((range) => replace('rollup_hourly', HOURLY_FROM_RAW_SQL, ATTRIBUTE_HOURLY_FROM_RAW_SQL, range)),
-    ...days.flatMap((range) => replace('rollup_daily', DAILY_FROM_HOURLY_SQL, ATTRIBUTE_DAILY_FROM_HOURLY_SQL, range)),
+    ...hours.flatMap((range) => replace('rollup_hourly', HOURLY_FROM_RAW_SQL, range)),
+    ...days.flatMap((range) => replace('rollup_daily', DAILY_FROM_HOURLY_SQL, range)),
     db
       .prepare('DELETE FROM rollup_late_hours WHERE bucket_start < ? OR bucket_start IN (SELECT value FROM json_each(?))')
       .bind(state.rawFrom, JSON.stringify(late)),
@@ -219,6 +233,7 @@ export async function runRollup(env: Env, now = Date.now()): Promise<RollupRepor
   const { purged, rawFrom } = await purgeRawRows(env, now, { ...state, rolledUntil: watermark });
   const { pruned: prunedHourly, hourlyFrom } = await pruneHourlyRows(db, now, { ...state, rawFrom });
   const purgedEvaluations = await purgeEvaluations(db, hourlyFrom);
+  const prunedAttributes = await pruneAttributeRows(env, now, { ...state, rawFrom });
   return {
     hours: fresh ? (fresh.end - fresh.start) / HOUR_MS : 0,
     lateHours: late.length,
@@ -226,6 +241,7 @@ export async function runRollup(env: Env, now = Date.now()): Promise<RollupRepor
     purged,
     prunedHourly,
     purgedEvaluations,
+    prunedAttributes,
     archive,
   };
 }
@@ -249,17 +265,25 @@ async function deleteInBatches(db: D1Database, table: string, key: string, where
  * never rows that are not rolled up yet, nor those of an hour waiting to be rebuilt, nor (with
  * the ARCHIVE binding) those of an hour not archived or whose archive is stale. The cut is
  * on an hour boundary, so an hour's raw rows are all there or all gone, and raw_from is moved
- * before any row goes. A run that stops at the batch cap leaves the rest to the next.
+ * before any row goes, in the transaction that rolls the hours it passes up into the attribute
+ * rollups (at most MAX_HOURS_PER_RUN hours from the first row kept). A run that stops at the batch cap leaves
+ * the rest to the next.
  */
 async function purgeRawRows(env: Env, now: number, state: AnalyticsState): Promise<{ purged: number; rawFrom: number }> {
   const retentionMs = numberVar(env.RETENTION_DAYS, DEFAULT_RETENTION_DAYS) * DAY_MS;
-  const [waiting, archived] = await Promise.all([
+  const [waiting, archived, first] = await Promise.all([
     env.DB.prepare('SELECT MIN(bucket_start) AS hour FROM rollup_late_hours').first<{ hour: number | null }>(),
     archivedCut(env),
+    env.DB.prepare('SELECT MIN(ts) AS ts FROM requests WHERE ts >= ?').bind(state.rawFrom).first<{ ts: number | null }>(),
   ]);
-  const cutoff = floorTo(Math.min(now - retentionMs, state.rolledUntil, waiting?.hour ?? Infinity, archived), HOUR_MS);
-  const rawFrom = Math.max(state.rawFrom, cutoff);
-  if (rawFrom > state.rawFrom) await env.DB.prepare(setStateSql).bind(STATE_KEYS.rawFrom, rawFrom).run();
+  // At most MAX_HOURS_PER_RUN hours of rows rolled up into the attribute rollups, counted from the first row kept.
+  const maxCut = first?.ts == null ? Infinity : floorTo(first.ts, HOUR_MS) + MAX_HOURS_PER_RUN * HOUR_MS;
+  const cutoff = floorTo(Math.min(now - retentionMs, state.rolledUntil, waiting?.hour ?? Infinity, archived, maxCut), HOUR_MS);
+  let rawFrom = state.rawFrom;
+  if (cutoff > state.rawFrom) {
+    const [moved] = await env.DB.batch(attributeRollupStatements(env.DB, state.rawFrom, cutoff));
+    if (moved.meta.changes > 0) rawFrom = cutoff;
+  }
   let purged = 0;
   for (const [table, key] of [
     ['requests', 'id'],
@@ -273,8 +297,7 @@ async function purgeRawRows(env: Env, now: number, state: AnalyticsState): Promi
 }
 
 /**
- * Deletes hourly rollup rows (and attribute rollup rows) older than HOURLY_RETENTION_DAYS, whose
- * days the daily rows hold.
+ * Deletes hourly rollup rows older than HOURLY_RETENTION_DAYS, whose days the daily rows hold.
  * Never the hours of a day that may still be recomputed from them (a day with raw rows that a
  * late row could make rebuild), so the cut is the day boundary at or before raw_from too.
  * hourly_from is moved before any row goes, so reports never read a partly pruned day.
@@ -287,8 +310,31 @@ async function pruneHourlyRows(db: D1Database, now: number, state: AnalyticsStat
     const deleted = await deleteInBatches(db, table, 'rowid', `dims IN (${ALL_PROJECTIONS}) AND bucket_start < ?`, [hourlyFrom]);
     if (table === 'rollup_hourly') pruned = deleted;
   }
-  await deleteInBatches(db, 'rollup_attribute_hourly', 'rowid', 'bucket_start < ?', [hourlyFrom]);
   return { pruned, hourlyFrom };
+}
+
+/**
+ * Deletes attribute rollup rows past their retention: hourly rows before the UTC midnight
+ * ATTRIBUTE_HOURLY_TAIL_DAYS before raw_from (never those of raw_from's day, which its daily row
+ * is built from), daily rows older than ATTRIBUTE_RETENTION_DAYS (never after the hourly cut, so
+ * every hour before raw_from is in one or the other). Each cut's state key is moved before any row
+ * goes, so reports never read a partly pruned range; returns how many rows went.
+ */
+async function pruneAttributeRows(env: Env, now: number, state: AnalyticsState): Promise<number> {
+  const db = env.DB;
+  const retentionMs = numberVar(env.ATTRIBUTE_RETENTION_DAYS, DEFAULT_ATTRIBUTE_RETENTION_DAYS) * DAY_MS;
+  const hourlyFrom = Math.max(state.attributeHourlyFrom, floorTo(state.rawFrom - ATTRIBUTE_HOURLY_TAIL_DAYS * DAY_MS, DAY_MS));
+  const dailyFrom = Math.max(state.attributesFrom, floorTo(Math.min(now - retentionMs, hourlyFrom), DAY_MS));
+  const moves: [string, number, number][] = [
+    [STATE_KEYS.attributeHourlyFrom, state.attributeHourlyFrom, hourlyFrom],
+    [STATE_KEYS.attributesFrom, state.attributesFrom, dailyFrom],
+  ];
+  const changed = moves.filter(([, before, after]) => after > before);
+  if (changed.length) await db.batch(changed.map(([key, , value]) => db.prepare(setStateSql).bind(key, value)));
+  return (
+    (await deleteInBatches(db, 'rollup_attribute_hourly', 'rowid', 'bucket_start < ?', [hourlyFrom])) +
+    (await deleteInBatches(db, 'rollup_attribute_daily', 'rowid', 'bucket_start < ?', [dailyFrom]))
+  );
 }
 
 /**

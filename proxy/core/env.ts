@@ -67,6 +67,8 @@ export interface Env {
   ADMIN_CORS_ALLOWED_ORIGINS?: string;
   /** Days of raw request-log rows to keep in D1; older ones live on in the rollups (and, with ARCHIVE, in R2). */
   RETENTION_DAYS?: string;
+  /** Days of daily per-user, per-key and per-tag rollups to keep (default 400); never less than the raw rows'. */
+  ATTRIBUTE_RETENTION_DAYS?: string;
   /** The D1 database's size limit in bytes (10 GB on Workers Paid): /health warns from 80% of it. */
   D1_MAX_BYTES?: string;
   /** Operator-wide alerts (docs/ALERTS.md): a webhook that receives every tenant's budget alerts and the upstream alerts. */

@@ -1,16 +1,17 @@
 /**
  * What the rollup job deletes, and how reports answer afterwards: raw rows past RETENTION_DAYS,
  * hourly rows and shadow evaluations past HOURLY_RETENTION_DAYS (daily rows and the monthly
- * evaluation spend are kept for ever). Without the ARCHIVE
+ * evaluation spend are kept for ever), hourly attribute rows past ATTRIBUTE_HOURLY_TAIL_DAYS
+ * before raw_from and daily ones past ATTRIBUTE_RETENTION_DAYS. Without the ARCHIVE
  * bucket, so raw rows are purged at the retention alone; with it, the purge also waits for the
  * archive (archive.test.ts).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyticsState } from '../../analytics/aggregate';
 import { spendCsv } from '../../analytics/finance';
-import { HOURLY_RETENTION_DAYS, runRollup, type RollupReport } from '../../analytics/rollup';
+import { ATTRIBUTE_HOURLY_TAIL_DAYS, DEFAULT_ATTRIBUTE_RETENTION_DAYS, HOURLY_RETENTION_DAYS, runRollup, type RollupReport } from '../../analytics/rollup';
 import { DAY_MS, HOUR_MS } from '../../analytics/segments';
-import { summary } from '../../analytics/summary';
+import { breakdown, summary } from '../../analytics/summary';
 import { timeseries } from '../../analytics/timeseries';
 import type { Env } from '../../proxy/core/env';
 import { insertEvaluation } from '../../proxy/evaluation/store';
@@ -70,6 +71,19 @@ async function catchUp(runEnv: Env): Promise<RollupReport> {
   return report;
 }
 
+/** Runs until the purge is done (a run rolls up at most MAX_HOURS_PER_RUN hours of rows into the attribute rollups), with what they deleted summed. */
+async function purgeAll(runEnv: Env): Promise<RollupReport> {
+  let total = await runRollup(runEnv, ROLLED_AT);
+  for (let report = total; report.purged > 0;) {
+    report = await runRollup(runEnv, ROLLED_AT);
+    total = {
+      ...report,
+      ...Object.fromEntries((['purged', 'prunedHourly', 'purgedEvaluations', 'prunedAttributes'] as const).map((k) => [k, total[k] + report[k]])),
+    };
+  }
+  return total;
+}
+
 const count = async (sql: string) => (await env.DB.prepare(sql).first<{ n: number }>())!.n;
 const views = (window: { from: number; to: number }) =>
   Promise.all([summary(env.DB, window), timeseries(env.DB, window, 'day', 'tenant'), spendCsv(env.DB, window)]);
@@ -91,7 +105,7 @@ describe('retention of raw and hourly rows', () => {
   });
 
   it('purges raw rows past RETENTION_DAYS and prunes hourly rows past HOURLY_RETENTION_DAYS, on day boundaries', async () => {
-    const report = await runRollup(noArchive, ROLLED_AT);
+    const report = await purgeAll(noArchive);
     expect(report.purged).toBe(72);
     expect(report.purgedEvaluations).toBe(1);
     expect(report.prunedHourly).toBeGreaterThan(0);
@@ -101,9 +115,26 @@ describe('retention of raw and hourly rows', () => {
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly WHERE bucket_start < ${state.hourlyFrom}`)).toBe(0);
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_hourly_histograms WHERE bucket_start < ${state.hourlyFrom}`)).toBe(0);
     expect(await count(`SELECT COUNT(*) AS n FROM rollup_daily WHERE bucket_start < ${state.hourlyFrom}`)).toBeGreaterThan(0);
-    // The attribute rollups (here of each call's key) likewise.
-    expect(await count(`SELECT COUNT(*) AS n FROM rollup_attribute_hourly WHERE bucket_start < ${state.hourlyFrom}`)).toBe(0);
-    expect(await count(`SELECT COUNT(*) AS n FROM rollup_attribute_daily WHERE bucket_start < ${state.hourlyFrom}`)).toBeGreaterThan(0);
+    // The attribute rollups (here of each call's key) hold the purged calls: hourly rows for a
+    // short tail before raw_from only, daily rows (ATTRIBUTE_RETENTION_DAYS, 400 by default) of every day.
+    expect(state.attributeHourlyFrom).toBe(Math.floor((state.rawFrom - ATTRIBUTE_HOURLY_TAIL_DAYS * DAY_MS) / DAY_MS) * DAY_MS);
+    expect(await count(`SELECT COUNT(*) AS n FROM rollup_attribute_hourly WHERE bucket_start < ${state.attributeHourlyFrom}`)).toBe(0);
+    expect(await count(`SELECT SUM(requests) AS n FROM rollup_attribute_daily WHERE dimension = 'key' AND bucket_start < ${oldDays.to}`)).toBe(72);
+    expect(state.attributesFrom).toBe(Math.floor((ROLLED_AT - DEFAULT_ATTRIBUTE_RETENTION_DAYS * DAY_MS) / DAY_MS) * DAY_MS);
+    // None for the calls still kept raw: reports read those from their rows.
+    expect(await count(`SELECT COUNT(*) AS n FROM rollup_attribute_hourly WHERE bucket_start >= ${state.rawFrom}`)).toBe(0);
+  });
+
+  it('prunes daily attribute rows past ATTRIBUTE_RETENTION_DAYS, never after the hourly cut, and refuses reports by key before', async () => {
+    const tooShort = await runRollup({ ...noArchive, ATTRIBUTE_RETENTION_DAYS: '1' }, ROLLED_AT);
+    const state = await analyticsState(env.DB);
+    // The cut stops at the hourly attribute rows' (a shorter retention would leave hours no rows answer).
+    expect(state.attributesFrom).toBe(state.attributeHourlyFrom);
+    expect(tooShort.prunedAttributes).toBeGreaterThan(0);
+    expect(await count(`SELECT COUNT(*) AS n FROM rollup_attribute_daily WHERE bucket_start < ${state.attributesFrom}`)).toBe(0);
+    await expect(breakdown(env.DB, oldDays, 'key')).rejects.toMatchObject({ status: 400, param: 'from', code: 'beyond_retention' });
+    // The ungrouped reports still answer from the rollups.
+    expect(await views(oldDays)).toEqual(rawOld);
   });
 
   it('keeps shadow evaluations as long as hourly rows, past the raw retention, and the monthly evaluation spend for ever', async () => {
