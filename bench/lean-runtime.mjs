@@ -24,8 +24,9 @@ export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 /**
  * The part of a D1 binding the benchmarks use, as workerd's types describe it (those types
  * cannot be loaded beside Node's: the two sets of globals clash).
- * @typedef {{ prepare(query: string): D1Statement, batch(statements: D1Statement[]): Promise<unknown[]> }} D1
- * @typedef {{ bind(...values: unknown[]): D1Statement, first(): Promise<Record<string, unknown> | null>, all(): Promise<{ results: Record<string, unknown>[] }> }} D1Statement
+ * @typedef {{ prepare(query: string): D1Statement, batch(statements: D1Statement[]): Promise<D1RunResult[]> }} D1
+ * @typedef {{ meta: { changes: number, rows_written: number, size_after: number } }} D1RunResult
+ * @typedef {{ bind(...values: unknown[]): D1Statement, first(): Promise<Record<string, unknown> | null>, all(): Promise<{ results: Record<string, unknown>[] }>, run(): Promise<D1RunResult> }} D1Statement
  */
 
 /** Process ids of this process's workerd children. */

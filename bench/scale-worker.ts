@@ -3,7 +3,7 @@
  * /__bench/log pushes synthetic call records through the request log's own code, as the queue
  * consumer receives them (batches of up to 100) or as calls hand them to the writer (its group
  * commit), and answers what went in and what D1 then says about itself; POST /__bench/cron runs
- * the cron's work (rollups, purge) to its end. Everything else is the proxy's (the admin API), so
+ * the cron's work (rollups, archive, purge) to its end, with RETENTION_DAYS as the body says. Everything else is the proxy's (the admin API), so
  * the benchmark reads its results through the product's own paths.
  */
 import proxy from '../proxy/index';
@@ -38,7 +38,18 @@ const MODELS = [
   ['anthropic/claude-haiku-4-5', 'anthropic', 'cheap'],
 ] as const;
 
-/** A realistic record: a priced chat call, one in twenty streamed through a failover, one in fifty failed. */
+/** Distinct end users; a call's is drawn log-uniformly (Zipf-like: user r is about 1/r as frequent as the first). */
+const USERS = 3000;
+const TEAMS = ['search', 'ads', 'support', 'growth', 'infra', 'billing', 'mobile', 'web'];
+
+/** A number in [0, 1) from a record's index and seed, spread evenly enough for the user draw. */
+const spread = (i: number, seed: number) => ((i * 2_654_435_761 + seed * 40_503) % 1_000_003) / 1_000_003;
+
+/**
+ * A realistic record: a priced chat call, one in twenty streamed through a failover, one in fifty
+ * failed; one of USERS end users (one call in ten has none), a team tag of eight values and a
+ * feature tag of twenty.
+ */
 function syntheticRecord(i: number, burst: BurstRequest): RequestRecord {
   const [model, provider, tier] = MODELS[i % MODELS.length];
   const failed = i % 50 === 49;
@@ -50,6 +61,8 @@ function syntheticRecord(i: number, burst: BurstRequest): RequestRecord {
     ts,
     tenantId: burst.tenantIds[i % burst.tenantIds.length],
     keyId: `key_bench${i % 7}`,
+    user: i % 10 === 9 ? null : `user_${Math.floor(USERS ** spread(i, burst.seed))}`,
+    tags: { team: TEAMS[(i * 31) % TEAMS.length], feature: `feature_${(i * 17) % 20}` },
     endpoint: i % 3 === 0 ? 'responses' : 'chat',
     modelRequested: i % 2 === 0 ? 'auto' : model,
     model,
@@ -127,7 +140,9 @@ async function burst(request: Request, env: Env, ctx: ExecutionContext): Promise
 }
 
 /** The cron's work, awaited: what it hands to waitUntil is what the benchmark times. */
-async function cron(env: Env, fetchCtx: ExecutionContext): Promise<Response> {
+async function cron(request: Request, fetchCtx: ExecutionContext, deployed: Env): Promise<Response> {
+  const { retentionDays } = (await request.json()) as { retentionDays?: number };
+  const env: Env = retentionDays === undefined ? deployed : { ...deployed, RETENTION_DAYS: String(retentionDays) };
   const work: Promise<unknown>[] = [];
   const ctx: ExecutionContext = Object.assign(Object.create(fetchCtx) as ExecutionContext, {
     waitUntil: (promise: Promise<unknown>) => void work.push(promise),
@@ -142,7 +157,7 @@ export default {
   fetch(request, env, ctx) {
     const path = request.method === 'POST' ? new URL(request.url).pathname : '';
     if (path === '/__bench/log') return burst(request, env, ctx);
-    if (path === '/__bench/cron') return cron(env, ctx);
+    if (path === '/__bench/cron') return cron(request, ctx, env);
     return proxy.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env, RequestRecord>;

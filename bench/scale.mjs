@@ -11,9 +11,12 @@
  * (records over the workerd process's CPU seconds, local D1's SQLite included, since in
  * production that work is D1's), bytes per call in D1 (the database's size before and after),
  * the D1 rows each call writes as D1 counts them (to log it, and to purge it), and the cron's
- * rows rolled up per CPU second. Checked: rows, spend and the admin API's totals (read from the
- * rollups) and the archive's record all equal what was sent, to the nano-dollar; the process
- * exits 1 if not.
+ * rows rolled up per CPU second. Then a run with RETENTION_DAYS=0 purges the calls, rolling them up
+ * into the attribute rollups (per user, key and tag value) on the way: their rows per call, hourly
+ * and daily, and their bytes in D1 (its size with them and once they are deleted). Checked: rows, spend and
+ * the admin API's totals (read from the rollups) and the archive's record all equal what was sent,
+ * to the nano-dollar, and so does the admin API's breakdown by user once the calls are purged; the
+ * process exits 1 if not.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,7 +102,7 @@ const cronRuns = [];
 for (let run = 0; run < 2; run++) {
   const started = performance.now();
   const cpuBefore = cpuMs(proxy.pid);
-  const cron = await fetch(`${proxy.url}/__bench/cron`, { method: 'POST' });
+  const cron = await fetch(`${proxy.url}/__bench/cron`, { method: 'POST', body: '{}' });
   if (!cron.ok) throw new Error(`/__bench/cron: ${cron.status} ${await cron.text()}`);
   cronRuns.push({ cpuS: (cpuMs(proxy.pid) - cpuBefore) / 1000, wallS: (performance.now() - started) / 1000 });
 }
@@ -120,6 +123,44 @@ const attemptsPerCall = (await one('SELECT COUNT(*) AS n FROM request_attempts')
 const archived = await one(
   `SELECT SUM(rows) AS records, SUM(cost_nano) AS costNano, SUM(bytes) AS bytes FROM request_archive WHERE hour >= ${fromTs} AND hour < ${toTs}`,
 );
+
+// The purge: every call leaves the raw retention, rolled up into the attribute rollups first.
+const purge = await fetch(`${proxy.url}/__bench/cron`, { method: 'POST', body: JSON.stringify({ retentionDays: 0 }) });
+if (!purge.ok) throw new Error(`/__bench/cron: ${purge.status} ${await purge.text()}`);
+const purgedLeft = (await one('SELECT COUNT(*) AS n FROM requests')).n;
+const attributeRows = {
+  hourly: (await one('SELECT COUNT(*) AS n FROM rollup_attribute_hourly')).n,
+  daily: (await one('SELECT COUNT(*) AS n FROM rollup_attribute_daily')).n,
+  // A day's rows are its distinct tenant and value pairs: those of the 24 hours here, as one day would hold them
+  // (the daily rows built are of the part of the window before today's midnight only).
+  perDay: (await one('SELECT COUNT(*) AS n FROM (SELECT DISTINCT dimension, tenant_id, value FROM rollup_attribute_hourly)')).n,
+  users: (await one("SELECT COUNT(DISTINCT value) AS n FROM rollup_attribute_hourly WHERE dimension = 'user'")).n,
+};
+const byUser = /** @type {{ data: { key: string | null, requests: number, cost_nano: number }[] }} */ (
+  await (
+    await fetch(`${proxy.url}/admin/analytics/breakdown?group_by=user&from=${new Date(fromTs).toISOString()}&to=${new Date(toTs).toISOString()}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    })
+  ).json()
+);
+
+// Their bytes: the database's size (D1 counts pages in use) after the purge, less after they are deleted.
+// Between the two, what a row costs D1 to write and to delete (the row and its index entries), as D1
+// counts it: the hourly rows copied into the daily table a thousand days on, then every row deleted.
+const withAttributes = (await proxy.db.prepare('SELECT 1').run()).meta.size_after;
+const copy = await proxy.db
+  .prepare(
+    `INSERT INTO rollup_attribute_daily SELECT dimension, bucket_start + ${1000 * 24 * HOUR}, tenant_id, value,
+    requests, errors, upstream_calls, upstream_errors, cache_hits, cache_misses, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens,
+    reasoning_tokens, cheap_tokens, tiered_tokens, cost_nano, saved_nano FROM rollup_attribute_hourly`,
+  )
+  .run();
+const deletes = await proxy.db.batch(['rollup_attribute_hourly', 'rollup_attribute_daily'].map((t) => proxy.db.prepare(`DELETE FROM ${t}`)));
+const attributeBytes = withAttributes - deletes[1].meta.size_after;
+const attributeWrites = {
+  insert: copy.meta.rows_written / copy.meta.changes,
+  delete: deletes.reduce((sum, d) => sum + d.meta.rows_written, 0) / deletes.reduce((sum, d) => sum + d.meta.changes, 0),
+};
 
 const fmt = (/** @type {number} */ n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 console.log(`\nbench:scale, ${new Date().toISOString()}, Node ${process.version}${QUICK ? ', --quick' : ''}\n`);
@@ -142,6 +183,9 @@ console.log(
   `- D1 rows written per call, as D1 counts them (meta.rows_written, a failed attempt in twenty included): ${fmt(probe.insertRowsWritten / probe.records, 2)} to log it (the row, its index entries, the month's spend), ${fmt(probe.deleteRowsWritten / probe.records, 2)} to purge it`,
 );
 console.log(`- R2 archive bytes per call: ${fmt(archived.bytes / archived.records, 1)} (gzipped NDJSON, failed attempts included)`);
+console.log(
+  `- Attribute rollup rows per call, written by the purge (RETENTION_DAYS=0) of the ${fmt(sent.records)} calls (${fmt(attributeRows.users)} distinct users, 2 tags, 7 keys, 5 tenants, over 25 hours): ${fmt(attributeRows.hourly / sent.records, 3)} hourly, ${fmt(attributeRows.perDay / sent.records, 3)} daily (a day of these calls: their distinct tenant and value pairs); ${fmt(attributeBytes / (attributeRows.hourly + attributeRows.daily), 1)} D1 bytes per row, indexes included (${fmt(attributeBytes)} bytes for ${fmt(attributeRows.hourly + attributeRows.daily)} rows: the database's size with them and without); D1 rows written per row: ${fmt(attributeWrites.insert, 2)} to insert it, ${fmt(attributeWrites.delete, 2)} to delete it`,
+);
 if (consumer.retried + writer.retried > 0) console.log(`- records the consumer asked to have delivered again: ${consumer.retried + writer.retried}`);
 
 const checks = [
@@ -152,6 +196,9 @@ const checks = [
   ['cost in the admin summary (nano-USD)', Math.round(summary.cost_usd * 1e9), sent.costNano],
   ['calls in the R2 archive', archived.records, sent.records],
   ['cost in the R2 archive (nano-USD)', archived.costNano, sent.costNano],
+  ['raw rows left after the purge', purgedLeft, 0],
+  ['requests in the breakdown by user, purged (attribute rollups)', byUser.data.reduce((sum, g) => sum + g.requests, 0), sent.records],
+  ['cost in the breakdown by user, purged (nano-USD)', byUser.data.reduce((sum, g) => sum + g.cost_nano, 0), sent.costNano],
 ];
 console.log('\n| accounted for | found | sent | |\n| --- | ---: | ---: | --- |');
 for (const [what, found, expected] of checks)
