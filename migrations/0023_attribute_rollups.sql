@@ -1,9 +1,8 @@
 -- Hourly and daily aggregates of the request log per end user, API key and tag value, so reports
 -- grouped or filtered by one of them (docs/ANALYTICS.md, "Users, keys and tags") answer for any
--- window the rollups cover, not just the raw retention. Built by the cron rollup with the other
--- rollups (analytics/attribute-rollup.ts): whole hours from raw rows, whole days from hours,
--- rebuilt with them when late rows come, hourly rows pruned with rollup_hourly (90 days), daily
--- rows kept.
+-- window the rollups cover, not just the raw retention. Built by the cron as raw rows leave the
+-- retention (analytics/attribute-rollup.ts): whole hours from raw rows, whole days from hours;
+-- hourly rows kept 2 days before raw_from, daily rows ATTRIBUTE_RETENTION_DAYS (analytics/rollup.ts).
 --
 -- One row per hour (or day), tenant, dimension and value, for the calls that have that value:
 --   dimension   value
