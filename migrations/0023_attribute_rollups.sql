@@ -13,6 +13,7 @@
 -- partition of the calls that have it; the calls without it (the null group of a report) are the
 -- tenant's rollup_hourly/rollup_daily row less the dimension's rows, exactly.
 -- The counters are analytics/aggregate.ts's COUNTERS; no latency histograms are kept.
+-- Keyed by time first: a report reads a window, and the cron prunes by time, each a range of the key.
 CREATE TABLE rollup_attribute_hourly (
   dimension          TEXT NOT NULL,
   bucket_start       INTEGER NOT NULL,       -- epoch ms, start of the UTC hour
@@ -33,7 +34,7 @@ CREATE TABLE rollup_attribute_hourly (
   tiered_tokens      INTEGER NOT NULL,
   cost_nano          INTEGER NOT NULL,
   saved_nano         INTEGER NOT NULL,
-  PRIMARY KEY (dimension, bucket_start, tenant_id, value)
+  PRIMARY KEY (bucket_start, dimension, tenant_id, value)
 );
 -- One user's or tag value's rows (the user and tag filters) without reading the dimension's others.
 CREATE INDEX rollup_attribute_hourly_value ON rollup_attribute_hourly (dimension, value, bucket_start);
@@ -58,19 +59,12 @@ CREATE TABLE rollup_attribute_daily (
   tiered_tokens      INTEGER NOT NULL,
   cost_nano          INTEGER NOT NULL,
   saved_nano         INTEGER NOT NULL,
-  PRIMARY KEY (dimension, bucket_start, tenant_id, value)
+  PRIMARY KEY (bucket_start, dimension, tenant_id, value)
 );
 CREATE INDEX rollup_attribute_daily_value ON rollup_attribute_daily (dimension, value, bucket_start);
 
 -- attributes_from: the attribute rollups are complete from this instant (an hour boundary) on.
--- Hours already purged cannot be rolled up, so it is raw_from now; every hour whose raw rows are
--- kept and that is rolled up is marked for rebuilding (as 0011 and 0012 did), so the cron runs
--- fill them in newest first, and the purge waits for them.
+-- Hours already purged cannot be rolled up, so it is raw_from now; the hours after it are rolled
+-- up as their raw rows leave the retention.
 INSERT INTO analytics_state (key, value)
 SELECT 'attributes_from', value FROM analytics_state WHERE key = 'raw_from';
-
-INSERT OR IGNORE INTO rollup_late_hours (bucket_start)
-SELECT bucket_start FROM rollup_hourly
-WHERE dims = 'all'
-  AND bucket_start >= COALESCE((SELECT value FROM analytics_state WHERE key = 'raw_from'), 0)
-  AND bucket_start < (SELECT value FROM analytics_state WHERE key = 'rolled_until');
