@@ -747,7 +747,16 @@ describe('the dashboard', () => {
       await open(hash);
       await page.waitForFunction(() => !document.querySelector('.spinner'));
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      expect(overflow, hash).toBeLessThanOrEqual(0);
+      // On failure, which elements reach past the screen's edge, so the culprit is named.
+      const wide =
+        overflow > 0
+          ? await page.$$eval('main *', (all) =>
+              all
+                .filter((e) => e.getBoundingClientRect().right > innerWidth)
+                .map((e) => `<${e.tagName.toLowerCase()} class="${e.className}"> ${(e.textContent ?? '').slice(0, 80)}`),
+            )
+          : [];
+      expect(overflow, `${hash}: ${wide.slice(0, 5).join(' | ')}`).toBeLessThanOrEqual(0);
       // Every page's link in sight: none pushed off to the side of the header.
       const hidden = await page.$$eval('nav[aria-label="Pages"] a', (links) =>
         links
