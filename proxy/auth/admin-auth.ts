@@ -1,12 +1,20 @@
 /**
  * Guards /admin/* with ADMIN_TOKEN, compared in constant time. Without a configured token the
  * admin API is closed (503) rather than open; deployed, so it is with a token shorter than 32
- * characters. An address that keeps presenting wrong tokens waits (429) before its next one is
- * compared (admin-guard.ts).
+ * characters. Deployed, an address that keeps presenting wrong tokens waits (429) before its next
+ * one is compared (admin-guard.ts).
  */
 import type { MiddlewareHandler } from 'hono';
 import { invalidApiKey, ProxyError } from '../core/errors';
-import { adminLoginSucceeded, adminLoginWait, adminTokenProblem, failedAdminLogin, tooManyFailedLogins, weakAdminToken } from './admin-guard';
+import {
+  adminLoginSucceeded,
+  adminLoginWait,
+  adminTokenProblem,
+  failedAdminLogin,
+  isLocalDevelopment,
+  tooManyFailedLogins,
+  weakAdminToken,
+} from './admin-guard';
 import { bearerToken, secretsEqual } from './keys';
 import type { AppEnv } from '../http/context';
 
@@ -21,7 +29,9 @@ export const adminAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const problem = adminTokenProblem(c.env);
   if (problem) throw weakAdminToken(problem);
   // Cloudflare sets it on every request from outside; without it (a service binding, a test) nothing is counted.
-  const address = c.req.header('cf-connecting-ip');
+  // Nor in local development, whose token may be the well-known dev one: slowing guesses there
+  // protects nothing, and would lock the developer (every local request comes from 127.0.0.1) out.
+  const address = isLocalDevelopment(c.env) ? undefined : c.req.header('cf-connecting-ip');
   const wait = address ? adminLoginWait(address) : 0;
   if (wait > 0) throw tooManyFailedLogins(wait);
   const token = bearerToken(c.req.raw);
