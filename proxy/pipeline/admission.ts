@@ -1,11 +1,11 @@
 /**
  * Admission as a step of the pipeline: the budgets and buckets of the tenant and of its key
- * (limits/admission.ts) asked for this call, the reservation kept on the call for whoever settles it, and the
+ * (limits/admission.ts) asked for this call, the reservation kept on the call until its row settles it, and the
  * x-ratelimit-* headers kept for whatever answer the call gets.
  */
 import { ZERO_USAGE } from '../core/usage';
 import type { AppContext } from '../http/context';
-import { admitCall, type Admission } from '../limits/admission';
+import { admitCall } from '../limits/admission';
 import { costNano } from '../pricing/catalog';
 
 /** Output tokens reserved for a call that sets no maximum of its own. */
@@ -23,7 +23,7 @@ export async function admit(
   promptTokens: number,
   maxOutputTokens: number | null | undefined,
   counts: 'all' | 'requests' = 'all',
-): Promise<Admission> {
+): Promise<void> {
   const price = c.get('call').resolved?.price;
   const outputTokens = maxOutputTokens ?? DEFAULT_COMPLETION_RESERVE;
   const estimate =
@@ -36,13 +36,6 @@ export async function admit(
     counts,
   );
   c.set('rateLimitHeaders', headers);
-  const call = c.get('call');
-  // The prompt of an attempt that timed out was processed (and billed) upstream: whatever the
-  // call settles, its tokens count against tpm as its row counts them (pipeline/call.ts).
-  const counted: Admission = {
-    settle: (usedTokens) => admission.settle(usedTokens + call.timedOutPromptTokens),
-    settleCost: (costNano) => admission.settleCost(costNano),
-  };
-  call.admission = counted;
-  return counted;
+  // Settled by the call's row (pipeline/call.ts), however the call ends.
+  c.get('call').admission = admission;
 }

@@ -5,7 +5,6 @@
  */
 import type { CachedCompletion } from '../cache/response-cache';
 import type { AppContext } from '../http/context';
-import type { Admission } from '../limits/admission';
 import type { PartReader } from '../streaming/parts';
 import { formatUsd, logCall, routingHeaders } from './call';
 import { streamResponse, type StreamHandling } from './stream-response';
@@ -13,13 +12,12 @@ import { streamResponse, type StreamHandling } from './stream-response';
 /** How a hit asked for as a stream is replayed: the stored answer as the endpoint's stream parts, and how they are written. */
 export type StreamReplay = { parts: PartReader } & Pick<StreamHandling, 'framing' | 'assembler' | 'includeUsage'>;
 
-export function answerFromCache(c: AppContext, hit: CachedCompletion, admission: Admission, replay: StreamReplay | null): Response {
+export function answerFromCache(c: AppContext, hit: CachedCompletion, replay: StreamReplay | null): Response {
   const headers = routingHeaders(c.get('call'), 'HIT');
   if (replay) {
     const { parts, ...handling } = replay;
-    return streamResponse(c, { parts }, headers, { ...handling, cache: 'HIT', admission });
+    return streamResponse(c, { parts }, headers, { ...handling, cache: 'HIT' });
   }
-  admission.settle(0);
   logCall(c, { status: 200, usage: hit.usage, cache: 'HIT', responseText: hit.json });
   return new Response(hit.json, { headers: { 'content-type': 'application/json', ...headers, 'x-proxy-cost-usd': formatUsd(0) } });
 }

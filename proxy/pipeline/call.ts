@@ -44,6 +44,9 @@ function storedContent(call: CallInfo, responseText: string | null | undefined):
 }
 
 /** A call's cost: its usage at its model's prices (those of its context length, its service tier and its region). */
+/** Tokens used by a call, as the tpm bucket counts them. */
+const tokensOf = (usage: Usage) => usage.promptTokens + usage.completionTokens;
+
 export const costOfCall = (usage: Usage, resolved: ResolvedModel | null) => (resolved?.price ? costNano(usage, resolved.price) : 0);
 
 /** The usage with the region of a provider whose every call is processed in one (an OpenAI data-residency endpoint). */
@@ -141,6 +144,9 @@ export function sampleForEvaluation(c: AppContext, evaluable: () => Evaluable): 
 export function recordCall(c: AppContext, result: CallResult): { record: RequestRecord; written: Promise<void> } {
   const record = callRecord(c, result);
   const call = c.get('call');
+  // The call's holds give way to what its row bills: tokens (a timed-out attempt's prompt
+  // included, a cache hit none) and cost.
+  call.admission?.settle(record.cache === 'HIT' ? 0 : tokensOf(record.usage));
   call.admission?.settleCost(record.costNano);
   const written = writeRequestLog(c.env, record);
   const subject = call.evaluation;
@@ -191,7 +197,6 @@ export const trackCall: MiddlewareHandler<AppEnv> = async (c, next) => {
   const onClientGone = () => {
     call.controller.abort(clientClosed());
     if (call.logged) return;
-    call.admission?.settle(call.promptTokens);
     logCall(c, { status: 499, error: clientClosed(), usage: { ...ZERO_USAGE, promptTokens: call.promptTokens }, usageEstimated: true });
   };
   // A client that left while the key was being checked gets the same treatment at once.

@@ -8,7 +8,6 @@ import { clientClosed } from '../core/errors';
 import type { CacheStatus } from '../core/request-record';
 import type { Usage } from '../core/usage';
 import type { AppContext } from '../http/context';
-import type { Admission } from '../limits/admission';
 import { failoverPolicy } from '../routing/failover';
 import { meterStream, type MeterOptions, type StreamOutcome } from '../streaming/metered-stream';
 import type { StreamFraming } from '../streaming/framing';
@@ -24,7 +23,6 @@ export interface AnswerAssembler {
 
 export interface StreamHandling {
   cache: CacheStatus;
-  admission: Admission;
   /** The client asked for the usage event: usage-only parts are sent, not dropped. */
   includeUsage: boolean;
   /** How the client's stream is written (streaming/framing.ts). */
@@ -42,9 +40,6 @@ export interface StreamedAnswer {
   parts: PartReader;
   passThrough?: ReadableStream<Uint8Array>;
 }
-
-/** Tokens used by a call, as the tpm bucket counts them. */
-export const tokensOf = (usage: Usage) => usage.promptTokens + usage.completionTokens;
 
 /**
  * What to bill for a stream that ended without the provider's final usage (abandoned or
@@ -93,7 +88,6 @@ export function streamResponse(c: AppContext, answer: StreamedAnswer, headers: R
     onEnd: async (outcome) => {
       if (outcome.status === 499) call.controller.abort();
       const { usage, estimated } = streamUsage(outcome, call.promptTokens, call.reasoning || REASONING_MODELS.test(call.resolved?.model ?? ''));
-      handling.admission.settle(handling.cache === 'HIT' ? 0 : tokensOf(usage));
       const completed = assembler && outcome.status === 200 && !estimated ? assembler.result(usage) : null;
       await Promise.all([
         completed && handling.onComplete ? handling.onComplete(completed, usage) : null,

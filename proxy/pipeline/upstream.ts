@@ -35,8 +35,6 @@ export async function callUpstream<T>(
   } catch (error) {
     const failure = toProxyError(error);
     noteTimeout(call, failure);
-    // Nothing was answered; what timed-out attempts had the upstream process still counts (admission.ts adds it).
-    call.admission?.settle(0);
     throw error;
   }
 }

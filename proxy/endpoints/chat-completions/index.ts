@@ -19,7 +19,7 @@ import { admit } from '../../pipeline/admission';
 import { answerFromCache } from '../../pipeline/cached-answer';
 import { formatUsd, logCall, routingHeaders, sampleForEvaluation } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
-import { streamResponse, tokensOf } from '../../pipeline/stream-response';
+import { streamResponse } from '../../pipeline/stream-response';
 import { callUpstream, firstPart } from '../../pipeline/upstream';
 import { completionMessage } from '../../evaluation/judge';
 import { CompletionAssembler, replayAsStream } from './chunks';
@@ -47,11 +47,11 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
   const routed = await routeCallTo(c, routeChat(c.env, tiers, tenant.routing, body, taskHint, tenant.task_tiers));
   sampleForEvaluation(c, () => ({ request: body, unstored: body.store === false, answer: completionMessage }));
 
-  const admission = await admit(c, call.promptTokens, body.max_completion_tokens ?? body.max_tokens);
+  await admit(c, call.promptTokens, body.max_completion_tokens ?? body.max_tokens);
   const caching = await decideCaching(c.req.raw, 'chat', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
   if (caching.mode === 'use') {
     const hit = await readCachedCompletion(c.env.KV, caching.key);
-    if (hit) return answerFromCache(c, hit, admission, body.stream ? { parts: replayAsStream(hit.json, hit.usage), ...chatStream(body) } : null);
+    if (hit) return answerFromCache(c, hit, body.stream ? { parts: replayAsStream(hit.json, hit.usage), ...chatStream(body) } : null);
   }
   const cacheStatus: CacheStatus = caching.mode === 'use' ? 'MISS' : 'BYPASS';
 
@@ -77,9 +77,8 @@ export async function chatCompletions(c: AppContext): Promise<Response> {
       ? undefined
       : (json: string, usage: Usage) => storeCompletion(c.env.KV, caching.key, caching.ttlS, { json, usage, model: routed.id });
 
-  if (result.kind === 'stream') return streamResponse(c, result, headers, { ...chatStream(body), cache: cacheStatus, admission, onComplete: store });
+  if (result.kind === 'stream') return streamResponse(c, result, headers, { ...chatStream(body), cache: cacheStatus, onComplete: store });
 
-  admission.settle(tokensOf(result.usage));
   const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus, responseText: result.json });
   if (store) c.executionCtx.waitUntil(store(result.json, result.usage));
   return new Response(result.json, {

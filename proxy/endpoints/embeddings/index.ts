@@ -28,7 +28,7 @@ export async function embeddings(c: AppContext): Promise<Response> {
   }));
   const tiers = tiersFor(c.env, c.get('tenant').tenant);
   const resolved = await routeCallTo(c, resolveModel(c.env, tiers, body.model, 'embeddings'));
-  const admission = await admit(c, call.promptTokens, 0);
+  await admit(c, call.promptTokens, 0);
   // Retried like chat, then FALLBACK_EMBEDDINGS_MODEL when there is one.
   const result = await callUpstream(c, resolved, embeddingsFallbackFor(c.env, tiers, resolved), (attempt, policy) =>
     attempt.within(
@@ -36,7 +36,6 @@ export async function embeddings(c: AppContext): Promise<Response> {
       PROVIDERS[attempt.model.provider].embeddings({ model: attempt.model.model, body, raw, env: c.env, signal: attempt.signal }),
     ),
   );
-  admission.settle(result.usage.promptTokens);
   const record = logCall(c, { status: 200, usage: result.usage });
   return new Response(result.json, {
     headers: { 'content-type': 'application/json', ...routingHeaders(call, 'BYPASS'), 'x-proxy-cost-usd': formatUsd(record.costNano) },

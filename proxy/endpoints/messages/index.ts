@@ -23,7 +23,7 @@ import { routeChat } from '../../routing/tiers';
 import { admit } from '../../pipeline/admission';
 import { formatUsd, logCall, routingHeaders, sampleForEvaluation } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
-import { streamResponse, tokensOf } from '../../pipeline/stream-response';
+import { streamResponse } from '../../pipeline/stream-response';
 import { answerFromCache } from '../../pipeline/cached-answer';
 import { callApiUpstream, callUpstream, usableFallback } from '../../pipeline/upstream';
 import { ChatChunksAsMessage, MessagesEventStream, replayMessage } from './events';
@@ -79,7 +79,7 @@ export async function createMessage(c: AppContext): Promise<Response> {
   // Messages has no `store`: no call is marked private.
   sampleForEvaluation(c, () => ({ request: translation(), unstored: false, answer: assistantMessage }));
 
-  const admission = await admit(c, call.promptTokens, body.max_tokens);
+  await admit(c, call.promptTokens, body.max_tokens);
   const caching = await decideCaching(c.req.raw, 'messages', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
   const hit = caching.mode === 'use' ? await readCachedCompletion(c.env.KV, caching.key) : null;
   if (hit) {
@@ -87,7 +87,6 @@ export async function createMessage(c: AppContext): Promise<Response> {
     return answerFromCache(
       c,
       hit,
-      admission,
       body.stream ? { parts: replayMessage(hit.json, hit.usage), framing: replay, assembler: () => replay, includeUsage: false } : null,
     );
   }
@@ -106,11 +105,10 @@ export async function createMessage(c: AppContext): Promise<Response> {
 
   if (result.kind === 'stream') {
     const framing = result.native ? new MessagesEventStream() : new ChatChunksAsMessage(newMessageId(), served.model, call.promptTokens);
-    return streamResponse(c, result, headers, { cache: cacheStatus, admission, includeUsage: false, framing, assembler: () => framing, onComplete: store });
+    return streamResponse(c, result, headers, { cache: cacheStatus, includeUsage: false, framing, assembler: () => framing, onComplete: store });
   }
 
   const message = result.native ? result.json : JSON.stringify(toMessage(JSON.parse(result.json) as ChatCompletion, served.model, result.usage));
-  admission.settle(tokensOf(result.usage));
   const record = logCall(c, { status: 200, usage: result.usage, cache: cacheStatus, responseText: message });
   if (store) c.executionCtx.waitUntil(store(message, result.usage));
   return json(message, { ...headers, 'x-proxy-cost-usd': formatUsd(record.costNano) });
@@ -130,7 +128,7 @@ export async function countTokens(c: AppContext): Promise<Response> {
   });
   const { routed: routedModel, native } = plan(c, body, routingForm, 'count_tokens');
   const routed = await routeCallTo(c, routedModel);
-  const admission = await admit(c, 0, 0, 'requests');
+  await admit(c, 0, 0, 'requests');
   const counted = native(routed)
     ? await callUpstream(c, routed, null, (attempt, policy) =>
         attempt.within(
@@ -148,7 +146,6 @@ export async function countTokens(c: AppContext): Promise<Response> {
         ),
       ).then((answer) => (answer.kind === 'completion' ? answer.json : '{}'))
     : JSON.stringify({ input_tokens: call.promptTokens });
-  admission.settle(0);
   logCall(c, { status: 200, responseText: counted });
   return json(counted, { ...routingHeaders(call, 'BYPASS'), 'x-proxy-cost-usd': formatUsd(0) });
 }

@@ -24,7 +24,7 @@ import { routeChat, taskOf } from '../../routing/tiers';
 import { admit } from '../../pipeline/admission';
 import { formatUsd, logCall, routingHeaders, sampleForEvaluation } from '../../pipeline/call';
 import { readCallRequest, routeCallTo } from '../../pipeline/request';
-import { streamResponse, tokensOf } from '../../pipeline/stream-response';
+import { streamResponse } from '../../pipeline/stream-response';
 import { answerFromCache } from '../../pipeline/cached-answer';
 import { callApiUpstream, usableFallback } from '../../pipeline/upstream';
 import { ChatChunksAsResponse, replayResponse, ResponsesEventStream } from './events';
@@ -103,7 +103,7 @@ export async function createResponse(c: AppContext): Promise<Response> {
   // A conversation kept upstream can be continued by its own model only.
   const fallback = previous?.native ? null : usableFallback(fallbackFor(c.env, tiersFor(c.env, tenant), routed), { native, translation });
 
-  const admission = await admit(c, call.promptTokens, body.max_output_tokens);
+  await admit(c, call.promptTokens, body.max_output_tokens);
   const caching = await decideCaching(c.req.raw, 'responses', body, { tenantId, cacheTtlS: tenant.cache_ttl_s }, routed.id);
   const hit = caching.mode === 'use' ? await readCachedCompletion(c.env.KV, caching.key) : null;
   if (hit) {
@@ -111,7 +111,6 @@ export async function createResponse(c: AppContext): Promise<Response> {
     return answerFromCache(
       c,
       hit,
-      admission,
       body.stream ? { parts: replayResponse(hit.json, hit.usage), framing: replay, assembler: () => replay, includeUsage: false } : null,
     );
   }
@@ -151,7 +150,6 @@ export async function createResponse(c: AppContext): Promise<Response> {
       : new ChatChunksAsResponse(responseShell(body, newResponseId(), served.model));
     return streamResponse(c, result, headers, {
       cache: cacheStatus,
-      admission,
       includeUsage: false,
       framing,
       assembler: () => framing,
@@ -168,7 +166,6 @@ export async function createResponse(c: AppContext): Promise<Response> {
     response = finishResponse(shell, outputItems(completion), completion.choices[0]?.finish_reason ?? null, result.usage);
   }
   const responseJson = result.native ? result.json : JSON.stringify(response);
-  admission.settle(tokensOf(result.usage));
   const record = logCall(c, {
     status: 200,
     usage: result.usage,
