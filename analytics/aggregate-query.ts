@@ -57,7 +57,7 @@ export const compareGroupKeys = (a: string | null, b: string | null) => (a === n
  * The group of calls whose endpoint is not known: those rolled up before migration 0012, whose raw
  * rows were purged before their hours could be rebuilt with the endpoint (rollup rows with endpoint '').
  */
-export const UNKNOWN_ENDPOINT = '(unknown)';
+const UNKNOWN_ENDPOINT = '(unknown)';
 
 /**
  * A point's value of the grouped dimension (the provider dimension is reported in the model

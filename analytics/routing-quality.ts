@@ -7,13 +7,10 @@
  * recommendation is given only from MIN_SAMPLES on, and only when the interval clears the target.
  * Read from the evaluations table, which holds no request-log row: nothing here is tenant spend.
  */
+import { AGREEMENT_TARGET, MIN_SAMPLES } from './routing-targets';
 import { DAY_MS, HOUR_MS } from './segments';
 import type { RoutingQuality, RoutingQualityRow } from './types';
 
-/** Judged samples below which no recommendation is made. */
-export const MIN_SAMPLES = 50;
-/** The agreement the cheap tier must reach for a task: the lower bound of its interval, to stay or move there. */
-export const AGREEMENT_TARGET = 0.9;
 /** Windows up to this long get hourly points; longer ones daily. */
 const HOURLY_UP_TO_MS = 3 * DAY_MS;
 const Z_95 = 1.959964;

@@ -102,7 +102,7 @@ function monthBounds(now: number): { start: number; end: number } {
 }
 
 /** The month-end forecast (nano-USD), or null this early in the month. */
-export function forecastNano(spentNano: number, now: number): number | null {
+function forecastNano(spentNano: number, now: number): number | null {
   const { start, end } = monthBounds(now);
   if (now - start < FORECAST_MIN_ELAPSED_MS) return null;
   return Math.round((spentNano * (end - start)) / (now - start));

@@ -11,6 +11,7 @@
 import type { Env } from '../core/env';
 import { unitHash } from '../core/hash';
 import type { ChatMessage, ChatRequest } from '../providers/types';
+import { imagesIn } from '../providers/content';
 import { decideTier } from '../routing/tiers';
 import type { ShadowEvalKind, TenantSettings } from '../tenants/schemas';
 import type { Position } from './verdict';
@@ -38,10 +39,7 @@ export const sampledAt = (requestId: string, rate: number) => unitHash(`sample:$
 /** Where the judge sees the cheap answer: A or B, half the calls each, independent of sampling. */
 export const cheapPositionOf = (requestId: string): Position => (unitHash(`position:${requestId}`) < 0.5 ? 'A' : 'B');
 
-const hasImages = (body: ChatRequest) =>
-  body.messages.some(
-    (m) => Array.isArray(m.content) && m.content.some((part: { type?: unknown }) => part?.type === 'image_url' || part?.type === 'input_image'),
-  );
+const hasImages = (body: ChatRequest) => body.messages.some((m) => imagesIn(m.content) > 0);
 
 const hasTools = (body: ChatRequest) =>
   (body.tools?.length ?? 0) > 0 || body.messages.some((m) => (m.tool_calls?.length ?? 0) > 0 || m.role === 'tool' || m.role === 'function');

@@ -12,7 +12,7 @@ import type { Env } from '../core/env';
 import { randomToken } from '../core/ids';
 import type { RequestRecord } from '../core/request-record';
 import { ZERO_USAGE, type Usage } from '../core/usage';
-import { costNano, priceForTier, type Tier } from '../pricing/catalog';
+import { costNano, type Tier } from '../pricing/catalog';
 import { effectivePrice } from '../pricing/overrides';
 import { PROVIDERS } from '../providers';
 import { promptCacheSalt } from '../providers/prompt-cache-salt';
@@ -39,7 +39,8 @@ export interface EvaluatedCall {
 }
 
 const spent = (usage: Usage, model: ResolvedModel) => ({
-  costNano: model.price ? costNano(usage, priceForTier(model.price, usage.serviceTier)) : 0,
+  // costNano picks the rates the usage calls for: its service tier, long context, region.
+  costNano: model.price ? costNano(usage, model.price) : 0,
   promptTokens: usage.promptTokens,
   completionTokens: usage.completionTokens,
 });

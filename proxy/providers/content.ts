@@ -20,7 +20,8 @@ export function estimatePromptTokens(messages: ChatMessage[]): number {
  */
 export const IMAGE_TOKENS = 765;
 
-const imagesIn = (content: unknown) =>
+/** Images in a message's content (the internal form's parts, or Responses' `input_image`). */
+export const imagesIn = (content: unknown) =>
   Array.isArray(content) ? content.filter((part) => part?.type === 'image_url' || part?.type === 'input_image').length : 0;
 
 /**

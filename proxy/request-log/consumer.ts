@@ -7,15 +7,15 @@
 import { alertOnSpend } from '../alerts/budget';
 import type { Env } from '../core/env';
 import type { RequestRecord } from '../core/request-record';
-import { isDatabaseFull, overflowRecords } from './overflow';
-import { emptyRows, addRows, runAll, logStatements, reason } from './rows';
+import { overflowRecords } from './overflow';
+import { emptyRows, addRows, isDatabaseFull, runAll, logStatements, reason } from './rows';
 
 const isText = (value: unknown) => typeof value === 'string';
 const isNumber = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 /** What is wrong with a queued record (the first field that is), or null when it can be stored. */
-export function recordProblem(r: unknown): string | null {
+function recordProblem(r: unknown): string | null {
   if (!isObject(r)) return 'not an object';
   for (const field of ['id', 'tenantId', 'keyId', 'endpoint', 'cache']) if (!isText(r[field])) return field;
   for (const field of ['ts', 'status', 'costNano', 'savedNano', 'latencyMs', 'attempts']) if (!isNumber(r[field])) return field;

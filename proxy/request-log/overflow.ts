@@ -25,9 +25,6 @@ const MAX_DRAINED_PER_RUN = 50;
 /** Overflow objects counted by one report, at most (R2 lists 1,000 a call). */
 const MAX_COUNTED = 10_000;
 
-/** Whether D1 refused a write because the database is at its size limit. */
-export const isDatabaseFull = (error: unknown) => /Exceeded maximum DB size|SQLITE_FULL|database or disk is full/i.test(reason(error));
-
 /** One line of an overflow object. */
 interface OverflowEntry {
   record: RequestRecord;

@@ -151,13 +151,16 @@ export async function runAll(db: D1Database, statements: D1PreparedStatement[]):
 
 export const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** Whether D1 refused a write because the database is at its size limit: no retry can help. */
+export const isDatabaseFull = (error: unknown) => /Exceeded maximum DB size|SQLITE_FULL|database or disk is full/i.test(reason(error));
+
 /** Stores `rows` in D1, retrying with backoff; the first statement's result, or null when D1 would not take them. */
 export async function writeRows(env: Env, rows: Rows, id: string): Promise<D1Result | null> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await runAll(env.DB, logStatements(env.DB, rows));
     } catch (error) {
-      if (attempt >= D1_ATTEMPTS) {
+      if (attempt >= D1_ATTEMPTS || isDatabaseFull(error)) {
         console.error('request log: D1 write failed', id, reason(error));
         return null;
       }

@@ -194,7 +194,7 @@ async function sendToQueue(env: Env, r: RequestRecord): Promise<boolean> {
 }
 
 /** Whether rows go through the queue (REQUEST_LOG_SINK=queue and a LOG_QUEUE binding). */
-export const logsThroughQueue = (env: Env) => env.REQUEST_LOG_SINK === 'queue' && env.LOG_QUEUE !== undefined;
+const logsThroughQueue = (env: Env) => env.REQUEST_LOG_SINK === 'queue' && env.LOG_QUEUE !== undefined;
 
 /**
  * The last place a record can be recovered from: one JSON log line holding it whole. Replayed by

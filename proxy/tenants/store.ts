@@ -145,44 +145,14 @@ function toTenant(row: TenantRow): Tenant {
   };
 }
 
-/** A tenant's settings, always in the same key order: KV entries are compared as JSON (sameContext). */
+/**
+ * A tenant's settings, always in the same key order (DEFAULT_SETTINGS', whose type lists every
+ * one): KV entries are compared as JSON (sameContext).
+ */
 function settingsOf(tenant: Tenant): TenantSettings {
-  const {
-    name,
-    rpm,
-    tpm,
-    monthly_budget_usd,
-    routing,
-    cache_ttl_s,
-    cheap_model,
-    expensive_model,
-    rate_limit_store,
-    store_content,
-    prompt_cache,
-    alert_webhook_url,
-    alert_thresholds,
-    shadow_eval_rate,
-    shadow_eval_include,
-    task_tiers,
-  } = tenant;
-  return {
-    name,
-    rpm,
-    tpm,
-    monthly_budget_usd,
-    routing,
-    cache_ttl_s,
-    cheap_model,
-    expensive_model,
-    rate_limit_store,
-    store_content,
-    prompt_cache,
-    alert_webhook_url,
-    alert_thresholds,
-    shadow_eval_rate,
-    shadow_eval_include,
-    task_tiers,
-  };
+  const settings: Record<string, unknown> = { name: tenant.name };
+  for (const key of Object.keys(DEFAULT_SETTINGS) as Array<keyof typeof DEFAULT_SETTINGS>) settings[key] = tenant[key];
+  return settings as TenantSettings;
 }
 
 function keySettingsOf(row: Pick<KeyRow, 'name' | 'rpm' | 'tpm' | 'monthly_budget_nano' | 'expires_at'>): KeySettings {

@@ -5,7 +5,8 @@
  * every expectation below is exact for the ids the calls got.
  */
 import { describe, expect, it } from 'vitest';
-import { MIN_SAMPLES, wilsonInterval } from '../../analytics/routing-quality';
+import { wilsonInterval } from '../../analytics/routing-quality';
+import { MIN_SAMPLES } from '../../analytics/routing-targets';
 import type { RoutingQuality } from '../../analytics/types';
 import type { Env } from '../../proxy/core/env';
 import { completionMessage, readVerdict } from '../../proxy/evaluation/judge';

@@ -5,6 +5,7 @@
  * tenants'. For one tenant, a recommendation can be applied as its per-task tier override.
  */
 import { useState } from 'preact/hooks';
+import { AGREEMENT_TARGET, MIN_SAMPLES } from '../../../analytics/routing-targets';
 import type { RoutingQuality, RoutingQualityRow } from '../../../analytics/types';
 import { TASK_NAMES } from '../../../proxy/routing/tasks';
 import { api, ApiError } from '../api';
@@ -58,22 +59,20 @@ export function RoutingPage({ route, range, refreshMs }: PageProps) {
   const tenant = useApi(() => (tenantId ? api.tenant(tenantId) : Promise.resolve(null)), [tenantId]);
   const [applied, setApplied] = useState<{ ok: boolean; text: string } | null>(null);
 
-  const apply = async (row: RoutingQualityRow, tier: 'cheap' | 'expensive') => {
+  /** Sets (or, with null, removes) the chosen tenant's override of a task's tier, saying how it went. */
+  const setOverride = async (task: string, tier: 'cheap' | 'expensive' | null) => {
     if (!tenantId || !tenant.data) return;
+    const { [task]: _previous, ...others } = tenant.data.task_tiers;
     try {
-      await api.updateTenant(tenantId, { task_tiers: { ...tenant.data.task_tiers, [row.task]: tier } });
-      setApplied({ ok: true, text: `Applied: ${row.task} now goes to the ${tier} tier for ${tenant.data.name}.` });
+      await api.updateTenant(tenantId, { task_tiers: tier ? { ...others, [task]: tier } : others });
+      setApplied({
+        ok: true,
+        text: tier ? `Applied: ${task} now goes to the ${tier} tier for ${tenant.data.name}.` : `Removed the override of ${task}.`,
+      });
       tenant.reload();
     } catch (error) {
       setApplied({ ok: false, text: error instanceof ApiError ? error.message : String(error) });
     }
-  };
-  const removeOverride = async (task: string) => {
-    if (!tenantId || !tenant.data) return;
-    const { [task]: _removed, ...rest } = tenant.data.task_tiers;
-    await api.updateTenant(tenantId, { task_tiers: rest });
-    setApplied({ ok: true, text: `Removed the override of ${task}.` });
-    tenant.reload();
   };
 
   return (
@@ -93,7 +92,7 @@ export function RoutingPage({ route, range, refreshMs }: PageProps) {
       <p class="muted small">
         A sample of each tenant's calls (its <code>shadow_eval_rate</code>) is answered again on the other tier, after the client has its answer, and a judge
         model compares the two for the task. Agreement: the share where the cheap tier's answer was the same or better. A judge is a model, not ground truth;
-        recommendations need 50 judged samples and a 95% interval clear of the 90% target.
+        recommendations need {MIN_SAMPLES} judged samples and a 95% interval clear of the {percent(AGREEMENT_TARGET, 0)} target.
       </p>
 
       <Async state={report}>
@@ -177,14 +176,14 @@ export function RoutingPage({ route, range, refreshMs }: PageProps) {
                         <td class="num">{usd(row.eval_cost_usd)}</td>
                         <td>
                           {row.recommendation === null ? (
-                            <span class="muted">{`${count(50 - row.samples)} more samples needed`}</span>
+                            <span class="muted">{`${count(MIN_SAMPLES - row.samples)} more samples needed`}</span>
                           ) : (
                             RECOMMENDATION_TEXT[row.recommendation]
                           )}
                           {appliable && (
                             <>
                               {' '}
-                              <button type="button" class="secondary" onClick={() => apply(row, target)}>
+                              <button type="button" class="secondary" onClick={() => setOverride(row.task, target)}>
                                 Apply to {tenant.data?.name}
                               </button>
                             </>
@@ -207,7 +206,7 @@ export function RoutingPage({ route, range, refreshMs }: PageProps) {
               : Object.entries(tenant.data.task_tiers).map(([task, tier]) => (
                   <span class="badge">
                     {task} → {tier}{' '}
-                    <button type="button" class="link" onClick={() => removeOverride(task)} aria-label={`Remove the override of ${task}`}>
+                    <button type="button" class="link" onClick={() => setOverride(task, null)} aria-label={`Remove the override of ${task}`}>
                       ×
                     </button>
                   </span>

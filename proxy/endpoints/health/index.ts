@@ -6,6 +6,7 @@
  */
 import { adminTokenProblem } from '../../auth/admin-guard';
 import type { Env } from '../../core/env';
+import { TIMED_OUT, within } from '../../core/within';
 import { storageReport } from '../../request-log/storage';
 
 /** A binding that has not answered by then is reported failed (a health check must answer, even if D1 hangs). */
@@ -13,10 +14,6 @@ const PROBE_TIMEOUT_MS = 2500;
 
 /** `run`'s value, or a short reason why there is none (it failed, or did not answer in time). */
 async function bounded<T>(name: string, run: () => Promise<T>): Promise<{ value: T } | { failed: string }> {
-  let timer = 0;
-  const timedOut = new Promise<{ failed: string }>((resolve) => {
-    timer = setTimeout(() => resolve({ failed: `failed: no answer within ${PROBE_TIMEOUT_MS} ms` }), PROBE_TIMEOUT_MS);
-  });
   const answered = Promise.resolve()
     .then(run)
     .then(
@@ -26,9 +23,11 @@ async function bounded<T>(name: string, run: () => Promise<T>): Promise<{ value:
         return { failed: 'failed: error (see the logs)' };
       },
     );
-  const result = await Promise.race([answered, timedOut]);
-  clearTimeout(timer);
-  if ('failed' in result) console.error(`health: ${name} ${result.failed}`);
+  const result = await within(PROBE_TIMEOUT_MS, answered);
+  if (result === TIMED_OUT) {
+    console.error(`health: ${name} failed: no answer within ${PROBE_TIMEOUT_MS} ms`);
+    return { failed: `failed: no answer within ${PROBE_TIMEOUT_MS} ms` };
+  }
   return result;
 }
 

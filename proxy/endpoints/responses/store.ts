@@ -43,21 +43,26 @@ export function noteNativeResponse(tenantId: string, id: string, model: string):
 
 /** The native response's model, from its call's row; null when the tenant has no such response. */
 async function nativeFromLog(db: D1Database, tenantId: string, id: string): Promise<StoredResponse | null> {
-  const lookup = db
+  const row = await db
     .prepare('SELECT model FROM requests WHERE response_id = ?1 AND tenant_id = ?2 AND model IS NOT NULL ORDER BY ts DESC LIMIT 1')
-    .bind(id, tenantId);
-  for (const wait of [0, ...ROW_WAITS_MS]) {
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const row = await lookup.first<{ model: string }>();
-    if (row) return { native: true, model: row.model };
-  }
-  return null;
+    .bind(id, tenantId)
+    .first<{ model: string }>();
+  return row ? { native: true, model: row.model } : null;
 }
 
 export async function readStoredResponse(env: Env, tenantId: string, id: string): Promise<StoredResponse | null> {
   const recent = recentNative.get(id);
   if (recent) return recent.tenantId === tenantId ? { native: true, model: recent.model } : null;
-  return (await env.KV.get<StoredResponse>(keyOf(tenantId, id), 'json')) ?? nativeFromLog(env.DB, tenantId, id);
+  // Either store may have it, and the ids look alike: both are asked at once, then the log again
+  // while a row may still be on its way.
+  const [translated, native] = await Promise.all([env.KV.get<StoredResponse>(keyOf(tenantId, id), 'json'), nativeFromLog(env.DB, tenantId, id)]);
+  if (translated || native) return translated ?? native;
+  for (const wait of ROW_WAITS_MS) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    const found = await nativeFromLog(env.DB, tenantId, id);
+    if (found) return found;
+  }
+  return null;
 }
 
 /** Keeps a translated response; a failure is logged, not thrown: the answer has already been served. */
